@@ -1,0 +1,125 @@
+// The decoder: pickle bytes (protocols 0-5, Python 2 pickles included) to a
+// value graph. It never runs anything a pickle names, keeps to a Limits
+// budget, and reports every fault as a pkl::Error with the byte offset and
+// opcode. On error no partial graph reaches the caller.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <istream>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "picklecodec/limits.hpp"
+#include "picklecodec/registry.hpp"
+#include "picklecodec/value.hpp"
+
+namespace pkl {
+
+// How STRING / BINSTRING / SHORT_BINSTRING (Python 2 str) decode, as
+// pickle.loads(encoding=...): 'ASCII' strict (CPython's default), 'latin1',
+// or 'bytes' (keep them as bytes).
+enum class StringEncoding : uint8_t { Ascii, Latin1, Bytes };
+
+// What happens to a global that is neither a builtin type pickle spells with
+// a global (CONFORMANCE.md §2.1) nor a registered class.
+enum class GlobalPolicy : uint8_t {
+  Inert,          // an inert Global node
+  AllowlistOnly,  // an error naming it ("Can't get attribute ...")
+};
+
+struct DecodeOptions {
+  Limits limits;
+  StringEncoding string_encoding = StringEncoding::Ascii;
+  GlobalPolicy policy = GlobalPolicy::Inert;
+  // Map Python 2 names (below protocol 3) as CPython's fix_imports=True.
+  bool fix_imports = true;
+  // Registered classes for typed decoding; may be null.
+  const ClassRegistry* registry = nullptr;
+  // persistent_load(pid): returns the node that stands for pid. Unset:
+  // "A load persistent id instruction was encountered, but no
+  // persistent_load function was specified."
+  std::function<NodeId(Graph&, NodeId pid)> persistent_load;
+  // Out-of-band buffers for NEXT_BUFFER, in order (pickle.loads(buffers=...)).
+  // Unset: "pickle stream refers to out-of-band data but no *buffers* argument was given".
+  std::optional<std::vector<std::string>> buffers;
+  // Extension registry (copyreg's inverted registry): code -> (module, qualname).
+  // Unset or missing code: CPython's "unregistered extension code N".
+  std::function<std::optional<std::pair<std::string, std::string>>(int32_t code)> extension;
+};
+
+// Where bytes come from. read() returns 0 only at end of input.
+class Source {
+ public:
+  virtual ~Source() = default;
+  virtual size_t read(void* buf, size_t n) = 0;
+  // True when reading ahead is harmless (memory, a private file); false for a
+  // pipe or socket shared with others: then the decoder never reads a byte
+  // past the STOP of the pickle it returns.
+  virtual bool may_read_ahead() const { return false; }
+};
+
+class MemorySource final : public Source {
+ public:
+  explicit MemorySource(std::span<const uint8_t> data) : data_(data) {}
+  explicit MemorySource(std::string_view data)
+      : data_(reinterpret_cast<const uint8_t*>(data.data()), data.size()) {}
+  size_t read(void* buf, size_t n) override;
+  bool may_read_ahead() const override { return true; }
+  std::span<const uint8_t> remaining() const { return data_.subspan(pos_); }
+
+ private:
+  std::span<const uint8_t> data_;
+  size_t pos_ = 0;
+};
+
+// A POSIX file descriptor (file, pipe, socket); not owned.
+class FdSource final : public Source {
+ public:
+  explicit FdSource(int fd, bool may_read_ahead = false) : fd_(fd), ahead_(may_read_ahead) {}
+  size_t read(void* buf, size_t n) override;
+  bool may_read_ahead() const override { return ahead_; }
+
+ private:
+  int fd_;
+  bool ahead_;
+};
+
+class StreamSource final : public Source {
+ public:
+  explicit StreamSource(std::istream& in) : in_(in) {}
+  size_t read(void* buf, size_t n) override;
+
+ private:
+  std::istream& in_;
+};
+
+// Reads successive pickles from one source.
+class Decoder {
+ public:
+  Decoder(Source& source, DecodeOptions options = {});
+  ~Decoder();
+  Decoder(const Decoder&) = delete;
+  Decoder& operator=(const Decoder&) = delete;
+
+  // The next pickle's graph; std::nullopt at a clean end of input (no byte
+  // of a new pickle). An end of input inside a pickle is ErrorCode::Truncated.
+  std::optional<Graph> next();
+  // Offset in the source of the next byte the decoder will consume.
+  uint64_t offset() const noexcept;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// One pickle from memory (bytes after its STOP are ignored, as pickle.loads does).
+Graph decode(std::span<const uint8_t> data, const DecodeOptions& options = {});
+Graph decode(std::string_view data, const DecodeOptions& options = {});
+// Every pickle in memory until a clean end.
+std::vector<Graph> decode_all(std::string_view data, const DecodeOptions& options = {});
+
+}  // namespace pkl

@@ -1,0 +1,95 @@
+#include "picklecodec/error.hpp"
+
+#include "picklecodec/opcodes.hpp"
+
+namespace pkl {
+
+const char* python_exception_name(ErrorCode code) noexcept {
+  switch (code) {
+    case ErrorCode::Truncated:
+    case ErrorCode::StackUnderflow:
+    case ErrorCode::NoMark:
+    case ErrorCode::BadOpcode:
+    case ErrorCode::BadArgument:
+    case ErrorCode::MemoMissing:
+    case ErrorCode::NoHook:
+    case ErrorCode::ResourceLimit:
+      return "UnpicklingError";
+    case ErrorCode::BadProtocol:
+      return "ValueError";
+    case ErrorCode::EndOfInput:
+      return "EOFError";
+    case ErrorCode::TypeError:
+    case ErrorCode::Usage:
+      return "TypeError";
+    case ErrorCode::ValueError:
+      return "ValueError";
+    case ErrorCode::AttributeError:
+    case ErrorCode::NotAllowed:
+      return "AttributeError";
+    case ErrorCode::Unpicklable:
+      return "PicklingError";
+    case ErrorCode::Io:
+      return "OSError";
+  }
+  return "Exception";
+}
+
+const char* error_code_name(ErrorCode code) noexcept {
+  switch (code) {
+    case ErrorCode::Truncated: return "truncated";
+    case ErrorCode::EndOfInput: return "end-of-input";
+    case ErrorCode::StackUnderflow: return "stack-underflow";
+    case ErrorCode::NoMark: return "no-mark";
+    case ErrorCode::BadOpcode: return "bad-opcode";
+    case ErrorCode::BadProtocol: return "bad-protocol";
+    case ErrorCode::BadArgument: return "bad-argument";
+    case ErrorCode::MemoMissing: return "memo-missing";
+    case ErrorCode::TypeError: return "type-error";
+    case ErrorCode::ValueError: return "value-error";
+    case ErrorCode::AttributeError: return "attribute-error";
+    case ErrorCode::NotAllowed: return "not-allowed";
+    case ErrorCode::NoHook: return "no-hook";
+    case ErrorCode::ResourceLimit: return "resource-limit";
+    case ErrorCode::Unpicklable: return "unpicklable";
+    case ErrorCode::Io: return "io";
+    case ErrorCode::Usage: return "usage";
+  }
+  return "unknown";
+}
+
+Error::Error(ErrorCode code, std::string message, int64_t offset, int opcode)
+    : code_(code), message_(std::move(message)), offset_(offset), opcode_(opcode) {
+  render();
+}
+
+void Error::locate(int64_t offset, int opcode) noexcept {
+  if (offset_ != kNoOffset) return;
+  offset_ = offset;
+  opcode_ = opcode;
+  try {
+    render();
+  } catch (...) {
+    // what_ keeps its previous text; locating must never throw.
+  }
+}
+
+void Error::render() {
+  what_ = message_;
+  if (offset_ == kNoOffset) return;
+  what_ += " at offset " + std::to_string(offset_);
+  if (opcode_ == kNoOpcode) return;
+  const OpcodeInfo* info = opcode_info(static_cast<uint8_t>(opcode_));
+  what_ += " (opcode ";
+  if (info) {
+    what_ += info->name;
+  } else {
+    static const char hex[] = "0123456789abcdef";
+    what_ += "0x";
+    what_ += hex[(opcode_ >> 4) & 0xf];
+    what_ += hex[opcode_ & 0xf];
+  }
+  what_ += ")";
+}
+
+}  // namespace pkl
