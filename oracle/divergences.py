@@ -1,0 +1,246 @@
+"""Known divergences between the codec and CPython (CONFORMANCE.md §6).
+
+One table, DIVERGENCES: each entry has
+  id        short name
+  input     the bytes (or a zero-argument function making them)
+  cpython   what CPython 3.11's C pickle module does
+  codec     what the codec does instead
+  category  resource-limit | cpython-oom-or-recursion | c-vs-python-disagree
+            | cpython-bug-not-copied
+  why       the reason
+  evidence  a function returning (holds: bool, detail: str) that
+            demonstrates CPython's behaviour *now*, on this machine.
+
+    python3 oracle/divergences.py            # list
+    python3 oracle/divergences.py --check    # run every demonstration; exit 1 if one no longer holds
+
+Demonstrations that may allocate a lot run in a child process under
+resource.setrlimit(RLIMIT_AS) so they cannot exhaust this machine.
+"""
+
+import argparse
+import os
+import pickle
+import subprocess
+import sys
+import textwrap
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+
+def run_limited(code, limit_mb, timeout=60):
+    """Run Python `code` in a child whose address space is capped; -> (rc, stdout, stderr)."""
+    prelude = ("import resource, sys\n"
+               "_l = %d << 20\n"
+               "resource.setrlimit(resource.RLIMIT_AS, (_l, _l))\n"
+               "sys.path.insert(0, %r)\n") % (limit_mb, HERE)
+    env = dict(os.environ, PYTHONHASHSEED="0")
+    p = subprocess.run([sys.executable, "-c", prelude + textwrap.dedent(code)],
+                       capture_output=True, text=True, timeout=timeout, env=env)
+    return p.returncode, p.stdout.strip(), p.stderr.strip()
+
+
+# -- inputs -----------------------------------------------------------------
+
+def _memo_input(index):
+    # PROTO 4, NONE, LONG_BINPUT index, STOP: 9 bytes.
+    return b"\x80\x04N" + b"r" + index.to_bytes(4, "little") + b"."
+
+
+def deep_list_input(depth=100000):
+    # EMPTY_LIST x depth, APPEND x (depth-1): lists nested `depth` deep.
+    return b"\x80\x02" + b"]" * depth + b"a" * (depth - 1) + b"."
+
+
+def long_decimal_input(digits=5000):
+    return b"L" + b"1" * digits + b"L\n."
+
+
+def big_int_binary_input():
+    n = 10 ** 5000
+    return pickle.dumps(n, 2)
+
+
+# -- demonstrations -----------------------------------------------------------
+
+def ev_memo_huge_index():
+    code = """
+    import pickle, tracemalloc
+    data = b"\\x80\\x04Nr" + (0x00ffffff).to_bytes(4, "little") + b"."
+    tracemalloc.start()
+    pickle.loads(data)
+    peak = tracemalloc.get_traced_memory()[1]
+    big = b"\\x80\\x04Nr" + (0x0fffffff).to_bytes(4, "little") + b"."
+    try:
+        pickle.loads(big)
+        r = "accepted"
+    except MemoryError:
+        r = "MemoryError"
+    print(len(data), peak, r)
+    """
+    rc, out, err = run_limited(code, 1024)
+    if rc != 0:
+        return False, "child failed: " + err[-300:]
+    n, peak, r = out.split()
+    holds = int(peak) >= 200 << 20 and r == "MemoryError"
+    return holds, ("%s-byte input with LONG_BINPUT 0x00ffffff: tracemalloc peak %.0f MiB; "
+                   "index 0x0fffffff under a 1 GiB address-space limit: %s" % (n, int(peak) / 1048576.0, r))
+
+
+def ev_deep_nesting():
+    code = """
+    import pickle, sys
+    sys.path.insert(0, %r)
+    from divergences import deep_list_input
+    v = pickle.loads(deep_list_input())
+    try:
+        pickle.dumps(v, 4)
+        print("dumped")
+    except RecursionError as e:
+        print("RecursionError:", e)
+    """ % HERE
+    rc, out, err = run_limited(code, 2048)
+    holds = rc == 0 and out.startswith("RecursionError")
+    return holds, out or err[-300:]
+
+
+def ev_int_str_digits_load():
+    try:
+        pickle.loads(long_decimal_input())
+    except ValueError as e:
+        return True, "loads: ValueError: %s" % e
+    return False, "accepted"
+
+
+def ev_int_str_digits_dump():
+    v = pickle.loads(big_int_binary_input())
+    try:
+        pickle.dumps(v, 0)
+    except ValueError as e:
+        return True, "LONG4 input loads; dumps(protocol=0): ValueError: %s" % e
+    return False, "dumped"
+
+
+def ev_frame_crossing():
+    data = b"\x80\x04\x95\x02\x00\x00\x00\x00\x00\x00\x00M\x01\x00."
+    c = pickle.loads(data)
+    try:
+        pickle._loads(data)
+        py = "accepted"
+    except pickle.UnpicklingError as e:
+        py = "UnpicklingError: %s" % e
+    return c == 1 and py.startswith("UnpicklingError"), "C: %r; pure Python: %s" % (c, py)
+
+
+def ev_module_string_identity():
+    out = pickle.dumps([set, len], 4)
+    n = out.count(b"\x8c\x08builtins")
+    return n == 2, "pickle.dumps([set, len], 4) writes 'builtins' %d times: %r" % (n, out)
+
+
+DIVERGENCES = [
+    {
+        "id": "memo-huge-sparse-index",
+        "input": lambda: _memo_input(0x0FFFFFFF),
+        "cpython": "LONG_BINPUT/BINPUT store into a dense array sized to the index: a 9-byte input "
+                   "with index 0x00ffffff allocates ~256 MiB, 0x0fffffff ~4 GiB (MemoryError under a limit)",
+        "codec": "refuses the index above its memo budget (error: memo index exceeds limit), "
+                 "or stores sparsely; never allocates proportionally to the index",
+        "category": "resource-limit",
+        "why": "memory must stay bounded by the input size and the configured budget (§8)",
+        "evidence": ev_memo_huge_index,
+    },
+    {
+        "id": "deep-nesting-dump-recursion",
+        "input": deep_list_input,
+        "cpython": "loads nests 100000 lists (the C unpickler is iterative); dumps raises RecursionError "
+                   "('maximum recursion depth exceeded while pickling an object')",
+        "codec": "decodes and re-encodes up to its configured depth limit (or refuses it by that limit)",
+        "category": "cpython-oom-or-recursion",
+        "why": "CPython cannot answer the recode: its pickler recurses on the C stack",
+        "evidence": ev_deep_nesting,
+    },
+    {
+        "id": "int-over-4300-digits-protocol-0-load",
+        "input": long_decimal_input,
+        "cpython": "LONG with 5000 decimal digits: ValueError (sys.int_info.default_max_str_digits = 4300)",
+        "codec": "decodes decimal integers up to its own configurable digit budget",
+        "category": "resource-limit",
+        "why": "CPython's limit is a process-wide setting (sys.set_int_max_str_digits); the codec's "
+               "limit is part of its budget, documented and configurable",
+        "evidence": ev_int_str_digits_load,
+    },
+    {
+        "id": "int-over-4300-digits-protocol-0-dump",
+        "input": big_int_binary_input,
+        "cpython": "a 5001-digit int loads from LONG4, but dumps at protocol 0 raises ValueError "
+                   "(Exceeds the limit (4300 digits) for integer string conversion)",
+        "codec": "recode --protocol 0 writes LONG with all digits (within its budget)",
+        "category": "resource-limit",
+        "why": "as above: the digit limit is CPython configuration, not pickle semantics",
+        "evidence": ev_int_str_digits_dump,
+    },
+    {
+        "id": "opcode-argument-crossing-frame-end",
+        "input": b"\x80\x04\x95\x02\x00\x00\x00\x00\x00\x00\x00M\x01\x00.",
+        "cpython": "C unpickler: 1 (frames are only a read-ahead hint); pure-Python unpickler: "
+                   "UnpicklingError 'pickle exhausted before end of frame'",
+        "codec": "follows the C unpickler (accepts)",
+        "category": "c-vs-python-disagree",
+        "why": "CONFORMANCE.md §1: the C implementation is the reference",
+        "evidence": ev_frame_crossing,
+    },
+    {
+        "id": "builtins-module-string-memo",
+        "input": lambda: pickle.dumps([set, len], 4),
+        "cpython": "with the real objects, protocol 4 writes the module string 'builtins' twice for "
+                   "[set, len]: builtin types and builtin functions carry different str objects as "
+                   "__module__ and the memo is by identity",
+        "codec": "(and the oracle's stand-ins) write one memoized module string per module name",
+        "category": "cpython-bug-not-copied",
+        "why": "which str object a global's __module__ is cannot be known from its name; "
+               "the oracle's stand-ins of one module share one (interned) string, as real "
+               "classes of one module do",
+        "evidence": ev_module_string_identity,
+    },
+]
+
+
+def input_bytes(entry):
+    v = entry["input"]
+    return v() if callable(v) else v
+
+
+def check(verbose=True):
+    failed = 0
+    for e in DIVERGENCES:
+        try:
+            holds, detail = e["evidence"]()
+        except Exception as ex:  # a demonstration that breaks no longer holds
+            holds, detail = False, "%s: %s" % (type(ex).__name__, ex)
+        if not holds:
+            failed += 1
+        if verbose:
+            print("%-5s %-40s %s" % ("ok" if holds else "FAIL", e["id"], detail[:300]))
+    return failed
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--check", action="store_true")
+    a = ap.parse_args()
+    if a.check:
+        failed = check()
+        print("%d/%d demonstrations hold" % (len(DIVERGENCES) - failed, len(DIVERGENCES)))
+        return 1 if failed else 0
+    for e in DIVERGENCES:
+        b = input_bytes(e)
+        print("%s [%s]\n  input: %d bytes %r%s\n  cpython: %s\n  codec: %s\n  why: %s\n" % (
+            e["id"], e["category"], len(b), b[:40], "..." if len(b) > 40 else "",
+            e["cpython"], e["codec"], e["why"]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,734 @@
+"""Inert load and re-dump with CPython's C pickle module (CONFORMANCE.md §2, §3, §6).
+
+`load_stream(data)` runs `_pickle.Unpickler` (subclassed) over a byte string
+holding one or more concatenated pickles. Its `find_class` never imports: it
+returns the few safe builtins of §2.1, classes the caller registered (§2.3),
+or an inert *stand-in* for (module, qualname) (§2.4).  `dumps(obj, q)` runs
+`_pickle.Pickler` over such a graph so that stand-ins are written exactly as
+CPython writes a real global of that name, and inert objects exactly as
+`save_reduce` writes their recorded reduce tuple.
+
+How the pieces map onto the C code paths (the why behind the odd tricks):
+
+* fix_imports: the C `find_class` applies `_compat_pickle` only when its
+  private `self->proto < 3` (the C Unpickler exposes no `proto`).  Overriding
+  `find_class` bypasses that, so each call first asks the *base* C
+  `find_class` about ('itertools', 'izip'): with the mapping active it answers
+  `builtins.zip` (both modules are already imported, so nothing is imported),
+  otherwise it raises.  That is exactly the C condition (it also honours
+  fix_imports=False), evaluated at the very moment of the call.
+* REDUCE/INST/OBJ call the stand-in; the metaclass' `__call__` is a
+  non-function descriptor, so `slot_tp_call` passes the *original* argument
+  tuple on to `InertObject`, a BaseException subclass whose C `tp_new`
+  stores that very tuple in `.args`.  So args identity (memo sharing) is kept.
+* INST/OBJ with no args go through `instantiate()`, which looks up
+  `__getinitargs__` and then calls `cls.__new__(cls)`; the lookup is what
+  tells that call apart from NEWOBJ.
+* NEWOBJ and NEWOBJ_EX with an empty kwargs dict look the same from Python
+  (empty **kwargs); in that rare case the pickle is replayed with the
+  pure-Python unpickler, whose dispatch is instrumented, to learn which
+  opcode made the n-th `__new__` call.
+* Re-dump: the C pickler's `save_global` imports `__module__` and checks that
+  the qualname path leads back to the object.  During a dump, stand-ins'
+  modules are temporarily replaced in `sys.modules` by namespace modules
+  exposing them (falling back to the real module's attributes), so CPython's
+  own code writes GLOBAL / STACK_GLOBAL, the Python-2 name mapping below
+  protocol 3, `getattr` nesting below protocol 4 and memoization.
+"""
+
+import _compat_pickle
+import _pickle
+import copyreg
+import functools
+import io
+import itertools  # noqa: F401  -- must be in sys.modules for the fix_imports probe
+import pickle
+import sys
+import types
+import weakref
+
+__all__ = [
+    "Registry", "InertObject", "PersId", "InertUnpickler", "LoadResult",
+    "load_stream", "loads", "dumps", "redump", "is_standin", "global_name_of",
+    "inert_fields", "SAFE_BUILTINS",
+]
+
+# §2.1: globals that resolve to the real builtin (calling them is harmless).
+SAFE_BUILTINS = {
+    ("builtins", "set"): set,
+    ("builtins", "frozenset"): frozenset,
+    ("builtins", "bytearray"): bytearray,
+    ("builtins", "bytes"): bytes,
+    ("_codecs", "encode"): __import__("_codecs").encode,
+}
+_SAFE_REVERSE = {id(v): k for k, v in SAFE_BUILTINS.items()}
+
+# (class object) -> _Home.  Weak so that per-load stand-ins die with the graph.
+_HOME = weakref.WeakKeyDictionary()
+
+# Callable waiting for InertObject.__init__ (set by _CallCatcher.__get__,
+# consumed immediately by the C call that follows the lookup).
+_PENDING = [None]
+_NO_CALLABLE = object()   # placeholder callable for shells filled in later
+
+
+class _Home(object):
+    """Where a class lives: its registry, module and qualname."""
+    __slots__ = ("registry", "module", "qualname", "name", "children",
+                 "is_getattr", "__weakref__")
+
+    def __init__(self, registry, module, qualname):
+        self.registry = registry
+        self.module = module
+        self.qualname = qualname
+        self.name = qualname.rpartition(".")[2]
+        self.children = {}
+        self.is_getattr = (module, qualname) == ("builtins", "getattr")
+
+
+def _home(obj):
+    try:
+        return _HOME.get(obj)
+    except TypeError:  # unhashable / not weak-referenceable
+        return None
+
+
+def is_standin(obj):
+    """True for an inert stand-in global (a class made by a Registry)."""
+    return type(obj) is _StandInMeta
+
+
+def global_name_of(obj):
+    """(module, qualname) for stand-ins, registered classes and safe builtins, else None."""
+    h = _home(obj) if isinstance(obj, type) or callable(obj) else None
+    if h is not None:
+        return (h.module, h.qualname)
+    return _SAFE_REVERSE.get(id(obj))
+
+
+class _CallCatcher(object):
+    """`__call__` descriptor for stand-ins (on the metaclass) and inert objects.
+
+    Not a function, so `slot_tp_call` calls what `__get__` returns with the
+    unpickler's own argument tuple (see module docstring)."""
+
+    def __get__(self, obj, objtype=None):
+        if obj is None:
+            return self
+        if type(obj) is _StandInMeta:
+            h = type.__getattribute__(obj, "_pti_home")
+            if h.is_getattr:
+                return functools.partial(_getattr_call, obj)
+        _PENDING[0] = obj
+        return InertObject
+
+
+class _StandInMeta(type):
+    """Metaclass of stand-in globals: they must be types (NEWOBJ checks
+    PyType_Check) yet never run anything."""
+
+    __call__ = _CallCatcher()
+
+    def __getattribute__(cls, name):
+        h = type.__getattribute__(cls, "_pti_home")
+        reg = h.registry
+        if (not reg.loading and name in h.children
+                and name not in ("__qualname__", "__module__", "__name__")):
+            # Nested stand-ins, visible to the pickler's attribute walk
+            # (including one named __new__: then it is what a real class
+            # with that attribute would give to partial(cls.__new__, ...)).
+            return h.children[name]
+        if name == "__new__":
+            # While loading, NEWOBJ/instantiate() reach us through this
+            # lookup; otherwise (e.g. the pickler building
+            # partial(cls.__new__, ...) for NEWOBJ_EX below protocol 4) the
+            # stand-in behaves as a plain class whose __new__ is object's.
+            return _new_hook if reg.loading else object.__new__
+        if name == "__name__":
+            return h.name          # the real last component, even if not a valid tp_name
+        if reg.loading and name == "__getinitargs__":
+            reg.pending_instantiate = cls
+        return type.__getattribute__(cls, name)
+
+    def __setattr__(cls, name, value):
+        # BUILD with a slot-state dict on a global would setattr on the
+        # class: stand-ins are immutable, like builtin types.
+        raise TypeError("cannot set %r attribute of immutable type %r"
+                        % (name, type.__getattribute__(cls, "__qualname__")))
+
+    def __delattr__(cls, name):
+        raise TypeError("cannot delete %r attribute of immutable type %r"
+                        % (name, type.__getattribute__(cls, "__qualname__")))
+
+    def __repr__(cls):
+        h = type.__getattribute__(cls, "_pti_home")
+        return "<stand-in %s.%s>" % (h.module, h.qualname)
+
+
+class _StandInBase(object):
+    # Defining __new__ makes tp_new = slot_tp_new, which looks `__new__` up
+    # through the metaclass on every NEWOBJ.
+    def __new__(cls, *args, **kwargs):  # pragma: no cover - never reached directly
+        return object.__new__(cls)
+
+
+def _new_hook(cls, *args, **kwargs):
+    """Reached by NEWOBJ, NEWOBJ_EX and instantiate() (INST/OBJ, no args)."""
+    h = type.__getattribute__(cls, "_pti_home")
+    reg = h.registry
+    if reg.pending_instantiate is cls and not args and not kwargs:
+        reg.pending_instantiate = None
+        return _make_inert(cls, ())
+    reg.pending_instantiate = None
+    kind = reg.newobj_kind(bool(kwargs))
+    if kind == "ex":
+        args, kwargs = reg.recover_identity(args, kwargs)
+        return _make_inert(reg.get("copyreg", "__newobj_ex__"), (cls, args, kwargs))
+    return _make_inert(reg.get("copyreg", "__newobj__"), (cls,) + args)
+
+
+def _getattr_call(g, *args):
+    """builtins.getattr(G, name) with G a global: the nested global (§2.2)."""
+    if len(args) == 2 and type(args[1]) is str:
+        h = _home(args[0]) if isinstance(args[0], type) else None
+        if h is not None:
+            return h.registry.resolve(h.module, h.qualname + "." + args[1])
+    return _make_inert(g, args)
+
+
+class InertObject(BaseException):
+    """An object built by calling an inert global; records its reduce tuple.
+
+    BaseException only for its C tp_new, which keeps the caller's argument
+    tuple (identity matters for memo sharing on re-dump)."""
+
+    __call__ = _CallCatcher()
+
+    def __init__(self, *args, **kwargs):
+        c = _PENDING[0]
+        _PENDING[0] = None
+        if c is None or kwargs:
+            raise TypeError("InertObject cannot be created directly")
+        d = self.__dict__
+        d["_pti_callable"] = None if c is _NO_CALLABLE else c
+        d["_pti_args"] = BaseException.args.__get__(self)
+        d["_pti_has_state"] = False
+        d["_pti_state"] = None
+        d["_pti_listitems"] = []
+        d["_pti_dictitems"] = []
+
+    # -- what the unpickler may apply (§3) --
+    def __setstate__(self, state):
+        self.__dict__["_pti_has_state"] = True
+        self.__dict__["_pti_state"] = state
+
+    def append(self, item):
+        self.__dict__["_pti_listitems"].append(item)
+
+    def extend(self, items):
+        self.__dict__["_pti_listitems"].extend(items)
+
+    def __setitem__(self, key, value):
+        self.__dict__["_pti_dictitems"].append((key, value))
+
+    # -- what the pickler sees --
+    def __reduce_ex__(self, protocol):
+        d = self.__dict__
+        li = d["_pti_listitems"]
+        di = d["_pti_dictitems"]
+        return (d["_pti_callable"], d["_pti_args"], d["_pti_state"],
+                iter(li) if li else None, iter(di) if di else None)
+
+    def __reduce__(self):
+        return self.__reduce_ex__(0)
+
+    @property
+    def __class__(self):
+        # save_reduce's NEWOBJ path checks obj.__class__ is args[0].
+        a = self.__dict__.get("_pti_args")
+        if a and isinstance(a[0], type):
+            return a[0]
+        return type(self)
+
+    def __repr__(self):
+        return "<inert %r args=%d at %#x>" % (
+            self.__dict__.get("_pti_callable"), len(self.__dict__.get("_pti_args") or ()), id(self))
+
+    __str__ = __repr__
+
+
+def _make_inert(c, args):
+    _PENDING[0] = _NO_CALLABLE if c is None else c
+    return InertObject(*args)
+
+
+def inert_fields(obj):
+    """(callable, args, has_state, state, listitems, dictitems) of an InertObject."""
+    d = obj.__dict__
+    return (d["_pti_callable"], d["_pti_args"], d["_pti_has_state"], d["_pti_state"],
+            d["_pti_listitems"], d["_pti_dictitems"])
+
+
+def new_inert(c, args, state=None, has_state=False, listitems=(), dictitems=()):
+    obj = _make_inert(c, args)
+    d = obj.__dict__
+    d["_pti_has_state"] = has_state
+    d["_pti_state"] = state
+    d["_pti_listitems"].extend(listitems)
+    d["_pti_dictitems"].extend(dictitems)
+    return obj
+
+
+class PersId(object):
+    """What persistent_load returns: the pid, re-dumped via persistent_id."""
+    __slots__ = ("pid",)
+
+    def __init__(self, pid):
+        self.pid = pid
+
+    def __repr__(self):
+        return "PersId(%r)" % (self.pid,)
+
+
+class Registry(object):
+    """One namespace of globals: per load (§2: one object per (module,
+    qualname) within one pickle) or per built graph."""
+
+    def __init__(self, registered=None):
+        self.standins = {}
+        self.registered = {}
+        self.loading = False
+        self.pending_instantiate = None
+        self._modnames = {}
+        self._kinds = None          # replayed NEWOBJ kinds, computed lazily
+        self._kind_index = 0
+        self.replay_source = None   # (bytes, start offset, unpickler kwargs)
+        self.replay_kind = None     # set by the replay unpickler
+        self.replay_log = None
+        self.unpickler = None       # the C unpickler of this load (its memo)
+        for (m, q), cls in (registered or {}).items():
+            self.register(m, q, cls)
+
+    def register(self, module, qualname, cls):
+        self.registered[(module, qualname)] = cls
+        _HOME[cls] = _Home(self, module, qualname)
+
+    def _modname(self, module):
+        # Real classes of one module share one __module__ string object, so
+        # protocol 4 memoizes it once; builtin types use the interned one.
+        # Interning gives both (and never aliases a data string of the
+        # pickle, which the unpickler does not intern).
+        s = self._modnames.get(module)
+        if s is None:
+            s = sys.intern(module)
+            self._modnames[module] = s
+        return s
+
+    def get(self, module, qualname):
+        key = (module, qualname)
+        cls = self.standins.get(key)
+        if cls is None:
+            cls = self.registered.get(key)
+            if cls is not None:
+                return cls
+            name = qualname.rpartition(".")[2]
+            try:
+                name.encode("utf-8")
+                tp_name = name if "\0" not in name else "standin"
+            except UnicodeEncodeError:
+                tp_name = "standin"
+            home = _Home(self, module, qualname)
+            ns = {"__module__": self._modname(module),
+                  "__qualname__": qualname if len(qualname) < 2 else qualname[:1] + qualname[1:],
+                  "_pti_home": home, "__slots__": ()}
+            cls = type.__new__(_StandInMeta, tp_name, (_StandInBase,), ns)
+            _HOME[cls] = home
+            self.standins[key] = cls
+        return cls
+
+    def resolve(self, module, qualname):
+        """find_class after name mapping: §2.1, §2.3, else a stand-in."""
+        safe = SAFE_BUILTINS.get((module, qualname))
+        if safe is not None:
+            return safe
+        return self.get(module, qualname)
+
+    def lookup(self, module, qualname):
+        return self.standins.get((module, qualname)) or self.registered.get((module, qualname))
+
+    def recover_identity(self, args, kwargs):
+        """NEWOBJ_EX's args tuple and kwargs dict reach __new__ repacked.
+        CPython's pickler memoizes them and may refer to them again (e.g. a
+        __getnewargs_ex__ result also kept in the state), so find the
+        memoized originals: the newest memo entry holding exactly these
+        items (by identity)."""
+        u = self.unpickler
+        if u is None:
+            return args, kwargs
+        try:
+            memo = u.memo.copy()
+        except Exception:
+            return args, kwargs
+        best_a = best_k = None
+        for idx in sorted(memo):
+            v = memo[idx]
+            tv = type(v)
+            if tv is tuple and len(v) == len(args) and all(x is y for x, y in zip(v, args)):
+                best_a = v
+            elif (tv is dict and len(v) == len(kwargs)
+                  and all(k in v and v[k] is kwargs[k] for k in kwargs)
+                  and list(v) == list(kwargs)):
+                best_k = v
+        return (best_a if best_a is not None else args), (best_k if best_k is not None else kwargs)
+
+    # -- NEWOBJ vs NEWOBJ_EX --
+    def newobj_kind(self, has_kwargs):
+        if self.replay_log is not None:          # we are the replay
+            self.replay_log.append(self.replay_kind)
+            return self.replay_kind
+        idx = self._kind_index
+        self._kind_index += 1
+        if has_kwargs:
+            return "ex"
+        src = self.replay_source
+        if src is None:
+            return "newobj"
+        data = src[0]
+        if b"\x92" not in data[src[1]:]:
+            return "newobj"
+        if b"\x81" not in data[src[1]:]:
+            return "ex"
+        if self._kinds is None:
+            self._kinds = _replay_kinds(*src)
+        return self._kinds[idx] if idx < len(self._kinds) else "newobj"
+
+
+# ---------------------------------------------------------------------------
+# Loading
+
+def _proto_below_3_probe(unpickler):
+    """Would the C find_class apply _compat_pickle right now? (see docstring)"""
+    try:
+        _pickle.Unpickler.find_class(unpickler, "itertools", "izip")
+    except AttributeError:
+        return False
+    return True
+
+
+def _map_2to3(module, name):
+    # Same order as _pickle.c: NAME_MAPPING first, IMPORT_MAPPING only if
+    # the pair was not renamed.
+    item = _compat_pickle.NAME_MAPPING.get((module, name))
+    if item is not None:
+        return item
+    return _compat_pickle.IMPORT_MAPPING.get(module, module), name
+
+
+class InertUnpickler(_pickle.Unpickler):
+    def __init__(self, file, registry, persistent=True, **kw):
+        _pickle.Unpickler.__init__(self, file, **kw)
+        self._pti_registry = registry
+        self._pti_persistent = persistent
+
+    def find_class(self, module, name):
+        if _proto_below_3_probe(self):
+            module, name = _map_2to3(module, name)
+        return self._pti_registry.resolve(module, name)
+
+    def persistent_load(self, pid):
+        if not self._pti_persistent:
+            raise pickle.UnpicklingError(
+                "A load persistent id instruction was encountered, "
+                "but no persistent_load function was specified.")
+        return PersId(pid)
+
+
+class _ReplayUnpickler(pickle._Unpickler):
+    """Pure-Python twin, only to learn which opcode made each __new__ call."""
+    dispatch = dict(pickle._Unpickler.dispatch)
+
+    def __init__(self, file, registry, persistent=True, **kw):
+        pickle._Unpickler.__init__(self, file, **kw)
+        self._pti_registry = registry
+        self._pti_persistent = persistent
+
+    def find_class(self, module, name):
+        if self.proto < 3 and self.fix_imports:
+            module, name = _map_2to3(module, name)
+        return self._pti_registry.resolve(module, name)
+
+    def persistent_load(self, pid):
+        if not self._pti_persistent:
+            raise pickle.UnpicklingError("no persistent_load")
+        return PersId(pid)
+
+    def _load_newobj(self):
+        self._pti_registry.replay_kind = "newobj"
+        pickle._Unpickler.load_newobj(self)
+
+    def _load_newobj_ex(self):
+        self._pti_registry.replay_kind = "ex"
+        pickle._Unpickler.load_newobj_ex(self)
+
+    dispatch[pickle.NEWOBJ[0]] = _load_newobj
+    dispatch[pickle.NEWOBJ_EX[0]] = _load_newobj_ex
+
+
+def _replay_kinds(data, start, kw):
+    reg = Registry(kw.get("registered_map"))
+    reg.replay_log = []
+    f = io.BytesIO(data)
+    f.seek(start)
+    opts = dict(kw)
+    opts.pop("registered_map", None)
+    u = _ReplayUnpickler(f, reg, **opts)
+    reg.loading = True
+    try:
+        u.load()
+    except Exception:
+        pass
+    finally:
+        reg.loading = False
+        copyreg._extension_cache.clear()
+    return reg.replay_log
+
+
+class LoadResult(object):
+    """One pickle of a stream: accepted value or CPython's exception."""
+    __slots__ = ("ok", "value", "error", "start", "end", "registry")
+
+    def __init__(self, ok, value, error, start, end, registry):
+        self.ok, self.value, self.error = ok, value, error
+        self.start, self.end, self.registry = start, end, registry
+
+    def __repr__(self):
+        if self.ok:
+            return "LoadResult(ok, %r, [%d:%d])" % (self.value, self.start, self.end)
+        return "LoadResult(reject %s: %s, at %d)" % (self.error[0], self.error[2], self.end)
+
+
+def describe_exception(e):
+    t = type(e)
+    return (t.__qualname__, t.__module__, str(e))
+
+
+class _Extensions(object):
+    """Temporarily add copyreg extension codes (removed again afterwards)."""
+
+    def __init__(self, extensions):
+        self.ext = [tuple(x) for x in (extensions or ())]
+        self.added = []
+
+    def __enter__(self):
+        for module, name, code in self.ext:
+            if copyreg._extension_registry.get((module, name)) == code:
+                continue
+            copyreg.add_extension(module, name, code)
+            self.added.append((module, name, code))
+        return self
+
+    def __exit__(self, *exc):
+        for module, name, code in self.added:
+            copyreg.remove_extension(module, name, code)
+        copyreg._extension_cache.clear()
+
+
+def load_stream(data, persistent=True, buffers=None, encoding="ASCII", errors="strict",
+                fix_imports=True, registered=None, extensions=None):
+    """Load every pickle of `data` like repeated pickle.load until EOF at a
+    pickle boundary.  Empty input gives one reject (as pickle.loads(b''))."""
+    data = bytes(data)
+    f = io.BytesIO(data)
+    results = []
+    kw = dict(encoding=encoding, errors=errors, fix_imports=fix_imports)
+    if buffers is not None:
+        kw["buffers"] = buffers
+    with _Extensions(extensions):
+        while True:
+            start = f.tell()
+            reg = Registry(registered)
+            reg.replay_source = (data, start, dict(kw, persistent=persistent,
+                                                   registered_map=registered))
+            u = InertUnpickler(f, reg, persistent=persistent, **kw)
+            reg.unpickler = u
+            # The C unpickler caches EXT lookups in copyreg._extension_cache
+            # across loads: a stand-in of an earlier load must not leak in.
+            copyreg._extension_cache.clear()
+            reg.loading = True
+            try:
+                value = u.load()
+            except Exception as e:
+                results.append(LoadResult(False, None, describe_exception(e), start, f.tell(), reg))
+                break
+            finally:
+                reg.loading = False
+                reg.pending_instantiate = None
+                reg.unpickler = None
+                _PENDING[0] = None
+                copyreg._extension_cache.clear()
+            results.append(LoadResult(True, value, None, start, f.tell(), reg))
+            if f.tell() >= len(data):
+                break
+    return results
+
+
+def loads(data, **kw):
+    """Single pickle; raises CPython's exception on reject."""
+    r = load_stream(data, **kw)[0]
+    if not r.ok:
+        raise _rebuild_error(r.error)
+    return r.value
+
+
+def _rebuild_error(err):
+    name, module, msg = err
+    cls = getattr(sys.modules.get(module), name, None)
+    if isinstance(cls, type) and issubclass(cls, Exception):
+        try:
+            return cls(msg)
+        except Exception:
+            pass
+    return Exception("%s.%s: %s" % (module, name, msg))
+
+
+# ---------------------------------------------------------------------------
+# Dumping
+
+_MISSING = object()
+
+
+# The real object the pickler is about to write as a global (see _NSModule).
+_CURRENT = [None]
+
+
+class _NSModule(types.ModuleType):
+    """Namespace module standing in for a module during a dump.
+
+    When a stand-in and a real object share a name (a pickle's own
+    `builtins.getattr` stand-in while CPython writes the real getattr for
+    `object.__new__` in partial(...) below protocol 4), the real object
+    being saved must still find itself here, or save_global refuses it."""
+
+    def __getattribute__(self, name):
+        cur = _CURRENT[0]
+        if cur is not None:
+            d = types.ModuleType.__getattribute__(self, "__dict__")
+            real = d.get("_pti_real")
+            if real is not None and getattr(real, name, None) is cur:
+                return cur
+        return types.ModuleType.__getattribute__(self, name)
+
+
+class _DumpSession(object):
+    """Installs namespace modules into sys.modules for one dump, then restores."""
+
+    def __init__(self):
+        self.modules = {}
+        self.saved = {}
+
+    def _module(self, name):
+        mod = self.modules.get(name)
+        if mod is None:
+            real = sys.modules.get(name, _MISSING)
+            self.saved[name] = real
+            mod = _NSModule(name)
+            mod.__spec__ = None
+            if real is not _MISSING and real is not None:
+                mod.__dict__["_pti_real"] = real
+                def __getattr__(attr, _real=real):
+                    return getattr(_real, attr)
+                mod.__getattr__ = __getattr__
+            self.modules[name] = mod
+            sys.modules[name] = mod
+        return mod
+
+    def install(self, home):
+        module, qualname = home.module, home.qualname
+        mod = self._module(module)
+        reg = home.registry
+        parts = qualname.split(".")
+        top = reg.lookup(module, parts[0]) or reg.get(module, parts[0])
+        mod.__dict__.setdefault(parts[0], top)
+        parent = top
+        for i in range(1, len(parts)):
+            q = ".".join(parts[:i + 1])
+            child = reg.lookup(module, q) or reg.get(module, q)
+            ph = _home(parent)
+            if type(parent) is _StandInMeta:
+                ph.children.setdefault(parts[i], child)
+            elif parent.__dict__.get(parts[i]) is None:
+                type.__setattr__(parent, parts[i], child)
+            parent = child
+
+    def close(self):
+        for name, real in self.saved.items():
+            if real is _MISSING:
+                sys.modules.pop(name, None)
+            else:
+                sys.modules[name] = real
+        self.saved.clear()
+        self.modules.clear()
+
+
+class _OraclePickler(_pickle.Pickler):
+    def reducer_override(self, obj):
+        # Called for every object that is not a plain container/atom.
+        home = _home(obj) if isinstance(obj, type) else None
+        _CURRENT[0] = None if home is not None else obj
+        if home is None:
+            return NotImplemented
+        self._pti_session.install(home)
+        if self._pti_proto < 4 and "." in home.qualname:
+            g = home.registry.standins.get(("builtins", "getattr"))
+            parts = home.qualname.split(".")
+            if g is not None and "<locals>" not in parts:
+                # CPython writes getattr(parent, name) with the real
+                # builtins.getattr.  When the load has its own
+                # builtins.getattr stand-in, that stand-in *is* getattr in
+                # this graph, so it is written (one memo entry, as with a
+                # real getattr).  Same bytes: REDUCE, then memoized.
+                parent = home.registry.resolve(home.module, home.qualname.rpartition(".")[0])
+                return (g, (parent, parts[-1]))
+        # Let save_global write it: GLOBAL/STACK_GLOBAL, fix_imports
+        # mapping, nesting via the real getattr, memoization.
+        return NotImplemented
+
+
+class _OraclePersPickler(_OraclePickler):
+    def persistent_id(self, obj):
+        if type(obj) is PersId:
+            return obj.pid
+        return None
+
+
+def dumps(obj, protocol, persistent=True, fix_imports=True, buffer_callback=None):
+    """pickle.dumps(obj, protocol) with stand-ins written as their globals."""
+    f = io.BytesIO()
+    cls = _OraclePersPickler if persistent else _OraclePickler
+    p = cls(f, protocol, fix_imports=fix_imports, buffer_callback=buffer_callback)
+    p._pti_session = _DumpSession()
+    p._pti_proto = protocol
+    try:
+        p.dump(obj)
+    finally:
+        _CURRENT[0] = None
+        p._pti_session.close()
+    return f.getvalue()
+
+
+def redump(data, protocols, **load_kw):
+    """Per pickle of the stream: (LoadResult, {q: (ok, bytes or error)})."""
+    out = []
+    persistent = load_kw.get("persistent", True)
+    results = load_stream(data, **load_kw)
+    with _Extensions(load_kw.get("extensions")):
+        for r in results:
+            per = {}
+            if r.ok:
+                for q in protocols:
+                    try:
+                        per[q] = (True, dumps(r.value, q, persistent=persistent))
+                    except Exception as e:
+                        per[q] = (False, describe_exception(e))
+            out.append((r, per))
+    return out

@@ -1,0 +1,458 @@
+"""Tests for the oracle: python3 -m unittest discover -s oracle -p 'test_*.py'"""
+
+import base64
+import copyreg
+import io
+import os
+import pickle
+import pickletools
+import sys
+import types
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+
+import builder  # noqa: E402
+import divergences  # noqa: E402
+import inert  # noqa: E402
+import pythons  # noqa: E402
+from client import OracleClient, OracleError  # noqa: E402
+
+PROTOCOLS = range(pickle.HIGHEST_PROTOCOL + 1)
+
+
+class RealModule(object):
+    """Put real classes into a module (for the 'what CPython writes for a
+    real class of that name' comparisons), removed again afterwards."""
+
+    def __init__(self, name, **objs):
+        self.name, self.objs = name, objs
+        self.saved = None
+
+    def __enter__(self):
+        self.saved = sys.modules.get(self.name)
+        mod = self.saved if self.saved is not None else types.ModuleType(self.name)
+        self.added = [k for k in self.objs if not hasattr(mod, k)]
+        for k, v in self.objs.items():
+            v.__module__ = self.name
+            setattr(mod, k, v)
+        sys.modules[self.name] = mod
+        return mod
+
+    def __exit__(self, *exc):
+        mod = sys.modules[self.name]
+        for k in self.added:
+            delattr(mod, k)
+        if self.saved is None:
+            del sys.modules[self.name]
+
+
+class SimpleObject:
+    def __init__(self, name):
+        self.name = name
+        self.name_backwards = name[::-1]
+
+
+class Outer(object):
+    class Inner(object):
+        def __init__(self, v=1):
+            self.v = v
+
+
+class Items(object):
+    def __init__(self):
+        self.l, self.d, self.s = [], [], None
+
+    def extend(self, xs):
+        self.l.extend(xs)
+
+    def append(self, x):
+        self.l.append(x)
+
+    def __setitem__(self, k, v):
+        self.d.append((k, v))
+
+    def __setstate__(self, s):
+        self.s = s
+
+    def __reduce__(self):
+        return (Items, (), self.s, iter(self.l), iter(self.d))
+
+
+class ExArgs(object):
+    def __new__(cls, *a, **k):
+        self = object.__new__(cls)
+        self.a, self.k = a, k
+        return self
+
+    def __getnewargs_ex__(self):
+        return (self.a, self.k)
+
+
+def load1(data, **kw):
+    r = inert.load_stream(data, **kw)
+    assert len(r) == 1, r
+    return r[0]
+
+
+class TestRedumpMatchesRealClasses(unittest.TestCase):
+    """A stand-in re-dumped gives the bytes CPython writes for the real class."""
+
+    def check_same_protocol(self, obj, **mods):
+        for p in PROTOCOLS:
+            real = pickle.dumps(obj, p)
+            r = load1(real)
+            self.assertTrue(r.ok, r)
+            self.assertEqual(inert.dumps(r.value, p), real, "protocol %d" % p)
+
+    def test_simpleobject_every_protocol(self):
+        with RealModule("__main__", SimpleObject=SimpleObject):
+            SimpleObject.__qualname__ = "SimpleObject"
+            self.check_same_protocol(SimpleObject("pickle"))
+
+    def test_pymotw_stream_of_three(self):
+        with RealModule("__main__", SimpleObject=SimpleObject):
+            SimpleObject.__qualname__ = "SimpleObject"
+            buf = io.BytesIO()
+            for name in ("pickle", "preserve", "last"):
+                pickle.dump(SimpleObject(name), buf)
+            data = buf.getvalue()
+            res = inert.load_stream(data)
+            self.assertEqual([r.ok for r in res], [True] * 3)
+            self.assertEqual(res[-1].end, len(data))
+            again = b"".join(inert.dumps(r.value, pickle.DEFAULT_PROTOCOL) for r in res)
+            self.assertEqual(again, data)
+            states = [inert.inert_fields(r.value)[3] for r in res]
+            self.assertEqual(states[1], {"name": "preserve", "name_backwards": "evreserp"})
+
+    def test_nested_class_and_instances(self):
+        with RealModule("oracle_test_mod", Outer=Outer):
+            Outer.Inner.__module__ = "oracle_test_mod"
+            obj = [Outer.Inner(3), Outer, Outer.Inner, Outer.Inner(4)]
+            self.check_same_protocol(obj)
+            # Globals only: any input protocol, any output protocol.
+            g = [Outer.Inner, Outer, Outer.Inner, set, frozenset, bytearray, bytes]
+            for p in PROTOCOLS:
+                r = load1(pickle.dumps(g, p))
+                for q in PROTOCOLS:
+                    self.assertEqual(inert.dumps(r.value, q), pickle.dumps(pickle.loads(pickle.dumps(g, p)), q),
+                                     "in %d out %d" % (p, q))
+
+    def test_reduce_with_items_and_state(self):
+        it = Items()
+        it.extend(range(2500))          # batching on a non-list
+        it["k"] = 1
+        it["k"] = 2                      # duplicate keys kept, in order
+        it.s = {"falsy": 0}
+        with RealModule("oracle_test_mod", Items=Items):
+            self.check_same_protocol([it, it])
+            r = load1(pickle.dumps(it, 2))
+            c, args, has, state, li, di = inert.inert_fields(r.value)
+            self.assertEqual((len(li), di, state), (2500, [("k", 1), ("k", 2)], {"falsy": 0}))
+
+    def test_newobj_ex_identity_kept(self):
+        shared_args = (1, 2)
+        o = ExArgs(*shared_args, key="v")
+        with RealModule("oracle_test_mod", ExArgs=ExArgs):
+            for p in (4, 5):
+                real = pickle.dumps(o, p)
+                r = load1(real)
+                c, args, has, state, li, di = inert.inert_fields(r.value)
+                self.assertIs(c, r.registry.get("copyreg", "__newobj_ex__"))
+                self.assertIs(args[1], state["a"])      # memoized args tuple shared with state
+                self.assertIs(args[2], state["k"])
+                self.assertEqual(inert.dumps(r.value, p), real)
+
+    def test_one_char_singletons_shared(self):
+        data = b"\x80\x04(\x8c\x01a\x8c\x01aC\x01bC\x01b\x8c\x00\x8c\x00t."
+        v = load1(data).value
+        self.assertIs(v[0], v[1])
+        # Not in CONFORMANCE.md §4's words: since 3.8 the C unpickler reads
+        # SHORT_BINBYTES/BINBYTES/BINBYTES8 into a fresh bytes object, so
+        # 1-byte bytes from those opcodes are *not* the singleton ...
+        self.assertIsNot(v[2], v[3])
+        self.assertIs(v[4], v[5])
+        # ... while _codecs.encode (protocols 0-2) does return it.
+        enc = b"c_codecs\nencode\nX\x01\x00\x00\x00bX\x06\x00\x00\x00latin1\x86R"
+        w = load1(b"\x80\x02(" + enc + enc + b"t.").value
+        self.assertIs(w[0], w[1])
+        # ... so the re-dump memoizes them: the second one is a BINGET.
+        self.assertEqual(inert.dumps(v, 2), pickle.dumps(pickle.loads(data), 2))
+        self.assertIn(b"X\x01\x00\x00\x00aq\x00h\x00", inert.dumps(v, 2))
+
+
+class TestFixImports(unittest.TestCase):
+    def test_py2_builtin_names_map_below_3(self):
+        self.assertIs(type(load1(b"c__builtin__\nset\n(]tR.").value), set)
+        v = load1(b"c__builtin__\nxrange\n.").value
+        self.assertEqual(inert.global_name_of(v), ("builtins", "range"))
+        v = load1(b"cUserDict\nUserDict\n.").value                 # NAME_MAPPING
+        self.assertEqual(inert.global_name_of(v), ("collections", "UserDict"))
+        v = load1(b"cQueue\nQueue\n.").value                       # IMPORT_MAPPING
+        self.assertEqual(inert.global_name_of(v), ("queue", "Queue"))
+
+    def test_not_at_protocol_3_and_mid_pickle_switch(self):
+        v = load1(b"\x80\x03c__builtin__\nset\n.").value
+        self.assertEqual(inert.global_name_of(v), ("__builtin__", "set"))
+        v = load1(b"\x80\x02c__builtin__\nset\n\x80\x04c__builtin__\nset\n\x86.").value
+        self.assertIs(v[0], set)
+        self.assertEqual(inert.global_name_of(v[1]), ("__builtin__", "set"))
+
+    def test_fix_imports_false(self):
+        v = load1(b"c__builtin__\nset\n.", fix_imports=False).value
+        self.assertEqual(inert.global_name_of(v), ("__builtin__", "set"))
+
+    def test_redump_applies_reverse_mapping(self):
+        v = load1(b"\x80\x04\x8c\x08builtins\x8c\x05range\x93.").value
+        self.assertEqual(inert.dumps(v, 2), b"\x80\x02c__builtin__\nxrange\nq\x00.")
+        self.assertEqual(inert.dumps(v, 2), pickle.dumps(range, 2))
+        self.assertEqual(inert.dumps(v, 3), pickle.dumps(range, 3))
+
+    def test_python2_corpus_seed(self):
+        path = os.path.join(ROOT, "corpus", "seeds", "2.7.18", "py2_types.p2.pickle")
+        if not os.path.exists(path):
+            self.skipTest("corpus not generated")
+        with open(path, "rb") as f:
+            v = load1(f.read()).value
+        self.assertEqual(v[:6], ["str", "x" * 300, "unicode", 5, 2 ** 70, 2 ** 40])
+        c, args = inert.inert_fields(v[6])[:2]             # old-style class with __getinitargs__: INST/OBJ
+        self.assertEqual((inert.global_name_of(c), args), (("corpusmod", "OldStyleArgs"), (1, "two")))
+
+
+class TestInertSemantics(unittest.TestCase):
+    def test_reduce_args_identity_and_call_of_inert(self):
+        v = load1(b"\x80\x02]q\x00(cm\nC\n(K\x01K\x02tq\x01Rq\x02h\x01h\x02)Re.").value
+        c, args = inert.inert_fields(v[0])[:2]
+        self.assertIs(args, v[1])
+        c2, args2 = inert.inert_fields(v[2])[:2]
+        self.assertIs(c2, v[0])
+        self.assertEqual(args2, ())
+
+    def test_same_global_is_one_object(self):
+        v = load1(b"\x80\x04(\x8c\x01m\x8c\x01C\x93cm\nC\ncm\nD\nt.").value
+        self.assertIs(v[0], v[1])
+        self.assertIsNot(v[0], v[2])
+
+    def test_newobj_and_newobj_ex_tables(self):
+        v = load1(b"\x80\x04(\x8c\x01m\x8c\x01C\x93K\x01\x85\x81cm\nC\n)}\x92cm\nC\nK\x02\x85}\x8c\x01kK\x03s\x92t.")
+        a, b, c = v.value
+        reg = v.registry
+        C = reg.get("m", "C")
+        self.assertEqual(inert.inert_fields(a)[:2], (reg.get("copyreg", "__newobj__"), (C, 1)))
+        self.assertEqual(inert.inert_fields(b)[:2], (reg.get("copyreg", "__newobj_ex__"), (C, (), {})))
+        self.assertEqual(inert.inert_fields(c)[:2], (reg.get("copyreg", "__newobj_ex__"), (C, (2,), {"k": 3})))
+        ops = [op.name for op, _a, _p in pickletools.genops(inert.dumps(v.value, 4))]
+        self.assertEqual((ops.count("NEWOBJ"), ops.count("NEWOBJ_EX")), (1, 2))
+        self.assertEqual(builder.graph_of(load1(inert.dumps(v.value, 4)).value), builder.graph_of(v.value))
+        # NEWOBJ_EX below protocol 4: functools.partial(C.__new__, C, ...), as CPython.
+        self.assertIn(b"cfunctools\npartial\n", inert.dumps(c, 2))
+
+    def test_inst_without_args_is_a_call(self):
+        v = load1(b"(i__main__\nC\n(dp0\nS'a'\nI1\nsb.").value
+        c, args, has, state = inert.inert_fields(v)[:4]
+        self.assertEqual((inert.global_name_of(c), args, has, state), (("__main__", "C"), (), True, {"a": 1}))
+        self.assertEqual(inert.dumps(v, 0), b"c__main__\nC\np0\n(tRp1\n(dp2\nVa\np3\nI1\nsb.")
+
+    def test_build_replaces_and_keeps_falsy(self):
+        v = load1(b"\x80\x02cm\nC\n)R}bK\x00b.").value
+        self.assertEqual(inert.inert_fields(v)[2:4], (True, 0))
+        self.assertEqual(inert.dumps(v, 2), b"\x80\x02cm\nC\nq\x00)Rq\x01K\x00b.")
+
+    def test_errors_as_cpython(self):
+        r = load1(b"\x80\x04cm\nC\n)R(K\x01\x90.")
+        self.assertFalse(r.ok)
+        self.assertEqual(r.error[:2], ("AttributeError", "builtins"))
+        self.assertIn("has no attribute 'add'", r.error[2])
+        r = load1(b"\x80\x02]K\x01\x85R.")
+        self.assertEqual(r.error, ("TypeError", "builtins", "'list' object is not callable"))
+        r = load1(b"\x80\x04\x82\x01.")
+        self.assertEqual(r.error, ("ValueError", "builtins", "unregistered extension code 1"))
+        r = load1(b"")
+        self.assertEqual(r.error, ("EOFError", "builtins", "Ran out of input"))
+
+    def test_safe_builtins_are_real(self):
+        v = load1(b"\x80\x02c_codecs\nencode\nX\x02\x00\x00\x00abX\x06\x00\x00\x00latin1\x86R.").value
+        self.assertEqual(v, b"ab")
+        p2 = load1(pickle.dumps({1, 2}, 2)).value
+        p4 = load1(pickle.dumps({1, 2}, 4)).value
+        self.assertEqual((type(p2), p2), (type(p4), p4))
+
+    def test_getattr_nesting(self):
+        data = b"c__builtin__\ngetattr\n(c__main__\nOuter\nVInner\ntRc__main__\nOuter.Inner\n\x86."
+        v = load1(data).value
+        self.assertIs(v[0], v[1])
+        self.assertEqual(inert.global_name_of(v[0]), ("__main__", "Outer.Inner"))
+        other = load1(b"c__builtin__\ngetattr\n(K\x01VInner\ntR.").value   # not a global: inert call
+        self.assertEqual(inert.inert_fields(other)[1], (1, "Inner"))
+        with RealModule("__main__", Outer=Outer):
+            Outer.Inner.__module__ = "__main__"
+            for q in PROTOCOLS:
+                self.assertEqual(inert.dumps(v[0], q), pickle.dumps(Outer.Inner, q), q)
+
+    def test_extensions_and_cache(self):
+        ext = [("m", "E", 1)]
+        v = load1(b"\x80\x02\x82\x01.", extensions=ext).value
+        self.assertEqual(inert.global_name_of(v), ("m", "E"))
+        r = inert.redump(b"\x80\x02\x82\x01.", [2], extensions=ext)
+        self.assertEqual(r[0][1][2], (True, b"\x80\x02\x82\x01."))   # EXT globals are not memoized
+        with inert._Extensions(ext), RealModule("m", E=type("E", (), {})):
+            self.assertEqual(pickle.dumps(sys.modules["m"].E, 2), b"\x80\x02\x82\x01.")
+        w = load1(b"\x80\x02\x82\x01.", extensions=ext).value
+        self.assertIsNot(v, w)                      # no stand-in leaks through the EXT cache
+        self.assertNotIn(1, copyreg._inverted_registry)
+
+    def test_persistent_ids(self):
+        marker = object()
+
+        class P(pickle.Pickler):
+            def persistent_id(self, obj):
+                return "k" if obj is marker else None
+        for p in PROTOCOLS:
+            buf = io.BytesIO()
+            P(buf, p).dump([marker, 1])
+            data = buf.getvalue()
+            v = load1(data).value
+            self.assertEqual((type(v[0]), v[0].pid), (inert.PersId, "k"))
+            self.assertEqual(inert.dumps(v, p), data)
+        r = load1(data, persistent=False)
+        self.assertEqual(r.error[0], "UnpicklingError")
+
+    def test_stream_with_truncated_tail(self):
+        res = inert.load_stream(b"K\x01.K\x02.\x80\x04K\x03.K")
+        self.assertEqual([r.ok for r in res], [True, True, True, False])
+        self.assertEqual([r.value for r in res[:3]], [1, 2, 3])
+
+
+class TestBuilder(unittest.TestCase):
+    DOC = {"root": 0, "nodes": [
+        {"t": "list", "items": [1, 1, 2, 3, 4, 0, 5, 6]},
+        {"t": "str", "v": "a"},
+        {"t": "tuple", "items": [0, 1]},
+        {"t": "dict", "items": [[7, 8], [9, 10]]},
+        {"t": "float", "bits": "7ff8000000000001"},
+        {"t": "bytes", "hex": "00ff"},
+        {"t": "set", "items": [11]},
+        {"t": "int", "v": "-1"}, {"t": "none"},
+        {"t": "int", "v": "123456789012345678901234567890"}, {"t": "bool", "v": True},
+        {"t": "frozenset", "items": [12]}, {"t": "int", "v": "7"}]}
+
+    def test_builds_shared_and_cycles(self):
+        root, b = builder.build(self.DOC)
+        self.assertIs(root[0], root[1])
+        self.assertIs(root[2][0], root)
+        self.assertIs(root[5], root)
+        self.assertTrue(root[4] != root[4])        # NaN payload kept
+        self.assertEqual(root[6].hex(), "00ff")
+        for p in PROTOCOLS:
+            self.assertEqual(inert.dumps(root, p), pickle.dumps(root, p))
+        g = builder.graph_of(root)
+        self.assertEqual(builder.graph_of(pickle.loads(pickle.dumps(root, 4))), g)
+        nan = [n for n in g["nodes"] if n["t"] == "float"][0]
+        self.assertEqual(nan["bits"], "7ff8000000000001")
+
+    def test_objects_and_globals(self):
+        doc = {"root": 0, "nodes": [
+            {"t": "object", "callable": 1, "args": 2, "state": 3, "listitems": [4], "dictitems": [[5, 4]]},
+            {"t": "global", "module": "__main__", "name": "SimpleObject"},
+            {"t": "tuple", "items": []},
+            {"t": "dict", "items": [[5, 5]]},
+            {"t": "int", "v": "1"}, {"t": "str", "v": "name"}]}
+        root, b = builder.build(doc)
+        # save_reduce order: callable, args, REDUCE, listitems, dictitems, state, BUILD.
+        expected = (b"\x80\x02c__main__\nSimpleObject\nq\x00)Rq\x01K\x01aX\x04\x00\x00\x00nameq\x02"
+                    b"K\x01s}q\x03h\x02h\x02sb.")
+        self.assertEqual(inert.dumps(root, 2), expected)
+        self.assertEqual(builder.graph_of(load1(expected).value), builder.graph_of(root))
+
+    def test_instance_matches_real_class(self):
+        class Hooked(object):
+            __slots__ = ("x",)
+
+            def __getstate__(self):
+                return 0
+
+            def __setstate__(self, s):
+                pass
+        Hooked.__qualname__ = "Hooked"
+        doc = {"root": 0, "nodes": [
+            {"t": "instance", "class": ["oracle_hook_mod", "Hooked"],
+             "hooks": {"getstate": True, "setstate": True, "slots": ["x"]}, "state": 1},
+            {"t": "int", "v": "0"}]}
+        root, b = builder.build(doc)
+        with RealModule("oracle_hook_mod", Hooked=Hooked):
+            for p in range(2, 6):
+                self.assertEqual(inert.dumps(root, p), pickle.dumps(Hooked(), p), p)
+
+    def test_setstate_calls_with_falsy_state(self):
+        doc = {"root": 0, "nodes": [
+            {"t": "list", "items": [1, 1, 3]},
+            {"t": "instance", "class": ["oracle_hook_mod2", "S"],
+             "hooks": {"getstate": True, "setstate": True}, "state": 2},
+            {"t": "int", "v": "0"},
+            {"t": "instance", "class": ["oracle_hook_mod2", "S"],
+             "hooks": {"getstate": True, "setstate": True}, "state": 4},
+            {"t": "str", "v": ""}]}
+        for p in (2, 4):
+            data, res, calls = builder.setstate_calls(doc, p)
+            self.assertTrue(res.ok)
+            self.assertEqual(calls, [{"root": 0, "nodes": [{"t": "int", "v": "0"}]},
+                                     {"root": 0, "nodes": [{"t": "str", "v": ""}]}])
+
+    def test_tuple_cycle_without_mutable_is_rejected(self):
+        with self.assertRaises(builder.GraphError):
+            builder.build({"root": 0, "nodes": [{"t": "tuple", "items": [0]}]})
+
+
+class TestServer(unittest.TestCase):
+    def test_requests(self):
+        with OracleClient() as c:
+            self.assertEqual(c.version(), sys.version)
+            res = c.redump(b"K\x01.\x80\x04]\x94.N", [0, 4])
+            self.assertEqual([p["accepted"] for p in res], [True, True, False])
+            self.assertEqual(base64.b64decode(res[0]["dumps"]["0"]["data"]), b"I1\n.")
+            self.assertEqual(res[2]["error"], {"type": "EOFError", "module": "builtins",
+                                               "message": "Ran out of input"})
+            g = c.load_graph(b"\x80\x04]\x94(K\x01h\x00e.")[0]["graph"]
+            self.assertEqual(g, {"root": 0, "nodes": [{"t": "list", "items": [1, 0]}, {"t": "int", "v": "1"}]})
+            d = c.build_dump(g, [0, 2])
+            self.assertEqual(base64.b64decode(d["2"]["data"]), b"\x80\x02]q\x00(K\x01h\x00e.")
+            r = c.request({"op": "redump", "data": "!!!"})
+            self.assertFalse(r["ok"])
+            r = c.request({"op": "nope"})
+            self.assertFalse(r["ok"])
+            with self.assertRaises(OracleError):
+                c.build_dump({"root": 0, "nodes": [{"t": "tuple", "items": [0]}]})
+            s = c.setstate_calls({"root": 0, "nodes": [
+                {"t": "instance", "class": ["m9", "S"], "hooks": {"setstate": True, "getstate": True},
+                 "state": 1}, {"t": "bool", "v": False}]}, 4)
+            self.assertEqual((s["count"], s["calls"][0]["nodes"][0]), (1, {"t": "bool", "v": False}))
+            self.assertEqual(c.version(), sys.version)      # still alive after errors
+
+
+class TestPythonsCorpusDivergences(unittest.TestCase):
+    def test_pythons_found(self):
+        found = pythons.find_pythons()
+        self.assertTrue(any(p.version == "%d.%d.%d" % sys.version_info[:3] for p in found))
+        r = pythons.run_snippet(found[0], "print(1 + 1)")
+        self.assertEqual(r.stdout.strip(), b"2")
+
+    def test_corpus_covers_every_opcode(self):
+        man = os.path.join(ROOT, "corpus", "MANIFEST.tsv")
+        if not os.path.exists(man):
+            self.skipTest("corpus not generated (python3 oracle/gen_corpus.py)")
+        import gen_corpus
+        with open(man) as f:
+            rows = [l.split("\t") for l in f.read().splitlines()[1:]]
+        paths = [os.path.join(ROOT, "corpus", r[0]) for r in rows]
+        seen = gen_corpus.opcode_coverage(paths)
+        self.assertEqual(set(op.name for op in pickletools.opcodes) - seen, set())
+        self.assertLess(sum(os.path.getsize(p) for p in paths), 5 * 1024 * 1024)
+
+    def test_divergences_hold(self):
+        self.assertEqual(divergences.check(verbose=False), 0)
+
+
+if __name__ == "__main__":
+    unittest.main()
