@@ -1,0 +1,58 @@
+// pkl::ClassRegistry: (module, qualname) -> registered class hooks.
+#include "picklecodec/registry.hpp"
+
+#include <new>
+#include <stdexcept>
+
+namespace pkl {
+
+namespace {
+
+std::string registry_key(std::string_view module, std::string_view qualname) {
+  std::string key;
+  key.reserve(module.size() + qualname.size() + 1);
+  key += module;
+  key += '\n';
+  key += qualname;
+  return key;
+}
+
+}  // namespace
+
+int ClassRegistry::add(ClassHooks hooks) {
+  try {
+    std::string key = registry_key(hooks.module, hooks.qualname);
+    auto it = index_.find(key);
+    if (it != index_.end()) {
+      classes_[static_cast<size_t>(it->second)] = std::move(hooks);
+      return it->second;
+    }
+    if (classes_.size() >= 0x7fffffff) throw Error(ErrorCode::ResourceLimit, "too many classes");
+    const int index = static_cast<int>(classes_.size());
+    classes_.push_back(std::move(hooks));
+    try {
+      index_.emplace(std::move(key), index);
+    } catch (...) {
+      classes_.pop_back();
+      throw;
+    }
+    return index;
+  } catch (const Error&) {
+    throw;
+  } catch (const std::bad_alloc&) {
+    throw Error(ErrorCode::ResourceLimit, "out of memory");
+  } catch (const std::exception& e) {
+    throw Error(ErrorCode::Usage, e.what());
+  }
+}
+
+int ClassRegistry::find(std::string_view module, std::string_view qualname) const {
+  try {
+    auto it = index_.find(registry_key(module, qualname));
+    return it == index_.end() ? -1 : it->second;
+  } catch (const std::bad_alloc&) {
+    throw Error(ErrorCode::ResourceLimit, "out of memory");
+  }
+}
+
+}  // namespace pkl

@@ -1,0 +1,733 @@
+// pkl::Graph: building and reading nodes, the arena, the budget.
+// Hashing and Python's key semantics live in value_hash.cpp, structural
+// comparison of graphs in value_iso.cpp.
+#include <atomic>
+#include <bit>
+#include <chrono>
+#include <cstdlib>
+#include <random>
+
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
+#include "bigint.hpp"
+#include "picklecodec/repr.hpp"
+#include "value_impl.hpp"
+
+namespace pkl {
+
+using detail::guarded;
+using detail::Rec;
+
+const char* kind_name(Kind k) noexcept {
+  switch (k) {
+    case Kind::None: return "NoneType";
+    case Kind::Bool: return "bool";
+    case Kind::Int: return "int";
+    case Kind::Float: return "float";
+    case Kind::Str: return "str";
+    case Kind::Bytes: return "bytes";
+    case Kind::ByteArray: return "bytearray";
+    case Kind::Tuple: return "tuple";
+    case Kind::List: return "list";
+    case Kind::Dict: return "dict";
+    case Kind::Set: return "set";
+    case Kind::FrozenSet: return "frozenset";
+    case Kind::Global: return "type";
+    case Kind::Object: return "object";
+    case Kind::PersId: return "persistent_id";
+    case Kind::Buffer: return "pickle.PickleBuffer";
+  }
+  return "unknown";
+}
+
+namespace detail {
+
+void* Arena::allocate(size_t bytes) {
+  bytes = (bytes + 7) & ~size_t{7};
+  if (bytes > kChunk / 4) {
+    auto block = std::make_unique_for_overwrite<uint64_t[]>(bytes / 8);
+    void* p = block.get();
+    chunks_.push_back(std::move(block));
+    return p;
+  }
+  if (bytes > left_) {
+    auto block = std::make_unique_for_overwrite<uint64_t[]>(kChunk / 8);
+    char* p = reinterpret_cast<char*>(block.get());
+    chunks_.push_back(std::move(block));
+    cur_ = p;
+    left_ = kChunk;
+  }
+  void* p = cur_;
+  cur_ += bytes;
+  left_ -= bytes;
+  return p;
+}
+
+namespace {
+constexpr size_t kHugePage = size_t{2} << 20;
+}
+
+void* huge_allocate(size_t bytes) {
+  if (bytes >= kHugePage) {
+    const size_t rounded = (bytes + kHugePage - 1) & ~(kHugePage - 1);
+    void* p = std::aligned_alloc(kHugePage, rounded);
+    if (!p) throw std::bad_alloc();
+#ifdef MADV_HUGEPAGE
+    madvise(p, rounded, MADV_HUGEPAGE);
+#endif
+    return p;
+  }
+  return ::operator new(bytes);
+}
+
+void huge_deallocate(void* p, size_t bytes) noexcept {
+  if (bytes >= kHugePage) {
+    std::free(p);
+  } else {
+    ::operator delete(p);
+  }
+}
+
+SipKey graph_key() noexcept {
+  // One secret per process from the OS; each graph's key derives from it and
+  // a counter, so making a graph never touches the entropy source.
+  static const SipKey process = [] {
+    SipKey k;
+    try {
+      std::random_device rd;
+      k.k0 = (uint64_t{rd()} << 32) ^ rd();
+      k.k1 = (uint64_t{rd()} << 32) ^ rd();
+    } catch (...) {
+      auto t = static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+      k.k0 = t ^ reinterpret_cast<uintptr_t>(&k);
+      k.k1 = t * 0x9e3779b97f4a7c15ULL;
+    }
+    return k;
+  }();
+  static std::atomic<uint64_t> counter{0};
+  const uint64_t c = counter.fetch_add(1, std::memory_order_relaxed);
+  return SipKey{siphash_words(process, c, 1), siphash_words(process, c, 2)};
+}
+
+}  // namespace detail
+
+namespace {
+
+[[noreturn]] void wrong_kind(Kind got, const char* expected) {
+  throw Error(ErrorCode::Usage,
+              std::string("expected ") + expected + ", got " + kind_name(got));
+}
+
+bool is_one_char_latin1(std::string_view s, unsigned& cp) {
+  if (s.size() == 1 && static_cast<unsigned char>(s[0]) < 0x80) {
+    cp = static_cast<unsigned char>(s[0]);
+    return true;
+  }
+  if (s.size() == 2) {
+    auto b0 = static_cast<unsigned char>(s[0]);
+    auto b1 = static_cast<unsigned char>(s[1]);
+    if ((b0 == 0xc2 || b0 == 0xc3) && (b1 & 0xc0) == 0x80) {
+      cp = ((b0 & 0x1fu) << 6) | (b1 & 0x3fu);
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+// ---- construction ---------------------------------------------------------
+
+Graph::Graph() try : impl_(std::make_unique<Impl>()) {
+  nodes_.reserve(16);
+  add(Kind::None, 0, 0);
+  add(Kind::Bool, 0, 0);
+  add(Kind::Bool, 0, 1);
+} catch (const std::bad_alloc&) {
+  throw Error(ErrorCode::ResourceLimit, "out of memory");
+}
+
+Graph::Graph(Graph&&) noexcept = default;
+Graph& Graph::operator=(Graph&&) noexcept = default;
+Graph::~Graph() = default;
+
+namespace {
+[[noreturn]] __attribute__((noinline, cold)) void bad_node(NodeId n, size_t size) {
+  throw Error(ErrorCode::Usage,
+              "bad node id " + std::to_string(n) + " (graph has " + std::to_string(size) + " nodes)");
+}
+}  // namespace
+
+void Graph::check(NodeId n) const {
+  if (n >= nodes_.size()) [[unlikely]] bad_node(n, nodes_.size());
+}
+
+void Graph::charge(uint64_t bytes) {
+  if (bytes == 0) return;
+  if (bytes_held_ > byte_limit_ || bytes > byte_limit_ - bytes_held_) {
+    throw Error(ErrorCode::ResourceLimit,
+                "the value graph would exceed its byte limit (" + std::to_string(byte_limit_) +
+                    " bytes)");
+  }
+  bytes_held_ += bytes;
+}
+
+void Graph::Impl::grow_nodes(Graph& g) {
+  if (!g.impl_) throw Error(ErrorCode::Usage, "use of a moved-from graph");
+  // Capacity never exceeds kNoNode - 1, so kNoNode is never a node's id.
+  constexpr size_t kMaxNodes = kNoNode - 1;
+  const size_t cap = g.nodes_.capacity();
+  if (cap >= kMaxNodes) throw Error(ErrorCode::ResourceLimit, "too many nodes in one graph");
+  size_t want = cap < 16 ? 16 : cap * 2;
+  if (want > kMaxNodes) want = kMaxNodes;
+  guarded([&] { g.nodes_.reserve(want); });
+}
+
+NodeId Graph::add(Kind k, uint32_t aux, uint64_t bits) {
+  const size_t n = nodes_.size();
+  if (n == nodes_.capacity()) [[unlikely]] Impl::grow_nodes(*this);
+  charge(sizeof(Node));
+  nodes_.push_back(Node{k, 0, 0, aux, bits});  // capacity is reserved: no throw
+  return static_cast<NodeId>(n);
+}
+
+Rec* Graph::Impl::new_rec(Graph& g, const void* data, size_t bytes, uint64_t units) {
+  g.charge(sizeof(Rec) + static_cast<uint64_t>(bytes));
+  auto* r = static_cast<Rec*>(g.impl_->arena.allocate(sizeof(Rec) + bytes));
+  r->len = units;
+  r->hash = 0;
+  r->hashed = 0;
+  if (bytes) std::memcpy(r->chars(), data, bytes);
+  return r;
+}
+
+NodeId Graph::Impl::make_rec(Graph& g, Kind k, uint8_t flags, const void* data, size_t bytes,
+                             uint64_t units) {
+  if (!g.impl_) throw Error(ErrorCode::Usage, "use of a moved-from graph");
+  Rec* r = new_rec(g, data, bytes, units);
+  NodeId n = g.add(k, 0, static_cast<uint64_t>(reinterpret_cast<uintptr_t>(r)));
+  g.nodes_[n].flags = flags;
+  return n;
+}
+
+NodeId Graph::integer(int64_t v) { return add(Kind::Int, 0, static_cast<uint64_t>(v)); }
+
+NodeId Graph::integer_le(std::span<const uint8_t> le) {
+  const size_t n = detail::minimal_le_length(le);
+  if (n <= 8) return integer(detail::le_to_int64(le.first(n)));
+  return guarded([&] { return Impl::make_rec(*this, Kind::Int, 1, le.data(), n, n); });
+}
+
+NodeId Graph::integer_decimal(std::string_view digits) {
+  return guarded([&] {
+    auto le = detail::decimal_to_le(digits);
+    if (!le) {
+      // CPython: "invalid literal for int() with base 10: %.200R".
+      std::string shown = str_is_valid(digits) ? repr_str(digits)
+                                               : repr_bytes(digits);
+      size_t chars = 0, cut = 0;  // keep the first 200 code points
+      while (cut < shown.size() && chars < 200) {
+        ++cut;
+        while (cut < shown.size() && (static_cast<unsigned char>(shown[cut]) & 0xc0) == 0x80) ++cut;
+        ++chars;
+      }
+      shown.resize(cut);
+      throw Error(ErrorCode::ValueError, "invalid literal for int() with base 10: " + shown);
+    }
+    return integer_le(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(le->data()),
+                                               le->size()));
+  });
+}
+
+NodeId Graph::floating(double v) { return add(Kind::Float, 0, std::bit_cast<uint64_t>(v)); }
+
+NodeId Graph::str(std::string_view utf8) {
+  return guarded([&] {
+    if (!impl_) throw Error(ErrorCode::Usage, "use of a moved-from graph");
+    unsigned cp = 0;
+    if (utf8.empty()) {
+      if (impl_->str0 == kNoNode) impl_->str0 = Impl::make_rec(*this, Kind::Str, 0, "", 0, 0);
+      return impl_->str0;
+    }
+    if (is_one_char_latin1(utf8, cp)) {
+      NodeId& slot = impl_->str1[cp];
+      if (slot == kNoNode) slot = Impl::make_rec(*this, Kind::Str, 0, utf8.data(), utf8.size(), utf8.size());
+      return slot;
+    }
+    return Impl::make_rec(*this, Kind::Str, 0, utf8.data(), utf8.size(), utf8.size());
+  });
+}
+
+NodeId Graph::bytes(std::string_view data) {
+  return guarded([&] {
+    if (!impl_) throw Error(ErrorCode::Usage, "use of a moved-from graph");
+    if (data.empty()) {
+      if (impl_->bytes0 == kNoNode) impl_->bytes0 = Impl::make_rec(*this, Kind::Bytes, 0, "", 0, 0);
+      return impl_->bytes0;
+    }
+    if (data.size() == 1) {
+      NodeId& slot = impl_->bytes1[static_cast<unsigned char>(data[0])];
+      if (slot == kNoNode) slot = Impl::make_rec(*this, Kind::Bytes, 0, data.data(), 1, 1);
+      return slot;
+    }
+    return Impl::make_rec(*this, Kind::Bytes, 0, data.data(), data.size(), data.size());
+  });
+}
+
+NodeId Graph::bytearray(std::string_view data) {
+  return guarded(
+      [&] { return Impl::make_rec(*this, Kind::ByteArray, 0, data.data(), data.size(), data.size()); });
+}
+
+NodeId Graph::tuple(std::span<const NodeId> items) {
+  for (NodeId c : items) check(c);
+  return guarded([&] {
+    return Impl::make_rec(*this, Kind::Tuple, 0, items.data(), items.size() * sizeof(NodeId),
+                          items.size());
+  });
+}
+
+NodeId Graph::list(std::span<const NodeId> items) {
+  for (NodeId c : items) check(c);
+  if (!impl_) throw Error(ErrorCode::Usage, "use of a moved-from graph");
+  return guarded([&] {
+    auto& lists = impl_->lists;
+    charge(sizeof(std::vector<NodeId>) + items.size() * sizeof(NodeId));
+    Impl::grow(*this, lists, 1);
+    lists.emplace_back(items.begin(), items.end());
+    try {
+      return add(Kind::List, static_cast<uint32_t>(lists.size() - 1), 0);
+    } catch (...) {
+      lists.pop_back();
+      throw;
+    }
+  });
+}
+
+NodeId Graph::dict() {
+  if (!impl_) throw Error(ErrorCode::Usage, "use of a moved-from graph");
+  return guarded([&] {
+    auto& dicts = impl_->dicts;
+    charge(sizeof(detail::DictData));
+    Impl::grow(*this, dicts, 1);
+    dicts.emplace_back();
+    try {
+      return add(Kind::Dict, static_cast<uint32_t>(dicts.size() - 1), 0);
+    } catch (...) {
+      dicts.pop_back();
+      throw;
+    }
+  });
+}
+
+NodeId Graph::set() {
+  if (!impl_) throw Error(ErrorCode::Usage, "use of a moved-from graph");
+  return guarded([&] {
+    auto& sets = impl_->sets;
+    charge(sizeof(detail::SetData));
+    Impl::grow(*this, sets, 1);
+    sets.emplace_back();
+    try {
+      return add(Kind::Set, static_cast<uint32_t>(sets.size() - 1), 0);
+    } catch (...) {
+      sets.pop_back();
+      throw;
+    }
+  });
+}
+
+NodeId Graph::frozenset(std::span<const NodeId> members) {
+  for (NodeId c : members) check(c);
+  if (!impl_) throw Error(ErrorCode::Usage, "use of a moved-from graph");
+  return guarded([&] {
+    detail::SetData s;
+    const size_t want = members.size() < detail::SetData::kSmall ? members.size() : 0;
+    if (want) {  // exact capacity for small frozensets; big ones grow as they merge
+      Impl::reserve_exact(*this, s.items, want);
+      Impl::reserve_exact(*this, s.hashes, want);
+    }
+    for (NodeId m : members) Impl::set_insert(*this, s, m, key_hash(m));
+    auto& sets = impl_->sets;
+    charge(sizeof(detail::SetData));
+    Impl::grow(*this, sets, 1);
+    sets.push_back(std::move(s));
+    try {
+      return add(Kind::FrozenSet, static_cast<uint32_t>(sets.size() - 1), 0);
+    } catch (...) {
+      sets.pop_back();
+      throw;
+    }
+  });
+}
+
+NodeId Graph::global(std::string_view module, std::string_view qualname) {
+  if (!impl_) throw Error(ErrorCode::Usage, "use of a moved-from graph");
+  return guarded([&] {
+    std::string key = std::to_string(module.size());
+    key += ':';
+    key += module;
+    key += qualname;
+    auto it = impl_->global_index.find(key);
+    if (it != impl_->global_index.end()) return it->second;
+    charge(sizeof(GlobalData) + module.size() + qualname.size() + key.size() + 32);
+    impl_->globals.push_back(GlobalData{std::string(module), std::string(qualname)});
+    NodeId n;
+    try {
+      n = add(Kind::Global, static_cast<uint32_t>(impl_->globals.size() - 1), 0);
+    } catch (...) {
+      impl_->globals.pop_back();
+      throw;
+    }
+    impl_->global_index.emplace(std::move(key), n);
+    return n;
+  });
+}
+
+NodeId Graph::object(NodeId callable, NodeId args) {
+  check(callable);
+  check(args);
+  Kind ck = nodes_[callable].kind;
+  if (ck != Kind::Global && ck != Kind::Object) wrong_kind(ck, "a global or an object as callable");
+  if (nodes_[args].kind != Kind::Tuple) wrong_kind(nodes_[args].kind, "tuple as args");
+  return guarded([&] {
+    charge(sizeof(ObjectData));
+    impl_->objects.emplace_back();
+    impl_->objects.back().callable = callable;
+    impl_->objects.back().args = args;
+    try {
+      return add(Kind::Object, static_cast<uint32_t>(impl_->objects.size() - 1), 0);
+    } catch (...) {
+      impl_->objects.pop_back();
+      throw;
+    }
+  });
+}
+
+NodeId Graph::persid(NodeId pid) {
+  check(pid);
+  return add(Kind::PersId, 0, pid);
+}
+
+NodeId Graph::buffer(uint64_t index, bool readonly, std::string_view data) {
+  if (!impl_) throw Error(ErrorCode::Usage, "use of a moved-from graph");
+  return guarded([&] {
+    charge(sizeof(BufferData) + data.size());
+    impl_->buffers.push_back(BufferData{index, readonly, std::string(data)});
+    try {
+      return add(Kind::Buffer, static_cast<uint32_t>(impl_->buffers.size() - 1), 0);
+    } catch (...) {
+      impl_->buffers.pop_back();
+      throw;
+    }
+  });
+}
+
+// ---- mutating -------------------------------------------------------------
+
+void Graph::list_append(NodeId list, NodeId item) {
+  check(list);
+  check(item);
+  if (nodes_[list].kind != Kind::List) wrong_kind(nodes_[list].kind, "list");
+  guarded([&] {
+    auto& v = impl_->lists[nodes_[list].aux];
+    Impl::grow(*this, v, 1);
+    v.push_back(item);
+  });
+}
+
+void Graph::list_extend(NodeId list, std::span<const NodeId> items) {
+  check(list);
+  if (nodes_[list].kind != Kind::List) wrong_kind(nodes_[list].kind, "list");
+  for (NodeId c : items) check(c);
+  guarded([&] {
+    auto& v = impl_->lists[nodes_[list].aux];
+    std::less<const NodeId*> lt;
+    const bool aliased = !items.empty() && !v.empty() && !lt(items.data(), v.data()) &&
+                         lt(items.data(), v.data() + v.size());
+    if (aliased) {
+      std::vector<NodeId> copy(items.begin(), items.end());
+      Impl::grow(*this, v, copy.size());
+      v.insert(v.end(), copy.begin(), copy.end());
+    } else {
+      Impl::grow(*this, v, items.size());
+      v.insert(v.end(), items.begin(), items.end());
+    }
+  });
+}
+
+void Graph::dict_set(NodeId dict, NodeId key, NodeId value) {
+  check(dict);
+  check(key);
+  check(value);
+  if (nodes_[dict].kind != Kind::Dict) wrong_kind(nodes_[dict].kind, "dict");
+  guarded([&] {
+    auto& d = impl_->dicts[nodes_[dict].aux];
+    const Kind kk = nodes_[key].kind;
+    if (d.items.size() < detail::DictData::kSmall && kk != Kind::Tuple &&
+        kk != Kind::FrozenSet && kk != Kind::List && kk != Kind::Dict && kk != Kind::Set &&
+        kk != Kind::ByteArray) {
+      // A small dict and a scalar key: no table hash needed (it stays
+      // unindexed), but a str's or bytes' cached hash makes the scan cheap.
+      if (kk == Kind::Str || kk == Kind::Bytes) {
+        const Rec* kr = Impl::rec(*this, key);
+        const uint64_t kh = kr->hashed ? kr->hash : Impl::scalar_hash(*this, key);  // cached
+        for (auto& item : d.items) {
+          const NodeId ik = item.first;
+          if (ik != key) {
+            if (nodes_[ik].kind != kk) continue;
+            const Rec* ir = Impl::rec(*this, ik);
+            if ((ir->hashed && ir->hash != kh) || ir->len != kr->len ||
+                std::memcmp(ir->chars(), kr->chars(), kr->len) != 0) {
+              continue;
+            }
+          }
+          item.second = value;
+          return;
+        }
+      } else {
+        for (auto& item : d.items) {
+          if (item.first == key || Impl::shallow_equal(*this, item.first, key) == 1) {
+            item.second = value;
+            return;
+          }
+        }
+      }
+      if (d.items.capacity() == 0) Impl::reserve_exact(*this, d.items, detail::DictData::kSmall);
+      Impl::append(*this, d, Pair{key, value}, 0);
+      return;
+    }
+    const uint64_t h = key_hash(key);
+    int64_t pos = Impl::find(*this, d, key, h);
+    if (pos >= 0) {
+      d.items[static_cast<size_t>(pos)].second = value;
+      return;
+    }
+    Impl::append(*this, d, Pair{key, value}, h);
+  });
+}
+
+void Graph::set_add(NodeId set, NodeId member) {
+  check(set);
+  check(member);
+  if (nodes_[set].kind != Kind::Set) wrong_kind(nodes_[set].kind, "set");
+  guarded([&] {
+    const uint64_t h = key_hash(member);
+    Impl::set_insert(*this, impl_->sets[nodes_[set].aux], member, h);
+  });
+}
+
+void Graph::bytearray_assign(NodeId ba, std::string_view data) {
+  check(ba);
+  if (nodes_[ba].kind != Kind::ByteArray) wrong_kind(nodes_[ba].kind, "bytearray");
+  guarded([&] {
+    Rec* r = Impl::new_rec(*this, data.data(), data.size(), data.size());
+    nodes_[ba].bits = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(r));
+  });
+}
+
+void Graph::tuple_assign(NodeId tuple, std::span<const NodeId> items) {
+  check(tuple);
+  if (nodes_[tuple].kind != Kind::Tuple) wrong_kind(nodes_[tuple].kind, "tuple");
+  for (NodeId c : items) check(c);
+  guarded([&] {
+    Rec* r = Impl::rec(*this, tuple);
+    if (r->len == items.size()) {
+      if (!items.empty()) std::memmove(r->ids(), items.data(), items.size() * sizeof(NodeId));
+      r->hashed = 0;
+      return;
+    }
+    Rec* nr = Impl::new_rec(*this, items.data(), items.size() * sizeof(NodeId), items.size());
+    nodes_[tuple].bits = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(nr));
+  });
+}
+
+ObjectData& Graph::object_data(NodeId obj) {
+  check(obj);
+  if (nodes_[obj].kind != Kind::Object) wrong_kind(nodes_[obj].kind, "object");
+  return impl_->objects[nodes_[obj].aux];
+}
+
+// ---- reading --------------------------------------------------------------
+
+bool Graph::as_bool(NodeId n) const {
+  check(n);
+  if (nodes_[n].kind != Kind::Bool) wrong_kind(nodes_[n].kind, "bool");
+  return nodes_[n].bits != 0;
+}
+
+bool Graph::int_fits64(NodeId n) const {
+  check(n);
+  if (nodes_[n].kind != Kind::Int) wrong_kind(nodes_[n].kind, "int");
+  return !Impl::is_big(*this, n);
+}
+
+int64_t Graph::as_int(NodeId n) const {
+  if (!int_fits64(n)) throw Error(ErrorCode::Usage, "int does not fit in 64 bits");
+  return static_cast<int64_t>(nodes_[n].bits);
+}
+
+std::string Graph::int_le(NodeId n) const {
+  const bool fits = int_fits64(n);
+  return guarded([&] {
+    if (fits) return detail::int64_to_le(static_cast<int64_t>(nodes_[n].bits));
+    const Rec* r = Impl::rec(*this, n);
+    return std::string(r->chars(), r->len);
+  });
+}
+
+std::string Graph::int_decimal(NodeId n) const {
+  const bool fits = int_fits64(n);
+  return guarded([&] {
+    if (fits) return std::to_string(static_cast<int64_t>(nodes_[n].bits));
+    const Rec* r = Impl::rec(*this, n);
+    return detail::le_to_decimal(
+        std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(r->chars()), r->len));
+  });
+}
+
+double Graph::as_float(NodeId n) const {
+  check(n);
+  if (nodes_[n].kind != Kind::Float) wrong_kind(nodes_[n].kind, "float");
+  return std::bit_cast<double>(nodes_[n].bits);
+}
+
+std::string_view Graph::as_str(NodeId n) const {
+  check(n);
+  if (nodes_[n].kind != Kind::Str) wrong_kind(nodes_[n].kind, "str");
+  const Rec* r = Impl::rec(*this, n);
+  return std::string_view(r->chars(), r->len);
+}
+
+std::string_view Graph::as_bytes(NodeId n) const {
+  check(n);
+  Kind k = nodes_[n].kind;
+  if (k != Kind::Bytes && k != Kind::ByteArray) wrong_kind(k, "bytes or bytearray");
+  const Rec* r = Impl::rec(*this, n);
+  return std::string_view(r->chars(), r->len);
+}
+
+std::span<const NodeId> Graph::items(NodeId n) const {
+  check(n);
+  const Node& nd = nodes_[n];
+  switch (nd.kind) {
+    case Kind::Tuple: {
+      const Rec* r = Impl::rec(*this, n);
+      return {r->ids(), static_cast<size_t>(r->len)};
+    }
+    case Kind::List: return impl_->lists[nd.aux];
+    case Kind::Set:
+    case Kind::FrozenSet: return impl_->sets[nd.aux].items;
+    default: wrong_kind(nd.kind, "tuple, list, set or frozenset");
+  }
+}
+
+std::span<const Pair> Graph::dict_items(NodeId n) const {
+  check(n);
+  if (nodes_[n].kind != Kind::Dict) wrong_kind(nodes_[n].kind, "dict");
+  return impl_->dicts[nodes_[n].aux].items;
+}
+
+const GlobalData& Graph::global_data(NodeId n) const {
+  check(n);
+  if (nodes_[n].kind != Kind::Global) wrong_kind(nodes_[n].kind, "global");
+  return impl_->globals[nodes_[n].aux];
+}
+
+const ObjectData& Graph::object_data(NodeId n) const {
+  check(n);
+  if (nodes_[n].kind != Kind::Object) wrong_kind(nodes_[n].kind, "object");
+  return impl_->objects[nodes_[n].aux];
+}
+
+NodeId Graph::persid_value(NodeId n) const {
+  check(n);
+  if (nodes_[n].kind != Kind::PersId) wrong_kind(nodes_[n].kind, "persistent_id");
+  return static_cast<NodeId>(nodes_[n].bits);
+}
+
+const BufferData& Graph::buffer_data(NodeId n) const {
+  check(n);
+  if (nodes_[n].kind != Kind::Buffer) wrong_kind(nodes_[n].kind, "pickle.PickleBuffer");
+  return impl_->buffers[nodes_[n].aux];
+}
+
+size_t Graph::length(NodeId n) const {
+  check(n);
+  const Node& nd = nodes_[n];
+  switch (nd.kind) {
+    case Kind::Tuple: return static_cast<size_t>(Impl::rec(*this, n)->len);
+    case Kind::List: return impl_->lists[nd.aux].size();
+    case Kind::Dict: return impl_->dicts[nd.aux].items.size();
+    case Kind::Set:
+    case Kind::FrozenSet: return impl_->sets[nd.aux].items.size();
+    default: return 0;
+  }
+}
+
+bool Graph::truthy(NodeId n) const {
+  check(n);
+  const Node& nd = nodes_[n];
+  switch (nd.kind) {
+    case Kind::None: return false;
+    case Kind::Bool: return nd.bits != 0;
+    case Kind::Int: return Impl::is_big(*this, n) || nd.bits != 0;
+    case Kind::Float: return std::bit_cast<double>(nd.bits) != 0.0;  // NaN is truthy
+    case Kind::Str:
+    case Kind::Bytes:
+    case Kind::ByteArray: return Impl::rec(*this, n)->len != 0;
+    case Kind::Tuple:
+    case Kind::List:
+    case Kind::Dict:
+    case Kind::Set:
+    case Kind::FrozenSet: return length(n) != 0;
+    case Kind::Global:
+    case Kind::Object:
+    case Kind::PersId:
+    case Kind::Buffer: return true;
+  }
+  return true;
+}
+
+// ---- UTF-8 with surrogates ------------------------------------------------
+
+bool Graph::str_is_valid(std::string_view s) noexcept {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const size_t n = s.size();
+  size_t i = 0;
+  while (i < n) {
+    // ASCII run, eight bytes at a time.
+    while (i + 8 <= n) {
+      uint64_t w;
+      std::memcpy(&w, p + i, 8);
+      if (w & 0x8080808080808080ULL) break;
+      i += 8;
+    }
+    if (i >= n) break;
+    const unsigned c = p[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    auto cont = [&](size_t k) { return i + k < n && (p[i + k] & 0xc0) == 0x80; };
+    if (c >= 0xc2 && c <= 0xdf) {
+      if (!cont(1)) return false;
+      i += 2;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      if (!cont(1) || !cont(2)) return false;
+      if (c == 0xe0 && p[i + 1] < 0xa0) return false;  // overlong
+      i += 3;                                          // ED A0..BF (surrogates) allowed
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      if (!cont(1) || !cont(2) || !cont(3)) return false;
+      if (c == 0xf0 && p[i + 1] < 0x90) return false;  // overlong
+      if (c == 0xf4 && p[i + 1] > 0x8f) return false;  // above U+10FFFF
+      i += 4;
+    } else {
+      return false;  // stray continuation, C0/C1 overlong lead, F5..FF
+    }
+  }
+  return true;
+}
+
+}  // namespace pkl

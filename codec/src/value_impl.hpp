@@ -1,0 +1,232 @@
+// Internals of pkl::Graph shared by the value_*.cpp files. Internal header.
+//
+// Layout: a node is 16 bytes (kind, flags, aux, bits). Strs, bytes,
+// bytearrays, big ints (flags bit 0) and tuples keep their payload in an
+// arena record that `bits` points to; lists, dicts, sets, globals, objects
+// and buffers live in side tables indexed by `aux`; ints, floats and bools
+// are held in `bits` itself; a persid's `bits` is the pid node.
+//
+// Const functions that hash (key_equal, dict_get, set_contains, hashable)
+// fill hash caches in records and sets: a graph is not safe to use from two
+// threads at once, even read-only.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <cstring>
+#include <deque>
+#include <memory>
+#include <new>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "picklecodec/value.hpp"
+#include "siphash.hpp"
+
+namespace pkl {
+
+namespace detail {
+
+// Header of a record in the arena: strs, bytes, bytearrays, big ints and
+// tuples keep their payload right after it. The hash is cached lazily.
+struct Rec {
+  uint64_t len;   // payload length in units (bytes, or NodeIds for tuples)
+  uint64_t hash;  // valid when hashed != 0
+  uint64_t hashed;
+  const char* chars() const noexcept { return reinterpret_cast<const char*>(this + 1); }
+  char* chars() noexcept { return reinterpret_cast<char*>(this + 1); }
+  const NodeId* ids() const noexcept { return reinterpret_cast<const NodeId*>(this + 1); }
+  NodeId* ids() noexcept { return reinterpret_cast<NodeId*>(this + 1); }
+};
+
+// A bump allocator of records whose addresses never move, so string_views and
+// spans handed out stay valid for the graph's lifetime.
+class Arena {
+ public:
+  // Returns 8-aligned storage for `bytes` bytes.
+  void* allocate(size_t bytes);
+
+ private:
+  static constexpr size_t kChunk = 64 * 1024;
+  std::vector<std::unique_ptr<uint64_t[]>> chunks_;
+  char* cur_ = nullptr;
+  size_t left_ = 0;
+};
+
+// An allocator that asks for transparent huge pages for big blocks (hash
+// indexes of large dicts are probed at random: fewer TLB misses).
+template <class T>
+struct HugeAlloc {
+  using value_type = T;
+  HugeAlloc() noexcept = default;
+  template <class U>
+  HugeAlloc(const HugeAlloc<U>&) noexcept {}
+  T* allocate(size_t n);
+  void deallocate(T* p, size_t n) noexcept;
+  template <class U>
+  bool operator==(const HugeAlloc<U>&) const noexcept { return true; }
+};
+
+void* huge_allocate(size_t bytes);
+void huge_deallocate(void* p, size_t bytes) noexcept;
+
+template <class T>
+T* HugeAlloc<T>::allocate(size_t n) {
+  if (n > SIZE_MAX / sizeof(T)) throw std::bad_alloc();
+  return static_cast<T*>(huge_allocate(n * sizeof(T)));
+}
+template <class T>
+void HugeAlloc<T>::deallocate(T* p, size_t n) noexcept {
+  huge_deallocate(p, n * sizeof(T));
+}
+
+using SlotVector = std::vector<uint64_t, HugeAlloc<uint64_t>>;
+
+// An insertion-ordered hash table of dict keys or set members with Python's
+// key semantics. `items` is the insertion order. Past kSmall items, `hashes`
+// (parallel to items) and `slots` (open addressing, linear probing) index it:
+// a slot is (hash's high 32 bits) << 32 | (position + 1), 0 when empty, so a
+// probe rarely touches `hashes`. Sets keep `hashes` at every size (a
+// frozenset's hash is computed from them without recursion); small dicts
+// scan their keys and keep no hashes.
+template <class Item, bool kAlwaysHashes>
+struct HashedItems {
+  static constexpr size_t kSmall = 8;
+  static constexpr bool kKeepsHashes = kAlwaysHashes;
+  std::vector<Item> items;
+  std::vector<uint64_t> hashes;
+  SlotVector slots;
+};
+
+struct SetData : HashedItems<NodeId, true> {
+  uint64_t hash = 0;  // frozenset hash cache
+  bool hashed = false;
+};
+using DictData = HashedItems<Pair, false>;
+
+enum Tag : uint64_t {
+  kTagInt = 0x49,
+  kTagBigInt = 0x4c,
+  kTagFloat = 0x46,
+  kTagIdentity = 0x69,
+  kTagStr = 0x73,
+  kTagBytes = 0x62,
+  kTagTuple = 0x74,
+  kTagFrozenSet = 0x66,
+};
+
+SipKey graph_key() noexcept;
+
+}  // namespace detail
+
+struct Graph::Impl {
+  detail::Arena arena;
+  std::vector<std::vector<NodeId>> lists;
+  std::vector<detail::DictData> dicts;
+  std::vector<detail::SetData> sets;
+  std::deque<GlobalData> globals;
+  std::deque<ObjectData> objects;
+  std::deque<BufferData> buffers;
+  struct KeyedStrHash {
+    Impl* impl;
+    size_t operator()(const std::string& s) const noexcept {
+      return static_cast<size_t>(detail::siphash_tagged_bytes(impl->sip(), 0x67, s.data(), s.size()));
+    }
+  };
+  std::unordered_map<std::string, NodeId, KeyedStrHash> global_index;  // length-prefixed key -> node
+  std::array<NodeId, 256> str1;
+  std::array<NodeId, 256> bytes1;
+  NodeId str0 = kNoNode;
+  NodeId bytes0 = kNoNode;
+  detail::SipKey key;
+
+  static_assert(sizeof(Node) == 16, "a node is 16 bytes");
+
+  Impl() : global_index(0, KeyedStrHash{this}), key(detail::graph_key()) {
+    str1.fill(kNoNode);
+    bytes1.fill(kNoNode);
+  }
+
+  const detail::SipKey& sip() const noexcept { return key; }
+
+  // ---- helpers over a graph (Impl is a member class: it sees Graph's privates)
+  static detail::Rec* rec(const Graph& g, NodeId n) noexcept {
+    return reinterpret_cast<detail::Rec*>(static_cast<uintptr_t>(g.nodes_[n].bits));
+  }
+  static bool is_big(const Graph& g, NodeId n) noexcept { return g.nodes_[n].flags & 1; }
+  static const Node& node(const Graph& g, NodeId n) noexcept { return g.nodes_[n]; }
+
+  // Hash of a hashable node; false with `bad` set to the offending kind
+  // when the node is (or holds) an unhashable value; throws on cycles.
+  static bool try_hash(const Graph& g, NodeId n, uint64_t& out, Kind& bad);
+  static uint64_t scalar_hash(const Graph& g, NodeId n);
+  static bool numbers_equal(const Graph& g, NodeId a, NodeId b);
+
+  // Position of `key` (with hash h) in a table, or -1.
+  template <class Table>
+  static int64_t find(const Graph& g, const Table& t, NodeId key, uint64_t h);
+  // Appends the item (new key `key` with hash h) and indexes it.
+  template <class Table, class Item>
+  static void append(Graph& g, Table& t, const Item& item, uint64_t h);
+
+  static void set_insert(Graph& g, detail::SetData& s, NodeId member, uint64_t h);
+  static uint64_t set_hash(Graph::Impl& impl, detail::SetData& s);
+  // 0: unequal, 1: equal, 2: both tuples or both sets (need a deep comparison).
+  static int shallow_equal(const Graph& g, NodeId a, NodeId b);
+  static bool deep_equal(const Graph& g, NodeId a, NodeId b);
+  static bool equal(const Graph& g, NodeId a, NodeId b) {
+    int r = shallow_equal(g, a, b);
+    return r == 2 ? deep_equal(g, a, b) : r == 1;
+  }
+
+  // A node whose payload is an arena record (str, bytes, bytearray, big int, tuple).
+  static void grow_nodes(Graph& g);
+  static NodeId make_rec(Graph& g, Kind k, uint8_t flags, const void* data, size_t bytes,
+                         uint64_t units);
+  static detail::Rec* new_rec(Graph& g, const void* data, size_t bytes, uint64_t units);
+
+  // Grows v's capacity for `extra` more items, charging the growth to the budget.
+  template <class T>
+  static void grow(Graph& g, std::vector<T>& v, size_t extra) {
+    const size_t need = v.size() + extra;
+    if (need <= v.capacity()) return;
+    size_t cap = v.capacity() < 4 ? 4 : v.capacity() * 2;
+    if (cap < need) cap = need;
+    g.charge(static_cast<uint64_t>(cap - v.capacity()) * sizeof(T));
+    v.reserve(cap);
+  }
+  // Reserves exactly n items of capacity, charging the growth.
+  template <class T>
+  static void reserve_exact(Graph& g, std::vector<T>& v, size_t n) {
+    if (n <= v.capacity()) return;
+    g.charge(static_cast<uint64_t>(n - v.capacity()) * sizeof(T));
+    v.reserve(n);
+  }
+  [[noreturn]] static void unhashable(Kind k);
+};
+
+}  // namespace pkl
+
+namespace pkl::detail {
+
+// Runs f, turning allocation failures and stray standard exceptions into
+// pkl::Error so that nothing else leaves a public function.
+template <class F>
+decltype(auto) guarded(F&& f) {
+  try {
+    return f();
+  } catch (const Error&) {
+    throw;
+  } catch (const std::bad_alloc&) {
+    throw Error(ErrorCode::ResourceLimit, "out of memory");
+  } catch (const std::length_error&) {
+    throw Error(ErrorCode::ResourceLimit, "container too large");
+  } catch (const std::exception& e) {
+    throw Error(ErrorCode::Usage, e.what());
+  }
+}
+
+}  // namespace pkl::detail
