@@ -1,0 +1,632 @@
+// What calls (REDUCE, INST, OBJ, NEWOBJ, NEWOBJ_EX), BUILD and the item
+// opcodes (APPEND(S), SETITEM(S), ADDITEMS) do to values: builtin types
+// behave as CPython's do, inert globals and objects record reduce tuples
+// (CONFORMANCE.md §2-3), registered classes go through their hooks.
+#include <algorithm>
+#include <new>
+
+#include "decode_machine.hpp"
+#include "decode_text.hpp"
+
+namespace pkl::detail {
+
+namespace {
+
+std::string last_component(std::string_view qualname) {
+  size_t dot = qualname.rfind('.');
+  return std::string(dot == std::string_view::npos ? qualname : qualname.substr(dot + 1));
+}
+
+// Python's codec lookup name: lower case, runs of other than [a-z0-9.] as one
+// '_', none at either end (encodings.normalize_encoding).
+std::string normalize_encoding(std::string_view name) {
+  std::string out;
+  bool punct = false;
+  for (char ch : name) {
+    auto c = static_cast<unsigned char>(ch);
+    bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    if (alnum || c == '.') {
+      if (punct && !out.empty()) out += '_';
+      out += static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+      punct = false;
+    } else if (c < 0x80) {
+      punct = true;
+    }
+  }
+  return out;
+}
+
+enum class Codec { Unknown, Latin1, Ascii, Utf8 };
+
+Codec codec_of(std::string_view name) {
+  std::string n = normalize_encoding(name);
+  for (int pass = 0; pass < 2; ++pass) {
+    static const char* const latin1[] = {"latin_1", "8859", "cp819", "csisolatin1", "ibm819", "iso8859",
+                                         "iso8859_1", "iso_8859_1", "iso_8859_1_1987", "iso_ir_100", "l1",
+                                         "latin", "latin1"};
+    static const char* const ascii[] = {"ascii", "646", "ansi_x3.4_1968", "ansi_x3_4_1968", "ansi_x3.4_1986",
+                                        "cp367", "csascii", "ibm367", "iso646_us", "iso_646.irv_1991",
+                                        "iso_ir_6", "us", "us_ascii"};
+    static const char* const utf8[] = {"utf_8", "u8", "utf", "utf8", "utf8_ucs2", "utf8_ucs4", "cp65001"};
+    for (const char* a : latin1)
+      if (n == a) return Codec::Latin1;
+    for (const char* a : ascii)
+      if (n == a) return Codec::Ascii;
+    for (const char* a : utf8)
+      if (n == a) return Codec::Utf8;
+    std::replace(n.begin(), n.end(), '.', '_');
+  }
+  return Codec::Unknown;
+}
+
+// str.encode(codec, 'strict') of surrogatepass UTF-8, errors in CPython's words.
+std::string encode_str(std::string_view utf8, Codec codec) {
+  if (codec == Codec::Utf8) {
+    if (!utf8_check(utf8, false)) return std::string(utf8);
+  }
+  const uint32_t limit = codec == Codec::Latin1 ? 0x100 : codec == Codec::Ascii ? 0x80 : 0x110000;
+  auto bad = [&](uint32_t cp) { return codec == Codec::Utf8 ? (cp >= 0xD800 && cp <= 0xDFFF) : cp >= limit; };
+  std::string out;
+  out.reserve(utf8.size());
+  size_t i = 0, pos = 0;
+  while (i < utf8.size()) {
+    uint32_t cp = next_code_point(utf8, i);
+    if (!bad(cp)) {
+      if (codec == Codec::Utf8) append_utf8(out, cp);
+      else out += static_cast<char>(cp);
+      ++pos;
+      continue;
+    }
+    size_t start = pos, end = pos + 1;
+    uint32_t first = cp;
+    while (i < utf8.size()) {
+      size_t j = i;
+      uint32_t next = next_code_point(utf8, j);
+      if (!bad(next)) break;
+      i = j;
+      ++end;
+    }
+    const char* name = codec == Codec::Latin1 ? "latin-1" : codec == Codec::Ascii ? "ascii" : "utf-8";
+    const char* reason = codec == Codec::Latin1  ? "ordinal not in range(256)"
+                         : codec == Codec::Ascii ? "ordinal not in range(128)"
+                                                 : "surrogates not allowed";
+    std::string m = std::string("'") + name + "' codec can't encode ";
+    if (end == start + 1) {
+      static const char hex[] = "0123456789abcdef";
+      int digits = first <= 0xff ? 2 : first <= 0xffff ? 4 : 8;
+      m += "character '\\";
+      m += digits == 2 ? 'x' : digits == 4 ? 'u' : 'U';
+      for (int k = digits - 1; k >= 0; --k) m += hex[(first >> (4 * k)) & 0xf];
+      m += "' in position " + std::to_string(start);
+    } else {
+      m += "characters in position " + std::to_string(start) + "-" + std::to_string(end - 1);
+    }
+    m += ": ";
+    m += reason;
+    fail(ErrorCode::ValueError, m);
+  }
+  return out;
+}
+
+template <class F>
+auto guarded_hook(const char* what, F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const Error&) {
+    throw;
+  } catch (const std::bad_alloc&) {
+    throw;
+  } catch (const std::exception& e) {
+    fail(ErrorCode::Usage, std::string(what) + " failed: " + e.what());
+  } catch (...) {
+    fail(ErrorCode::Usage, std::string(what) + " failed");
+  }
+}
+
+}  // namespace
+
+std::string Machine::type_name(NodeId n) const {
+  switch (g_.kind(n)) {
+    case Kind::Global:
+      return "type";
+    case Kind::Buffer:
+      return "PickleBuffer";
+    case Kind::Object: {
+      const ObjectData& od = g_.object_data(n);
+      if (od.class_index >= 0 && opt_.registry) return last_component(opt_.registry->at(od.class_index).qualname);
+      if (od.callable != kNoNode && g_.kind(od.callable) == Kind::Global) {
+        const GlobalData& c = g_.global_data(od.callable);
+        if (c.module == "copyreg" && (c.qualname == "__newobj__" || c.qualname == "__newobj_ex__") &&
+            od.args != kNoNode && g_.length(od.args) > 0) {
+          NodeId cls = g_.items(od.args)[0];
+          if (g_.kind(cls) == Kind::Global) return last_component(g_.global_data(cls).qualname);
+        }
+        return last_component(c.qualname);
+      }
+      return "object";
+    }
+    default:
+      return kind_name(g_.kind(n));
+  }
+}
+
+// ---- bytearrays mutated while decoding -------------------------------------
+
+std::string_view Machine::bytearray_data(NodeId n) {
+  auto it = pending_ba_.find(n);
+  if (it != pending_ba_.end()) return it->second;
+  return g_.as_bytes(n);
+}
+
+std::string& Machine::bytearray_pending(NodeId n) {
+  auto it = pending_ba_.find(n);
+  if (it == pending_ba_.end()) it = pending_ba_.emplace(n, std::string(g_.as_bytes(n))).first;
+  return it->second;
+}
+
+void Machine::flush_bytearrays() {
+  for (auto& [n, data] : pending_ba_) g_.bytearray_assign(n, data);
+  pending_ba_.clear();
+  pending_ba_bytes_ = 0;
+}
+
+// ---- calls -----------------------------------------------------------------
+
+NodeId Machine::make_registered(int32_t index, NodeId callable, NodeId args, NodeId create_args, NodeId kwargs) {
+  const ClassHooks& h = opt_.registry->at(index);
+  if (!h.create) fail(ErrorCode::Usage, "registered class " + h.module + "." + h.qualname + " has no create hook");
+  flush_bytearrays();
+  std::any value = guarded_hook("create", [&] { return h.create(g_, create_args, kwargs); });
+  NodeId obj = g_.object(callable, args);
+  ObjectData& od = g_.object_data(obj);
+  od.native = std::move(value);
+  od.class_index = index;
+  return obj;
+}
+
+NodeId Machine::call(NodeId callable, NodeId args) {
+  if (g_.kind(args) != Kind::Tuple) fail(ErrorCode::TypeError, "argument list must be a tuple");
+  switch (g_.kind(callable)) {
+    case Kind::Global: {
+      GlobalInfo gi = info(callable);
+      if (gi.class_index >= 0) return make_registered(gi.class_index, callable, args, args, kNoNode);
+      if (gi.special != Special::None && gi.special != Special::Object) return call_builtin(gi.special, callable, args);
+      return g_.object(callable, args);
+    }
+    case Kind::Object:
+      if (g_.object_data(callable).class_index < 0) {
+        check_len(g_.length(args));
+        return g_.object(callable, args);
+      }
+      [[fallthrough]];
+    default:
+      fail(ErrorCode::TypeError, "'" + type_name(callable) + "' object is not callable");
+  }
+}
+
+NodeId Machine::call_builtin(Special s, NodeId callable, NodeId args) {
+  std::vector<NodeId> a(g_.items(args).begin(), g_.items(args).end());
+  const size_t n = a.size();
+  const std::string count = std::to_string(n);
+  switch (s) {
+    case Special::Set: {
+      if (n > 1) fail(ErrorCode::TypeError, "set expected at most 1 argument, got " + count);
+      NodeId set = g_.set();
+      if (n == 1) {
+        std::vector<NodeId> items = iterate(a[0], "set");
+        check_len(items.size());
+        for (NodeId item : items) g_.set_add(set, item);
+      }
+      return set;
+    }
+    case Special::FrozenSet: {
+      if (n > 1) fail(ErrorCode::TypeError, "frozenset expected at most 1 argument, got " + count);
+      if (n == 0) return g_.frozenset({});
+      if (g_.kind(a[0]) == Kind::FrozenSet) return a[0];  // frozenset(f) is f
+      std::vector<NodeId> items = iterate(a[0], "frozenset");
+      check_len(items.size());
+      return g_.frozenset(items);
+    }
+    case Special::Bytes:
+    case Special::ByteArray: {
+      bool ba = s == Special::ByteArray;
+      if (n > 3)
+        fail(ErrorCode::TypeError,
+             std::string(ba ? "bytearray" : "bytes") + "() takes at most 3 arguments (" + count + " given)");
+      if (n == 0) return ba ? g_.bytearray({}) : g_.bytes({});
+      return bytes_like(a[0], ba, std::span<const NodeId>(a).subspan(1), callable, args);
+    }
+    case Special::CodecsEncode: {
+      if (n == 0) fail(ErrorCode::TypeError, "encode() missing required argument 'obj' (pos 1)");
+      if (n > 3) fail(ErrorCode::TypeError, "encode() takes at most 3 arguments (" + count + " given)");
+      if (g_.kind(a[0]) != Kind::Str) break;
+      Codec codec = Codec::Utf8;
+      if (n >= 2) {
+        if (g_.kind(a[1]) != Kind::Str) break;
+        codec = codec_of(g_.as_str(a[1]));
+      }
+      if (n == 3 && (g_.kind(a[2]) != Kind::Str || g_.as_str(a[2]) != "strict")) break;
+      if (codec == Codec::Unknown) break;
+      return g_.bytes(encode_str(g_.as_str(a[0]), codec));
+    }
+    case Special::Getattr: {
+      if (n == 2 && g_.kind(a[0]) == Kind::Global && g_.kind(a[1]) == Kind::Str) {
+        const GlobalData& gd = g_.global_data(a[0]);
+        std::string module = gd.module;
+        std::string qualname = gd.qualname + "." + std::string(g_.as_str(a[1]));
+        return resolve(module, qualname);
+      }
+      if (opt_.policy == GlobalPolicy::AllowlistOnly)
+        fail(ErrorCode::NotAllowed, "Can't get attribute 'getattr' on <module 'builtins'>");
+      break;
+    }
+    case Special::Reconstructor: {
+      if (n == 3 && g_.kind(a[0]) == Kind::Global) {
+        GlobalInfo gi = info(a[0]);
+        if (gi.class_index >= 0) {
+          bool plain = g_.kind(a[1]) == Kind::Global && info(a[1]).special == Special::Object;
+          NodeId create_args = plain ? g_.tuple({}) : g_.tuple(std::span<const NodeId>(&a[2], 1));
+          return make_registered(gi.class_index, callable, args, create_args, kNoNode);
+        }
+      }
+      break;
+    }
+    case Special::None:
+    case Special::Object:
+      break;
+  }
+  // Nothing CPython's builtin would make here that the codec can compute: an inert call.
+  return g_.object(callable, args);
+}
+
+NodeId Machine::bytes_like(NodeId arg, bool ba, std::span<const NodeId> rest, NodeId callable, NodeId args) {
+  const char* tname = ba ? "bytearray" : "bytes";
+  std::string data;
+  if (g_.kind(arg) == Kind::Str) {
+    if (rest.empty()) fail(ErrorCode::TypeError, "string argument without an encoding");
+    if (g_.kind(rest[0]) != Kind::Str)
+      fail(ErrorCode::TypeError, std::string(tname) + "() argument 'encoding' must be str, not " + type_name(rest[0]));
+    if (rest.size() == 2 && g_.kind(rest[1]) != Kind::Str)
+      fail(ErrorCode::TypeError, std::string(tname) + "() argument 'errors' must be str, not " + type_name(rest[1]));
+    Codec codec = codec_of(g_.as_str(rest[0]));
+    if (codec == Codec::Unknown || (rest.size() == 2 && g_.as_str(rest[1]) != "strict")) return g_.object(callable, args);
+    data = encode_str(g_.as_str(arg), codec);
+  } else {
+    if (!rest.empty()) {
+      fail(ErrorCode::TypeError, g_.kind(rest[0]) == Kind::Str || rest.size() == 1
+                                     ? "encoding without a string argument"
+                                     : "errors without a string argument");
+    }
+    switch (g_.kind(arg)) {
+      case Kind::Bytes:
+        if (!ba) return arg;  // bytes(b) is b
+        data = std::string(g_.as_bytes(arg));
+        break;
+      case Kind::ByteArray:
+        data = std::string(bytearray_data(arg));
+        break;
+      case Kind::Buffer:
+        data = g_.buffer_data(arg).data;
+        break;
+      case Kind::Bool:
+      case Kind::Int: {
+        if (g_.kind(arg) == Kind::Int && !g_.int_fits64(arg))
+          fail(ErrorCode::ValueError, "cannot fit 'int' into an index-sized integer");
+        int64_t count = g_.kind(arg) == Kind::Bool ? (g_.as_bool(arg) ? 1 : 0) : g_.as_int(arg);
+        if (count < 0) fail(ErrorCode::ValueError, "negative count");
+        if (static_cast<uint64_t>(count) + g_.bytes_held() > opt_.limits.max_total_bytes)
+          fail(ErrorCode::ResourceLimit, "the graph exceeds the memory budget (max_total_bytes)");
+        data.assign(static_cast<size_t>(count), '\0');
+        break;
+      }
+      case Kind::List:
+      case Kind::Tuple:
+      case Kind::Set:
+      case Kind::FrozenSet:
+      case Kind::Dict:
+        data = ints_to_bytes(iterate(arg, tname), ba ? "byte must be in range(0, 256)" : "bytes must be in range(0, 256)");
+        break;
+      default:
+        fail(ErrorCode::TypeError, "cannot convert '" + type_name(arg) + "' object to " + tname);
+    }
+  }
+  return ba ? g_.bytearray(data) : g_.bytes(data);
+}
+
+std::vector<NodeId> Machine::iterate(NodeId v, const char* /*what*/) {
+  std::vector<NodeId> out;
+  switch (g_.kind(v)) {
+    case Kind::List:
+    case Kind::Tuple:
+    case Kind::Set:
+    case Kind::FrozenSet: {
+      auto items = g_.items(v);
+      out.assign(items.begin(), items.end());
+      break;
+    }
+    case Kind::Dict:
+      for (const Pair& p : g_.dict_items(v)) out.push_back(p.first);
+      break;
+    case Kind::Str: {
+      std::string s(g_.as_str(v));
+      size_t i = 0;
+      while (i < s.size()) {
+        size_t j = i;
+        next_code_point(s, j);
+        out.push_back(g_.str(std::string_view(s).substr(i, j - i)));
+        i = j;
+      }
+      break;
+    }
+    case Kind::Bytes:
+    case Kind::ByteArray: {
+      std::string s(g_.kind(v) == Kind::Bytes ? g_.as_bytes(v) : bytearray_data(v));
+      for (char c : s) out.push_back(g_.integer(static_cast<uint8_t>(c)));
+      break;
+    }
+    default:
+      fail(ErrorCode::TypeError, "'" + type_name(v) + "' object is not iterable");
+  }
+  return out;
+}
+
+std::string Machine::ints_to_bytes(std::span<const NodeId> items, const char* range_msg) {
+  std::string out;
+  out.reserve(items.size());
+  for (NodeId item : items) {
+    Kind k = g_.kind(item);
+    if (k == Kind::Bool) {
+      out += static_cast<char>(g_.as_bool(item) ? 1 : 0);
+      continue;
+    }
+    if (k != Kind::Int)
+      fail(ErrorCode::TypeError, "'" + type_name(item) + "' object cannot be interpreted as an integer");
+    if (!g_.int_fits64(item)) fail(ErrorCode::ValueError, range_msg);
+    int64_t v = g_.as_int(item);
+    if (v < 0 || v > 255) fail(ErrorCode::ValueError, range_msg);
+    out += static_cast<char>(v);
+  }
+  return out;
+}
+
+NodeId Machine::newobj(NodeId cls, NodeId args, NodeId kwargs, bool ex) {
+  const std::string opname = ex ? "NEWOBJ_EX" : "NEWOBJ";
+  GlobalInfo gi;
+  bool is_type = false;
+  std::string cls_type;
+  if (g_.kind(cls) == Kind::Global) {
+    gi = info(cls);
+    switch (gi.special) {
+      case Special::CodecsEncode:
+      case Special::Getattr:
+        cls_type = "builtin_function_or_method";
+        break;
+      case Special::Reconstructor:
+        cls_type = "function";
+        break;
+      default:
+        is_type = true;
+    }
+    if (gi.class_index >= 0) is_type = true;
+  } else {
+    cls_type = type_name(cls);
+  }
+  if (!is_type) fail(ErrorCode::TypeError, opname + " class argument must be a type, not " + cls_type);
+  if (g_.kind(args) != Kind::Tuple)
+    fail(ErrorCode::TypeError, opname + " args argument must be a tuple, not " + type_name(args));
+  if (ex && g_.kind(kwargs) != Kind::Dict)
+    fail(ErrorCode::TypeError, "NEWOBJ_EX kwargs argument must be a dict, not " + type_name(kwargs));
+  const bool has_kwargs = ex && g_.length(kwargs) > 0;
+
+  if (gi.class_index < 0) {
+    switch (gi.special) {
+      case Special::Set:
+        return g_.set();  // set.__new__ ignores its arguments, keywords too
+      case Special::FrozenSet:
+        if (has_kwargs) fail(ErrorCode::TypeError, "frozenset() takes no keyword arguments");
+        return call_builtin(Special::FrozenSet, cls, args);
+      case Special::ByteArray:
+        return g_.bytearray({});  // bytearray.__new__ ignores its arguments
+      case Special::Bytes:
+        if (!has_kwargs) return call_builtin(Special::Bytes, cls, args);
+        break;
+      default:
+        break;
+    }
+  }
+
+  std::vector<NodeId> newargs;
+  NodeId callable;
+  if (ex) {
+    callable = g_.global("copyreg", "__newobj_ex__");
+    newargs = {cls, args, kwargs};
+  } else {
+    callable = g_.global("copyreg", "__newobj__");
+    auto a = g_.items(args);
+    check_len(a.size() + 1);
+    newargs.reserve(a.size() + 1);
+    newargs.push_back(cls);
+    newargs.insert(newargs.end(), a.begin(), a.end());
+  }
+  NodeId tuple = g_.tuple(newargs);
+  if (gi.class_index >= 0) return make_registered(gi.class_index, callable, tuple, args, ex ? kwargs : kNoNode);
+  return g_.object(callable, tuple);
+}
+
+// ---- BUILD -----------------------------------------------------------------
+
+void Machine::build(NodeId inst, NodeId state) {
+  if (g_.kind(inst) == Kind::Object) {
+    ObjectData& od = g_.object_data(inst);
+    if (od.class_index < 0) {
+      od.state = state;  // inert: stored as given; a later BUILD replaces it
+      return;
+    }
+    const ClassHooks& h = opt_.registry->at(od.class_index);
+    if (h.set_state) {
+      flush_bytearrays();
+      guarded_hook("set_state", [&] { h.set_state(g_.object_data(inst).native, g_, state); });
+      return;
+    }
+  }
+  // CPython's default __setstate__: a dict, or (dict or None, slot dict).
+  NodeId dict_state = state, slot_state = kNoNode;
+  if (g_.kind(state) == Kind::Tuple && g_.length(state) == 2) {
+    auto items = g_.items(state);
+    dict_state = items[0];
+    slot_state = items[1];
+  }
+  if (g_.kind(dict_state) != Kind::None) {
+    if (g_.kind(dict_state) != Kind::Dict) fail(ErrorCode::ValueError, "state is not a dictionary");
+    set_attrs(inst, dict_state, false);
+  }
+  if (slot_state != kNoNode) {
+    if (g_.kind(slot_state) != Kind::Dict) fail(ErrorCode::ValueError, "slot state is not a dictionary");
+    set_attrs(inst, slot_state, true);
+  }
+}
+
+void Machine::set_attrs(NodeId inst, NodeId d, bool slots) {
+  auto items = g_.dict_items(d);
+  const Kind k = g_.kind(inst);
+  if (k == Kind::Object) {  // a registered class without set_state
+    const ObjectData& od = g_.object_data(inst);
+    const ClassHooks& h = opt_.registry->at(od.class_index);
+    if (items.empty()) return;
+    if (!h.set_attr)
+      fail(ErrorCode::AttributeError, "'" + type_name(inst) + "' object has no attribute '" +
+                                          (slots ? std::string(g_.kind(items[0].first) == Kind::Str
+                                                                   ? g_.as_str(items[0].first)
+                                                                   : "?")
+                                                 : std::string("__dict__")) +
+                                          "'");
+    flush_bytearrays();
+    std::vector<Pair> copy(items.begin(), items.end());
+    for (const Pair& p : copy) {
+      if (g_.kind(p.first) != Kind::Str)
+        fail(ErrorCode::TypeError, "attribute name must be string, not '" + type_name(p.first) + "'");
+      std::string name(g_.as_str(p.first));
+      guarded_hook("set_attr", [&] { h.set_attr(g_.object_data(inst).native, g_, name, p.second); });
+    }
+    return;
+  }
+  if (!slots) {
+    // inst.__dict__ must exist; a class (inert global) has a read-only one.
+    if (k == Kind::Global) {
+      if (!items.empty()) fail(ErrorCode::TypeError, "'mappingproxy' object does not support item assignment");
+      return;
+    }
+    fail(ErrorCode::AttributeError, "'" + type_name(inst) + "' object has no attribute '__dict__'");
+  }
+  if (items.empty()) return;
+  const Pair& p = items[0];
+  if (g_.kind(p.first) != Kind::Str)
+    fail(ErrorCode::TypeError, "attribute name must be string, not '" + type_name(p.first) + "'");
+  if (k == Kind::Global)
+    fail(ErrorCode::TypeError, "cannot set attributes of an inert global ('" + std::string(g_.as_str(p.first)) + "')");
+  fail(ErrorCode::AttributeError,
+       "'" + type_name(inst) + "' object has no attribute '" + std::string(g_.as_str(p.first)) + "'");
+}
+
+// ---- item opcodes -------------------------------------------------------------
+
+void Machine::do_append(int64_t x) {
+  const auto len = static_cast<int64_t>(stack_.size());
+  if (x > len || x <= static_cast<int64_t>(fence_)) underflow();
+  if (len == x) return;
+  const NodeId target = stack_[static_cast<size_t>(x - 1)];
+  auto items = top_from(static_cast<size_t>(x));
+  switch (g_.kind(target)) {
+    case Kind::List:
+      check_len(g_.length(target) + items.size());
+      g_.list_extend(target, items);
+      break;
+    case Kind::Object: {
+      ObjectData& od = g_.object_data(target);
+      check_len(od.listitems.size() + items.size());
+      od.listitems.insert(od.listitems.end(), items.begin(), items.end());
+      break;
+    }
+    case Kind::ByteArray: {
+      std::string add = ints_to_bytes(items, "byte must be in range(0, 256)");
+      pending_ba_bytes_ += add.size();
+      if (pending_ba_bytes_ + g_.bytes_held() > opt_.limits.max_total_bytes)
+        fail(ErrorCode::ResourceLimit, "the graph exceeds the memory budget (max_total_bytes)");
+      bytearray_pending(target) += add;
+      break;
+    }
+    case Kind::Global:
+      fail(ErrorCode::AttributeError,
+           "type object '" + g_.global_data(target).qualname + "' has no attribute 'append'");
+    default:
+      fail(ErrorCode::AttributeError, "'" + type_name(target) + "' object has no attribute 'append'");
+  }
+  stack_.resize(static_cast<size_t>(x));
+}
+
+void Machine::do_setitems(int64_t x) {
+  const auto len = static_cast<int64_t>(stack_.size());
+  if (x > len || x <= static_cast<int64_t>(fence_)) underflow();
+  if (len == x) return;
+  if ((len - x) % 2 != 0) fail(ErrorCode::BadArgument, "odd number of items for SETITEMS");
+  const NodeId target = stack_[static_cast<size_t>(x - 1)];
+  auto items = top_from(static_cast<size_t>(x));
+  switch (g_.kind(target)) {
+    case Kind::Dict:
+      check_len(g_.length(target) + items.size() / 2);
+      for (size_t k = 0; k + 1 < items.size(); k += 2) g_.dict_set(target, items[k], items[k + 1]);
+      break;
+    case Kind::Object: {
+      ObjectData& od = g_.object_data(target);
+      check_len(od.dictitems.size() + items.size() / 2);
+      for (size_t k = 0; k + 1 < items.size(); k += 2) od.dictitems.emplace_back(items[k], items[k + 1]);
+      break;
+    }
+    case Kind::List:
+    case Kind::ByteArray: {
+      const bool ba = g_.kind(target) == Kind::ByteArray;
+      const char* tname = ba ? "bytearray" : "list";
+      for (size_t k = 0; k + 1 < items.size(); k += 2) {
+        NodeId key = items[k];
+        Kind kk = g_.kind(key);
+        if (kk != Kind::Int && kk != Kind::Bool)
+          fail(ErrorCode::TypeError,
+               std::string(tname) + " indices must be integers or slices, not " + type_name(key));
+        int64_t size = static_cast<int64_t>(ba ? bytearray_data(target).size() : g_.length(target));
+        int64_t idx = kk == Kind::Bool ? (g_.as_bool(key) ? 1 : 0) : (g_.int_fits64(key) ? g_.as_int(key) : INT64_MAX);
+        if (idx < 0 && idx != INT64_MIN) idx += size;
+        if (idx < 0 || idx >= size)
+          fail(ErrorCode::ValueError, ba ? "bytearray index out of range" : "list assignment index out of range");
+        if (!ba)
+          fail(ErrorCode::TypeError, "SETITEM on a list (item assignment) is not supported by the decoder");
+        std::string byte = ints_to_bytes(std::span<const NodeId>(&items[k + 1], 1), "byte must be in range(0, 256)");
+        bytearray_pending(target)[static_cast<size_t>(idx)] = byte[0];
+      }
+      break;
+    }
+    default:
+      fail(ErrorCode::TypeError, "'" + type_name(target) + "' object does not support item assignment");
+  }
+  stack_.resize(static_cast<size_t>(x));
+}
+
+void Machine::do_additems(int64_t mark) {
+  const auto len = static_cast<int64_t>(stack_.size());
+  if (mark > len || mark <= static_cast<int64_t>(fence_)) underflow();
+  if (len == mark) return;
+  const NodeId target = stack_[static_cast<size_t>(mark - 1)];
+  auto items = top_from(static_cast<size_t>(mark));
+  switch (g_.kind(target)) {
+    case Kind::Set:
+      check_len(g_.length(target) + items.size());
+      for (NodeId item : items) g_.set_add(target, item);
+      break;
+    case Kind::Global:
+      fail(ErrorCode::AttributeError, "type object '" + g_.global_data(target).qualname + "' has no attribute 'add'");
+    default:
+      fail(ErrorCode::AttributeError, "'" + type_name(target) + "' object has no attribute 'add'");
+  }
+  stack_.resize(static_cast<size_t>(mark));
+}
+
+}  // namespace pkl::detail

@@ -1,0 +1,514 @@
+// The opcode loop: one switch over the 68 opcodes of protocols 0-5, a stack
+// of NodeIds and a stack of marks, as CPython 3.11's load() in
+// Modules/_pickle.c (accepts, rejects and builds what it does).
+#include "decode_machine.hpp"
+
+#include <cstring>
+#include <new>
+#include <stdexcept>
+
+#include "decode_text.hpp"
+#include "picklecodec/opcodes.hpp"
+
+namespace pkl::detail {
+
+namespace {
+
+uint64_t le(const uint8_t* p, int n) {
+  uint64_t v = 0;
+  for (int i = 0; i < n; ++i) v |= static_cast<uint64_t>(p[i]) << (8 * i);
+  return v;
+}
+
+int64_t le_int32(const uint8_t* p) { return static_cast<int32_t>(static_cast<uint32_t>(le(p, 4))); }
+
+constexpr uint64_t kSsizeMax = uint64_t{INT64_MAX};
+
+std::string bad_load_key(int c) {
+  std::string m = "invalid load key, '";
+  if (c >= 0x20 && c <= 0x7e && c != '\'' && c != '\\') {
+    m += static_cast<char>(c);
+  } else {
+    static const char hex[] = "0123456789abcdef";
+    m += "\\x";
+    m += hex[(c >> 4) & 0xf];
+    m += hex[c & 0xf];
+  }
+  m += "'.";
+  return m;
+}
+
+}  // namespace
+
+Machine::Machine(Reader& in, const DecodeOptions& options) : in_(in), opt_(options) {
+  stack_.reserve(64);
+}
+
+void Machine::grow_stack() {
+  uint64_t want = std::max<uint64_t>(64, stack_.capacity() * 2);
+  if (want * sizeof(NodeId) + g_.bytes_held() > opt_.limits.max_total_bytes)
+    fail(ErrorCode::ResourceLimit, "the pickle's stack exceeds the memory budget (max_total_bytes)");
+  stack_.reserve(want);
+}
+
+void Machine::underflow() const {
+  fail(ErrorCode::StackUnderflow, marks_.empty() ? "unpickling stack underflow" : "unexpected MARK found");
+}
+
+size_t Machine::marker() {
+  if (marks_.empty()) fail(ErrorCode::NoMark, "could not find MARK");
+  size_t m = marks_.back();
+  marks_.pop_back();
+  set_fence();
+  return m;
+}
+
+void Machine::check_len(uint64_t n) const {
+  if (n > opt_.limits.max_container_len)
+    fail(ErrorCode::ResourceLimit, "a container exceeds " + std::to_string(opt_.limits.max_container_len) +
+                                       " items (max_container_len)");
+}
+
+void Machine::op_string_bytes(std::string_view raw) {
+  switch (opt_.string_encoding) {
+    case StringEncoding::Bytes:
+      push(g_.bytes(raw));
+      return;
+    case StringEncoding::Latin1:
+      push(g_.str(latin1_to_utf8(raw)));
+      return;
+    case StringEncoding::Ascii:
+      require_ascii(raw);
+      push(g_.str(raw));
+      return;
+  }
+}
+
+void Machine::op_put(uint64_t idx) {
+  if (stack_.size() <= fence_) underflow();
+  if (memo_.put(idx, stack_.back()) && memo_.size() > opt_.limits.max_memo_entries)
+    fail(ErrorCode::ResourceLimit,
+         "the memo exceeds " + std::to_string(opt_.limits.max_memo_entries) + " entries (max_memo_entries)");
+}
+
+void Machine::op_get(int64_t idx) {
+  NodeId v = idx < 0 ? kNoNode : memo_.get(static_cast<uint64_t>(idx));
+  if (v == kNoNode) fail(ErrorCode::MemoMissing, "Memo value not found at index " + std::to_string(idx));
+  push(v);
+}
+
+void Machine::op_ext(int64_t code) {
+  if (code <= 0) fail(ErrorCode::BadArgument, "EXT specifies code <= 0");
+  std::optional<std::pair<std::string, std::string>> pair;
+  if (opt_.extension) {
+    try {
+      pair = opt_.extension(static_cast<int32_t>(code));
+    } catch (const Error&) {
+      throw;
+    } catch (const std::bad_alloc&) {
+      throw;
+    } catch (const std::exception& e) {
+      fail(ErrorCode::Usage, std::string("the extension hook failed: ") + e.what());
+    }
+  }
+  if (!pair) fail(ErrorCode::NoHook, "unregistered extension code " + std::to_string(code));
+  push(find_class(pair->first, pair->second));
+}
+
+void Machine::op_persid_text() {
+  std::string_view line = in_.line();
+  std::string_view text = line.substr(0, line.size() - 1);
+  if (first_non_ascii(text) != std::string_view::npos)
+    fail(ErrorCode::BadArgument, "persistent IDs in protocol 0 must be ASCII strings");
+  NodeId pid = g_.str(text);
+  NodeId obj;
+  try {
+    obj = opt_.persistent_load(g_, pid);
+  } catch (const Error&) {
+    throw;
+  } catch (const std::bad_alloc&) {
+    throw;
+  } catch (const std::exception& e) {
+    fail(ErrorCode::Usage, std::string("persistent_load failed: ") + e.what());
+  }
+  if (obj >= g_.size()) fail(ErrorCode::Usage, "persistent_load returned an invalid node");
+  push(obj);
+}
+
+void Machine::op_readonly_buffer() {
+  if (stack_.size() <= fence_) underflow();
+  NodeId top = stack_.back();
+  switch (g_.kind(top)) {
+    case Kind::Bytes:
+      return;  // already read-only: CPython keeps the object
+    case Kind::Buffer: {
+      const BufferData& b = g_.buffer_data(top);
+      if (b.readonly) return;
+      std::string data = b.data;
+      stack_.back() = g_.buffer(b.index, true, data);
+      return;
+    }
+    case Kind::ByteArray: {
+      // A read-only memoryview of an in-band bytearray: not an out-of-band buffer.
+      std::string data(bytearray_data(top));
+      stack_.back() = g_.buffer(UINT64_MAX, true, data);
+      return;
+    }
+    default:
+      fail(ErrorCode::TypeError,
+           "memoryview: a bytes-like object is required, not '" + type_name(top) + "'");
+  }
+}
+
+void Machine::op_dict(size_t mark) {
+  size_t j = stack_.size();
+  if ((j - mark) % 2 != 0) fail(ErrorCode::BadArgument, "odd number of items for DICT");
+  check_len((j - mark) / 2);
+  NodeId d = g_.dict();
+  for (size_t k = mark; k + 1 < j; k += 2) g_.dict_set(d, stack_[k], stack_[k + 1]);
+  stack_.resize(mark);
+  push(d);
+}
+
+Graph Machine::run() {
+  g_.set_byte_limit(opt_.limits.max_total_bytes);
+  in_.begin_pickle(opt_.limits.max_input_bytes);
+  const uint32_t max_digits = opt_.limits.max_int_digits;
+  uint64_t op_off = in_.offset();
+  int op = Error::kNoOpcode;
+  try {
+    for (;;) {
+      op_off = in_.offset();
+      int c = in_.next_byte();
+      if (c < 0) {
+        op = Error::kNoOpcode;
+        fail(ErrorCode::Truncated, "Ran out of input");
+      }
+      op = c;
+      switch (static_cast<uint8_t>(c)) {
+        // ---- constants and scalars --------------------------------------
+        case op::NONE: push(g_.none()); break;
+        case op::NEWTRUE: push(g_.boolean(true)); break;
+        case op::NEWFALSE: push(g_.boolean(false)); break;
+        case op::BININT: push(g_.integer(le_int32(in_.take(4)))); break;
+        case op::BININT1: push(g_.integer(*in_.take(1))); break;
+        case op::BININT2: push(g_.integer(static_cast<int64_t>(le(in_.take(2), 2)))); break;
+        case op::INT: push(parse_int_line(g_, in_.line(), max_digits)); break;
+        case op::LONG: push(parse_long_line(g_, in_.line(), max_digits)); break;
+        case op::LONG1:
+        case op::LONG4: {
+          int64_t n = c == op::LONG1 ? *in_.take(1) : le_int32(in_.take(4));
+          if (n < 0) fail(ErrorCode::BadArgument, "LONG pickle has negative byte count");
+          if (n == 0) {
+            push(g_.integer(0));
+          } else {
+            const uint8_t* p = in_.take(static_cast<size_t>(n));
+            push(g_.integer_le({p, static_cast<size_t>(n)}));
+          }
+          break;
+        }
+        case op::FLOAT: push(g_.floating(parse_float_line(in_.line()))); break;
+        case op::BINFLOAT: {
+          uint64_t bits = 0;
+          const uint8_t* p = in_.take(8);
+          for (int i = 0; i < 8; ++i) bits = (bits << 8) | p[i];  // big-endian
+          double d;
+          std::memcpy(&d, &bits, 8);
+          push(g_.floating(d));
+          break;
+        }
+
+        // ---- bytes and strings --------------------------------------------
+        case op::SHORT_BINBYTES:
+        case op::BINBYTES:
+        case op::BINBYTES8:
+        case op::BYTEARRAY8: {
+          int w = c == op::SHORT_BINBYTES ? 1 : c == op::BINBYTES ? 4 : 8;
+          uint64_t n = le(in_.take(static_cast<size_t>(w)), w);
+          if (n > kSsizeMax)
+            fail(ErrorCode::BadArgument, std::string(c == op::BYTEARRAY8 ? "BYTEARRAY8" : "BINBYTES") +
+                                             " exceeds system's maximum size of 9223372036854775807 bytes");
+          std::string_view data = in_.take_view(static_cast<size_t>(n));
+          push(c == op::BYTEARRAY8 ? g_.bytearray(data) : g_.bytes(data));
+          break;
+        }
+        case op::SHORT_BINSTRING:
+        case op::BINSTRING: {
+          int w = c == op::SHORT_BINSTRING ? 1 : 4;
+          uint64_t n = le(in_.take(static_cast<size_t>(w)), w);
+          op_string_bytes(in_.take_view(static_cast<size_t>(n)));
+          break;
+        }
+        case op::STRING: {
+          std::string_view line = in_.line();
+          std::string_view s = line.substr(0, line.size() - 1);
+          if (s.size() < 2 || s.front() != s.back() || (s.front() != '\'' && s.front() != '"'))
+            fail(ErrorCode::BadArgument, "the STRING opcode argument must be quoted");
+          op_string_bytes(escape_decode(s.substr(1, s.size() - 2)));
+          break;
+        }
+        case op::UNICODE: {
+          std::string_view line = in_.line();
+          push(g_.str(raw_unicode_escape_decode(line.substr(0, line.size() - 1))));
+          break;
+        }
+        case op::SHORT_BINUNICODE:
+        case op::BINUNICODE:
+        case op::BINUNICODE8: {
+          int w = c == op::SHORT_BINUNICODE ? 1 : c == op::BINUNICODE ? 4 : 8;
+          uint64_t n = le(in_.take(static_cast<size_t>(w)), w);
+          if (n > kSsizeMax)
+            fail(ErrorCode::BadArgument, "BINUNICODE exceeds system's maximum size of 9223372036854775807 bytes");
+          std::string_view data = in_.take_view(static_cast<size_t>(n));
+          require_utf8(data, true);
+          push(g_.str(data));
+          break;
+        }
+
+        // ---- containers -------------------------------------------------------
+        case op::EMPTY_TUPLE: push(g_.tuple({})); break;
+        case op::TUPLE1:
+        case op::TUPLE2:
+        case op::TUPLE3: {
+          size_t n = static_cast<size_t>(c - op::TUPLE1 + 1);
+          if (stack_.size() < n || stack_.size() - n < fence_) underflow();
+          size_t start = stack_.size() - n;
+          NodeId t = g_.tuple(top_from(start));
+          stack_.resize(start);
+          push(t);
+          break;
+        }
+        case op::TUPLE: {
+          size_t m = marker();
+          check_len(stack_.size() - m);
+          NodeId t = g_.tuple(top_from(m));
+          stack_.resize(m);
+          push(t);
+          break;
+        }
+        case op::EMPTY_LIST: push(g_.list()); break;
+        case op::LIST: {
+          size_t m = marker();
+          check_len(stack_.size() - m);
+          NodeId l = g_.list(top_from(m));
+          stack_.resize(m);
+          push(l);
+          break;
+        }
+        case op::EMPTY_DICT: push(g_.dict()); break;
+        case op::DICT: op_dict(marker()); break;
+        case op::EMPTY_SET: push(g_.set()); break;
+        case op::FROZENSET: {
+          size_t m = marker();
+          check_len(stack_.size() - m);
+          NodeId f = g_.frozenset(top_from(m));
+          stack_.resize(m);
+          push(f);
+          break;
+        }
+        case op::APPEND: {
+          int64_t x = static_cast<int64_t>(stack_.size()) - 1;
+          if (x <= static_cast<int64_t>(fence_)) underflow();
+          do_append(x);
+          break;
+        }
+        case op::APPENDS: do_append(static_cast<int64_t>(marker())); break;
+        case op::SETITEM: do_setitems(static_cast<int64_t>(stack_.size()) - 2); break;
+        case op::SETITEMS: do_setitems(static_cast<int64_t>(marker())); break;
+        case op::ADDITEMS: do_additems(static_cast<int64_t>(marker())); break;
+
+        // ---- stack and marks ------------------------------------------------
+        case op::MARK:
+          if (marks_.size() >= opt_.limits.max_depth)
+            fail(ErrorCode::ResourceLimit,
+                 "more than " + std::to_string(opt_.limits.max_depth) + " open MARKs (max_depth)");
+          marks_.push_back(stack_.size());
+          fence_ = stack_.size();
+          break;
+        case op::POP:
+          if (!marks_.empty() && marks_.back() == stack_.size()) {
+            marks_.pop_back();
+            set_fence();
+          } else {
+            pop();
+          }
+          break;
+        case op::POP_MARK: stack_.resize(marker()); break;
+        case op::DUP:
+          if (stack_.size() <= fence_) underflow();
+          push(stack_.back());
+          break;
+
+        // ---- memo -------------------------------------------------------------
+        case op::GET: {
+          std::string_view line = in_.line();
+          if (line.size() < 2) fail(ErrorCode::Truncated, "pickle data was truncated");
+          op_get(parse_memo_index(line, max_digits));
+          break;
+        }
+        case op::BINGET: op_get(*in_.take(1)); break;
+        case op::LONG_BINGET: op_get(static_cast<int64_t>(le(in_.take(4), 4))); break;
+        case op::PUT: {
+          std::string_view line = in_.line();
+          if (line.size() < 2) fail(ErrorCode::Truncated, "pickle data was truncated");
+          if (stack_.size() <= fence_) underflow();
+          int64_t idx = parse_memo_index(line, max_digits);
+          if (idx < 0) fail(ErrorCode::BadArgument, "negative PUT argument");
+          op_put(static_cast<uint64_t>(idx));
+          break;
+        }
+        case op::BINPUT: op_put(*in_.take(1)); break;
+        case op::LONG_BINPUT: op_put(le(in_.take(4), 4)); break;
+        case op::MEMOIZE: op_put(memo_.size()); break;
+
+        // ---- globals and objects ---------------------------------------------
+        case op::GLOBAL: {
+          std::string_view l1 = in_.line();
+          if (l1.size() < 2) fail(ErrorCode::Truncated, "pickle data was truncated");
+          std::string module(l1.substr(0, l1.size() - 1));
+          require_utf8(module, false);
+          std::string_view l2 = in_.line();
+          if (l2.size() < 2) fail(ErrorCode::Truncated, "pickle data was truncated");
+          std::string_view name = l2.substr(0, l2.size() - 1);
+          require_utf8(name, false);
+          push(find_class(module, name));
+          break;
+        }
+        case op::STACK_GLOBAL: {
+          NodeId name = pop();
+          NodeId module = pop();
+          if (g_.kind(module) != Kind::Str || g_.kind(name) != Kind::Str)
+            fail(ErrorCode::BadArgument, "STACK_GLOBAL requires str");
+          push(find_class(g_.as_str(module), g_.as_str(name)));
+          break;
+        }
+        case op::INST: {
+          size_t m = marker();
+          std::string_view l1 = in_.line();
+          if (l1.size() < 2) fail(ErrorCode::Truncated, "pickle data was truncated");
+          std::string module(l1.substr(0, l1.size() - 1));
+          require_ascii(module);
+          std::string_view l2 = in_.line();
+          if (l2.size() < 2) fail(ErrorCode::Truncated, "pickle data was truncated");
+          std::string_view name = l2.substr(0, l2.size() - 1);
+          require_ascii(name);
+          NodeId cls = find_class(module, name);
+          check_len(stack_.size() - m);
+          NodeId args = g_.tuple(top_from(m));
+          stack_.resize(m);
+          push(call(cls, args));
+          break;
+        }
+        case op::OBJ: {
+          size_t m = marker();
+          if (stack_.size() - m < 1) underflow();
+          check_len(stack_.size() - m - 1);
+          NodeId args = g_.tuple(top_from(m + 1));
+          stack_.resize(m + 1);
+          NodeId cls = pop();
+          push(call(cls, args));
+          break;
+        }
+        case op::REDUCE: {
+          NodeId args = pop();
+          NodeId callable = pop();
+          push(call(callable, args));
+          break;
+        }
+        case op::NEWOBJ: {
+          NodeId args = pop();
+          NodeId cls = pop();
+          push(newobj(cls, args, kNoNode, false));
+          break;
+        }
+        case op::NEWOBJ_EX: {
+          NodeId kwargs = pop();
+          NodeId args = pop();
+          NodeId cls = pop();
+          push(newobj(cls, args, kwargs, true));
+          break;
+        }
+        case op::BUILD: {
+          if (static_cast<int64_t>(stack_.size()) - 2 < static_cast<int64_t>(fence_)) underflow();
+          NodeId state = pop();
+          build(stack_.back(), state);
+          break;
+        }
+        case op::EXT1: op_ext(*in_.take(1)); break;
+        case op::EXT2: op_ext(static_cast<int64_t>(le(in_.take(2), 2))); break;
+        case op::EXT4: op_ext(le_int32(in_.take(4))); break;
+
+        // ---- the caller's hooks -----------------------------------------------
+        case op::PERSID:
+          if (!opt_.persistent_load)
+            fail(ErrorCode::NoHook,
+                 "A load persistent id instruction was encountered,\n"
+                 "but no persistent_load function was specified.");
+          op_persid_text();
+          break;
+        case op::BINPERSID: {
+          if (!opt_.persistent_load)
+            fail(ErrorCode::NoHook,
+                 "A load persistent id instruction was encountered,\n"
+                 "but no persistent_load function was specified.");
+          NodeId pid = pop();
+          NodeId obj;
+          try {
+            obj = opt_.persistent_load(g_, pid);
+          } catch (const Error&) {
+            throw;
+          } catch (const std::bad_alloc&) {
+            throw;
+          } catch (const std::exception& e) {
+            fail(ErrorCode::Usage, std::string("persistent_load failed: ") + e.what());
+          }
+          if (obj >= g_.size()) fail(ErrorCode::Usage, "persistent_load returned an invalid node");
+          push(obj);
+          break;
+        }
+        case op::NEXT_BUFFER: {
+          if (!opt_.buffers)
+            fail(ErrorCode::NoHook,
+                 "pickle stream refers to out-of-band data but no *buffers* argument was given");
+          if (buffers_used_ >= opt_.buffers->size()) fail(ErrorCode::NoHook, "not enough out-of-band buffers");
+          push(g_.buffer(buffers_used_, false, (*opt_.buffers)[buffers_used_]));
+          ++buffers_used_;
+          break;
+        }
+        case op::READONLY_BUFFER: op_readonly_buffer(); break;
+
+        // ---- framing and protocol ------------------------------------------------
+        case op::PROTO: {
+          int v = *in_.take(1);
+          if (v > 5) fail(ErrorCode::BadProtocol, "unsupported pickle protocol: " + std::to_string(v));
+          proto_ = v;
+          break;
+        }
+        case op::FRAME: {
+          uint64_t n = le(in_.take(8), 8);
+          if (n > kSsizeMax)
+            fail(ErrorCode::BadArgument, "FRAME length exceeds system's maximum of 9223372036854775807 bytes");
+          in_.prefetch(n);
+          break;
+        }
+        case op::STOP: {
+          NodeId root = pop();
+          flush_bytearrays();
+          g_.set_root(root);
+          return std::move(g_);
+        }
+        default:
+          fail(ErrorCode::BadOpcode, bad_load_key(c));
+      }
+    }
+  } catch (Error& e) {
+    e.locate(static_cast<int64_t>(op_off), op);
+    throw;
+  } catch (const std::bad_alloc&) {
+    throw Error(ErrorCode::ResourceLimit, "out of memory", static_cast<int64_t>(op_off), op);
+  } catch (const std::length_error&) {
+    throw Error(ErrorCode::ResourceLimit, "out of memory", static_cast<int64_t>(op_off), op);
+  }
+}
+
+}  // namespace pkl::detail

@@ -1,0 +1,84 @@
+// The decoder's byte reader: one interface over a span in memory (parsed in
+// place, no copy) and over a Source (buffered in bounded chunks as bytes
+// arrive, never past what an opcode needs when the source forbids reading
+// ahead). It enforces Limits::max_input_bytes per pickle and never trusts a
+// declared length: buffers grow only as bytes actually arrive. Internal header.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "picklecodec/decode.hpp"
+
+namespace pkl::detail {
+
+class Reader {
+ public:
+  // Memory: parse `data` in place.
+  explicit Reader(std::span<const uint8_t> data);
+  // A source; a MemorySource is parsed in place too.
+  explicit Reader(Source& source);
+
+  // Starts a pickle at the current position with this input budget.
+  void begin_pickle(uint64_t max_input_bytes);
+  // True when no byte is left (reads, and may block, to find out).
+  bool at_end();
+
+  // Offset of the next byte, counted from where the reader started.
+  uint64_t offset() const noexcept { return base_ + static_cast<uint64_t>(cur_ - origin_); }
+
+  // The next byte; -1 at the end of input.
+  int next_byte() {
+    if (cur_ < lim_) return *cur_++;
+    return next_byte_slow();
+  }
+  // The next n bytes, valid until the next call; Truncated if input ends.
+  const uint8_t* take(size_t n) {
+    if (static_cast<size_t>(lim_ - cur_) >= n) {
+      const uint8_t* p = cur_;
+      cur_ += n;
+      return p;
+    }
+    return take_slow(n);
+  }
+  std::string_view take_view(size_t n) { return {reinterpret_cast<const char*>(take(n)), n}; }
+  // The next line, '\n' included; Truncated if input ends first.
+  std::string_view line();
+  // Makes the next n bytes available without consuming them (FRAME).
+  void prefetch(uint64_t n);
+
+  // Gives bytes read from the source but not consumed back to a MemorySource.
+  void finish() noexcept;
+
+ private:
+  int next_byte_slow();
+  const uint8_t* take_slow(size_t n);
+  // Makes at least `want` bytes available past cur_ if input allows; returns
+  // the bytes available (may be fewer at end of input). Respects the budget.
+  size_t fill(uint64_t want);
+  size_t read_more(size_t want, bool exact);
+  void set_limit();
+  [[noreturn]] void truncated() const;
+  [[noreturn]] void over_budget() const;
+
+  Source* source_ = nullptr;
+  MemorySource* memory_source_ = nullptr;
+  bool in_place_ = false;    // parsing a span directly
+  bool read_ahead_ = false;  // the source allows reading past what an opcode needs
+  bool eof_ = false;
+
+  // The window of bytes at hand: [origin_, end_) with cur_ the next byte;
+  // lim_ = min(end_, the pickle's budget end).
+  const uint8_t* origin_ = nullptr;
+  const uint8_t* cur_ = nullptr;
+  const uint8_t* end_ = nullptr;
+  const uint8_t* lim_ = nullptr;
+  uint64_t base_ = 0;  // offset of origin_
+  uint64_t budget_end_ = UINT64_MAX;  // offset where the pickle's input budget ends
+
+  std::vector<uint8_t> buf_;  // stream mode storage
+};
+
+}  // namespace pkl::detail

@@ -1,0 +1,79 @@
+// Text arguments of the protocol-0 opcodes and the codecs they use, parsed
+// exactly as CPython 3.11's C unpickler does (Modules/_pickle.c with the
+// Objects/ helpers it calls), errors in CPython's words. Internal header.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "picklecodec/error.hpp"
+#include "picklecodec/value.hpp"
+
+namespace pkl::detail {
+
+[[noreturn]] void fail(ErrorCode code, std::string message);
+
+// ---- UTF-8 and friends ------------------------------------------------
+
+// Where CPython's UTF-8 decoder stops: bytes [start, end) and its reason
+// ("invalid start byte", "invalid continuation byte", "unexpected end of data").
+struct Utf8Fault {
+  size_t start;
+  size_t end;
+  const char* reason;
+};
+// Checks `data` as CPython's UTF-8 decoder with errors 'strict' (surrogates
+// rejected) or 'surrogatepass' (an encoded surrogate is accepted).
+std::optional<Utf8Fault> utf8_check(std::string_view data, bool surrogatepass) noexcept;
+// UnicodeDecodeError's text: "'utf-8' codec can't decode byte 0xff in position 0: invalid start byte".
+std::string decode_error_text(std::string_view codec, std::string_view data, size_t start, size_t end,
+                              std::string_view reason);
+// Throws the UnicodeDecodeError (as ErrorCode::BadArgument) for a UTF-8 fault.
+[[noreturn]] void fail_utf8(std::string_view data, const Utf8Fault& fault);
+// Validates UTF-8 (strict or surrogatepass), throwing CPython's error.
+void require_utf8(std::string_view data, bool surrogatepass);
+// Position of the first byte >= 0x80, or npos.
+size_t first_non_ascii(std::string_view data) noexcept;
+// Requires ASCII (the 'ascii' codec, strict), throwing CPython's error.
+void require_ascii(std::string_view data);
+// Latin-1 bytes to UTF-8.
+std::string latin1_to_utf8(std::string_view data);
+// Decodes UTF-8 with errors='replace' (as PyErr_Format's %s does).
+std::string utf8_replace(std::string_view data);
+// Appends code point `cp` as UTF-8 (surrogates as 3-byte sequences).
+void append_utf8(std::string& out, uint32_t cp);
+// Next code point of surrogatepass UTF-8 known to be well formed.
+uint32_t next_code_point(std::string_view s, size_t& i) noexcept;
+
+// ---- string opcodes ---------------------------------------------------
+
+// PyBytes_DecodeEscape: the body of a STRING argument.
+std::string escape_decode(std::string_view body);
+// PyUnicode_DecodeRawUnicodeEscape: a UNICODE argument, to surrogatepass UTF-8.
+std::string raw_unicode_escape_decode(std::string_view data);
+
+// ---- numbers ----------------------------------------------------------
+
+// The parts of a line the C code sees: up to its first NUL (C strings).
+inline std::string_view c_string(std::string_view line) noexcept {
+  size_t nul = line.find('\0');
+  return nul == std::string_view::npos ? line : line.substr(0, nul);
+}
+
+// PyLong_FromString(text, NULL, base) for base 0 or 10 with Python's rules
+// (whitespace, sign, prefixes, underscores, digit limit); `max_digits` 0 = none.
+// Throws ValueError in CPython's words.
+NodeId py_long_from_string(Graph& g, std::string_view text, int base, uint32_t max_digits);
+// load_int: INT's argument (`line` is the whole line, '\n' included).
+NodeId parse_int_line(Graph& g, std::string_view line, uint32_t max_digits);
+// load_long: LONG's argument.
+NodeId parse_long_line(Graph& g, std::string_view line, uint32_t max_digits);
+// load_float: FLOAT's argument.
+double parse_float_line(std::string_view line);
+// GET/PUT arguments: PyLong_FromString(base 10) then PyLong_AsSsize_t.
+int64_t parse_memo_index(std::string_view line, uint32_t max_digits);
+
+}  // namespace pkl::detail
