@@ -1,0 +1,240 @@
+// Python 3.11's repr() of str, bytes, bytearray and float, byte for byte.
+#include "picklecodec/repr.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <system_error>
+
+namespace pkl {
+namespace {
+
+#include "unicode_printable.inc"
+
+constexpr char kHex[] = "0123456789abcdef";
+
+// Python's str.isprintable() for one code point.
+bool py_printable(uint32_t cp) {
+  // Fast path: printable ASCII.
+  if (cp >= 0x20 && cp < 0x7f) return true;
+  int lo = 0, hi = kNonPrintableRangeCount - 1;
+  while (lo <= hi) {
+    int mid = lo + (hi - lo) / 2;
+    if (cp < kNonPrintableRanges[mid][0]) {
+      hi = mid - 1;
+    } else if (cp > kNonPrintableRanges[mid][1]) {
+      lo = mid + 1;
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Decodes one code point of surrogatepass UTF-8 at s[i], advancing i. A
+// malformed sequence (which callers promise not to pass) decodes as U+FFFD,
+// one byte at a time, so the function is total.
+uint32_t next_code_point(std::string_view s, size_t& i) {
+  const auto b0 = static_cast<uint8_t>(s[i]);
+  auto cont = [&](size_t k) -> int {
+    if (i + k >= s.size()) return -1;
+    auto b = static_cast<uint8_t>(s[i + k]);
+    return (b & 0xc0) == 0x80 ? (b & 0x3f) : -1;
+  };
+  if (b0 < 0x80) {
+    i += 1;
+    return b0;
+  }
+  if (b0 >= 0xc2 && b0 <= 0xdf) {
+    int c1 = cont(1);
+    if (c1 >= 0) {
+      i += 2;
+      return (uint32_t{b0 & 0x1fu} << 6) | static_cast<uint32_t>(c1);
+    }
+  } else if (b0 >= 0xe0 && b0 <= 0xef) {
+    int c1 = cont(1), c2 = cont(2);
+    if (c1 >= 0 && c2 >= 0) {
+      uint32_t cp = (uint32_t{b0 & 0x0fu} << 12) | (static_cast<uint32_t>(c1) << 6) |
+                    static_cast<uint32_t>(c2);
+      if (cp >= 0x800) {
+        i += 3;
+        return cp;
+      }
+    }
+  } else if (b0 >= 0xf0 && b0 <= 0xf4) {
+    int c1 = cont(1), c2 = cont(2), c3 = cont(3);
+    if (c1 >= 0 && c2 >= 0 && c3 >= 0) {
+      uint32_t cp = (uint32_t{b0 & 0x07u} << 18) | (static_cast<uint32_t>(c1) << 12) |
+                    (static_cast<uint32_t>(c2) << 6) | static_cast<uint32_t>(c3);
+      if (cp >= 0x10000 && cp <= 0x10ffff) {
+        i += 4;
+        return cp;
+      }
+    }
+  }
+  i += 1;
+  return 0xfffd;
+}
+
+void append_utf8(std::string& out, uint32_t cp) {
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    out += static_cast<char>(0xc0 | (cp >> 6));
+    out += static_cast<char>(0x80 | (cp & 0x3f));
+  } else if (cp < 0x10000) {
+    out += static_cast<char>(0xe0 | (cp >> 12));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
+    out += static_cast<char>(0x80 | (cp & 0x3f));
+  } else {
+    out += static_cast<char>(0xf0 | (cp >> 18));
+    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3f));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
+    out += static_cast<char>(0x80 | (cp & 0x3f));
+  }
+}
+
+void append_hex(std::string& out, uint32_t v, int digits) {
+  for (int shift = 4 * (digits - 1); shift >= 0; shift -= 4) out += kHex[(v >> shift) & 0xf];
+}
+
+// Python's quote choice for str and bytes: single quotes unless the text
+// holds a single quote and no double quote.
+char choose_quote(std::string_view s) {
+  bool has_single = s.find('\'') != std::string_view::npos;
+  bool has_double = s.find('"') != std::string_view::npos;
+  return (has_single && !has_double) ? '"' : '\'';
+}
+
+}  // namespace
+
+std::string repr_str(std::string_view utf8) {
+  const char quote = choose_quote(utf8);
+  std::string out;
+  out.reserve(utf8.size() + 2);
+  out += quote;
+  size_t i = 0;
+  while (i < utf8.size()) {
+    uint32_t cp = next_code_point(utf8, i);
+    if (cp == static_cast<uint32_t>(quote) || cp == '\\') {
+      out += '\\';
+      out += static_cast<char>(cp);
+    } else if (cp == '\t') {
+      out += "\\t";
+    } else if (cp == '\n') {
+      out += "\\n";
+    } else if (cp == '\r') {
+      out += "\\r";
+    } else if (cp < 0x20 || cp == 0x7f) {
+      out += "\\x";
+      append_hex(out, cp, 2);
+    } else if (cp < 0x7f) {
+      out += static_cast<char>(cp);
+    } else if (py_printable(cp)) {
+      append_utf8(out, cp);
+    } else if (cp <= 0xff) {
+      out += "\\x";
+      append_hex(out, cp, 2);
+    } else if (cp <= 0xffff) {
+      out += "\\u";
+      append_hex(out, cp, 4);
+    } else {
+      out += "\\U";
+      append_hex(out, cp, 8);
+    }
+  }
+  out += quote;
+  return out;
+}
+
+std::string repr_bytes(std::string_view data, bool bytearray) {
+  // Both pick the quote as str does; bytes escapes the chosen quote only,
+  // bytearray always escapes a single quote (CPython's bytearray_repr):
+  // repr(bytearray(b"'")) is bytearray(b"\'").
+  const char quote = choose_quote(data);
+  std::string out;
+  out.reserve(data.size() + 16);
+  if (bytearray) out += "bytearray(";
+  out += 'b';
+  out += quote;
+  for (char ch : data) {
+    auto c = static_cast<uint8_t>(ch);
+    if (c == static_cast<uint8_t>(quote) || c == '\\' || (bytearray && c == '\'')) {
+      out += '\\';
+      out += ch;
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c < 0x20 || c >= 0x7f) {
+      out += "\\x";
+      append_hex(out, c, 2);
+    } else {
+      out += ch;
+    }
+  }
+  out += quote;
+  if (bytearray) out += ')';
+  return out;
+}
+
+// float.__repr__: the shortest digits that round-trip (what to_chars gives,
+// ties to the closest), laid out as CPython's format_float_short with
+// Py_DTSF_ADD_DOT_0: positional when -4 < exponent10 <= 16, else d.ddde+XX.
+std::string repr_float(double v) {
+  if (std::isnan(v)) return "nan";
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  char buf[64];
+  auto res = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific);
+  std::string_view sci(buf, static_cast<size_t>(res.ptr - buf));
+  std::string out;
+  size_t pos = 0;
+  if (!sci.empty() && sci[0] == '-') {
+    out += '-';
+    pos = 1;
+  }
+  // sci is now "D[.DDDD]e[+-]XX".
+  size_t e = sci.find('e');
+  std::string digits;
+  for (size_t k = pos; k < e; ++k)
+    if (sci[k] != '.') digits += sci[k];
+  int exp10 = 0;
+  std::from_chars(sci.data() + e + 1 + (sci[e + 1] == '+' ? 1 : 0), sci.data() + sci.size(), exp10);
+  // Python's decpt: value = 0.DIGITS * 10^decpt.
+  int decpt = exp10 + 1;
+  const int n = static_cast<int>(digits.size());
+  if (decpt > -4 && decpt <= 16) {
+    if (decpt <= 0) {
+      out += "0.";
+      out.append(static_cast<size_t>(-decpt), '0');
+      out += digits;
+    } else if (decpt >= n) {
+      out += digits;
+      out.append(static_cast<size_t>(decpt - n), '0');
+      out += ".0";
+    } else {
+      out.append(digits, 0, static_cast<size_t>(decpt));
+      out += '.';
+      out.append(digits, static_cast<size_t>(decpt), std::string::npos);
+    }
+  } else {
+    out += digits[0];
+    if (n > 1) {
+      out += '.';
+      out.append(digits, 1, std::string::npos);
+    }
+    out += 'e';
+    int x = decpt - 1;
+    out += x < 0 ? '-' : '+';
+    int ax = x < 0 ? -x : x;
+    if (ax < 10) out += '0';
+    out += std::to_string(ax);
+  }
+  return out;
+}
+
+}  // namespace pkl
