@@ -27,34 +27,13 @@ namespace pkl {
 namespace {
 
 // ---- pickletools' stack objects and stack effects -------------------------
+// Both come from the generated opcode table (opcodes.hpp), the one source of
+// truth; the stack holds StackObj values as bytes.
 
-enum SO : uint8_t {
-  kNone,  // 'None'
-  kAny,
-  kBool,
-  kBuffer,
-  kBytearray,
-  kBytes,
-  kBytesOrStr,
-  kDict,
-  kFloat,
-  kFrozenset,
-  kInt,
-  kIntOrBool,
-  kList,
-  kMark,
-  kSet,
-  kStackslice,
-  kStr,
-  kTuple,
-};
+constexpr uint8_t kMark = static_cast<uint8_t>(StackObj::Mark);
+constexpr uint8_t kAny = static_cast<uint8_t>(StackObj::Any);
 
-const char* so_name(uint8_t so) {
-  static constexpr const char* kNames[] = {
-      "None", "any",  "bool",        "buffer", "bytearray", "bytes", "bytes_or_str", "dict", "float",
-      "frozenset", "int", "int_or_bool", "list", "mark", "set", "stackslice", "str", "tuple"};
-  return kNames[so];
-}
+const char* so_name(uint8_t so) { return kStackObjNames[so]; }
 
 struct Effect {
   bool known = false;
@@ -64,88 +43,16 @@ struct Effect {
   std::array<uint8_t, 2> after{};
 };
 
-Effect make(std::initializer_list<uint8_t> before, std::initializer_list<uint8_t> after) {
-  Effect e;
-  e.known = true;
-  for (uint8_t b : before) e.before[e.nbefore++] = b;
-  for (uint8_t a : after) e.after[e.nafter++] = a;
-  return e;
-}
-
-// pickletools.opcodes[i].stack_before / stack_after, by opcode byte. Checked
-// against the installed pickletools by tests (detail::dis_stack_effect).
 Effect effect_of(uint8_t code) {
-  switch (code) {
-    case op::MARK: return make({}, {kMark});
-    case op::EMPTY_TUPLE: return make({}, {kTuple});
-    case op::STOP: return make({kAny}, {});
-    case op::POP: return make({kAny}, {});
-    case op::POP_MARK: return make({kMark, kStackslice}, {});
-    case op::DUP: return make({kAny}, {kAny, kAny});
-    case op::BINBYTES:
-    case op::SHORT_BINBYTES:
-    case op::BINBYTES8: return make({}, {kBytes});
-    case op::FLOAT:
-    case op::BINFLOAT: return make({}, {kFloat});
-    case op::INT: return make({}, {kIntOrBool});
-    case op::BININT:
-    case op::BININT1:
-    case op::LONG:
-    case op::BININT2:
-    case op::LONG1:
-    case op::LONG4: return make({}, {kInt});
-    case op::NONE: return make({}, {kNone});
-    case op::PERSID: return make({}, {kAny});
-    case op::BINPERSID: return make({kAny}, {kAny});
-    case op::REDUCE: return make({kAny, kAny}, {kAny});
-    case op::STRING:
-    case op::BINSTRING:
-    case op::SHORT_BINSTRING: return make({}, {kBytesOrStr});
-    case op::UNICODE:
-    case op::BINUNICODE:
-    case op::SHORT_BINUNICODE:
-    case op::BINUNICODE8: return make({}, {kStr});
-    case op::EMPTY_LIST: return make({}, {kList});
-    case op::APPEND: return make({kList, kAny}, {kList});
-    case op::BUILD: return make({kAny, kAny}, {kAny});
-    case op::GLOBAL: return make({}, {kAny});
-    case op::DICT: return make({kMark, kStackslice}, {kDict});
-    case op::APPENDS: return make({kList, kMark, kStackslice}, {kList});
-    case op::GET:
-    case op::BINGET:
-    case op::LONG_BINGET: return make({}, {kAny});
-    case op::INST: return make({kMark, kStackslice}, {kAny});
-    case op::LIST: return make({kMark, kStackslice}, {kList});
-    case op::OBJ: return make({kMark, kAny, kStackslice}, {kAny});
-    case op::PUT:
-    case op::BINPUT:
-    case op::LONG_BINPUT: return make({}, {});
-    case op::SETITEM: return make({kDict, kAny, kAny}, {kDict});
-    case op::TUPLE: return make({kMark, kStackslice}, {kTuple});
-    case op::SETITEMS: return make({kDict, kMark, kStackslice}, {kDict});
-    case op::EMPTY_DICT: return make({}, {kDict});
-    case op::PROTO: return make({}, {});
-    case op::NEWOBJ: return make({kAny, kAny}, {kAny});
-    case op::EXT1:
-    case op::EXT2:
-    case op::EXT4: return make({}, {kAny});
-    case op::TUPLE1: return make({kAny}, {kTuple});
-    case op::TUPLE2: return make({kAny, kAny}, {kTuple});
-    case op::TUPLE3: return make({kAny, kAny, kAny}, {kTuple});
-    case op::NEWTRUE:
-    case op::NEWFALSE: return make({}, {kBool});
-    case op::EMPTY_SET: return make({}, {kSet});
-    case op::ADDITEMS: return make({kSet, kMark, kStackslice}, {kSet});
-    case op::FROZENSET: return make({kMark, kStackslice}, {kFrozenset});
-    case op::NEWOBJ_EX: return make({kAny, kAny, kAny}, {kAny});
-    case op::STACK_GLOBAL: return make({kStr, kStr}, {kAny});
-    case op::MEMOIZE: return make({kAny}, {kAny});
-    case op::FRAME: return make({}, {});
-    case op::BYTEARRAY8: return make({}, {kBytearray});
-    case op::NEXT_BUFFER: return make({}, {kBuffer});
-    case op::READONLY_BUFFER: return make({kBuffer}, {kBuffer});
-    default: return Effect{};
-  }
+  Effect e;
+  const OpcodeInfo* info = opcode_info(code);
+  if (!info) return e;
+  e.known = true;
+  e.nbefore = info->n_before;
+  e.nafter = info->n_after;
+  for (size_t i = 0; i < e.before.size(); ++i) e.before[i] = static_cast<uint8_t>(info->before[i]);
+  for (size_t i = 0; i < e.after.size(); ++i) e.after[i] = static_cast<uint8_t>(info->after[i]);
+  return e;
 }
 
 // ---- small helpers ---------------------------------------------------------

@@ -36,6 +36,31 @@ enum class ArgType : uint8_t {
   Unicodestringnl,  // unicodestringnl
 };
 
+// pickletools' stack objects (the types its stack_before/stack_after name).
+enum class StackObj : uint8_t {
+  None,  // None
+  Any,  // any
+  Bool,  // bool
+  Buffer,  // buffer
+  Bytearray,  // bytearray
+  Bytes,  // bytes
+  BytesOrStr,  // bytes_or_str
+  Dict,  // dict
+  Float,  // float
+  Frozenset,  // frozenset
+  Int,  // int
+  IntOrBool,  // int_or_bool
+  List,  // list
+  Mark,  // mark
+  Set,  // set
+  Stackslice,  // stackslice
+  Str,  // str
+  Tuple,  // tuple
+};
+
+inline constexpr std::array<const char*, 18> kStackObjNames = {
+    "None", "any", "bool", "buffer", "bytearray", "bytes", "bytes_or_str", "dict", "float", "frozenset", "int", "int_or_bool", "list", "mark", "set", "stackslice", "str", "tuple"};
+
 namespace op {
 inline constexpr uint8_t MARK = 0x28;
 inline constexpr uint8_t EMPTY_TUPLE = 0x29;
@@ -111,83 +136,88 @@ struct OpcodeInfo {
   uint8_t code;
   const char* name;     // pickletools' name, e.g. "BINUNICODE"
   ArgType arg;
-  int8_t arg_bytes;     // fixed argument size, or pickletools' negative
-                        // markers: -1 up to newline, -2 newline pair,
-                        // -3..-6 length-prefixed (1, 4, 8 bytes, long4)
+  int8_t arg_bytes;     // fixed argument size, or pickletools' markers:
+                        // -1 up to newline (a pair for GLOBAL/INST), -2 one-byte
+                        // length prefix, -3 signed four-byte, -4 unsigned
+                        // four-byte, -5 eight-byte
   uint8_t proto;        // protocol that introduced it
+  uint8_t n_before;     // stack effect, as pickletools describes it
+  std::array<StackObj, 3> before;
+  uint8_t n_after;
+  std::array<StackObj, 2> after;
 };
 
 inline constexpr int kOpcodeCount = 68;
 
 inline constexpr std::array<OpcodeInfo, kOpcodeCount> kOpcodes = {{
-    {0x28, "MARK", ArgType::None, 0, 0},
-    {0x29, "EMPTY_TUPLE", ArgType::None, 0, 1},
-    {0x2e, "STOP", ArgType::None, 0, 0},
-    {0x30, "POP", ArgType::None, 0, 0},
-    {0x31, "POP_MARK", ArgType::None, 0, 1},
-    {0x32, "DUP", ArgType::None, 0, 0},
-    {0x42, "BINBYTES", ArgType::Bytes4, -4, 3},
-    {0x43, "SHORT_BINBYTES", ArgType::Bytes1, -2, 3},
-    {0x46, "FLOAT", ArgType::Floatnl, -1, 0},
-    {0x47, "BINFLOAT", ArgType::Float8, 8, 1},
-    {0x49, "INT", ArgType::DecimalnlShort, -1, 0},
-    {0x4a, "BININT", ArgType::Int4, 4, 1},
-    {0x4b, "BININT1", ArgType::Uint1, 1, 1},
-    {0x4c, "LONG", ArgType::DecimalnlLong, -1, 0},
-    {0x4d, "BININT2", ArgType::Uint2, 2, 1},
-    {0x4e, "NONE", ArgType::None, 0, 0},
-    {0x50, "PERSID", ArgType::StringnlNoescape, -1, 0},
-    {0x51, "BINPERSID", ArgType::None, 0, 1},
-    {0x52, "REDUCE", ArgType::None, 0, 0},
-    {0x53, "STRING", ArgType::Stringnl, -1, 0},
-    {0x54, "BINSTRING", ArgType::String4, -3, 1},
-    {0x55, "SHORT_BINSTRING", ArgType::String1, -2, 1},
-    {0x56, "UNICODE", ArgType::Unicodestringnl, -1, 0},
-    {0x58, "BINUNICODE", ArgType::Unicodestring4, -4, 1},
-    {0x5d, "EMPTY_LIST", ArgType::None, 0, 1},
-    {0x61, "APPEND", ArgType::None, 0, 0},
-    {0x62, "BUILD", ArgType::None, 0, 0},
-    {0x63, "GLOBAL", ArgType::StringnlNoescapePair, -1, 0},
-    {0x64, "DICT", ArgType::None, 0, 0},
-    {0x65, "APPENDS", ArgType::None, 0, 1},
-    {0x67, "GET", ArgType::DecimalnlShort, -1, 0},
-    {0x68, "BINGET", ArgType::Uint1, 1, 1},
-    {0x69, "INST", ArgType::StringnlNoescapePair, -1, 0},
-    {0x6a, "LONG_BINGET", ArgType::Uint4, 4, 1},
-    {0x6c, "LIST", ArgType::None, 0, 0},
-    {0x6f, "OBJ", ArgType::None, 0, 1},
-    {0x70, "PUT", ArgType::DecimalnlShort, -1, 0},
-    {0x71, "BINPUT", ArgType::Uint1, 1, 1},
-    {0x72, "LONG_BINPUT", ArgType::Uint4, 4, 1},
-    {0x73, "SETITEM", ArgType::None, 0, 0},
-    {0x74, "TUPLE", ArgType::None, 0, 0},
-    {0x75, "SETITEMS", ArgType::None, 0, 1},
-    {0x7d, "EMPTY_DICT", ArgType::None, 0, 1},
-    {0x80, "PROTO", ArgType::Uint1, 1, 2},
-    {0x81, "NEWOBJ", ArgType::None, 0, 2},
-    {0x82, "EXT1", ArgType::Uint1, 1, 2},
-    {0x83, "EXT2", ArgType::Uint2, 2, 2},
-    {0x84, "EXT4", ArgType::Int4, 4, 2},
-    {0x85, "TUPLE1", ArgType::None, 0, 2},
-    {0x86, "TUPLE2", ArgType::None, 0, 2},
-    {0x87, "TUPLE3", ArgType::None, 0, 2},
-    {0x88, "NEWTRUE", ArgType::None, 0, 2},
-    {0x89, "NEWFALSE", ArgType::None, 0, 2},
-    {0x8a, "LONG1", ArgType::Long1, -2, 2},
-    {0x8b, "LONG4", ArgType::Long4, -3, 2},
-    {0x8c, "SHORT_BINUNICODE", ArgType::Unicodestring1, -2, 4},
-    {0x8d, "BINUNICODE8", ArgType::Unicodestring8, -5, 4},
-    {0x8e, "BINBYTES8", ArgType::Bytes8, -5, 4},
-    {0x8f, "EMPTY_SET", ArgType::None, 0, 4},
-    {0x90, "ADDITEMS", ArgType::None, 0, 4},
-    {0x91, "FROZENSET", ArgType::None, 0, 4},
-    {0x92, "NEWOBJ_EX", ArgType::None, 0, 4},
-    {0x93, "STACK_GLOBAL", ArgType::None, 0, 4},
-    {0x94, "MEMOIZE", ArgType::None, 0, 4},
-    {0x95, "FRAME", ArgType::Uint8, 8, 4},
-    {0x96, "BYTEARRAY8", ArgType::Bytearray8, -5, 5},
-    {0x97, "NEXT_BUFFER", ArgType::None, 0, 5},
-    {0x98, "READONLY_BUFFER", ArgType::None, 0, 5},
+    {0x28, "MARK", ArgType::None, 0, 0, 0, {StackObj::None, StackObj::None, StackObj::None}, 1, {StackObj::Mark, StackObj::None}},
+    {0x29, "EMPTY_TUPLE", ArgType::None, 0, 1, 0, {StackObj::None, StackObj::None, StackObj::None}, 1, {StackObj::Tuple, StackObj::None}},
+    {0x2e, "STOP", ArgType::None, 0, 0, 1, {StackObj::Any, StackObj::None, StackObj::None}, 0, {StackObj::None, StackObj::None}},
+    {0x30, "POP", ArgType::None, 0, 0, 1, {StackObj::Any, StackObj::None, StackObj::None}, 0, {StackObj::None, StackObj::None}},
+    {0x31, "POP_MARK", ArgType::None, 0, 1, 2, {StackObj::Mark, StackObj::Stackslice, StackObj::None}, 0, {StackObj::None, StackObj::None}},
+    {0x32, "DUP", ArgType::None, 0, 0, 1, {StackObj::Any, StackObj::None, StackObj::None}, 2, {StackObj::Any, StackObj::Any}},
+    {0x42, "BINBYTES", ArgType::Bytes4, -4, 3, 0, {StackObj::None, StackObj::None, StackObj::None}, 1, {StackObj::Bytes, StackObj::None}},
+    {0x43, "SHORT_BINBYTES", ArgType::Bytes1, -2, 3, 0, {StackObj::None, StackObj::None, StackObj::None}, 1, {StackObj::Bytes, StackObj::None}},
+    {0x46, "FLOAT", ArgType::Floatnl, -1, 0, 0, {StackObj::None, StackObj::None, StackObj::None}, 1, {StackObj::Float, StackObj::None}},
+    {0x47, "BINFLOAT", ArgType::Float8, 8, 1, 0, {StackObj::None, StackObj::None, StackObj::None}, 1, {StackObj::Float, StackObj::None}},
+    {0x49, "INT", ArgType::DecimalnlShort, -1, 0, 0, {StackObj::None, StackObj::None, StackObj::None}, 1, {StackObj::IntOrBool, StackObj::None}},
+    {0x4a, "BININT", ArgType::Int4, 4, 1, 0, {StackObj::None, StackObj::None, StackObj::None}, 1, {StackObj::Int, StackObj::None}},
+    {0x4b, "BININT1", ArgType::Uint1, 1, 1, 0, {StackObj::None, StackObj::None, StackObj::None}, 1, {StackObj::Int, StackObj::None}},
+    {0x4c, "LONG", ArgType::DecimalnlLong, -1, 0, 0, {StackObj::None, StackObj::None, StackObj::None}, 1, {StackObj::Int, StackObj::None}},
+    {0x4d, "BININT2", ArgType::Uint2, 2, 1, 0, {StackObj::None, StackObj::None, StackObj::None}, 1, {StackObj::Int, StackObj::None}},
+    {0x4e, "NONE", ArgType::None, 0, 0, 0, {StackObj::None, StackObj::None, StackObj::None}, 1, {StackObj::None, StackObj::None}},
+    {0x50, "PERSID", ArgType::StringnlNoescape, -1, 0, 0, {StackObj::None, StackObj::None, StackObj::None}, 1, {StackObj::Any, StackObj::None}},
+    {0x51, "BINPERSID", ArgType::None, 0, 1, 1, {StackObj::Any, StackObj::None, StackObj::None}, 1, {StackObj::Any, StackObj::None}},
+    {0x52, "REDUCE", ArgType::None, 0, 0, 2, {StackObj::Any, StackObj::Any, StackObj::None}, 1, {StackObj::Any, StackObj::None}},
+    {0x53, "STRING", ArgType::Stringnl, -1, 0, 0, {StackObj::None, StackObj::None, StackObj::None}, 1, {StackObj::BytesOrStr, StackObj::None}},
+    {0x54, "BINSTRING", ArgType::String4, -3, 1, 0, {StackObj::None, StackObj::None, StackObj::None}, 1, {StackObj::BytesOrStr, StackObj::None}},
+    {0x55, "SHORT_BINSTRING", ArgType::String1, -2, 1, 0, {StackObj::None, StackObj::None, StackObj::None}, 1, {StackObj::BytesOrStr, StackObj::None}},
+    {0x56, "UNICODE", ArgType::Unicodestringnl, -1, 0, 0, {StackObj::None, StackObj::None, StackObj::None}, 1, {StackObj::Str, StackObj::None}},
+    {0x58, "BINUNICODE", ArgType::Unicodestring4, -4, 1, 0, {StackObj::None, StackObj::None, StackObj::None}, 1, {StackObj::Str, StackObj::None}},
+    {0x5d, "EMPTY_LIST", ArgType::None, 0, 1, 0, {StackObj::None, StackObj::None, StackObj::None}, 1, {StackObj::List, StackObj::None}},
+    {0x61, "APPEND", ArgType::None, 0, 0, 2, {StackObj::List, StackObj::Any, StackObj::None}, 1, {StackObj::List, StackObj::None}},
+    {0x62, "BUILD", ArgType::None, 0, 0, 2, {StackObj::Any, StackObj::Any, StackObj::None}, 1, {StackObj::Any, StackObj::None}},
+    {0x63, "GLOBAL", ArgType::StringnlNoescapePair, -1, 0, 0, {StackObj::None, StackObj::None, StackObj::None}, 1, {StackObj::Any, StackObj::None}},
+    {0x64, "DICT", ArgType::None, 0, 0, 2, {StackObj::Mark, StackObj::Stackslice, StackObj::None}, 1, {StackObj::Dict, StackObj::None}},
+    {0x65, "APPENDS", ArgType::None, 0, 1, 3, {StackObj::List, StackObj::Mark, StackObj::Stackslice}, 1, {StackObj::List, StackObj::None}},
+    {0x67, "GET", ArgType::DecimalnlShort, -1, 0, 0, {StackObj::None, StackObj::None, StackObj::None}, 1, {StackObj::Any, StackObj::None}},
+    {0x68, "BINGET", ArgType::Uint1, 1, 1, 0, {StackObj::None, StackObj::None, StackObj::None}, 1, {StackObj::Any, StackObj::None}},
+    {0x69, "INST", ArgType::StringnlNoescapePair, -1, 0, 2, {StackObj::Mark, StackObj::Stackslice, StackObj::None}, 1, {StackObj::Any, StackObj::None}},
+    {0x6a, "LONG_BINGET", ArgType::Uint4, 4, 1, 0, {StackObj::None, StackObj::None, StackObj::None}, 1, {StackObj::Any, StackObj::None}},
+    {0x6c, "LIST", ArgType::None, 0, 0, 2, {StackObj::Mark, StackObj::Stackslice, StackObj::None}, 1, {StackObj::List, StackObj::None}},
+    {0x6f, "OBJ", ArgType::None, 0, 1, 3, {StackObj::Mark, StackObj::Any, StackObj::Stackslice}, 1, {StackObj::Any, StackObj::None}},
+    {0x70, "PUT", ArgType::DecimalnlShort, -1, 0, 0, {StackObj::None, StackObj::None, StackObj::None}, 0, {StackObj::None, StackObj::None}},
+    {0x71, "BINPUT", ArgType::Uint1, 1, 1, 0, {StackObj::None, StackObj::None, StackObj::None}, 0, {StackObj::None, StackObj::None}},
+    {0x72, "LONG_BINPUT", ArgType::Uint4, 4, 1, 0, {StackObj::None, StackObj::None, StackObj::None}, 0, {StackObj::None, StackObj::None}},
+    {0x73, "SETITEM", ArgType::None, 0, 0, 3, {StackObj::Dict, StackObj::Any, StackObj::Any}, 1, {StackObj::Dict, StackObj::None}},
+    {0x74, "TUPLE", ArgType::None, 0, 0, 2, {StackObj::Mark, StackObj::Stackslice, StackObj::None}, 1, {StackObj::Tuple, StackObj::None}},
+    {0x75, "SETITEMS", ArgType::None, 0, 1, 3, {StackObj::Dict, StackObj::Mark, StackObj::Stackslice}, 1, {StackObj::Dict, StackObj::None}},
+    {0x7d, "EMPTY_DICT", ArgType::None, 0, 1, 0, {StackObj::None, StackObj::None, StackObj::None}, 1, {StackObj::Dict, StackObj::None}},
+    {0x80, "PROTO", ArgType::Uint1, 1, 2, 0, {StackObj::None, StackObj::None, StackObj::None}, 0, {StackObj::None, StackObj::None}},
+    {0x81, "NEWOBJ", ArgType::None, 0, 2, 2, {StackObj::Any, StackObj::Any, StackObj::None}, 1, {StackObj::Any, StackObj::None}},
+    {0x82, "EXT1", ArgType::Uint1, 1, 2, 0, {StackObj::None, StackObj::None, StackObj::None}, 1, {StackObj::Any, StackObj::None}},
+    {0x83, "EXT2", ArgType::Uint2, 2, 2, 0, {StackObj::None, StackObj::None, StackObj::None}, 1, {StackObj::Any, StackObj::None}},
+    {0x84, "EXT4", ArgType::Int4, 4, 2, 0, {StackObj::None, StackObj::None, StackObj::None}, 1, {StackObj::Any, StackObj::None}},
+    {0x85, "TUPLE1", ArgType::None, 0, 2, 1, {StackObj::Any, StackObj::None, StackObj::None}, 1, {StackObj::Tuple, StackObj::None}},
+    {0x86, "TUPLE2", ArgType::None, 0, 2, 2, {StackObj::Any, StackObj::Any, StackObj::None}, 1, {StackObj::Tuple, StackObj::None}},
+    {0x87, "TUPLE3", ArgType::None, 0, 2, 3, {StackObj::Any, StackObj::Any, StackObj::Any}, 1, {StackObj::Tuple, StackObj::None}},
+    {0x88, "NEWTRUE", ArgType::None, 0, 2, 0, {StackObj::None, StackObj::None, StackObj::None}, 1, {StackObj::Bool, StackObj::None}},
+    {0x89, "NEWFALSE", ArgType::None, 0, 2, 0, {StackObj::None, StackObj::None, StackObj::None}, 1, {StackObj::Bool, StackObj::None}},
+    {0x8a, "LONG1", ArgType::Long1, -2, 2, 0, {StackObj::None, StackObj::None, StackObj::None}, 1, {StackObj::Int, StackObj::None}},
+    {0x8b, "LONG4", ArgType::Long4, -3, 2, 0, {StackObj::None, StackObj::None, StackObj::None}, 1, {StackObj::Int, StackObj::None}},
+    {0x8c, "SHORT_BINUNICODE", ArgType::Unicodestring1, -2, 4, 0, {StackObj::None, StackObj::None, StackObj::None}, 1, {StackObj::Str, StackObj::None}},
+    {0x8d, "BINUNICODE8", ArgType::Unicodestring8, -5, 4, 0, {StackObj::None, StackObj::None, StackObj::None}, 1, {StackObj::Str, StackObj::None}},
+    {0x8e, "BINBYTES8", ArgType::Bytes8, -5, 4, 0, {StackObj::None, StackObj::None, StackObj::None}, 1, {StackObj::Bytes, StackObj::None}},
+    {0x8f, "EMPTY_SET", ArgType::None, 0, 4, 0, {StackObj::None, StackObj::None, StackObj::None}, 1, {StackObj::Set, StackObj::None}},
+    {0x90, "ADDITEMS", ArgType::None, 0, 4, 3, {StackObj::Set, StackObj::Mark, StackObj::Stackslice}, 1, {StackObj::Set, StackObj::None}},
+    {0x91, "FROZENSET", ArgType::None, 0, 4, 2, {StackObj::Mark, StackObj::Stackslice, StackObj::None}, 1, {StackObj::Frozenset, StackObj::None}},
+    {0x92, "NEWOBJ_EX", ArgType::None, 0, 4, 3, {StackObj::Any, StackObj::Any, StackObj::Any}, 1, {StackObj::Any, StackObj::None}},
+    {0x93, "STACK_GLOBAL", ArgType::None, 0, 4, 2, {StackObj::Str, StackObj::Str, StackObj::None}, 1, {StackObj::Any, StackObj::None}},
+    {0x94, "MEMOIZE", ArgType::None, 0, 4, 1, {StackObj::Any, StackObj::None, StackObj::None}, 1, {StackObj::Any, StackObj::None}},
+    {0x95, "FRAME", ArgType::Uint8, 8, 4, 0, {StackObj::None, StackObj::None, StackObj::None}, 0, {StackObj::None, StackObj::None}},
+    {0x96, "BYTEARRAY8", ArgType::Bytearray8, -5, 5, 0, {StackObj::None, StackObj::None, StackObj::None}, 1, {StackObj::Bytearray, StackObj::None}},
+    {0x97, "NEXT_BUFFER", ArgType::None, 0, 5, 0, {StackObj::None, StackObj::None, StackObj::None}, 1, {StackObj::Buffer, StackObj::None}},
+    {0x98, "READONLY_BUFFER", ArgType::None, 0, 5, 1, {StackObj::Buffer, StackObj::None, StackObj::None}, 1, {StackObj::Buffer, StackObj::None}},
 }};
 
 namespace detail {
