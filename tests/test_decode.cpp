@@ -119,6 +119,38 @@ TEST(Decode, SharedNodesAndIdentity) {
   EXPECT_EQ(items[0], items[1]);
 }
 
+// CPython 3.8+ makes a new object for a 1-byte BINBYTES family argument,
+// but shares 1-byte strs and the bytes _codecs.encode or BINSTRING (as bytes)
+// make: pickle.loads(b'\x80\x03(C\x01aC\x01al.') gives [b'a', b'a'] with
+// l[0] is not l[1].
+TEST(Decode, OneByteBytesIdentityFollowsCPython) {
+  Graph g = decode("\x80\x03(C\x01" "aC\x01" "al."sv);
+  EXPECT_NE(g.items(g.root())[0], g.items(g.root())[1]);
+  g = decode("\x80\x03(B\x01\x00\x00\x00" "aB\x01\x00\x00\x00" "al."sv);
+  EXPECT_NE(g.items(g.root())[0], g.items(g.root())[1]);
+  g = decode("\x80\x03(C\x00" "C\x00" "l."sv);
+  EXPECT_EQ(g.items(g.root())[0], g.items(g.root())[1]);
+  g = decode("\x80\x03(X\x01\x00\x00\x00" "aX\x01\x00\x00\x00" "al."sv);
+  EXPECT_EQ(g.items(g.root())[0], g.items(g.root())[1]);
+  DecodeOptions as_bytes;
+  as_bytes.string_encoding = StringEncoding::Bytes;
+  g = decode("\x80\x02(U\x01" "aU\x01" "al."sv, as_bytes);
+  EXPECT_EQ(g.items(g.root())[0], g.items(g.root())[1]);
+}
+
+// SETITEM on a list assigns an item: pickle.loads(b'(K\x01K\x02lK\x00K\x07s.') == [7, 2].
+TEST(Decode, SetitemOnAListAssigns) {
+  Graph g = decode("(K\x01K\x02lK\x00K\x07s."sv);
+  auto items = g.items(g.root());
+  ASSERT_EQ(items.size(), 2u);
+  EXPECT_EQ(g.as_int(items[0]), 7);
+  EXPECT_EQ(g.as_int(items[1]), 2);
+  g = decode("(K\x01K\x02lJ\xfe\xff\xff\xffK\x07s."sv);  // index -2
+  EXPECT_EQ(g.as_int(g.items(g.root())[0]), 7);
+  expect_error("(K\x01K\x02lK\x05K\x07s."sv, ErrorCode::ValueError, "list assignment index out of range", 10,
+               op::SETITEM);
+}
+
 TEST(Decode, DictKeysFollowPython) {
   Graph g = decode("(K\x01U\x01" "aI01\nU\x01" "bd."sv);  // {1: 'a', True: 'b'} keeps key 1, value 'b'
   auto items = g.dict_items(g.root());

@@ -597,8 +597,10 @@ void Machine::do_setitems(int64_t x) {
         if (idx < 0 && idx != INT64_MIN) idx += size;
         if (idx < 0 || idx >= size)
           fail(ErrorCode::ValueError, ba ? "bytearray index out of range" : "list assignment index out of range");
-        if (!ba)
-          fail(ErrorCode::TypeError, "SETITEM on a list (item assignment) is not supported by the decoder");
+        if (!ba) {
+          g_.list_set(target, static_cast<size_t>(idx), items[k + 1]);
+          continue;
+        }
         std::string byte = ints_to_bytes(std::span<const NodeId>(&items[k + 1], 1), "byte must be in range(0, 256)");
         bytearray_pending(target)[static_cast<size_t>(idx)] = byte[0];
       }

@@ -229,7 +229,7 @@ Graph Machine::run() {
             fail(ErrorCode::BadArgument, std::string(c == op::BYTEARRAY8 ? "BYTEARRAY8" : "BINBYTES") +
                                              " exceeds system's maximum size of 9223372036854775807 bytes");
           std::string_view data = in_.take_view(static_cast<size_t>(n));
-          push(c == op::BYTEARRAY8 ? g_.bytearray(data) : g_.bytes(data));
+          push(c == op::BYTEARRAY8 ? g_.bytearray(data) : g_.bytes_unshared(data));
           break;
         }
         case op::SHORT_BINSTRING:

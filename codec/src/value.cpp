@@ -276,6 +276,11 @@ NodeId Graph::bytes(std::string_view data) {
   });
 }
 
+NodeId Graph::bytes_unshared(std::string_view data) {
+  if (data.size() != 1) return bytes(data);
+  return guarded([&] { return Impl::make_rec(*this, Kind::Bytes, 0, data.data(), 1, 1); });
+}
+
 NodeId Graph::bytearray(std::string_view data) {
   return guarded(
       [&] { return Impl::make_rec(*this, Kind::ByteArray, 0, data.data(), data.size(), data.size()); });
@@ -435,6 +440,15 @@ void Graph::list_append(NodeId list, NodeId item) {
     Impl::grow(*this, v, 1);
     v.push_back(item);
   });
+}
+
+void Graph::list_set(NodeId list, size_t index, NodeId item) {
+  check(list);
+  check(item);
+  if (nodes_[list].kind != Kind::List) wrong_kind(nodes_[list].kind, "list");
+  auto& v = impl_->lists[nodes_[list].aux];
+  if (index >= v.size()) throw Error(ErrorCode::Usage, "list assignment index out of range");
+  v[index] = item;
 }
 
 void Graph::list_extend(NodeId list, std::span<const NodeId> items) {

@@ -114,6 +114,9 @@ class Graph {
   // (see str_is_valid). One-character strs below U+0100 and "" are singletons.
   NodeId str(std::string_view utf8);
   NodeId bytes(std::string_view data);
+  // A bytes that is its own object even at length 1, as CPython 3.8+ makes
+  // for BINBYTES, SHORT_BINBYTES and BINBYTES8 (only b"" stays shared).
+  NodeId bytes_unshared(std::string_view data);
   NodeId bytearray(std::string_view data);
   NodeId tuple(std::span<const NodeId> items);
   NodeId list(std::span<const NodeId> items = {});
@@ -130,6 +133,8 @@ class Graph {
   // ---- mutating -------------------------------------------------------
   void list_append(NodeId list, NodeId item);
   void list_extend(NodeId list, std::span<const NodeId> items);
+  // Python's lst[index] = item for 0 <= index < len(lst).
+  void list_set(NodeId list, size_t index, NodeId item);
   // Python's d[k] = v: an equal existing key keeps the first key object and
   // takes the last value. TypeError "unhashable type: 'list'" if unhashable.
   void dict_set(NodeId dict, NodeId key, NodeId value);
