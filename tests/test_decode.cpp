@@ -138,6 +138,24 @@ TEST(Decode, OneByteBytesIdentityFollowsCPython) {
   EXPECT_EQ(g.items(g.root())[0], g.items(g.root())[1]);
 }
 
+// _codecs.encode, bytes() and bytearray() check their arguments as CPython
+// does before any codec runs (messages from python3 3.11).
+TEST(Decode, CodecsEncodeArgumentsFollowCPython) {
+  const std::string head = "c_codecs\nencode\n(Vab\n";
+  expect_error(head + "Vlatin0\ntR.", ErrorCode::LookupError, "unknown encoding: latin0", 30, op::REDUCE);
+  expect_error(head + "Vlatin1\nI01\ntR.", ErrorCode::TypeError,
+               "encode() argument 'errors' must be str, not bool", 34, op::REDUCE);
+  expect_error(head + "Vlat\\u0000in1\ntR.", ErrorCode::ValueError, "embedded null character", 36, op::REDUCE);
+  // A handler other than strict changes nothing when every character encodes.
+  Graph g = decode(head + "Vlatin1\nVlatin1\ntR.");
+  EXPECT_EQ(g.kind(g.root()), Kind::Bytes);
+  EXPECT_EQ(g.as_bytes(g.root()), "ab");
+  g = decode(head + "VLatin 1\ntR.");  // names normalize as codecs.lookup does
+  EXPECT_EQ(g.as_bytes(g.root()), "ab");
+  expect_error("c__builtin__\nbytearray\n(Vab\nVlatin0\ntR.", ErrorCode::LookupError, "unknown encoding: latin0",
+               37, op::REDUCE);
+}
+
 // SETITEM on a list assigns an item: pickle.loads(b'(K\x01K\x02lK\x00K\x07s.') == [7, 2].
 TEST(Decode, SetitemOnAListAssigns) {
   Graph g = decode("(K\x01K\x02lK\x00K\x07s."sv);

@@ -4,6 +4,7 @@
 // (CONFORMANCE.md §2-3), registered classes go through their hooks.
 #include <algorithm>
 #include <new>
+#include <string_view>
 
 #include "decode_machine.hpp"
 #include "decode_text.hpp"
@@ -36,6 +37,21 @@ std::string normalize_encoding(std::string_view name) {
   return out;
 }
 
+#include "codec_names.inc"
+
+// Whether codecs.lookup(name) succeeds in CPython (a generated table).
+bool encoding_known(std::string_view name) {
+  std::string n = normalize_encoding(name);
+  for (int pass = 0; pass < 2; ++pass) {
+    if (std::binary_search(std::begin(kKnownEncodings), std::end(kKnownEncodings), std::string_view(n)))
+      return true;
+    std::replace(n.begin(), n.end(), '.', '_');
+  }
+  return false;
+}
+
+// The codecs the decoder evaluates; a call naming another known codec stays
+// an inert call (oracle/divergences.py: codecs-not-evaluated).
 enum class Codec { Unknown, Latin1, Ascii, Utf8 };
 
 Codec codec_of(std::string_view name) {
@@ -237,16 +253,33 @@ NodeId Machine::call_builtin(Special s, NodeId callable, NodeId args) {
       return bytes_like(a[0], ba, std::span<const NodeId>(a).subspan(1), callable, args);
     }
     case Special::CodecsEncode: {
+      // _codecs.encode(obj, encoding='utf-8', errors='strict'): arguments are
+      // checked in CPython's order before the codec runs.
       if (n == 0) fail(ErrorCode::TypeError, "encode() missing required argument 'obj' (pos 1)");
       if (n > 3) fail(ErrorCode::TypeError, "encode() takes at most 3 arguments (" + count + " given)");
-      if (g_.kind(a[0]) != Kind::Str) break;
-      Codec codec = Codec::Utf8;
-      if (n >= 2) {
-        if (g_.kind(a[1]) != Kind::Str) break;
-        codec = codec_of(g_.as_str(a[1]));
+      if (n >= 2 && g_.kind(a[1]) != Kind::Str)
+        fail(ErrorCode::TypeError, "encode() argument 'encoding' must be str, not " + type_name(a[1]));
+      std::string_view encoding = n >= 2 ? g_.as_str(a[1]) : std::string_view("utf-8");
+      if (encoding.find('\0') != std::string_view::npos) fail(ErrorCode::ValueError, "embedded null character");
+      if (n == 3) {
+        if (g_.kind(a[2]) != Kind::Str)
+          fail(ErrorCode::TypeError, "encode() argument 'errors' must be str, not " + type_name(a[2]));
+        if (g_.as_str(a[2]).find('\0') != std::string_view::npos)
+          fail(ErrorCode::ValueError, "embedded null character");
       }
-      if (n == 3 && (g_.kind(a[2]) != Kind::Str || g_.as_str(a[2]) != "strict")) break;
-      if (codec == Codec::Unknown) break;
+      if (!encoding_known(encoding)) fail(ErrorCode::LookupError, "unknown encoding: " + std::string(encoding));
+      const Codec codec = codec_of(encoding);
+      if (codec == Codec::Unknown || g_.kind(a[0]) != Kind::Str) break;
+      if (n == 3 && g_.as_str(a[2]) != "strict") {
+        // The error handler only matters when a character cannot be encoded;
+        // then the result depends on a handler the decoder does not run.
+        try {
+          return g_.bytes(encode_str(g_.as_str(a[0]), codec));
+        } catch (const Error& e) {
+          if (e.code() != ErrorCode::ValueError) throw;
+          break;
+        }
+      }
       return g_.bytes(encode_str(g_.as_str(a[0]), codec));
     }
     case Special::Getattr: {
@@ -288,9 +321,24 @@ NodeId Machine::bytes_like(NodeId arg, bool ba, std::span<const NodeId> rest, No
       fail(ErrorCode::TypeError, std::string(tname) + "() argument 'encoding' must be str, not " + type_name(rest[0]));
     if (rest.size() == 2 && g_.kind(rest[1]) != Kind::Str)
       fail(ErrorCode::TypeError, std::string(tname) + "() argument 'errors' must be str, not " + type_name(rest[1]));
-    Codec codec = codec_of(g_.as_str(rest[0]));
-    if (codec == Codec::Unknown || (rest.size() == 2 && g_.as_str(rest[1]) != "strict")) return g_.object(callable, args);
-    data = encode_str(g_.as_str(arg), codec);
+    const std::string_view encoding = g_.as_str(rest[0]);
+    if (encoding.find('\0') != std::string_view::npos ||
+        (rest.size() == 2 && g_.as_str(rest[1]).find('\0') != std::string_view::npos))
+      fail(ErrorCode::ValueError, "embedded null character");
+    if (!encoding_known(encoding)) fail(ErrorCode::LookupError, "unknown encoding: " + std::string(encoding));
+    const Codec codec = codec_of(encoding);
+    if (codec == Codec::Unknown) return g_.object(callable, args);
+    if (rest.size() == 2 && g_.as_str(rest[1]) != "strict") {
+      // The handler matters only for a character the codec cannot encode.
+      try {
+        data = encode_str(g_.as_str(arg), codec);
+      } catch (const Error& e) {
+        if (e.code() != ErrorCode::ValueError) throw;
+        return g_.object(callable, args);
+      }
+    } else {
+      data = encode_str(g_.as_str(arg), codec);
+    }
   } else {
     if (!rest.empty()) {
       fail(ErrorCode::TypeError, g_.kind(rest[0]) == Kind::Str || rest.size() == 1

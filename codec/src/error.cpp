@@ -27,6 +27,8 @@ const char* python_exception_name(ErrorCode code) noexcept {
     case ErrorCode::AttributeError:
     case ErrorCode::NotAllowed:
       return "AttributeError";
+    case ErrorCode::LookupError:
+      return "LookupError";
     case ErrorCode::Unpicklable:
       return "PicklingError";
     case ErrorCode::Io:
@@ -48,6 +50,7 @@ const char* error_code_name(ErrorCode code) noexcept {
     case ErrorCode::TypeError: return "type-error";
     case ErrorCode::ValueError: return "value-error";
     case ErrorCode::AttributeError: return "attribute-error";
+    case ErrorCode::LookupError: return "lookup-error";
     case ErrorCode::NotAllowed: return "not-allowed";
     case ErrorCode::NoHook: return "no-hook";
     case ErrorCode::ResourceLimit: return "resource-limit";

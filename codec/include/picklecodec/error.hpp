@@ -20,6 +20,7 @@ enum class ErrorCode : uint8_t {
   TypeError,          // CPython raises TypeError (unhashable key, not callable, wrong type)
   ValueError,         // CPython raises ValueError (negative length, bad state, ...)
   AttributeError,     // CPython raises AttributeError (no such method on an object)
+  LookupError,        // CPython raises LookupError ("unknown encoding: latin0")
   NotAllowed,         // the global policy refused a global (allowlist-only)
   NoHook,             // persistent id / buffer / extension code without the caller's hook
   ResourceLimit,      // a limit of the budget was reached
