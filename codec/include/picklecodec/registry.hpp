@@ -34,16 +34,34 @@ struct ClassHooks {
   std::function<void(std::any& self, const Graph&, std::string_view name, NodeId value)> set_attr;
 
   // ---- encoding -------------------------------------------------------
-  // __getstate__: the state to write (may be falsy; None writes no BUILD).
-  // Absent: the attributes from get_attrs form a dict (empty: no state).
+  // The encoder writes an instance as CPython writes an instance of a plain
+  // Python class with these hooks (object.__reduce_ex__(protocol)):
+  //  - with `reduce`: save_reduce of what it returns;
+  //  - protocols 0-1: copyreg._reconstructor(cls, object, None), then BUILD
+  //    of the state only if the state is true (a falsy state writes no
+  //    BUILD); get_newargs / get_newargs_ex are not used (copyreg._reduce_ex);
+  //  - protocols 2+: NEWOBJ of cls with get_newargs (or get_newargs_ex with
+  //    empty kwargs), NEWOBJ_EX with non-empty kwargs (below protocol 4:
+  //    functools.partial(cls.__new__, cls, *args, **kwargs)), then BUILD
+  //    unless the state is None.
+  // The state is get_state's result, else the dict of get_attrs (None when
+  // empty or absent, as object.__getstate__ returns for an empty __dict__).
+  // Hooks are called once per instance per pickle, in CPython's order
+  // (get_newargs_ex / get_newargs, then get_state / get_attrs); they may add
+  // nodes to the graph (a new state object, a tuple of arguments).
+  //
+  // __getstate__: the state to write (may be falsy; None or kNoNode: none).
   std::function<NodeId(const std::any& self, Graph&)> get_state;
-  // The instance's attributes (name, value) in order, as its __dict__.
+  // The instance's attributes (name, value) in order, as its __dict__ (the
+  // names are written as the interned strs CPython's attribute names are).
   std::function<std::vector<std::pair<std::string, NodeId>>(const std::any& self, Graph&)> get_attrs;
   // __getnewargs__: a Tuple node.
   std::function<NodeId(const std::any& self, Graph&)> get_newargs;
   // __getnewargs_ex__: (args Tuple, kwargs Dict).
   std::function<std::pair<NodeId, NodeId>(const std::any& self, Graph&)> get_newargs_ex;
-  // __reduce__: a Tuple node of 2 to 5 items (callable, args, state, listitems, dictitems).
+  // __reduce__: a Tuple node of 2 to 5 items (callable, args, state,
+  // listitems, dictitems); listitems a List (or None), dictitems a Dict or a
+  // List of 2-tuples (or None).
   std::function<NodeId(const std::any& self, Graph&)> reduce;
 };
 
@@ -56,9 +74,34 @@ class ClassRegistry {
   const ClassHooks& at(int index) const { return classes_.at(static_cast<size_t>(index)); }
   size_t size() const noexcept { return classes_.size(); }
 
+  // A new instance of class `index` in `g`, holding `native`: an Object node
+  // as decoding makes them (callable: the class's global; args: ()), for
+  // graphs built in C++ to encode.
+  NodeId instance(Graph& g, int index, std::any native) const {
+    const ClassHooks& h = at(index);
+    const NodeId n = g.object(g.global(h.module, h.qualname), g.tuple({}));
+    ObjectData& od = g.object_data(n);
+    od.native = std::move(native);
+    od.class_index = index;
+    return n;
+  }
+
  private:
   std::vector<ClassHooks> classes_;
   std::unordered_map<std::string, int> index_;  // "module\nqualname" -> index
 };
+
+// The C++ value of a registered instance: a pointer to its T, or nullptr
+// when n is not an Object holding a T.
+template <class T>
+T* native_cast(Graph& g, NodeId n) {
+  if (n == kNoNode || n >= g.size() || g.kind(n) != Kind::Object) return nullptr;
+  return std::any_cast<T>(&g.object_data(n).native);
+}
+template <class T>
+const T* native_cast(const Graph& g, NodeId n) {
+  if (n == kNoNode || n >= g.size() || g.kind(n) != Kind::Object) return nullptr;
+  return std::any_cast<T>(&g.object_data(n).native);
+}
 
 }  // namespace pkl

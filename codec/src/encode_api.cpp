@@ -1,0 +1,104 @@
+// The encoder's public entry points: encode(), encode_to() and Encoder.
+#include <exception>
+#include <new>
+#include <stdexcept>
+
+#include "encode_engine.hpp"
+
+namespace pkl {
+
+namespace {
+
+// Runs the engine into `out` (cleared first). Nothing but pkl::Error leaves:
+// allocation failures become ResourceLimit, exceptions thrown by the
+// caller's hooks become Usage errors carrying their message.
+void run(const Graph& g, Graph* mg, NodeId root, const EncodeOptions& options, std::string& out) {
+  out.clear();
+  try {
+    enc::Engine engine(&g, mg, options, out);
+    engine.run(root);
+  } catch (const Error&) {
+    out.clear();
+    throw;
+  } catch (const std::bad_alloc&) {
+    out.clear();
+    throw Error(ErrorCode::ResourceLimit, "out of memory");
+  } catch (const std::length_error&) {
+    out.clear();
+    throw Error(ErrorCode::ResourceLimit, "pickle too large");
+  } catch (const std::exception& e) {
+    out.clear();
+    throw Error(ErrorCode::Usage, std::string("a hook raised: ") + e.what());
+  } catch (...) {
+    out.clear();
+    throw Error(ErrorCode::Usage, "a hook raised an unknown exception");
+  }
+}
+
+EncodeOptions with_protocol(int protocol) {
+  EncodeOptions o;
+  o.protocol = protocol;
+  return o;
+}
+
+}  // namespace
+
+std::string encode(Graph& graph, NodeId root, const EncodeOptions& options) {
+  std::string out;
+  run(graph, &graph, root, options, out);
+  return out;
+}
+
+std::string encode(const Graph& graph, NodeId root, const EncodeOptions& options) {
+  std::string out;
+  run(graph, nullptr, root, options, out);
+  return out;
+}
+
+std::string encode(Graph& graph, NodeId root, int protocol) { return encode(graph, root, with_protocol(protocol)); }
+
+std::string encode(const Graph& graph, NodeId root, int protocol) {
+  return encode(graph, root, with_protocol(protocol));
+}
+
+std::string encode(Graph& graph, const EncodeOptions& options) { return encode(graph, graph.root(), options); }
+
+std::string encode(const Graph& graph, const EncodeOptions& options) {
+  return encode(graph, graph.root(), options);
+}
+
+void encode_to(Sink& sink, Graph& graph, NodeId root, const EncodeOptions& options) {
+  Encoder enc(sink, options);
+  enc.dump(graph, root);
+}
+
+void encode_to(Sink& sink, const Graph& graph, NodeId root, const EncodeOptions& options) {
+  Encoder enc(sink, options);
+  enc.dump(graph, root);
+}
+
+void encode_to(int fd, Graph& graph, NodeId root, const EncodeOptions& options) {
+  FdSink sink(fd);
+  encode_to(sink, graph, root, options);
+}
+
+void encode_to(std::ostream& out, Graph& graph, NodeId root, const EncodeOptions& options) {
+  StreamSink sink(out);
+  encode_to(sink, graph, root, options);
+}
+
+void Encoder::dump(Graph& graph, NodeId root) {
+  run(graph, &graph, root, options_, buffer_);
+  sink_.write(buffer_.data(), buffer_.size());
+  sink_.flush();
+  ++count_;
+}
+
+void Encoder::dump(const Graph& graph, NodeId root) {
+  run(graph, nullptr, root, options_, buffer_);
+  sink_.write(buffer_.data(), buffer_.size());
+  sink_.flush();
+  ++count_;
+}
+
+}  // namespace pkl

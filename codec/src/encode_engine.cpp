@@ -1,0 +1,925 @@
+// The encoder's work loop, value access, memo, and the containers' item
+// batches: _pickle.c's save(), save_list / batch_list_exact, save_dict /
+// batch_dict_exact, save_set, save_frozenset and save_tuple, step by step.
+#include "encode_engine.hpp"
+
+#include <cstring>
+#include <span>
+
+namespace pkl::enc {
+
+namespace {
+
+// Nested saves of one object before it is memoized; past this CPython would
+// long have raised RecursionError.
+constexpr uint32_t kMaxNest = 100'000;
+
+std::string global_key(std::string_view module, std::string_view qualname) {
+  std::string key;
+  key.reserve(module.size() + qualname.size() + 6);
+  key += 'G';
+  const auto m = static_cast<uint32_t>(module.size());
+  key.append(reinterpret_cast<const char*>(&m), sizeof m);
+  key += module;
+  key += qualname;
+  return key;
+}
+
+}  // namespace
+
+[[noreturn]] void fail(ErrorCode code, std::string message) { throw Error(code, std::move(message)); }
+
+Engine::Engine(const Graph* g, Graph* mg, const EncodeOptions& options, std::string& out)
+    : g_(*g),
+      mg_(mg),
+      o_(options),
+      proto_(options.protocol < 0 ? kHighestProtocol : options.protocol),
+      bin_(proto_ > 0),
+      buf_(out),
+      out_(out) {
+  if (options.protocol > kHighestProtocol)
+    fail(ErrorCode::Usage, "pickle protocol must be <= " + std::to_string(kHighestProtocol));
+  memo_.assign(g_.size(), 0);
+  active_.assign(g_.size(), 0);
+  stack_.reserve(64);
+}
+
+Graph& Engine::mutable_graph(const char* why) {
+  if (!mg_)
+    fail(ErrorCode::Usage, std::string(why) + " needs a mutable Graph: call encode() with a non-const Graph");
+  return *mg_;
+}
+
+// ---- synthetic values -----------------------------------------------------
+
+Val Engine::add_synth(const Synth& s) {
+  if (synth_.size() >= kSynthBit - 1) fail(ErrorCode::ResourceLimit, "too many objects to pickle");
+  synth_.push_back(s);
+  return static_cast<Val>(synth_.size() - 1) | kSynthBit;
+}
+
+size_t Engine::add_text(std::string_view s) {
+  const size_t off = text_.size();
+  text_.append(s.data(), s.size());
+  return off;
+}
+
+Val Engine::s_global(std::string_view module, std::string_view qualname) {
+  std::string key = global_key(module, qualname);
+  auto it = named_synth_.find(key);
+  if (it != named_synth_.end()) return it->second;
+  Synth s{SKind::Global};
+  s.t = add_text(module);
+  s.tn = module.size();
+  s.u = add_text(qualname);
+  s.un = qualname.size();
+  const Val v = add_synth(s);
+  named_synth_.emplace(std::move(key), v);
+  return v;
+}
+
+Val Engine::s_str(std::string_view utf8) {
+  Synth s{SKind::Str};
+  s.t = add_text(utf8);
+  s.tn = utf8.size();
+  return add_synth(s);
+}
+
+Val Engine::s_named_str(char cat, std::string_view utf8) {
+  std::string key(1, cat);
+  key += utf8;
+  auto it = named_synth_.find(key);
+  if (it != named_synth_.end()) return it->second;
+  Synth s{SKind::Str};
+  s.named = true;
+  s.u = add_text(key);
+  s.un = key.size();
+  s.t = s.u + 1;
+  s.tn = utf8.size();
+  const Val v = add_synth(s);
+  named_synth_.emplace(std::move(key), v);
+  return v;
+}
+
+Val Engine::s_latin1_char(unsigned code) {
+  Synth s{SKind::Latin1Char};
+  s.a = code;
+  char buf[2];
+  size_t len;
+  if (code == kEmptyStr) {
+    len = 0;
+  } else if (code < 0x80) {
+    buf[0] = static_cast<char>(code);
+    len = 1;
+  } else {
+    buf[0] = static_cast<char>(0xc0 | (code >> 6));
+    buf[1] = static_cast<char>(0x80 | (code & 0x3f));
+    len = 2;
+  }
+  s.t = add_text(std::string_view(buf, len));
+  s.tn = len;
+  return add_synth(s);
+}
+
+Val Engine::s_str_piece(std::string_view utf8) {
+  // str.split makes empty pieces and one-character pieces below U+0100 as
+  // the interpreter's singletons (_PyUnicode_FromUCS1), others as new strs.
+  if (utf8.empty()) return s_latin1_char(kEmptyStr);
+  if (utf8.size() == 1 && static_cast<unsigned char>(utf8[0]) < 0x80)
+    return s_latin1_char(static_cast<unsigned char>(utf8[0]));
+  if (utf8.size() == 2) {
+    const auto b0 = static_cast<unsigned char>(utf8[0]);
+    const auto b1 = static_cast<unsigned char>(utf8[1]);
+    if ((b0 == 0xc2 || b0 == 0xc3) && (b1 & 0xc0) == 0x80) return s_latin1_char(((b0 & 0x1fu) << 6) | (b1 & 0x3fu));
+  }
+  return s_str(utf8);
+}
+
+Val Engine::s_tuple(std::initializer_list<Val> items, Val view) {
+  if (items.size() == 0 && view == kNoVal) {
+    if (empty_tuple_ == kNoVal) empty_tuple_ = add_synth(Synth{SKind::EmptyTuple});
+    return empty_tuple_;
+  }
+  Synth s{SKind::Tuple};
+  s.a = static_cast<uint32_t>(pool_.size());
+  s.n = static_cast<uint32_t>(items.size());
+  pool_.insert(pool_.end(), items.begin(), items.end());
+  s.view = view;
+  return add_synth(s);
+}
+
+Val Engine::s_list_view(Val view) {
+  Synth s{SKind::List};
+  s.view = view;
+  return add_synth(s);
+}
+
+Val Engine::s_dict_view(Val view) {
+  Synth s{SKind::Dict};
+  s.view = view;
+  return add_synth(s);
+}
+
+Kind Engine::kind_of(Val v) const {
+  if (!is_synth(v)) return g_.kind(v);
+  switch (syn(v).kind) {
+    case SKind::EmptyTuple:
+    case SKind::Tuple: return Kind::Tuple;
+    case SKind::Latin1Char:
+    case SKind::Str: return Kind::Str;
+    case SKind::Bytes: return Kind::Bytes;
+    case SKind::List: return Kind::List;
+    case SKind::Dict: return Kind::Dict;
+    case SKind::Global: return Kind::Global;
+    case SKind::ObjectNew:
+    case SKind::Partial: return Kind::Object;
+  }
+  return Kind::Object;
+}
+
+size_t Engine::seq_len(Val v) const {
+  if (!is_synth(v)) return g_.items(v).size();
+  const Synth& s = syn(v);
+  if (s.kind == SKind::EmptyTuple) return 0;
+  size_t len = s.n;
+  if (s.view != kNoVal) len += seq_len(s.view) - s.skip;
+  return len;
+}
+
+Val Engine::seq_item(Val v, size_t i) const {
+  if (!is_synth(v)) return g_.items(v)[i];
+  const Synth& s = syn(v);
+  if (i < s.n) return pool_[s.a + i];
+  return seq_item(s.view, i - s.n + s.skip);
+}
+
+size_t Engine::dict_len(Val v) const {
+  if (!is_synth(v)) return g_.dict_items(v).size();
+  const Synth& s = syn(v);
+  size_t len = s.n;
+  if (s.view != kNoVal) len += dict_len(s.view);
+  return len;
+}
+
+std::pair<Val, Val> Engine::dict_pair(Val v, size_t i) const {
+  if (!is_synth(v)) {
+    const Pair& p = g_.dict_items(v)[i];
+    return {p.first, p.second};
+  }
+  const Synth& s = syn(v);
+  if (i < s.n) return {pool_[s.a + 2 * i], pool_[s.a + 2 * i + 1]};
+  return dict_pair(s.view, i - s.n);
+}
+
+std::string_view Engine::str_utf8(Val v) const {
+  if (!is_synth(v)) return kind_of(v) == Kind::Str ? g_.as_str(v) : g_.as_bytes(v);
+  const Synth& s = syn(v);
+  return text(s.t, s.tn);
+}
+
+int Engine::singleton_code(Val v) const {
+  if (is_synth(v)) {
+    const Synth& s = syn(v);
+    return s.kind == SKind::Latin1Char ? static_cast<int>(s.a) : -1;
+  }
+  const std::string_view s = g_.as_str(v);
+  if (s.empty()) return static_cast<int>(kEmptyStr);
+  if (s.size() == 1 && static_cast<unsigned char>(s[0]) < 0x80) return static_cast<unsigned char>(s[0]);
+  if (s.size() == 2) {
+    const auto b0 = static_cast<unsigned char>(s[0]);
+    const auto b1 = static_cast<unsigned char>(s[1]);
+    if ((b0 == 0xc2 || b0 == 0xc3) && (b1 & 0xc0) == 0x80) return static_cast<int>(((b0 & 0x1fu) << 6) | (b1 & 0x3fu));
+  }
+  return -1;
+}
+
+void Engine::global_name(Val v, std::string_view& module, std::string_view& qualname) const {
+  if (!is_synth(v)) {
+    const GlobalData& gd = g_.global_data(v);
+    module = gd.module;
+    qualname = gd.qualname;
+    return;
+  }
+  const Synth& s = syn(v);
+  module = text(s.t, s.tn);
+  qualname = text(s.u, s.un);
+}
+
+// ---- memo -----------------------------------------------------------------
+
+void Engine::grow_nodes() {
+  const size_t size = g_.size();  // a hook added nodes
+  memo_.resize(size, 0);
+  active_.resize(size, 0);
+}
+
+uint32_t Engine::memo_lookup(Val v) {
+  if (!is_synth(v)) {
+    ensure_node(v);
+    if (memo_[v]) return memo_[v];
+    return memo_lookup_shared(v, g_.kind(v));
+  }
+  return memo_lookup_synth(v);
+}
+
+// A str or global not memoized as itself may be, as a singleton str or a
+// global of the same name met as a synthetic value.
+uint32_t Engine::memo_lookup_shared(NodeId v, Kind k) {
+  if (k == Kind::Str) {
+    const int c = singleton_code(v);
+    return c >= 0 ? latin1_memo_[c] : 0;
+  }
+  if (k == Kind::Global) {
+    std::string_view m, q;
+    global_name(v, m, q);
+    auto it = named_memo_.find(global_key(m, q));
+    if (it != named_memo_.end()) return memo_[v] = it->second;
+  }
+  return 0;
+}
+
+uint32_t Engine::memo_lookup_synth(Val v) {
+  const Synth& s = syn(v);
+  switch (s.kind) {
+    case SKind::Latin1Char: return latin1_memo_[s.a];
+    case SKind::Global: {
+      auto it = named_memo_.find(global_key(text(s.t, s.tn), text(s.u, s.un)));
+      return it == named_memo_.end() ? 0 : it->second;
+    }
+    case SKind::Str:
+      if (s.named) {
+        auto it = named_memo_.find(std::string(text(s.u, s.un)));
+        return it == named_memo_.end() ? 0 : it->second;
+      }
+      return s.memo;
+    case SKind::ObjectNew: {
+      auto it = named_memo_.find("N");
+      return it == named_memo_.end() ? 0 : it->second;
+    }
+    default: return s.memo;
+  }
+}
+
+void Engine::memo_put(Val v) {
+  if (!is_synth(v)) {
+    memo_put_node(v, g_.kind(v));
+    return;
+  }
+  const uint32_t cell = next_memo();
+  Synth& s = syn(v);
+  switch (s.kind) {
+    case SKind::Latin1Char: latin1_memo_[s.a] = cell; break;
+    case SKind::Global: named_memo_[global_key(text(s.t, s.tn), text(s.u, s.un))] = cell; break;
+    case SKind::Str:
+      if (s.named)
+        named_memo_[std::string(text(s.u, s.un))] = cell;
+      else
+        s.memo = cell;
+      break;
+    case SKind::ObjectNew: named_memo_["N"] = cell; break;
+    default: s.memo = cell; break;
+  }
+  write_put(cell - 1);
+}
+
+void Engine::memo_put_node(NodeId v, Kind k) {
+  const uint32_t cell = next_memo();
+  ensure_node(v);
+  memo_[v] = cell;
+  ++node_puts_;
+  if (k == Kind::Str) {
+    const int c = singleton_code(v);
+    if (c >= 0) latin1_memo_[c] = cell;
+  } else if (k == Kind::Global) {
+    std::string_view m, q;
+    global_name(v, m, q);
+    named_memo_[global_key(m, q)] = cell;
+  }
+  write_put(cell - 1);
+}
+
+uint32_t Engine::next_memo() {
+  if (memo_count_ >= 0xfffffffeu) unpicklable("memo id too large for LONG_BINPUT");
+  return ++memo_count_;
+}
+
+void Engine::write_put(uint32_t idx) {
+  if (proto_ >= 4) {
+    out_.op(op::MEMOIZE);
+  } else if (!bin_) {
+    out_.write("p" + std::to_string(idx) + "\n");
+  } else if (idx < 256) {
+    out_.op_arg(op::BINPUT, idx, 1);
+  } else {
+    out_.op_arg(op::LONG_BINPUT, idx, 4);
+  }
+}
+
+void Engine::memo_get(uint32_t cell) {
+  const uint32_t idx = cell - 1;
+  if (!bin_) {
+    out_.write("g" + std::to_string(idx) + "\n");
+  } else if (idx < 256) {
+    out_.op_arg(op::BINGET, idx, 1);
+  } else {
+    out_.op_arg(op::LONG_BINGET, idx, 4);
+  }
+}
+
+uint32_t Engine::enter(Val v) {
+  if (is_synth(v)) return 0;
+  ensure_node(v);
+  const uint32_t prev = active_[v];
+  if (prev != 0) {
+    // v is being saved again before it was memoized. If no graph node was
+    // memoized since the last time, the same path repeats for ever.
+    if (prev - 1 == node_puts_ || ++nest_[v] > kMaxNest)
+      fail(ErrorCode::ResourceLimit, "maximum recursion depth exceeded while pickling an object");
+  }
+  active_[v] = node_puts_ + 1;
+  return prev;
+}
+
+void Engine::leave(Val v, uint32_t prev) {
+  if (is_synth(v)) return;
+  active_[v] = prev;
+  if (prev != 0) {
+    auto it = nest_.find(v);
+    if (it != nest_.end() && --it->second == 0) nest_.erase(it);
+  }
+}
+
+// ---- the loop -------------------------------------------------------------
+
+void Engine::run(NodeId root) {
+  (void)g_.kind(root);  // a bad handle is a Usage error
+  if (o_.buffer_callback && proto_ < 5) fail(ErrorCode::Usage, "buffer_callback needs protocol >= 5");
+  if (proto_ >= 2) {
+    const char header[2] = {static_cast<char>(op::PROTO), static_cast<char>(proto_)};
+    out_.write(header, 2);
+    if (proto_ >= 4) out_.set_framing(true);
+  }
+  push_save(root);
+  while (!stack_.empty()) {
+    Frame& f = stack_.back();
+    switch (f.op) {
+      case Op::Save: {
+        const Val v = f.v;
+        const bool pers = f.b != 0;
+        stack_.pop_back();
+        step_save(v, pers);
+        break;
+      }
+      case Op::Write1: {
+        const auto code = static_cast<uint8_t>(f.x);
+        stack_.pop_back();
+        out_.op(code);
+        break;
+      }
+      case Op::Tuple: step_tuple(f); break;
+      case Op::FrozenSet: step_frozenset(f); break;
+      case Op::List: step_list(f); break;
+      case Op::Dict: step_dict(f); break;
+      case Op::Set: step_set(f); break;
+      case Op::Batch0: step_batch0(f); break;
+      case Op::BatchList: step_batch_list(f); break;
+      case Op::BatchDict: step_batch_dict(f); break;
+      case Op::ReduceTail: step_reduce_tail(); break;
+      case Op::MemoPut: {
+        const Val v = f.v;
+        stack_.pop_back();
+        memo_put(v);
+        break;
+      }
+    }
+  }
+  out_.op(op::STOP);
+  out_.commit_frame();
+  out_.finish();
+}
+
+void Engine::step_save(Val v, bool pers) {
+  out_.boundary();
+  if (!pers && !is_synth(v) && o_.persistent_id) {
+    Graph& mg = mutable_graph("persistent_id");
+    const NodeId pid = o_.persistent_id(mg, v);
+    if (pid != kNoNode && g_.kind(pid) != Kind::None) {
+      if (bin_) {
+        push_op(op::BINPERSID);
+        push_save(pid, true);
+      } else {
+        save_pers_text(pid);
+      }
+      return;
+    }
+  }
+  if (!is_synth(v)) {
+    // The common case, a graph node, with its kind looked up once.
+    const Kind k = g_.kind(v);
+    switch (k) {
+      case Kind::Str:
+      case Kind::List:
+      case Kind::Dict:
+      case Kind::Tuple: {
+        ensure_node(v);
+        uint32_t cell = memo_[v];
+        if (cell == 0 && k == Kind::Str) cell = memo_lookup_shared(v, k);
+        if (cell) {
+          memo_get(cell);
+          return;
+        }
+        if (k == Kind::Str) {
+          save_str_data(v, g_.as_str(v));
+          memo_put_node(v, k);
+        } else if (k == Kind::List) {
+          if (bin_)
+            out_.op(op::EMPTY_LIST);
+          else
+            out_.write("(l", 2);
+          memo_put_node(v, k);
+          if (!g_.items(v).empty()) stack_.push_back(Frame{bin_ ? Op::List : Op::Batch0, 0, 0, v, 0, 0});
+        } else if (k == Kind::Dict) {
+          if (bin_)
+            out_.op(op::EMPTY_DICT);
+          else
+            out_.write("(d", 2);
+          memo_put_node(v, k);
+          if (!g_.dict_items(v).empty())
+            stack_.push_back(Frame{bin_ ? Op::Dict : Op::Batch0, uint8_t{bin_ ? uint8_t{0} : uint8_t{1}}, 0, v, 0, 0});
+        } else {
+          save_tuple_start(v);
+        }
+        return;
+      }
+      default: break;
+    }
+  }
+  const Kind k = kind_of(v);
+  switch (k) {
+    case Kind::None: out_.op(op::NONE); return;
+    case Kind::Bool: {
+      const bool t = g_.as_bool(v);
+      if (proto_ >= 2)
+        out_.op(t ? op::NEWTRUE : op::NEWFALSE);
+      else
+        out_.write(t ? "I01\n" : "I00\n");
+      return;
+    }
+    case Kind::Int: save_int(v); return;
+    case Kind::Float: save_float(g_.as_float(v)); return;
+    case Kind::PersId: {
+      const NodeId pid = g_.persid_value(v);
+      if (bin_) {
+        push_op(op::BINPERSID);
+        push_save(pid, true);
+      } else {
+        save_pers_text(pid);
+      }
+      return;
+    }
+    default: break;
+  }
+  if (const uint32_t cell = memo_lookup(v)) {
+    memo_get(cell);
+    return;
+  }
+  switch (k) {
+    case Kind::Bytes:
+      if (proto_ >= 3)
+        save_bytes_data(v, str_utf8(v));
+      else
+        save_bytes(v);
+      return;
+    case Kind::Str: save_str(v); return;
+    case Kind::Dict: {
+      if (bin_)
+        out_.op(op::EMPTY_DICT);
+      else
+        out_.write("(d", 2);
+      memo_put(v);
+      if (dict_len(v) != 0) stack_.push_back(Frame{bin_ ? Op::Dict : Op::Batch0, uint8_t{bin_ ? uint8_t{0} : uint8_t{1}}, 0, v, 0, 0});
+      return;
+    }
+    case Kind::Set:
+      if (proto_ < 4) {
+        save_set_reduce(v, false);
+        return;
+      }
+      out_.op(op::EMPTY_SET);
+      memo_put(v);
+      if (seq_len(v) != 0) stack_.push_back(Frame{Op::Set, 0, 0, v, 0, 0});
+      return;
+    case Kind::FrozenSet: {
+      if (proto_ < 4) {
+        save_set_reduce(v, true);
+        return;
+      }
+      out_.op(op::MARK);
+      const uint32_t prev = enter(v);
+      stack_.push_back(Frame{Op::FrozenSet, 0, 0, v, prev, 0});
+      return;
+    }
+    case Kind::List: {
+      if (bin_)
+        out_.op(op::EMPTY_LIST);
+      else
+        out_.write("(l", 2);
+      memo_put(v);
+      if (seq_len(v) != 0) stack_.push_back(Frame{bin_ ? Op::List : Op::Batch0, 0, 0, v, 0, 0});
+      return;
+    }
+    case Kind::Tuple: save_tuple_start(v); return;
+    case Kind::ByteArray: save_bytearray(v); return;
+    case Kind::Buffer: save_buffer(v); return;
+    case Kind::Global: save_global(v); return;
+    case Kind::Object:
+      if (is_synth(v))
+        save_synth_object(v);
+      else
+        save_object(v);
+      return;
+    default: fail(ErrorCode::Usage, std::string("cannot pickle a node of kind ") + kind_name(k));
+  }
+}
+
+// ---- tuples and sets --------------------------------------------------------
+
+void Engine::save_tuple_start(Val v) {
+  const size_t len = seq_len(v);
+  if (len == 0) {
+    if (bin_)
+      out_.op(op::EMPTY_TUPLE);
+    else
+      out_.write("(t", 2);
+    return;
+  }
+  if (len > 0xffffffffu) fail(ErrorCode::ResourceLimit, "tuple too large");
+  const uint32_t prev = enter(v);
+  Frame f{Op::Tuple, 0, static_cast<uint32_t>(len), v, prev, 0};
+  if (!(len <= 3 && proto_ >= 2)) {
+    out_.op(op::MARK);
+    f.b = 1;
+  }
+  stack_.push_back(f);
+}
+
+void Engine::step_tuple(Frame& f) {
+  if (f.i < f.n) {
+    const Val item = is_synth(f.v) ? seq_item(f.v, f.i) : g_.items(f.v)[f.i];
+    ++f.i;
+    push_save(item);
+    return;
+  }
+  const Val v = f.v;
+  const uint32_t prev = f.x;
+  const bool mark = f.b != 0;
+  const uint32_t len = f.n;
+  stack_.pop_back();
+  leave(v, prev);
+  if (const uint32_t cell = memo_lookup(v)) {
+    // The tuple is recursive: it was memoized while its items were saved.
+    // Throw away what was pushed and fetch it from the memo.
+    if (mark && bin_) {
+      out_.op(op::POP_MARK);
+    } else {
+      const uint32_t pops = mark ? len + 1 : len;
+      for (uint32_t i = 0; i < pops; ++i) out_.op(op::POP);
+    }
+    memo_get(cell);
+    return;
+  }
+  if (mark) {
+    out_.op(op::TUPLE);
+  } else {
+    static constexpr uint8_t kLen2Op[] = {op::EMPTY_TUPLE, op::TUPLE1, op::TUPLE2, op::TUPLE3};
+    out_.op(kLen2Op[len]);
+  }
+  memo_put(v);
+}
+
+void Engine::step_frozenset(Frame& f) {
+  if (f.i < seq_len(f.v)) {
+    const Val item = seq_item(f.v, f.i);
+    ++f.i;
+    check_key(item);
+    push_save(item);
+    return;
+  }
+  const Val v = f.v;
+  const uint32_t prev = f.x;
+  stack_.pop_back();
+  leave(v, prev);
+  if (const uint32_t cell = memo_lookup(v)) {
+    out_.op(op::POP_MARK);
+    memo_get(cell);
+    return;
+  }
+  out_.op(op::FROZENSET);
+  memo_put(v);
+}
+
+// ---- item batches -------------------------------------------------------------
+
+// batch_list_exact: one APPEND for a one-item list, else MARK ... APPENDS in
+// batches of 1000.
+void Engine::step_list(Frame& f) {
+  std::span<const NodeId> real;
+  const bool synth = is_synth(f.v);
+  if (!synth) real = g_.items(f.v);
+  const size_t size = synth ? seq_len(f.v) : real.size();
+  auto item = [&](size_t i) { return synth ? seq_item(f.v, i) : real[i]; };
+  if (f.b == 0) {
+    if (size == 1) {
+      const Val x = item(0);
+      stack_.pop_back();
+      push_op(op::APPEND);
+      push_save(x);
+      return;
+    }
+    out_.op(op::MARK);
+    f.b = 1;
+    f.n = 0;
+  }
+  if (f.i < size && f.n < kBatchSize) {
+    const Val x = item(f.i);
+    ++f.i;
+    ++f.n;
+    push_save(x);
+    return;
+  }
+  out_.op(op::APPENDS);
+  if (f.i < size) {
+    out_.op(op::MARK);
+    f.n = 0;
+    return;
+  }
+  stack_.pop_back();
+}
+
+// batch_dict_exact: one SETITEM for a one-item dict, else MARK ... SETITEMS
+// in batches of 1000, with an empty last batch when the size is a multiple
+// of 1000 (the loop runs again while a batch was full).
+void Engine::step_dict(Frame& f) {
+  std::span<const Pair> real;
+  const bool synth = is_synth(f.v);
+  if (!synth) real = g_.dict_items(f.v);
+  const size_t size = synth ? dict_len(f.v) : real.size();
+  auto pair = [&](size_t i) -> std::pair<Val, Val> {
+    if (synth) return dict_pair(f.v, i);
+    return {real[i].first, real[i].second};
+  };
+  if (f.b == 0) {
+    if (size == 1) {
+      const auto [k, val] = pair(0);
+      check_key(k);
+      stack_.pop_back();
+      push_op(op::SETITEM);
+      push_save(val);
+      push_save(k);
+      return;
+    }
+    out_.op(op::MARK);
+    f.b = 1;
+    f.n = 0;
+  }
+  if (f.i < size && f.n < kBatchSize) {
+    const auto [k, val] = pair(f.i);
+    check_key(k);
+    ++f.i;
+    ++f.n;
+    push_save(val);
+    push_save(k);
+    return;
+  }
+  out_.op(op::SETITEMS);
+  if (f.n == kBatchSize) {
+    out_.op(op::MARK);
+    f.n = 0;
+    return;
+  }
+  stack_.pop_back();
+}
+
+// save_set at protocol 4+: MARK ... ADDITEMS in batches of 1000 (an empty
+// last batch when the size is a multiple of 1000, as for dicts).
+void Engine::step_set(Frame& f) {
+  const size_t size = seq_len(f.v);
+  if (f.b == 0) {
+    out_.op(op::MARK);
+    f.b = 1;
+    f.n = 0;
+  }
+  if (f.i < size && f.n < kBatchSize) {
+    const Val item = seq_item(f.v, f.i);
+    check_key(item);
+    ++f.i;
+    ++f.n;
+    push_save(item);
+    return;
+  }
+  out_.op(op::ADDITEMS);
+  if (f.n == kBatchSize) {
+    out_.op(op::MARK);
+    f.n = 0;
+    return;
+  }
+  stack_.pop_back();
+}
+
+// Protocol 0 lists and dicts: batch_list / batch_dict write one APPEND or
+// SETITEM per item.
+void Engine::step_batch0(Frame& f) {
+  const bool dict = f.b != 0;
+  const size_t size = dict ? dict_len(f.v) : seq_len(f.v);
+  if (f.i >= size) {
+    stack_.pop_back();
+    return;
+  }
+  if (dict) {
+    const auto [k, val] = dict_pair(f.v, f.i);
+    check_key(k);
+    ++f.i;
+    push_op(op::SETITEM);
+    push_save(val);
+    push_save(k);
+  } else {
+    const Val item = seq_item(f.v, f.i);
+    ++f.i;
+    push_op(op::APPEND);
+    push_save(item);
+  }
+}
+
+size_t Engine::src_len(Val c, Src k) const {
+  switch (k) {
+    case Src::None: return 0;
+    case Src::ObjectList: return g_.object_data(c).listitems.size();
+    case Src::ObjectDict: return g_.object_data(c).dictitems.size();
+    case Src::ListNode:
+    case Src::PairList: return seq_len(c);
+    case Src::DictNode: return dict_len(c);
+  }
+  return 0;
+}
+
+Val Engine::src_item(Val c, Src k, size_t i) const {
+  if (k == Src::ObjectList) return g_.object_data(c).listitems[i];
+  return seq_item(c, i);
+}
+
+std::pair<Val, Val> Engine::src_pair(Val c, Src k, size_t i) const {
+  switch (k) {
+    case Src::ObjectDict: {
+      const Pair& p = g_.object_data(c).dictitems[i];
+      return {p.first, p.second};
+    }
+    case Src::DictNode: return dict_pair(c, i);
+    case Src::PairList: {
+      const Val t = seq_item(c, i);
+      if (kind_of(t) != Kind::Tuple || seq_len(t) != 2)
+        fail(ErrorCode::TypeError, "dict items iterator must return 2-tuples");
+      return {seq_item(t, 0), seq_item(t, 1)};
+    }
+    default: fail(ErrorCode::Usage, "not a dict items source");
+  }
+}
+
+// batch_list over an iterator (a reduce's listitems): one APPEND when a
+// batch would hold a single item, MARK ... APPENDS otherwise; no empty batch.
+// Protocol 0: one APPEND per item.
+void Engine::step_batch_list(Frame& f) {
+  const Src kind = static_cast<Src>(f.b & 0x7f);
+  const size_t size = src_len(f.v, kind);
+  if (!bin_) {
+    if (f.i >= size) {
+      stack_.pop_back();
+      return;
+    }
+    const Val item = src_item(f.v, kind, f.i);
+    ++f.i;
+    push_op(op::APPEND);
+    push_save(item);
+    return;
+  }
+  if ((f.b & 0x80) == 0) {  // a new batch
+    const size_t left = size - f.i;
+    if (left == 0) {
+      stack_.pop_back();
+      return;
+    }
+    if (left == 1) {
+      const Val item = src_item(f.v, kind, f.i);
+      stack_.pop_back();
+      push_op(op::APPEND);
+      push_save(item);
+      return;
+    }
+    out_.op(op::MARK);
+    f.b |= 0x80;
+    f.n = 0;
+  }
+  if (f.i < size && f.n < kBatchSize) {
+    const Val item = src_item(f.v, kind, f.i);
+    ++f.i;
+    ++f.n;
+    push_save(item);
+    return;
+  }
+  out_.op(op::APPENDS);
+  if (f.n == kBatchSize) {
+    f.b &= 0x7f;
+    return;
+  }
+  stack_.pop_back();
+}
+
+void Engine::step_batch_dict(Frame& f) {
+  const Src kind = static_cast<Src>(f.b & 0x7f);
+  const size_t size = src_len(f.v, kind);
+  if (!bin_) {
+    if (f.i >= size) {
+      stack_.pop_back();
+      return;
+    }
+    const auto [k, val] = src_pair(f.v, kind, f.i);
+    ++f.i;
+    push_op(op::SETITEM);
+    push_save(val);
+    push_save(k);
+    return;
+  }
+  if ((f.b & 0x80) == 0) {
+    const size_t left = size - f.i;
+    if (left == 0) {
+      stack_.pop_back();
+      return;
+    }
+    if (left == 1) {
+      const auto [k, val] = src_pair(f.v, kind, f.i);
+      stack_.pop_back();
+      push_op(op::SETITEM);
+      push_save(val);
+      push_save(k);
+      return;
+    }
+    out_.op(op::MARK);
+    f.b |= 0x80;
+    f.n = 0;
+  }
+  if (f.i < size && f.n < kBatchSize) {
+    const auto [k, val] = src_pair(f.v, kind, f.i);
+    ++f.i;
+    ++f.n;
+    push_save(val);
+    push_save(k);
+    return;
+  }
+  out_.op(op::SETITEMS);
+  if (f.n == kBatchSize) {
+    f.b &= 0x7f;
+    return;
+  }
+  stack_.pop_back();
+}
+
+}  // namespace pkl::enc

@@ -1,0 +1,247 @@
+// The encoder's engine: _pickle.c's save() and its helpers turned into an
+// explicit work stack, so a graph of any depth encodes without recursion.
+// Internal header; the public API is picklecodec/encode.hpp.
+//
+// Values. A Val is a graph NodeId, or (top bit set) an object the pickler
+// makes up on its own as CPython does: the `_codecs.encode` global and the
+// latin-1 str of protocol-2 bytes, the list of a protocol-3 set, the
+// functools.partial of __newobj_ex__ below protocol 4, a registered
+// instance's attribute dict, ... ("synthetic" values). Each synthetic value
+// has the identity CPython's object has: most are fresh objects (memoized,
+// never met again); globals are one object per (module, qualname) (shared
+// with the graph's Global node of that name); one-character strs below
+// U+0100 are the interpreter's singletons (shared with the graph's); module
+// names, attribute names and the 'latin1' literal are one str per text.
+//
+// Memo. memo_[node] holds (memo index + 1) for graph nodes; globals and
+// singleton strs go through name tables so that graph nodes and synthetic
+// values of the same identity share one entry.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "encode_output.hpp"
+#include "picklecodec/encode.hpp"
+#include "picklecodec/error.hpp"
+
+namespace pkl::enc {
+
+using Val = uint32_t;
+inline constexpr Val kNoVal = kNoNode;
+inline constexpr Val kSynthBit = 0x80000000u;
+inline bool is_synth(Val v) { return v != kNoVal && (v & kSynthBit) != 0; }
+
+inline constexpr int kBatchSize = 1000;
+// The singleton strs: codes 0-255 for one character below U+0100, and:
+inline constexpr unsigned kEmptyStr = 256;
+
+enum class SKind : uint8_t {
+  EmptyTuple,  // ()
+  Latin1Char,  // a one-character str below U+0100 (code in `a`), or '' (code kEmptyStr)
+  Str,         // text [t, t+tn); named: one object per key [u, u+un)
+  Bytes,       // text [t, t+tn)
+  Tuple,       // items: pool [a, a+n), then the items of `view`
+  List,        // same
+  Dict,        // pairs: pool [a, a+2n), then the pairs of `view`
+  Global,      // module [t, t+tn), qualname [u, u+un)
+  ObjectNew,   // object.__new__ (pickled as getattr(object, '__new__'))
+  Partial,     // functools.partial(cls.__new__, cls, *args, **kwargs): pool [cls, args, kwargs]
+};
+
+struct Synth {
+  SKind kind;
+  bool named = false;
+  uint32_t memo = 0;  // memo index + 1, fresh objects only
+  Val view = kNoVal;
+  uint32_t skip = 0;  // items of `view` start at this index
+  uint32_t a = 0, n = 0;
+  size_t t = 0, tn = 0;
+  size_t u = 0, un = 0;
+};
+
+// Where an object's APPEND / SETITEM items come from.
+enum class Src : uint8_t {
+  None,
+  ObjectList,  // an Object node's listitems
+  ObjectDict,  // an Object node's dictitems
+  ListNode,    // a List node's items (a reduce hook's listitems)
+  DictNode,    // a Dict node's pairs (a reduce hook's dictitems)
+  PairList,    // a List node of 2-tuples (a reduce hook's dictitems)
+};
+
+// save_reduce() state kept until the object is memoized.
+struct Reduce {
+  Val obj = kNoVal;  // kNoVal: not memoized (getattr of a nested global)
+  Val state = kNoVal;
+  Val list = kNoVal;
+  Val dict = kNoVal;
+  Src list_kind = Src::None;
+  Src dict_kind = Src::None;
+  uint32_t prev_active = 0;  // recursion guard of obj (see Engine::enter)
+};
+
+enum class Op : uint8_t {
+  Save,        // save(v, pers_save = b)
+  Write1,      // write the opcode in `x`
+  Tuple,       // save_tuple: items, then the recursion check
+  FrozenSet,   // save_frozenset (protocol 4+): items, then the recursion check
+  List,        // batch_list_exact (protocols 1+)
+  Dict,        // batch_dict_exact (protocols 1+)
+  Set,         // save_set (protocol 4+)
+  Batch0,      // protocol 0 list / dict: one APPEND / SETITEM per item (b: dict)
+  BatchList,   // batch_list over an iterator (reduce listitems)
+  BatchDict,   // batch_dict over an iterator (reduce dictitems)
+  ReduceTail,  // save_reduce after REDUCE / NEWOBJ: memo, items, BUILD
+  MemoPut,     // memo_put(v) (a global written by getattr)
+};
+
+struct Frame {
+  Op op;
+  uint8_t b = 0;      // flags: pers_save, mark used, dict, Src kind
+  uint32_t n = 0;     // this batch's count / tuple length
+  Val v = kNoVal;
+  uint32_t x = 0;     // opcode, saved recursion guard
+  uint64_t i = 0;     // position
+};
+
+class Engine {
+ public:
+  Engine(const Graph* g, Graph* mg, const EncodeOptions& options, std::string& out);
+  // Writes one whole pickle of `root`.
+  void run(NodeId root);
+
+ private:
+  // ---- values ---------------------------------------------------------
+  Kind kind_of(Val v) const;  // Python type of a value (Object for ObjectNew / Partial)
+  const Synth& syn(Val v) const { return synth_[v & ~kSynthBit]; }
+  Synth& syn(Val v) { return synth_[v & ~kSynthBit]; }
+  Val add_synth(const Synth& s);
+  size_t add_text(std::string_view s);
+  std::string_view text(size_t off, size_t len) const { return std::string_view(text_).substr(off, len); }
+  Val s_global(std::string_view module, std::string_view qualname);
+  Val s_str(std::string_view utf8);                 // a fresh str
+  Val s_named_str(char cat, std::string_view utf8);  // one str per (cat, text)
+  Val s_latin1_char(unsigned code);
+  Val s_str_piece(std::string_view utf8);  // a substring made by str.split (singletons included)
+  Val s_tuple(std::initializer_list<Val> items, Val view = kNoVal);
+  Val s_list_view(Val view);
+  Val s_dict_view(Val view);
+  size_t seq_len(Val v) const;            // Tuple / List / Set / FrozenSet, real or synthetic
+  Val seq_item(Val v, size_t i) const;
+  size_t dict_len(Val v) const;
+  std::pair<Val, Val> dict_pair(Val v, size_t i) const;
+  std::string_view str_utf8(Val v) const;  // a str value's UTF-8
+  // A singleton str: its code (one character below U+0100) or kEmptyStr, else -1.
+  int singleton_code(Val v) const;
+  void global_name(Val v, std::string_view& module, std::string_view& qualname) const;
+
+  // ---- memo -----------------------------------------------------------
+  uint32_t memo_lookup(Val v);
+  uint32_t memo_lookup_shared(NodeId v, Kind k);
+  uint32_t memo_lookup_synth(Val v);
+  void memo_put(Val v);
+  void memo_put_node(NodeId v, Kind k);
+  uint32_t next_memo();  // a new memo index + 1
+  void write_put(uint32_t index);
+  void memo_get(uint32_t index_plus_1);
+  void ensure_node(NodeId n) {
+    if (n >= memo_.size()) grow_nodes();
+  }
+  void grow_nodes();
+  // Recursion guard of an object being saved before it is memoized.
+  uint32_t enter(Val v);
+  void leave(Val v, uint32_t prev);
+
+  // ---- the work stack -------------------------------------------------
+  void push_save(Val v, bool pers = false) { stack_.push_back(Frame{Op::Save, pers ? uint8_t{1} : uint8_t{0}, 0, v, 0, 0}); }
+  void push_op(uint8_t code) { stack_.push_back(Frame{Op::Write1, 0, 0, kNoVal, code, 0}); }
+  void step_save(Val v, bool pers);
+  void step_tuple(Frame& f);
+  void step_frozenset(Frame& f);
+  void step_list(Frame& f);
+  void step_dict(Frame& f);
+  void step_set(Frame& f);
+  void step_batch0(Frame& f);
+  void step_batch_list(Frame& f);
+  void step_batch_dict(Frame& f);
+  void step_reduce_tail();
+  size_t src_len(Val c, Src k) const;
+  Val src_item(Val c, Src k, size_t i) const;
+  std::pair<Val, Val> src_pair(Val c, Src k, size_t i) const;
+
+  // ---- savers (encode_scalars.cpp) -----------------------------------
+  void save_int(NodeId n);
+  void save_float(double v);
+  void save_str(Val v);
+  void save_str_data(Val v, std::string_view utf8);  // the opcodes, without the memo
+  void save_bytes_data(Val v, std::string_view data);  // protocol 3+ bytes
+  void save_bytearray_data(Val v, std::string_view data);
+  void save_pers_text(Val pid);
+  void check_key(Val key);  // a dict key / set member Python could hold
+
+  // ---- savers (encode_reduce.cpp) -------------------------------------
+  void save_tuple_start(Val v);
+  void save_global(Val v);
+  void save_bytes(Val v);
+  void save_bytearray(Val v);
+  void save_set_reduce(Val v, bool frozen);
+  void save_buffer(NodeId n);
+  void save_object(NodeId n);
+  void save_registered(NodeId n);
+  void save_synth_object(Val v);  // ObjectNew / Partial
+  // save_reduce() of (callable, args) for r.obj; cls_of_obj: obj's class when
+  // known (registered instances), checked against __newobj__'s args[0].
+  void save_reduce(Val callable, Val args, Reduce r, Val cls_of_obj);
+  Val s_bytes(std::string_view data);
+  Val module_name_str(std::string_view module);
+  Val object_new();
+  Graph& mutable_graph(const char* why);
+
+  const Graph& g_;
+  Graph* mg_;
+  const EncodeOptions& o_;
+  const int proto_;
+  const bool bin_;
+  std::string& buf_;
+  Out out_;
+
+  std::vector<Frame> stack_;
+  std::vector<Reduce> reduces_;
+  std::vector<uint32_t> memo_;    // by NodeId: memo index + 1
+  std::vector<uint32_t> active_;  // by NodeId: recursion guard mark + 1
+  std::unordered_map<NodeId, uint32_t> nest_;  // re-entered unmemoized saves, by node
+  uint32_t latin1_memo_[kEmptyStr + 1] = {};  // the singleton strs' memo cells
+  std::unordered_map<std::string, uint32_t> named_memo_;
+  uint32_t memo_count_ = 0;
+  uint32_t node_puts_ = 0;  // memo entries of graph nodes (progress of the recursion guard)
+
+  std::vector<Synth> synth_;
+  std::vector<Val> pool_;
+  std::string text_;
+  std::unordered_map<std::string, Val> named_synth_;  // canonical synthetic values by key
+  Val empty_tuple_ = kNoVal;
+  Val latin1_ = kNoVal;  // the 'latin1' literal of save_bytes
+  Val object_new_ = kNoVal;
+};
+
+// Shared helpers (encode_scalars.cpp).
+// Python's raw_unicode_escape as _pickle.c's copy of it (also escapes \\, \0,
+// \n, \r and \x1a) of surrogatepass UTF-8.
+std::string raw_unicode_escape(std::string_view utf8);
+// UTF-8 of the latin-1 decoding of bytes.
+std::string latin1_to_utf8(std::string_view bytes);
+bool is_ascii(std::string_view s);
+bool has_surrogate(std::string_view utf8);
+// Python's str(v) for a persistent id at protocol 0.
+std::string py_str(const Graph& g, NodeId n);
+// '%R' of a str, as in CPython's messages.
+std::string quote(std::string_view utf8);
+
+[[noreturn]] void fail(ErrorCode code, std::string message);
+[[noreturn]] inline void unpicklable(std::string message) { fail(ErrorCode::Unpicklable, std::move(message)); }
+
+}  // namespace pkl::enc

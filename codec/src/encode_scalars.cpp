@@ -1,0 +1,307 @@
+// The encoder's scalar writers: _pickle.c's save_long, save_float,
+// save_unicode (with its raw_unicode_escape), _save_bytes_data,
+// _save_bytearray_data and the protocol-0 persistent id.
+#include <bit>
+#include <cstring>
+#include <unordered_set>
+
+#include "encode_engine.hpp"
+#include "picklecodec/repr.hpp"
+
+namespace pkl::enc {
+
+namespace {
+
+constexpr char kHexDigits[] = "0123456789abcdef";
+
+// Decodes one code point of surrogatepass UTF-8 (well formed by the graph's
+// contract; a stray byte decodes as itself).
+uint32_t next_cp(std::string_view s, size_t& i) {
+  const auto b0 = static_cast<unsigned char>(s[i]);
+  auto cont = [&](size_t k) { return static_cast<uint32_t>(static_cast<unsigned char>(s[i + k]) & 0x3f); };
+  if (b0 < 0x80) {
+    i += 1;
+    return b0;
+  }
+  if ((b0 & 0xe0) == 0xc0 && i + 1 < s.size()) {
+    const uint32_t cp = ((b0 & 0x1fu) << 6) | cont(1);
+    i += 2;
+    return cp;
+  }
+  if ((b0 & 0xf0) == 0xe0 && i + 2 < s.size()) {
+    const uint32_t cp = ((b0 & 0x0fu) << 12) | (cont(1) << 6) | cont(2);
+    i += 3;
+    return cp;
+  }
+  if ((b0 & 0xf8) == 0xf0 && i + 3 < s.size()) {
+    const uint32_t cp = ((b0 & 0x07u) << 18) | (cont(1) << 12) | (cont(2) << 6) | cont(3);
+    i += 4;
+    return cp;
+  }
+  i += 1;
+  return b0;
+}
+
+}  // namespace
+
+std::string raw_unicode_escape(std::string_view utf8) {
+  std::string out;
+  out.reserve(utf8.size() + 8);
+  size_t i = 0;
+  while (i < utf8.size()) {
+    // ASCII that needs no escape, copied in runs.
+    const size_t run = i;
+    while (i < utf8.size()) {
+      const auto c = static_cast<unsigned char>(utf8[i]);
+      if (c >= 0x80 || c == '\\' || c == 0 || c == '\n' || c == '\r' || c == 0x1a) break;
+      ++i;
+    }
+    out.append(utf8.data() + run, i - run);
+    if (i >= utf8.size()) break;
+    const uint32_t ch = next_cp(utf8, i);
+    if (ch >= 0x10000) {
+      out += "\\U";
+      for (int shift = 28; shift >= 0; shift -= 4) out += kHexDigits[(ch >> shift) & 0xf];
+    } else if (ch >= 256 || ch == '\\' || ch == 0 || ch == '\n' || ch == '\r' || ch == 0x1a) {
+      out += "\\u";
+      for (int shift = 12; shift >= 0; shift -= 4) out += kHexDigits[(ch >> shift) & 0xf];
+    } else {
+      out += static_cast<char>(ch);  // latin-1 as one byte
+    }
+  }
+  return out;
+}
+
+std::string latin1_to_utf8(std::string_view bytes) {
+  std::string out;
+  out.reserve(bytes.size() + bytes.size() / 4);
+  for (char ch : bytes) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c < 0x80) {
+      out += ch;
+    } else {
+      out += static_cast<char>(0xc0 | (c >> 6));
+      out += static_cast<char>(0x80 | (c & 0x3f));
+    }
+  }
+  return out;
+}
+
+bool is_ascii(std::string_view s) {
+  for (char c : s)
+    if (static_cast<unsigned char>(c) >= 0x80) return false;
+  return true;
+}
+
+bool has_surrogate(std::string_view utf8) {
+  for (size_t i = 0; i + 1 < utf8.size(); ++i) {
+    if (static_cast<unsigned char>(utf8[i]) == 0xed && (static_cast<unsigned char>(utf8[i + 1]) & 0xe0) == 0xa0)
+      return true;
+  }
+  return false;
+}
+
+std::string quote(std::string_view utf8) { return repr_str(utf8); }
+
+// str(pid) for the scalars and the tuples / lists of them a persistent id
+// usually is; other kinds are refused.
+std::string py_str(const Graph& g, NodeId n) {
+  struct Item {
+    NodeId node;
+    size_t next;
+  };
+  auto scalar = [&](NodeId x, bool top, std::string& out) -> bool {
+    switch (g.kind(x)) {
+      case Kind::None: out += "None"; return true;
+      case Kind::Bool: out += g.as_bool(x) ? "True" : "False"; return true;
+      case Kind::Int: out += g.int_decimal(x); return true;
+      case Kind::Float: out += repr_float(g.as_float(x)); return true;
+      case Kind::Str:
+        if (top)
+          out += g.as_str(x);
+        else
+          out += repr_str(g.as_str(x));
+        return true;
+      case Kind::Bytes: out += repr_bytes(g.as_bytes(x)); return true;
+      case Kind::ByteArray: out += repr_bytes(g.as_bytes(x), true); return true;
+      default: return false;
+    }
+  };
+  std::string out;
+  if (scalar(n, true, out)) return out;
+  std::vector<Item> stack;
+  auto open = [&](NodeId x) {
+    const Kind k = g.kind(x);
+    if (k != Kind::Tuple && k != Kind::List)
+      unpicklable(std::string("cannot write a persistent id of type '") + kind_name(k) + "' at protocol 0");
+    if (stack.size() > 1000) unpicklable("persistent id nested too deeply for protocol 0");
+    out += k == Kind::Tuple ? '(' : '[';
+    stack.push_back({x, 0});
+  };
+  open(n);
+  while (!stack.empty()) {
+    Item& top = stack.back();
+    const auto items = g.items(top.node);
+    if (top.next < items.size()) {
+      if (top.next > 0) out += ", ";
+      const NodeId c = items[top.next++];
+      if (!scalar(c, false, out)) open(c);
+      continue;
+    }
+    const bool tuple = g.kind(top.node) == Kind::Tuple;
+    if (tuple && items.size() == 1) out += ',';
+    out += tuple ? ')' : ']';
+    stack.pop_back();
+  }
+  return out;
+}
+
+void Engine::save_int(NodeId n) {
+  if (g_.int_fits64(n)) {
+    const int64_t val = g_.as_int(n);
+    if (val >= INT32_MIN && val <= INT32_MAX) {
+      if (bin_) {
+        const auto u = static_cast<uint32_t>(static_cast<int32_t>(val));
+        if ((u >> 16) != 0)
+          out_.op_arg(op::BININT, u, 4);
+        else if ((u >> 8) != 0)
+          out_.op_arg(op::BININT2, u, 2);
+        else
+          out_.op_arg(op::BININT1, u, 1);
+      } else {
+        out_.write("I" + std::to_string(val) + "\n");
+      }
+      return;
+    }
+  }
+  if (proto_ >= 2) {
+    const std::string le = g_.int_le(n);  // minimal two's complement, as save_long trims it
+    if (le.size() > 0x7fffffffu) unpicklable("int too large to pickle");
+    if (le.size() < 256)
+      out_.op_arg(op::LONG1, le.size(), 1);
+    else
+      out_.op_arg(op::LONG4, le.size(), 4);
+    out_.write(le);
+  } else {
+    out_.write("L" + g_.int_decimal(n) + "L\n");
+  }
+}
+
+void Engine::save_float(double v) {
+  if (bin_) {
+    char data[9];
+    data[0] = static_cast<char>(op::BINFLOAT);
+    const auto bits = std::bit_cast<uint64_t>(v);
+    for (int i = 0; i < 8; ++i) data[1 + i] = static_cast<char>((bits >> (56 - 8 * i)) & 0xff);
+    out_.write(data, 9);
+  } else {
+    out_.op(op::FLOAT);
+    out_.write(repr_float(v));
+    out_.write("\n", 1);
+  }
+}
+
+void Engine::save_str(Val v) {
+  save_str_data(v, str_utf8(v));
+  memo_put(v);
+}
+
+void Engine::save_str_data(Val, std::string_view data) {
+  if (bin_) {
+    char header[9];
+    size_t len;
+    const size_t size = data.size();
+    if (size <= 0xff && proto_ >= 4) {
+      header[0] = static_cast<char>(op::SHORT_BINUNICODE);
+      header[1] = static_cast<char>(size);
+      len = 2;
+    } else if (size <= 0xffffffffu) {
+      header[0] = static_cast<char>(op::BINUNICODE);
+      put_le(header + 1, size, 4);
+      len = 5;
+    } else if (proto_ >= 4) {
+      header[0] = static_cast<char>(op::BINUNICODE8);
+      put_le(header + 1, size, 8);
+      len = 9;
+    } else {
+      unpicklable("serializing a string larger than 4 GiB requires pickle protocol 4 or higher");
+    }
+    out_.write_bytes(header, len, data);
+  } else {
+    const std::string encoded = raw_unicode_escape(data);
+    out_.op(op::UNICODE);
+    out_.write(encoded);
+    out_.write("\n", 1);
+  }
+}
+
+void Engine::save_bytes_data(Val v, std::string_view data) {
+  char header[9];
+  size_t len;
+  const size_t size = data.size();
+  if (size <= 0xff) {
+    header[0] = static_cast<char>(op::SHORT_BINBYTES);
+    header[1] = static_cast<char>(size);
+    len = 2;
+  } else if (size <= 0xffffffffu) {
+    header[0] = static_cast<char>(op::BINBYTES);
+    put_le(header + 1, size, 4);
+    len = 5;
+  } else if (proto_ >= 4) {
+    header[0] = static_cast<char>(op::BINBYTES8);
+    put_le(header + 1, size, 8);
+    len = 9;
+  } else {
+    unpicklable("serializing a bytes object larger than 4 GiB requires pickle protocol 4 or higher");
+  }
+  out_.write_bytes(header, len, data);
+  memo_put(v);
+}
+
+void Engine::save_bytearray_data(Val v, std::string_view data) {
+  char header[9];
+  header[0] = static_cast<char>(op::BYTEARRAY8);
+  put_le(header + 1, data.size(), 8);
+  out_.write_bytes(header, 9, data);
+  memo_put(v);
+}
+
+void Engine::save_pers_text(Val pid) {
+  const std::string s = py_str(g_, pid);
+  if (!is_ascii(s)) unpicklable("persistent IDs in protocol 0 must be ASCII strings");
+  out_.op(op::PERSID);
+  out_.write(s);
+  out_.write("\n", 1);
+}
+
+void Engine::check_key(Val key) {
+  if (is_synth(key)) return;
+  const Kind k = g_.kind(key);
+  if (k == Kind::Str || k == Kind::Int) return;
+  switch (k) {
+    case Kind::List:
+    case Kind::Dict:
+    case Kind::Set:
+    case Kind::ByteArray:
+      fail(ErrorCode::TypeError, std::string("unhashable type: '") + kind_name(k) + "'");
+    case Kind::Tuple: break;
+    default: return;
+  }
+  if (g_.hashable(key)) return;
+  // Name the unhashable kind inside, as Python's hash(tuple) does.
+  std::vector<NodeId> todo{key};
+  std::unordered_set<NodeId> seen;
+  while (!todo.empty()) {
+    const NodeId t = todo.back();
+    todo.pop_back();
+    for (NodeId c : g_.items(t)) {
+      const Kind ck = g_.kind(c);
+      if (ck == Kind::List || ck == Kind::Dict || ck == Kind::Set || ck == Kind::ByteArray)
+        fail(ErrorCode::TypeError, std::string("unhashable type: '") + kind_name(ck) + "'");
+      if (ck == Kind::Tuple && seen.insert(c).second) todo.push_back(c);
+    }
+  }
+  fail(ErrorCode::ResourceLimit, "maximum recursion depth exceeded while hashing a tuple that contains itself");
+}
+
+}  // namespace pkl::enc

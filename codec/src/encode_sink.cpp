@@ -1,0 +1,41 @@
+// The encoder's sinks: a std::string, a file descriptor, a std::ostream.
+#include <cerrno>
+#include <cstring>
+#include <unistd.h>
+
+#include "picklecodec/encode.hpp"
+#include "picklecodec/error.hpp"
+
+namespace pkl {
+
+void StringSink::write(const char* data, size_t size) {
+  try {
+    out_.append(data, size);
+  } catch (const std::exception&) {
+    throw Error(ErrorCode::ResourceLimit, "out of memory");
+  }
+}
+
+void FdSink::write(const char* data, size_t size) {
+  while (size > 0) {
+    const ssize_t n = ::write(fd_, data, size);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw Error(ErrorCode::Io, std::string("write failed: ") + std::strerror(errno));
+    }
+    data += n;
+    size -= static_cast<size_t>(n);
+  }
+}
+
+void StreamSink::write(const char* data, size_t size) {
+  out_.write(data, static_cast<std::streamsize>(size));
+  if (!out_) throw Error(ErrorCode::Io, "write failed: the output stream is in a failed state");
+}
+
+void StreamSink::flush() {
+  out_.flush();
+  if (!out_) throw Error(ErrorCode::Io, "flush failed: the output stream is in a failed state");
+}
+
+}  // namespace pkl

@@ -1,0 +1,397 @@
+// The encoder's API and the rules the CPython fixtures (test_encode_fixtures)
+// cannot show: graphs deeper than CPython can pickle, sinks and streams,
+// nothing written on error, refusals (unpicklable, unhashable, endless
+// reduction), hooks, and decode(encode(g)) round trips.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include "picklecodec/decode.hpp"
+#include "picklecodec/encode.hpp"
+#include "picklecodec/error.hpp"
+#include "picklecodec/opcodes.hpp"
+#include "test_encode_util.hpp"
+
+namespace {
+
+using pkl::ErrorCode;
+using pkl::NodeId;
+
+pkl::EncodeOptions proto(int p) {
+  pkl::EncodeOptions o;
+  o.protocol = p;
+  return o;
+}
+
+ErrorCode code_of(const std::function<void()>& f, std::string* message = nullptr) {
+  try {
+    f();
+  } catch (const pkl::Error& e) {
+    if (message) *message = e.message();
+    return e.code();
+  }
+  ADD_FAILURE() << "no error";
+  return ErrorCode::Usage;
+}
+
+// A list nested `depth` deep: [[[...[]...]]].
+NodeId deep_list(pkl::Graph& g, size_t depth) {
+  NodeId inner = g.list();
+  for (size_t i = 1; i < depth; ++i) {
+    NodeId outer = g.list();
+    g.list_append(outer, inner);
+    inner = outer;
+  }
+  return inner;
+}
+
+// ---- depth --------------------------------------------------------------------
+
+TEST(Encode, MillionDeepListProtocol2IsExact) {
+  constexpr size_t kDepth = 1'000'000;
+  pkl::Graph g;
+  const NodeId root = deep_list(g, kDepth);
+  const std::string out = pkl::encode(g, root, proto(2));
+  // What save_list writes, unrolled: PROTO 2, then per list EMPTY_LIST and
+  // its memo PUT, then one APPEND per non-empty list, STOP.
+  std::string want = "\x80\x02";
+  for (size_t i = 0; i < kDepth; ++i) {
+    want += ']';
+    if (i < 256) {
+      want += 'q';
+      want += static_cast<char>(i);
+    } else {
+      want += 'r';
+      for (int b = 0; b < 4; ++b) want += static_cast<char>((i >> (8 * b)) & 0xff);
+    }
+  }
+  want.append(kDepth - 1, 'a');
+  want += '.';
+  EXPECT_EQ(out.size(), want.size());
+  EXPECT_TRUE(out == want);
+}
+
+// Removes the FRAME headers of a protocol 4+ pickle, checking each frame but
+// the last is at least 64 KiB (frames end at the first opcode boundary past
+// the target).
+std::string unframe(const std::string& p, int* frames) {
+  std::string out = p.substr(0, 2);
+  size_t i = 2;
+  *frames = 0;
+  while (i < p.size()) {
+    EXPECT_EQ(static_cast<uint8_t>(p[i]), pkl::op::FRAME) << "at " << i;
+    uint64_t len = 0;
+    for (int b = 0; b < 8; ++b) len |= static_cast<uint64_t>(static_cast<uint8_t>(p[i + 1 + b])) << (8 * b);
+    i += 9;
+    if (i + len < p.size()) {
+      EXPECT_GE(len, 64u * 1024);
+    }
+    out.append(p, i, len);
+    i += len;
+    ++*frames;
+  }
+  return out;
+}
+
+TEST(Encode, MillionDeepListProtocol4Frames) {
+  constexpr size_t kDepth = 1'000'000;
+  pkl::Graph g;
+  const NodeId root = deep_list(g, kDepth);
+  const std::string out = pkl::encode(g, root, proto(4));
+  int frames = 0;
+  const std::string flat = unframe(out, &frames);
+  std::string want = "\x80\x04";
+  for (size_t i = 0; i < kDepth; ++i) want += "]\x94";
+  want.append(kDepth - 1, 'a');
+  want += '.';
+  EXPECT_TRUE(flat == want);
+  // Frames end only where a save() starts: the million APPENDs that close the
+  // lists come after the last save() and share the last frame.
+  EXPECT_EQ(frames, 31);
+}
+
+TEST(Encode, DeepTuplesAndDictsDoNotRecurse) {
+  pkl::Graph g;
+  NodeId t = g.tuple({});
+  for (int i = 0; i < 300'000; ++i) {
+    const NodeId items[] = {t};
+    t = g.tuple(items);
+  }
+  NodeId d = g.dict();
+  for (int i = 0; i < 300'000; ++i) {
+    NodeId outer = g.dict();
+    g.dict_set(outer, g.str("k"), d);
+    d = outer;
+  }
+  const NodeId both[] = {t, d};
+  const NodeId root = g.list(both);
+  for (int p = 0; p <= 5; ++p) EXPECT_GT(pkl::encode(g, root, proto(p)).size(), 600'000u);
+}
+
+// ---- round trips -------------------------------------------------------------------
+
+TEST(Encode, RoundTripsThroughTheDecoder) {
+  pkl::Graph g;
+  const NodeId l = g.list();
+  const NodeId s = g.str("shared");
+  const NodeId t = g.tuple(std::vector<NodeId>{l, s, g.integer(-5)});
+  g.list_append(l, t);  // a cycle through a tuple
+  g.list_append(l, s);
+  g.list_append(l, g.bytes("bytes"));
+  g.list_append(l, g.bytearray("ba"));
+  const NodeId st = g.set();
+  g.set_add(st, g.integer(1));
+  g.set_add(st, g.str("x"));
+  g.list_append(l, st);
+  const NodeId key = g.tuple(std::vector<NodeId>{s, g.integer(2)});
+  g.list_append(l, g.frozenset(std::vector<NodeId>{g.integer(2), key}));
+  const NodeId d = g.dict();
+  g.dict_set(d, key, l);
+  g.dict_set(d, g.floating(-0.0), g.none());
+  g.list_append(l, d);
+  g.list_append(l, g.integer_decimal("-123456789012345678901234567890"));
+  const NodeId obj = g.object(g.global("mod", "Cls"), g.tuple(std::vector<NodeId>{g.integer(1)}));
+  g.object_data(obj).state = d;
+  g.object_data(obj).listitems = {s};
+  g.list_append(l, obj);
+  g.list_append(l, g.global("mod", "Outer.Inner"));
+  for (int p = 0; p <= 5; ++p) {
+    const std::string bytes = pkl::encode(g, l, proto(p));
+    pkl::Graph back = pkl::decode(bytes);
+    EXPECT_TRUE(pkl::isomorphic(g, l, back, back.root())) << "protocol " << p;
+    // A recode of the decoded graph is a fixed point.
+    EXPECT_EQ(pkl::encode(back, proto(p)), bytes) << "protocol " << p;
+  }
+}
+
+TEST(Encode, DefaultsAndProtocolRange) {
+  pkl::Graph g;
+  g.set_root(g.integer(1));
+  EXPECT_EQ(pkl::encode(g), std::string("\x80\x04K\x01.", 5));  // pickle.DEFAULT_PROTOCOL, no frame under 4 bytes
+  EXPECT_EQ(pkl::encode(g, proto(-1)), std::string("\x80\x05K\x01.", 5));
+  EXPECT_EQ(code_of([&] { pkl::encode(g, proto(6)); }), ErrorCode::Usage);
+  EXPECT_EQ(code_of([&] { pkl::encode(g, NodeId{12345}, proto(2)); }), ErrorCode::Usage);
+  pkl::Graph empty;
+  EXPECT_EQ(code_of([&] { pkl::encode(empty); }), ErrorCode::Usage);  // no root
+  const pkl::Graph& cg = g;
+  EXPECT_EQ(pkl::encode(cg, cg.root(), 0), "I1\n.");
+}
+
+// ---- sinks ---------------------------------------------------------------------
+
+class CountingSink : public pkl::Sink {
+ public:
+  void write(const char* data, size_t size) override {
+    data_.append(data, size);
+    ++writes_;
+  }
+  void flush() override { ++flushes_; }
+  std::string data_;
+  int writes_ = 0;
+  int flushes_ = 0;
+};
+
+TEST(Encode, EncoderWritesEachPickleWholeAndFlushes) {
+  pkl::Graph g;
+  const NodeId a = g.list(std::vector<NodeId>{g.integer(1)});
+  const NodeId b = g.str("two");
+  CountingSink sink;
+  pkl::Encoder enc(sink, proto(2));
+  enc.dump(g, a);
+  EXPECT_EQ(sink.writes_, 1);
+  EXPECT_EQ(sink.flushes_, 1);
+  enc.dump(g, b);
+  EXPECT_EQ(sink.writes_, 2);
+  EXPECT_EQ(sink.flushes_, 2);
+  EXPECT_EQ(enc.count(), 2u);
+  EXPECT_EQ(sink.data_, pkl::encode(g, a, proto(2)) + pkl::encode(g, b, proto(2)));
+  // Each dump has its own memo, as repeated pickle.dump calls.
+  const auto all = pkl::decode_all(sink.data_);
+  ASSERT_EQ(all.size(), 2u);
+}
+
+TEST(Encode, NothingReachesTheSinkOnError) {
+  pkl::Graph g;
+  const NodeId l = g.list(std::vector<NodeId>{g.integer(1), g.buffer(0, true, "data")});
+  CountingSink sink;
+  pkl::Encoder enc(sink, proto(4));
+  std::string message;
+  EXPECT_EQ(code_of([&] { enc.dump(g, l); }, &message), ErrorCode::Unpicklable);
+  EXPECT_EQ(message, "PickleBuffer can only pickled with protocol >= 5");
+  EXPECT_EQ(sink.writes_, 0);
+  EXPECT_EQ(sink.flushes_, 0);
+  EXPECT_EQ(enc.count(), 0u);
+}
+
+TEST(Encode, StringStreamAndFdSinks) {
+  pkl::Graph g;
+  g.set_root(g.str("hello"));
+  const std::string want = pkl::encode(g, proto(3));
+
+  std::string s = "prefix";
+  pkl::StringSink ss(s);
+  pkl::encode_to(ss, g, g.root(), proto(3));
+  EXPECT_EQ(s, "prefix" + want);
+
+  std::ostringstream os;
+  pkl::encode_to(os, g, g.root(), proto(3));
+  EXPECT_EQ(os.str(), want);
+
+  // A pipe: the reader has each pickle as soon as dump() returns.
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  pkl::FdSink fs(fds[1]);
+  pkl::Encoder enc(fs, proto(3));
+  enc.dump(g);
+  pkl::FdSource src(fds[0]);
+  pkl::Decoder dec(src);
+  auto first = dec.next();  // would block if the pickle were held back
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(first->as_str(first->root()), "hello");
+  enc.dump(g);
+  ::close(fds[1]);
+  EXPECT_TRUE(dec.next().has_value());
+  EXPECT_FALSE(dec.next().has_value());
+  ::close(fds[0]);
+
+  pkl::FdSink bad(-1);
+  EXPECT_EQ(code_of([&] { pkl::encode_to(bad, g, g.root()); }), ErrorCode::Io);
+}
+
+// ---- refusals ------------------------------------------------------------------------
+
+TEST(Encode, UnhashableMembersAndKeysAreRefused) {
+  pkl::Graph g;
+  // A tuple made unhashable after it became a set member / dict key.
+  const NodeId t = g.tuple(std::vector<NodeId>{g.integer(1)});
+  const NodeId s = g.set();
+  g.set_add(s, t);
+  const NodeId d = g.dict();
+  g.dict_set(d, t, g.none());
+  g.tuple_assign(t, std::vector<NodeId>{g.list()});
+  for (int p = 0; p <= 5; ++p) {
+    std::string m1, m2;
+    EXPECT_EQ(code_of([&] { pkl::encode(g, s, proto(p)); }, &m1), ErrorCode::TypeError);
+    EXPECT_EQ(m1, "unhashable type: 'list'");
+    EXPECT_EQ(code_of([&] { pkl::encode(g, d, proto(p)); }, &m2), ErrorCode::TypeError);
+    EXPECT_EQ(m2, "unhashable type: 'list'");
+  }
+}
+
+TEST(Encode, EndlessReductionIsRefusedNotLooped) {
+  // A tuple holding itself (only the Graph API can make one): CPython would
+  // recurse until RecursionError.
+  pkl::Graph g;
+  const NodeId t = g.tuple(std::vector<NodeId>{g.integer(1)});
+  g.tuple_assign(t, std::vector<NodeId>{g.str("x"), t});
+  for (int p = 0; p <= 5; ++p) {
+    std::string m;
+    EXPECT_EQ(code_of([&] { pkl::encode(g, t, proto(p)); }, &m), ErrorCode::ResourceLimit);
+    EXPECT_EQ(m, "maximum recursion depth exceeded while pickling an object");
+  }
+  // An object whose reduce args hold the object itself.
+  pkl::Graph h;
+  const NodeId args = h.tuple(std::vector<NodeId>{h.integer(0)});
+  const NodeId o = h.object(h.global("m", "C"), args);
+  h.tuple_assign(args, std::vector<NodeId>{o});
+  for (int p = 0; p <= 5; ++p)
+    EXPECT_EQ(code_of([&] { pkl::encode(h, o, proto(p)); }), ErrorCode::ResourceLimit);
+}
+
+TEST(Encode, HookThatReducesIntoItselfForeverIsRefused) {
+  // __getnewargs__ returning a new [self] each time: every pass memoizes a
+  // new list, so only the nesting bound stops it.
+  pkl::ClassRegistry reg;
+  pkl::ClassHooks h;
+  h.module = "m";
+  h.qualname = "Loop";
+  h.create = [](const pkl::Graph&, NodeId, NodeId) { return std::any(0); };
+  NodeId self_node = pkl::kNoNode;
+  h.get_newargs = [&](const std::any&, pkl::Graph& g) {
+    return g.tuple(std::vector<NodeId>{g.list(std::vector<NodeId>{self_node})});
+  };
+  const int ci = reg.add(h);
+  pkl::Graph g;
+  self_node = reg.instance(g, ci, 0);
+  pkl::EncodeOptions o = proto(2);
+  o.registry = &reg;
+  EXPECT_EQ(code_of([&] { pkl::encode(g, self_node, o); }), ErrorCode::ResourceLimit);
+}
+
+TEST(Encode, RegisteredInstancesNeedTheRegistryAndAMutableGraph) {
+  pkl::ClassRegistry reg;
+  const int ci = reg.add(enctest::test_class_hooks("m", "C", "a"));
+  pkl::Graph g;
+  const NodeId n = reg.instance(g, ci, enctest::TestInst{});
+  EXPECT_EQ(code_of([&] { pkl::encode(g, n, proto(2)); }), ErrorCode::Usage);  // no registry
+  pkl::EncodeOptions o = proto(2);
+  o.registry = &reg;
+  EXPECT_EQ(pkl::encode(g, n, o), std::string("\x80\x02" "cm\nC\nq\x00)\x81q\x01.", 14));
+  const pkl::Graph& cg = g;
+  std::string m;
+  EXPECT_EQ(code_of([&] { pkl::encode(cg, n, o); }, &m), ErrorCode::Usage);
+  EXPECT_NE(m.find("mutable Graph"), std::string::npos);
+}
+
+TEST(Encode, HookExceptionsBecomeCodecErrors) {
+  pkl::ClassRegistry reg;
+  pkl::ClassHooks h;
+  h.module = "m";
+  h.qualname = "Bad";
+  h.get_state = [](const std::any&, pkl::Graph&) -> NodeId { throw std::runtime_error("boom"); };
+  const int ci = reg.add(h);
+  pkl::Graph g;
+  const NodeId n = reg.instance(g, ci, 1);
+  pkl::EncodeOptions o = proto(2);
+  o.registry = &reg;
+  std::string m;
+  EXPECT_EQ(code_of([&] { pkl::encode(g, n, o); }, &m), ErrorCode::Usage);
+  EXPECT_NE(m.find("boom"), std::string::npos);
+}
+
+TEST(Encode, OptionChecks) {
+  pkl::Graph g;
+  g.set_root(g.global("m", "G"));
+  pkl::EncodeOptions o = proto(4);
+  o.buffer_callback = [](const pkl::Graph&, NodeId) { return true; };
+  std::string m;
+  EXPECT_EQ(code_of([&] { pkl::encode(g, o); }, &m), ErrorCode::Usage);
+  EXPECT_EQ(m, "buffer_callback needs protocol >= 5");
+
+  pkl::EncodeOptions e = proto(2);
+  e.extension = [](std::string_view, std::string_view) -> std::optional<int32_t> { return 0; };
+  EXPECT_EQ(code_of([&] { pkl::encode(g, e); }, &m), ErrorCode::Unpicklable);
+  EXPECT_EQ(m, "Can't pickle <class 'm.G'>: extension code 0 is out of range");
+  // Below protocol 2 the registry is not consulted.
+  e.protocol = 1;
+  EXPECT_EQ(pkl::encode(g, e), std::string("cm\nG\nq\x00.", 8));
+}
+
+TEST(Encode, PersistentIdHook) {
+  pkl::Graph g;
+  const NodeId target = g.list();
+  const NodeId root = g.list(std::vector<NodeId>{target, g.integer(7)});
+  pkl::EncodeOptions o = proto(0);
+  o.persistent_id = [target](pkl::Graph& gr, NodeId n) { return n == target ? gr.integer(12) : pkl::kNoNode; };
+  EXPECT_EQ(pkl::encode(g, root, o), "(lp0\nP12\naI7\na.");
+  o.protocol = 2;
+  EXPECT_EQ(pkl::encode(g, root, o), std::string("\x80\x02]q\x00(K\x0cQK\x07" "e.", 13));
+  const pkl::Graph& cg = g;
+  EXPECT_EQ(code_of([&] { pkl::encode(cg, root, o); }), ErrorCode::Usage);
+}
+
+TEST(Encode, DoesNotChangeAPlainGraph) {
+  pkl::Graph g;
+  const NodeId l = g.list(std::vector<NodeId>{g.bytes("ab"), g.set(), g.frozenset({}), g.global("a", "B.C")});
+  const size_t before = g.size();
+  for (int p = 0; p <= 5; ++p) {
+    const std::string once = pkl::encode(g, l, proto(p));
+    EXPECT_EQ(pkl::encode(g, l, proto(p)), once);
+  }
+  EXPECT_EQ(g.size(), before);
+}
+
+}  // namespace
