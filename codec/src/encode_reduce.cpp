@@ -96,10 +96,11 @@ void Engine::save_reduce(Val callable, Val args, Reduce r, Val cls_of_obj) {
       // functools.partial(cls.__new__, cls, *args, **kwargs)()
       Synth p{SKind::Partial};
       p.a = static_cast<uint32_t>(pool_.size());
-      p.n = 3;
+      p.n = 4;
       pool_.push_back(cls);
       pool_.push_back(a);
       pool_.push_back(k);
+      pool_.push_back(r.cls_new);
       const Val partial = add_synth(p);
       const Val empty = s_tuple({});
       push_op(op::REDUCE);
@@ -458,6 +459,7 @@ void Engine::save_registered(NodeId n) {
   if (k != kNoVal) {
     callable = s_global("copyreg", "__newobj_ex__");
     argtup = s_tuple({cls, a, k});
+    if (h.defines_new) r.cls_new = s_global(h.module, h.qualname + ".__new__");
   } else {
     callable = s_global("copyreg", "__newobj__");
     argtup = a == kNoVal ? s_tuple({cls}) : s_tuple({cls}, a);
@@ -483,7 +485,7 @@ void Engine::save_synth_object(Val v) {
   const Val cls = pool_[at];
   const Val args = pool_[at + 1];
   const Val kwargs = pool_[at + 2];
-  const Val func = object_new();
+  const Val func = pool_[at + 3] != kNoVal ? pool_[at + 3] : object_new();
   const Val callable = s_global("functools", "partial");
   const Val rargs = s_tuple({func});
   const Val pargs = s_tuple({cls}, args);

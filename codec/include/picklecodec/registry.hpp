@@ -59,6 +59,10 @@ struct ClassHooks {
   std::function<NodeId(const std::any& self, Graph&)> get_newargs;
   // __getnewargs_ex__: (args Tuple, kwargs Dict).
   std::function<std::pair<NodeId, NodeId>(const std::any& self, Graph&)> get_newargs_ex;
+  // The Python class defines its own __new__. Below protocol 4 pickle writes
+  // __newobj_ex__ as functools.partial(cls.__new__, ...), which then names
+  // cls.__new__ instead of object.__new__.
+  bool defines_new = false;
   // __reduce__: a Tuple node of 2 to 5 items (callable, args, state,
   // listitems, dictitems); listitems a List (or None), dictitems a Dict or a
   // List of 2-tuples (or None).
