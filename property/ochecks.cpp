@@ -1,0 +1,165 @@
+#include "ochecks.hpp"
+
+#include "harness.hpp"
+#include "picklecodec/error.hpp"
+
+namespace pklprop {
+
+using pkl::Error;
+using pkl::ErrorCode;
+
+Dump dump_of(const JVal& ans, int q) {
+  Dump d;
+  const JVal& x = ans.at("dumps").at(std::to_string(q));
+  d.ok = x.at("ok").truthy();
+  if (d.ok) {
+    d.data = base64_decode(x.at("data").s);
+  } else {
+    const JVal& e = x.at("error");
+    d.error = e.at("type").s + ": " + e.at("message").s;
+  }
+  return d;
+}
+
+bool allowed_refusal(const Subject& s, int q, const std::string& error) {
+  if (q == 0 && s.facts.big_int_text && error.find("digits") != std::string::npos) return true;
+  if ((q == 2 || q == 3) && (s.facts.kwargs_instance || s.facts.newobj_ex_object) &&
+      error.find(".__new__") != std::string::npos)
+    return true;
+  return false;
+}
+
+namespace {
+// CPython refused; the codec must refuse too, unless the refusal is allowed.
+std::string both_refuse(Subject& s, int q, const std::string& error) {
+  if (allowed_refusal(s, q, error)) return "";
+  try {
+    std::string bytes = encode_graph(s, q);
+    return "CPython refuses (" + error + ") but the codec wrote " + std::to_string(bytes.size()) + " bytes: " +
+           hex(std::string_view(bytes).substr(0, 200));
+  } catch (const Error&) {
+    return "";
+  } catch (const std::exception& e) {
+    return std::string("encode threw a foreign exception: ") + e.what();
+  }
+}
+}  // namespace
+
+std::string check_cpython_bytes(Subject& s, int q, const Dump& d, std::string* evidence) {
+  if (!d.ok) return both_refuse(s, q, d.error);
+  if (evidence) *evidence = d.data;
+  if (s.facts.unordered_sets) return check_decodes(s, q, d.data);
+  return check_same_bytes(s, q, d.data);
+}
+
+std::string check_cpython_decode(Subject& s, int q, const Dump* d, std::string* evidence) {
+  if (d) {
+    if (!d->ok) return "";  // property 2 checks the refusal
+    if (evidence) *evidence = d->data;
+    std::string msg = check_decodes(s, q, d->data);
+    if (!msg.empty()) return msg;
+    return check_recode(d->data, q, s.facts.deep, s.facts.unordered_sets ? std::string_view() : std::string_view(d->data));
+  }
+  // Deep: CPython cannot dump it, but must load the codec's pickle as g.
+  // (Not where the oracle's loader must guess NEWOBJ_EX's memoized args and
+  // kwargs back from its memo: that guess is a heuristic.)
+  if (q >= 4 && (s.facts.kwargs_instance || s.facts.newobj_ex_object)) return "";
+  std::string bytes;
+  try {
+    bytes = encode_graph(s, q);
+  } catch (const Error& e) {
+    if (e.code() == ErrorCode::Unpicklable) return "";
+    return std::string("encode failed: ") + e.what();
+  }
+  if (evidence) *evidence = bytes;
+  JVal ans = oracle_load_graph(bytes);
+  const JVal& p = ans.at("pickles")[0];
+  if (!p.at("accepted").truthy()) {
+    const std::string err = p.at("error").at("type").s + ": " + p.at("error").at("message").s;
+    if (q == 0 && s.facts.big_int_text && err.find("digits") != std::string::npos) return "";
+    return "CPython refuses the codec's pickle: " + err;
+  }
+  // CPython's inert load (registered classes are stand-ins there too) must
+  // be the codec's inert decode of the same bytes; property 1 ties that to g.
+  pkl::Graph theirs = to_graph(gdoc_from_json(p.at("graph")));
+  pkl::Graph ours;
+  try {
+    ours = pkl::decode(bytes, decode_options(false, true));
+  } catch (const Error& e) {
+    return std::string("the codec's inert decode of its own pickle failed: ") + e.what();
+  }
+  std::string diff = compare(ours, ours.root(), theirs, theirs.root(), cmp_options(s, q));
+  if (!diff.empty()) return "CPython loads the codec's pickle as another graph than the codec's inert decode: " + diff;
+  return check_recode(bytes, q, true);
+}
+
+std::string check_setstate(Subject& s, int q, std::string* evidence) {
+  JVal ans = oracle_setstate_calls(s.json, q);
+  if (!ans.at("ok").truthy()) {
+    const JVal& e = ans.at("error");
+    return both_refuse(s, q, e.at("type").s + ": " + e.at("message").s);
+  }
+  const std::string cpython = base64_decode(ans.at("data").s);
+  if (evidence) *evidence = cpython;
+  const bool accepted = ans.at("accepted").truthy();
+  // The oracle's setstate log is also unreliable where its loader may replay
+  // the pickle with a pure-Python unpickler to tell NEWOBJ from NEWOBJ_EX on
+  // a stand-in class (each replayed BUILD logs __setstate__ again; it
+  // replays whenever the bytes hold both 0x81 and 0x92 anywhere): use the
+  // same per-instance check there.
+  const bool replayed = q >= 2 && (s.facts.newobj_object || s.facts.newobj_ex_object);
+  if (q < 2 || replayed) {
+    // The oracle's inert load leaves copyreg._reconstructor (how protocols
+    // 0-1 rebuild an instance) uncalled, so its __setstate__ log is empty
+    // there whatever the state. What CPython does instead (copyreg._reduce_ex:
+    // BUILD only for a true state) is checked per instance by the comparison
+    // with g, on CPython's bytes and on the codec's.
+    if (!accepted) return "";
+    std::string msg = check_decodes(s, q, cpython);
+    if (!msg.empty()) return msg;
+    return check_roundtrip(s, q);
+  }
+  std::vector<pkl::Graph> want;
+  if (accepted)
+    for (const JVal& c : ans.at("calls").arr) want.push_back(to_graph(gdoc_from_json(c)));
+  CmpOptions co = cmp_options(s, q);
+  co.instances_by_class = true;
+  auto run = [&](const std::string& bytes, const char* whose, bool values) -> std::string {
+    call_log().clear();
+    std::optional<pkl::Graph> g;
+    std::string why;
+    try {
+      g = pkl::decode(bytes, decode_options(true, s.facts.deep));
+    } catch (const Error& e) {
+      why = e.what();
+    } catch (const std::exception& e) {
+      return std::string("decode threw a foreign exception: ") + e.what();
+    }
+    if (!accepted) {
+      if (g) return std::string("CPython's load of ") + whose + " fails (" + ans.at("error").at("message").s + ") but the codec decodes it";
+      return "";
+    }
+    if (!g) return std::string("CPython loads ") + whose + " but the codec refuses it: " + why;
+    const std::vector<pkl::NodeId> calls = call_log();
+    if (calls.size() != want.size())
+      return std::string(whose) + ": set_state ran " + std::to_string(calls.size()) + " times, CPython's __setstate__ " +
+             std::to_string(want.size()) + " times";
+    for (size_t i = 0; values && i < calls.size(); ++i) {
+      std::string diff = compare(want[i], want[i].root(), *g, calls[i], co);
+      if (!diff.empty()) return std::string(whose) + ": set_state call " + std::to_string(i) + " has another argument: " + diff;
+    }
+    return "";
+  };
+  std::string msg = run(cpython, "CPython's pickle", true);
+  if (!msg.empty()) return msg;
+  std::string ours;
+  try {
+    ours = encode_graph(s, q);
+  } catch (const Error& e) {
+    return std::string("CPython writes it, the codec refuses: ") + e.what();
+  }
+  // With sets in hash order the instances in them may be built in another order.
+  return run(ours, "the codec's pickle", !s.facts.unordered_sets);
+}
+
+}  // namespace pklprop
