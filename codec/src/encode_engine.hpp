@@ -19,9 +19,6 @@
 #pragma once
 
 #include <cstdint>
-#include <cstdlib>
-#include <cstring>
-#include <new>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -114,40 +111,6 @@ struct Frame {
   uint64_t i = 0;     // position
 };
 
-// Per-node cells (memo index + 1, recursion marks), zero when unused. The
-// array comes from calloc, so the pages of nodes that are never memoized
-// (ints, floats, most of a large graph) are never written or made resident.
-class NodeCells {
- public:
-  NodeCells() = default;
-  NodeCells(const NodeCells&) = delete;
-  NodeCells& operator=(const NodeCells&) = delete;
-  ~NodeCells() { std::free(p_); }
-  void assign(size_t n) {
-    std::free(p_);
-    p_ = static_cast<uint32_t*>(std::calloc(n ? n : 1, sizeof(uint32_t)));
-    n_ = 0;
-    if (!p_) throw std::bad_alloc();
-    n_ = n;
-  }
-  // Grows to n cells, the new ones zero.
-  void resize(size_t n) {
-    if (n <= n_) return;
-    auto* q = static_cast<uint32_t*>(std::realloc(p_, n * sizeof(uint32_t)));
-    if (!q) throw std::bad_alloc();
-    std::memset(q + n_, 0, (n - n_) * sizeof(uint32_t));
-    p_ = q;
-    n_ = n;
-  }
-  size_t size() const noexcept { return n_; }
-  uint32_t& operator[](size_t i) noexcept { return p_[i]; }
-  uint32_t operator[](size_t i) const noexcept { return p_[i]; }
-
- private:
-  uint32_t* p_ = nullptr;
-  size_t n_ = 0;
-};
-
 class Engine {
  public:
   Engine(const Graph* g, Graph* mg, const EncodeOptions& options, std::string& out);
@@ -200,10 +163,6 @@ class Engine {
   void push_save(Val v, bool pers = false) { stack_.push_back(Frame{Op::Save, pers ? uint8_t{1} : uint8_t{0}, 0, v, 0, 0}); }
   void push_op(uint8_t code) { stack_.push_back(Frame{Op::Write1, 0, 0, kNoVal, code, 0}); }
   void step_save(Val v, bool pers);
-  // save() of a graph node that needs no work frame (None, bools, ints
-  // that fit in 32 bits, floats, strs); false, with nothing written, for
-  // anything else or when a persistent_id hook must see the node first.
-  bool save_inline(Val v);
   void step_tuple(Frame& f);
   void step_frozenset(Frame& f);
   void step_list(Frame& f);
@@ -250,14 +209,13 @@ class Engine {
   const EncodeOptions& o_;
   const int proto_;
   const bool bin_;
-  const bool inline_ok_;  // no persistent_id hook: save_inline may write nodes directly
   std::string& buf_;
   Out out_;
 
   std::vector<Frame> stack_;
   std::vector<Reduce> reduces_;
-  NodeCells memo_;    // by NodeId: memo index + 1
-  NodeCells active_;  // by NodeId: recursion guard mark + 1
+  std::vector<uint32_t> memo_;    // by NodeId: memo index + 1
+  std::vector<uint32_t> active_;  // by NodeId: recursion guard mark + 1
   std::unordered_map<NodeId, uint32_t> nest_;  // re-entered unmemoized saves, by node
   uint32_t latin1_memo_[kEmptyStr + 1] = {};  // the singleton strs' memo cells
   std::unordered_map<std::string, uint32_t> named_memo_;
