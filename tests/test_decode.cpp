@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "picklecodec/decode.hpp"
+#include "picklecodec/encode.hpp"
 #include "picklecodec/opcodes.hpp"
 #include "picklecodec/registry.hpp"
 
@@ -152,8 +153,30 @@ TEST(Decode, CodecsEncodeArgumentsFollowCPython) {
   EXPECT_EQ(g.as_bytes(g.root()), "ab");
   g = decode(head + "VLatin 1\ntR.");  // names normalize as codecs.lookup does
   EXPECT_EQ(g.as_bytes(g.root()), "ab");
+  g = decode(head + "Vansi_x3.4_1968\ntR.");  // an alias holding a dot
+  EXPECT_EQ(g.as_bytes(g.root()), "ab");
+  // search_function maps '.' to '_' for aliases only: 'latin.1' is unknown.
+  expect_error(head + "Vlatin.1\ntR.", ErrorCode::LookupError, "unknown encoding: latin.1", 31, op::REDUCE);
+  expect_error(head + "Vmbcs\ntR.", ErrorCode::LookupError, "unknown encoding: mbcs", 28, op::REDUCE);
   expect_error("c__builtin__\nbytearray\n(Vab\nVlatin0\ntR.", ErrorCode::LookupError, "unknown encoding: latin0",
                37, op::REDUCE);
+}
+
+// READONLY_BUFFER on an in-band bytearray leaves a memoryview in CPython,
+// which pickle.dumps refuses at every protocol ("cannot pickle memoryview
+// objects", TypeError), so recode must refuse it too.
+TEST(Decode, ReadonlyBufferOnABytearrayIsAMemoryview) {
+  Graph g = decode("\x80\x05\x96\x02\x00\x00\x00\x00\x00\x00\x00" "ab\x98."sv);
+  ASSERT_EQ(g.kind(g.root()), Kind::Buffer);
+  for (int q = 0; q <= 5; ++q) {
+    try {
+      encode(g, g.root(), q);
+      ADD_FAILURE() << "encoded at protocol " << q;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::TypeError);
+      EXPECT_EQ(e.message(), "cannot pickle memoryview objects");
+    }
+  }
 }
 
 // SETITEM on a list assigns an item: pickle.loads(b'(K\x01K\x02lK\x00K\x07s.') == [7, 2].

@@ -4,7 +4,9 @@
 // (CONFORMANCE.md §2-3), registered classes go through their hooks.
 #include <algorithm>
 #include <new>
+#include <span>
 #include <string_view>
+#include <utility>
 
 #include "decode_machine.hpp"
 #include "decode_text.hpp"
@@ -39,39 +41,41 @@ std::string normalize_encoding(std::string_view name) {
 
 #include "codec_names.inc"
 
-// Whether codecs.lookup(name) succeeds in CPython (a generated table).
-bool encoding_known(std::string_view name) {
-  std::string n = normalize_encoding(name);
-  for (int pass = 0; pass < 2; ++pass) {
-    if (std::binary_search(std::begin(kKnownEncodings), std::end(kKnownEncodings), std::string_view(n)))
-      return true;
-    std::replace(n.begin(), n.end(), '.', '_');
-  }
-  return false;
+std::string_view table_find(std::span<const std::pair<std::string_view, std::string_view>> table,
+                            std::string_view key) {
+  auto it = std::lower_bound(table.begin(), table.end(), key,
+                             [](const auto& entry, std::string_view k) { return entry.first < k; });
+  return it != table.end() && it->first == key ? it->second : std::string_view{};
 }
+
+// The codec CPython's lookup finds for `name` (CodecInfo.name, e.g.
+// "iso8859-1"), or "" when it raises LookupError: encodings.search_function's
+// rule, over tables generated from the installed Python.
+std::string_view lookup_codec(std::string_view name) {
+  const std::string norm = normalize_encoding(name);
+  std::string dotless = norm;
+  std::replace(dotless.begin(), dotless.end(), '.', '_');
+  std::string_view aliased = table_find(kEncodingAliases, norm);
+  if (aliased.empty()) aliased = table_find(kEncodingAliases, dotless);
+  for (std::string_view module : {aliased, std::string_view(norm)}) {
+    if (module.empty() || module.find('.') != std::string_view::npos) continue;
+    std::string_view codec = table_find(kEncodingModules, module);
+    if (!codec.empty()) return codec;
+  }
+  return {};
+}
+
+bool encoding_known(std::string_view name) { return !lookup_codec(name).empty(); }
 
 // The codecs the decoder evaluates; a call naming another known codec stays
 // an inert call (oracle/divergences.py: codecs-not-evaluated).
 enum class Codec { Unknown, Latin1, Ascii, Utf8 };
 
 Codec codec_of(std::string_view name) {
-  std::string n = normalize_encoding(name);
-  for (int pass = 0; pass < 2; ++pass) {
-    static const char* const latin1[] = {"latin_1", "8859", "cp819", "csisolatin1", "ibm819", "iso8859",
-                                         "iso8859_1", "iso_8859_1", "iso_8859_1_1987", "iso_ir_100", "l1",
-                                         "latin", "latin1"};
-    static const char* const ascii[] = {"ascii", "646", "ansi_x3.4_1968", "ansi_x3_4_1968", "ansi_x3.4_1986",
-                                        "cp367", "csascii", "ibm367", "iso646_us", "iso_646.irv_1991",
-                                        "iso_ir_6", "us", "us_ascii"};
-    static const char* const utf8[] = {"utf_8", "u8", "utf", "utf8", "utf8_ucs2", "utf8_ucs4", "cp65001"};
-    for (const char* a : latin1)
-      if (n == a) return Codec::Latin1;
-    for (const char* a : ascii)
-      if (n == a) return Codec::Ascii;
-    for (const char* a : utf8)
-      if (n == a) return Codec::Utf8;
-    std::replace(n.begin(), n.end(), '.', '_');
-  }
+  const std::string_view codec = lookup_codec(name);
+  if (codec == "iso8859-1") return Codec::Latin1;
+  if (codec == "ascii") return Codec::Ascii;
+  if (codec == "utf-8") return Codec::Utf8;
   return Codec::Unknown;
 }
 

@@ -315,8 +315,11 @@ void Engine::save_set_reduce(Val v, bool frozen) {
 }
 
 void Engine::save_buffer(NodeId n) {
-  if (proto_ < 5) unpicklable("PickleBuffer can only pickled with protocol >= 5");
   const BufferData& bd = g_.buffer_data(n);
+  // READONLY_BUFFER on a writable in-band object leaves a memoryview in
+  // CPython (the decoder's Buffer with no index), which no protocol pickles.
+  if (bd.index == UINT64_MAX) fail(ErrorCode::TypeError, "cannot pickle memoryview objects");
+  if (proto_ < 5) unpicklable("PickleBuffer can only pickled with protocol >= 5");
   const bool in_band = o_.buffer_callback ? o_.buffer_callback(g_, n) : true;
   if (in_band) {
     if (bd.readonly)
