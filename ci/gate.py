@@ -172,7 +172,7 @@ def main():
                  needs=["asan-ubsan"], figures=ctest_figures)
         gate.build("fuzz")
         gate.run("fuzz campaign (%d s per target)" % args.fuzz_seconds,
-                 "ci/fuzz --seconds %d --jobs %d --no-merge" % (args.fuzz_seconds, jobs),
+                 "ci/fuzz --minutes %g --jobs %d --no-merge" % (args.fuzz_seconds / 60.0, jobs),
                  needs=["fuzz"],
                  figures=lambda t: {"summary": (re.findall(r"^fuzz: .*$", t, re.M) or ["?"])[-1]})
     gate.build("coverage")

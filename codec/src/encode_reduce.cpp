@@ -188,10 +188,11 @@ void Engine::save_global(Val v) {
     start = dot + 1;
   }
 
-  // whichmodule + PyImport_Import: a module name whose first component is
-  // empty ('', '.x') never imports. (Other names are taken to import, as
-  // the module of a class that exists does.)
-  if (module.empty() || module[0] == '.')
+  // whichmodule + PyImport_Import: a module name with an empty component
+  // ('', '.x', 's.', 'a..b') never imports. (Other names are taken to
+  // import, as the module of a class that exists does.)
+  if (module.empty() || module.front() == '.' || module.back() == '.' ||
+      module.find("..") != std::string::npos)
     unpicklable("Can't pickle " + class_repr(module, qualname) + ": import of module " + quote(module) +
                 " failed");
 

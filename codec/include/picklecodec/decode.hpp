@@ -58,7 +58,10 @@ class Source {
   virtual size_t read(void* buf, size_t n) = 0;
   // True when reading ahead is harmless (memory, a private file); false for a
   // pipe or socket shared with others: then the decoder never reads a byte
-  // past the STOP of the pickle it returns.
+  // past the STOP of the pickle it returns, except the rest of a FRAME that
+  // holds the STOP (a frame's bytes are declared part of the stream, and
+  // CPython's unpickler reads a frame whole too); the Decoder keeps those
+  // bytes for the next pickle.
   virtual bool may_read_ahead() const { return false; }
 };
 

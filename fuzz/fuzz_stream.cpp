@@ -1,0 +1,201 @@
+// fuzz_stream: several pickles in one stream. The input's last byte (read
+// with FuzzedDataProvider, which takes integers from the end) chooses how a
+// source hands the rest out in short reads; the rest is the stream. Checks:
+//  - a Decoder over memory (read-ahead allowed) and a Decoder over a source
+//    that hands out short reads and forbids read-ahead give the same graphs,
+//    offsets and final outcome;
+//  - with read-ahead forbidden, the decoder has consumed exactly up to the
+//    STOP of each pickle it returns (Decoder::offset()), or to the end of the
+//    FRAME holding that STOP (the frame's bytes were declared part of the
+//    pickle; CPython's unpickler reads a frame whole too);
+//  - decode_all gives the same graphs (or the same error);
+//  - each pickle decoded alone from its offset with pkl::decode is the same.
+#include <fuzzer/FuzzedDataProvider.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "fuzz_common.hpp"
+#include "picklecodec/opcodes.hpp"
+
+namespace {
+
+using namespace pklfuzz;
+
+// Hands the stream out in reads of fuzzer-chosen sizes; counts what it gave.
+class ShortReadSource final : public pkl::Source {
+ public:
+  ShortReadSource(std::string_view data, uint8_t pattern) : data_(data), state_(pattern | 0x100u) {}
+  size_t read(void* buf, size_t n) override {
+    if (pos_ >= data_.size() || n == 0) return 0;
+    size_t chunk = next_chunk();
+    size_t k = std::min({n, chunk, data_.size() - pos_});
+    std::memcpy(buf, data_.data() + pos_, k);
+    pos_ += k;
+    return k;
+  }
+  bool may_read_ahead() const override { return false; }
+  size_t consumed() const { return pos_; }
+
+ private:
+  size_t next_chunk() {
+    state_ = state_ * 1103515245u + 12345u;
+    uint32_t r = (state_ >> 16) & 0x7fff;
+    switch (state_ & 3) {
+      case 0: return 1;
+      case 1: return 1 + r % 8;
+      case 2: return 1 + r % 200;
+      default: return 1 + r;
+    }
+  }
+  std::string_view data_;
+  size_t pos_ = 0;
+  uint32_t state_;
+};
+
+uint64_t le(std::string_view s, size_t at, int width) {
+  uint64_t v = 0;
+  for (int i = width - 1; i >= 0; --i) v = (v << 8) | static_cast<uint8_t>(s[at + static_cast<size_t>(i)]);
+  return v;
+}
+
+// How far a decoder without read-ahead may have read once it returned the
+// pickle ending at `stop_end`: the end of the FRAME holding that STOP, else
+// stop_end. Walks the opcodes from the stream's start (a frame may hold
+// several pickles).
+uint64_t read_limit(std::string_view s, uint64_t stop_end) {
+  uint64_t pos = 0, frame_end = 0;
+  while (pos < stop_end) {
+    const uint8_t code = static_cast<uint8_t>(s[pos]);
+    const pkl::OpcodeInfo* info = pkl::opcode_info(code);
+    if (!info) return stop_end;
+    uint64_t at = pos + 1;
+    if (code == pkl::op::FRAME) {
+      if (at + 8 > s.size()) return stop_end;
+      frame_end = at + 8 + le(s, at, 8);
+      pos = at + 8;
+      continue;
+    }
+    if (info->arg_bytes > 0) {
+      at += static_cast<uint64_t>(info->arg_bytes);
+    } else if (info->arg_bytes == -1) {
+      const int lines = info->arg == pkl::ArgType::StringnlNoescapePair ? 2 : 1;
+      for (int l = 0; l < lines; ++l) {
+        size_t nl = s.find('\n', at);
+        if (nl == std::string_view::npos) return stop_end;
+        at = nl + 1;
+      }
+    } else if (info->arg_bytes < -1) {
+      const int width = info->arg_bytes == -2 ? 1 : info->arg_bytes == -5 ? 8 : 4;
+      if (at + static_cast<uint64_t>(width) > s.size()) return stop_end;
+      uint64_t n = le(s, at, width);
+      if (info->arg_bytes == -3 && (n & 0x80000000u)) return stop_end;  // negative: rejected
+      at += static_cast<uint64_t>(width) + n;
+    }
+    pos = at;
+  }
+  return frame_end > stop_end ? std::min<uint64_t>(frame_end, s.size()) : stop_end;
+}
+
+struct Outcome {
+  std::vector<pkl::Graph> graphs;
+  std::vector<uint64_t> ends;  // Decoder::offset() after each graph
+  std::optional<pkl::Error> error;
+};
+
+constexpr size_t kMaxPickles = 64;
+
+Outcome run(pkl::Source& src, ShortReadSource* counted, std::string_view stream) {
+  static const pkl::DecodeOptions strict = strict_options();
+  Outcome out;
+  try {
+    pkl::Decoder dec(src, strict);
+    while (out.graphs.size() < kMaxPickles) {
+      std::optional<pkl::Graph> g = dec.next();
+      if (!g) break;
+      out.graphs.push_back(std::move(*g));
+      out.ends.push_back(dec.offset());
+      if (counted && (counted->consumed() < dec.offset() || counted->consumed() > read_limit(stream, dec.offset())))
+        fail("fuzz_stream: without read-ahead, the decoder read past the STOP of a pickle",
+             {{"pickle", std::to_string(out.graphs.size() - 1)},
+              {"offset()", std::to_string(dec.offset())},
+              {"bytes read from the source", std::to_string(counted->consumed())},
+              {"stream", hex(stream)}});
+    }
+  } catch (const pkl::Error& e) {
+    out.error.emplace(e);
+  } catch (const std::exception& e) {
+    fail("fuzz_stream: an exception other than pkl::Error left the Decoder",
+         {{"exception", e.what()}, {"stream", hex(stream)}});
+  }
+  return out;
+}
+
+std::string describe(const Outcome& o) {
+  std::string s = std::to_string(o.graphs.size()) + " pickles, ends at";
+  for (auto e : o.ends) s += " " + std::to_string(e);
+  s += o.error ? "; then " + pklfuzz::describe(*o.error) : "; then a clean end";
+  return s;
+}
+
+bool same_graphs(const std::vector<pkl::Graph>& a, const std::vector<pkl::Graph>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (!pkl::isomorphic(a[i], a[i].root(), b[i], b[i].root())) return false;
+  return true;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  FuzzedDataProvider fdp(data, size);
+  const uint8_t pattern = fdp.ConsumeIntegral<uint8_t>();
+  const std::string stream = fdp.ConsumeRemainingBytesAsString();
+
+  pkl::MemorySource mem(stream);
+  Outcome a = run(mem, nullptr, stream);
+  ShortReadSource shorts(stream, pattern);
+  Outcome b = run(shorts, &shorts, stream);
+
+  const bool a_capped = a.graphs.size() == kMaxPickles;
+  if (!same_graphs(a.graphs, b.graphs) || a.ends != b.ends ||
+      a.error.has_value() != b.error.has_value() ||
+      (a.error && (a.error->code() != b.error->code() || a.error->offset() != b.error->offset())))
+    fail("fuzz_stream: a memory source and a short-read source disagree",
+         {{"memory", describe(a)}, {"short reads", describe(b)},
+          {"read pattern", std::to_string(pattern)}, {"stream", hex(stream)}});
+
+  // decode_all: the same pickles, or the same error (checked when the whole
+  // stream was read, i.e. the Decoder did not stop at kMaxPickles).
+  if (!a_capped) {
+    try {
+      std::vector<pkl::Graph> all = pkl::decode_all(stream, strict_options());
+      if (a.error || !same_graphs(a.graphs, all))
+        fail("fuzz_stream: decode_all and Decoder disagree",
+             {{"Decoder", describe(a)}, {"decode_all", std::to_string(all.size()) + " pickles"},
+              {"stream", hex(stream)}});
+    } catch (const pkl::Error& e) {
+      if (!a.error || a.error->code() != e.code())
+        fail("fuzz_stream: decode_all and Decoder disagree",
+             {{"Decoder", describe(a)}, {"decode_all", pklfuzz::describe(e)}, {"stream", hex(stream)}});
+    }
+  }
+
+  // Each pickle alone, from where the previous one ended.
+  uint64_t start = 0;
+  for (size_t i = 0; i < a.graphs.size(); ++i) {
+    Decoded alone = try_decode(std::string_view(stream).substr(start), strict_options());
+    if (!alone.ok() || !pkl::isomorphic(a.graphs[i], a.graphs[i].root(), *alone.graph,
+                                        alone.graph->root()))
+      fail("fuzz_stream: a pickle decoded alone differs from the same pickle in the stream",
+           {{"pickle", std::to_string(i)}, {"starting at", std::to_string(start)},
+            {"alone", describe(alone)}, {"stream", hex(stream)}});
+    start = a.ends[i];
+  }
+  return 0;
+}
