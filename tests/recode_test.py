@@ -165,6 +165,9 @@ def handmade_inputs():
         ("hand:proto3_no_mapping", b"\x80\x03c__builtin__\nset\n)R."),
         ("hand:latin1_string_rejected", b"S'\\xe9'\n."),
         ("hand:persid_rejected", b"Pabc\n."),
+        # CPython's message quotes the name, line breaks and all: still one line.
+        ("hand:encoding_name_with_line_breaks",
+         b"c_codecs\nencode\n(Vab\nVa\\u2028b\x0bc\\u0085\ntR."),
         ("hand:ext_rejected", b"\x80\x02\x82\x01."),
         ("hand:truncated", b"\x80\x02]q\x00(K\x01"),
         ("hand:empty", b""),
@@ -218,8 +221,8 @@ class Run:
         what = "%s q=%d (CPython: %s)" % (name, q, why)
         if rc != 1:
             self.fail(what, "exit %d, expected 1" % rc)
-        elif not err.startswith("pickletool: error: "):
-            self.fail(what, "stderr %r" % err[:200])
+        elif not err.startswith("pickletool: error: ") or len(err.splitlines()) != 1:
+            self.fail(what, "stderr is not one error line: %r" % err[:200])
         elif out != expected_out:
             self.fail(what, "wrote %d bytes before the error, CPython %d" % (len(out), len(expected_out)))
         else:

@@ -13,14 +13,33 @@
 
 namespace {
 
-// The error report is one line even when CPython's words hold a newline
-// (PERSID's "no persistent_load" message, a FLOAT argument's quoted line).
+// The error report is one line even when CPython's words hold a line break
+// (PERSID's "no persistent_load" message, a FLOAT argument's quoted line, an
+// encoding name from the input): control characters and the other
+// characters str.splitlines() breaks at (U+0085, U+2028, U+2029) are escaped.
 void report(const char* what) {
+  static const char hex[] = "0123456789abcdef";
   std::string line;
   for (const char* p = what; *p; ++p) {
-    if (*p == '\n') line += "\\n";
-    else if (*p == '\r') line += "\\r";
-    else line += *p;
+    const auto c = static_cast<unsigned char>(*p);
+    if (c == '\n') {
+      line += "\\n";
+    } else if (c == '\r') {
+      line += "\\r";
+    } else if (c < 0x20 || c == 0x7f) {
+      line += "\\x";
+      line += hex[c >> 4];
+      line += hex[c & 15];
+    } else if (c == 0xc2 && static_cast<unsigned char>(p[1]) == 0x85) {
+      line += "\\x85";
+      ++p;
+    } else if (c == 0xe2 && static_cast<unsigned char>(p[1]) == 0x80 &&
+               (static_cast<unsigned char>(p[2]) == 0xa8 || static_cast<unsigned char>(p[2]) == 0xa9)) {
+      line += static_cast<unsigned char>(p[2]) == 0xa8 ? "\\u2028" : "\\u2029";
+      p += 2;
+    } else {
+      line += static_cast<char>(c);
+    }
   }
   std::fprintf(stderr, "pickletool: error: %s\n", line.c_str());
 }
