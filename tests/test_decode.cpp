@@ -158,6 +158,10 @@ TEST(Decode, CodecsEncodeArgumentsFollowCPython) {
   // search_function maps '.' to '_' for aliases only: 'latin.1' is unknown.
   expect_error(head + "Vlatin.1\ntR.", ErrorCode::LookupError, "unknown encoding: latin.1", 31, op::REDUCE);
   expect_error(head + "Vmbcs\ntR.", ErrorCode::LookupError, "unknown encoding: mbcs", 28, op::REDUCE);
+  // A non-str to a codec the decoder runs: CPython's TypeError, its words.
+  expect_error("c_codecs\nencode\n((lVutf-8\ntR.", ErrorCode::TypeError,
+               "encoding with 'utf-8' codec failed (TypeError: utf_8_encode() argument 1 must be str, not list)", 27,
+               op::REDUCE);
   expect_error("c__builtin__\nbytearray\n(Vab\nVlatin0\ntR.", ErrorCode::LookupError, "unknown encoding: latin0",
                37, op::REDUCE);
 }

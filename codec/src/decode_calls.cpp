@@ -273,7 +273,17 @@ NodeId Machine::call_builtin(Special s, NodeId callable, NodeId args) {
       }
       if (!encoding_known(encoding)) fail(ErrorCode::LookupError, "unknown encoding: " + std::string(encoding));
       const Codec codec = codec_of(encoding);
-      if (codec == Codec::Unknown || g_.kind(a[0]) != Kind::Str) break;
+      if (codec == Codec::Unknown) break;
+      if (g_.kind(a[0]) != Kind::Str) {
+        // The codec refuses a non-str; an inert object's type is the
+        // stand-in's, which the decoder cannot name, so that call stays inert.
+        const Kind k = g_.kind(a[0]);
+        if (k == Kind::Object || k == Kind::Global || k == Kind::PersId) break;
+        const char* fn = codec == Codec::Latin1 ? "latin_1_encode" : codec == Codec::Ascii ? "ascii_encode" : "utf_8_encode";
+        fail(ErrorCode::TypeError, "encoding with '" + std::string(encoding) + "' codec failed (TypeError: " + fn +
+                                       "() argument 1 must be str, not " +
+                                       (k == Kind::None ? std::string("None") : type_name(a[0])) + ")");
+      }
       if (n == 3 && g_.as_str(a[2]) != "strict") {
         // The error handler only matters when a character cannot be encoded;
         // then the result depends on a handler the decoder does not run.
