@@ -640,6 +640,14 @@ class _DumpSession(object):
                 mod.__getattr__ = __getattr__
             self.modules[name] = mod
             sys.modules[name] = mod
+            # Importing 'a.b' imports 'a' first, as for a real package: a
+            # dotted name needs its parents installed too.
+            parent, _, child = name.rpartition(".")
+            if parent:
+                pmod = self._module(parent)
+                if not hasattr(pmod, "__path__"):
+                    pmod.__path__ = []
+                setattr(pmod, child, mod)
         return mod
 
     def install(self, home):
