@@ -641,9 +641,10 @@ class _DumpSession(object):
             self.modules[name] = mod
             sys.modules[name] = mod
             # Importing 'a.b' imports 'a' first, as for a real package: a
-            # dotted name needs its parents installed too.
+            # dotted name needs its parents installed too. A name with an
+            # empty component ('s.', 'a..b') never imports: left as it fails.
             parent, _, child = name.rpartition(".")
-            if parent:
+            if parent and all(name.split(".")):
                 pmod = self._module(parent)
                 if not hasattr(pmod, "__path__"):
                     pmod.__path__ = []
