@@ -82,7 +82,33 @@ Codec codec_of(std::string_view name) {
 // str.encode(codec, 'strict') of surrogatepass UTF-8, errors in CPython's words.
 std::string encode_str(std::string_view utf8, Codec codec) {
   if (codec == Codec::Utf8) {
-    if (!utf8_check(utf8, false)) return std::string(utf8);
+    if (utf8_valid(utf8, false)) return std::string(utf8);
+  }
+  if (codec == Codec::Latin1) {
+    // The common case (protocol 2 bytes): every character below U+0100, so
+    // one byte each, decoded without a branch per character; anything else
+    // is left to the general loop below, which reports it.
+    std::string out(utf8.size(), '\0');
+    const auto* s = reinterpret_cast<const unsigned char*>(utf8.data());
+    char* o = out.data();
+    const size_t n = utf8.size();
+    size_t i = 0, k = 0;
+    unsigned bad = 0;
+    while (i + 1 < n && !bad) {
+      const unsigned c = s[i], d = s[i + 1];
+      const unsigned hi = c >> 7;
+      bad = hi & (static_cast<unsigned>((c & 0xFE) != 0xC2) | static_cast<unsigned>((d & 0xC0) != 0x80));
+      o[k++] = static_cast<char>(hi ? ((c & 0x1Fu) << 6) | (d & 0x3Fu) : c);
+      i += 1 + hi;
+    }
+    if (!bad && i + 1 == n && s[i] < 0x80) {
+      o[k++] = static_cast<char>(s[i]);
+      ++i;
+    }
+    if (!bad && i == n) {
+      out.resize(k);
+      return out;
+    }
   }
   const uint32_t limit = codec == Codec::Latin1 ? 0x100 : codec == Codec::Ascii ? 0x80 : 0x110000;
   auto bad = [&](uint32_t cp) { return codec == Codec::Utf8 ? (cp >= 0xD800 && cp <= 0xDFFF) : cp >= limit; };
@@ -451,11 +477,17 @@ std::string Machine::ints_to_bytes(std::span<const NodeId> items, const char* ra
   return out;
 }
 
+NodeId Machine::newobj_global(bool ex) {
+  NodeId& cached = ex ? newobj_ex_ : newobj_;
+  if (cached == kNoNode) cached = g_.global("copyreg", ex ? "__newobj_ex__" : "__newobj__");
+  return cached;
+}
+
 NodeId Machine::newobj(NodeId cls, NodeId args, NodeId kwargs, bool ex) {
-  const std::string opname = ex ? "NEWOBJ_EX" : "NEWOBJ";
+  const char* opname = ex ? "NEWOBJ_EX" : "NEWOBJ";
   GlobalInfo gi;
   bool is_type = false;
-  std::string cls_type;
+  const char* cls_type = nullptr;
   if (g_.kind(cls) == Kind::Global) {
     gi = info(cls);
     switch (gi.special) {
@@ -470,12 +502,12 @@ NodeId Machine::newobj(NodeId cls, NodeId args, NodeId kwargs, bool ex) {
         is_type = true;
     }
     if (gi.class_index >= 0) is_type = true;
-  } else {
-    cls_type = type_name(cls);
   }
-  if (!is_type) fail(ErrorCode::TypeError, opname + " class argument must be a type, not " + cls_type);
+  if (!is_type)
+    fail(ErrorCode::TypeError, std::string(opname) + " class argument must be a type, not " +
+                                   (cls_type ? std::string(cls_type) : type_name(cls)));
   if (g_.kind(args) != Kind::Tuple)
-    fail(ErrorCode::TypeError, opname + " args argument must be a tuple, not " + type_name(args));
+    fail(ErrorCode::TypeError, std::string(opname) + " args argument must be a tuple, not " + type_name(args));
   if (ex && g_.kind(kwargs) != Kind::Dict)
     fail(ErrorCode::TypeError, "NEWOBJ_EX kwargs argument must be a dict, not " + type_name(kwargs));
   const bool has_kwargs = ex && g_.length(kwargs) > 0;
@@ -497,20 +529,25 @@ NodeId Machine::newobj(NodeId cls, NodeId args, NodeId kwargs, bool ex) {
     }
   }
 
-  std::vector<NodeId> newargs;
-  NodeId callable;
+  NodeId tuple;
+  const NodeId callable = newobj_global(ex);
   if (ex) {
-    callable = g_.global("copyreg", "__newobj_ex__");
-    newargs = {cls, args, kwargs};
+    const NodeId newargs[3] = {cls, args, kwargs};
+    tuple = GraphAccess::tuple(g_, newargs);
   } else {
-    callable = g_.global("copyreg", "__newobj__");
     auto a = g_.items(args);
     check_len(a.size() + 1);
-    newargs.reserve(a.size() + 1);
-    newargs.push_back(cls);
-    newargs.insert(newargs.end(), a.begin(), a.end());
+    NodeId small[8];
+    std::vector<NodeId> big;
+    NodeId* newargs = small;
+    if (a.size() + 1 > std::size(small)) {
+      big.resize(a.size() + 1);
+      newargs = big.data();
+    }
+    newargs[0] = cls;
+    std::copy(a.begin(), a.end(), newargs + 1);
+    tuple = GraphAccess::tuple(g_, std::span<const NodeId>(newargs, a.size() + 1));
   }
-  NodeId tuple = g_.tuple(newargs);
   if (gi.class_index >= 0) return make_registered(gi.class_index, callable, tuple, args, ex ? kwargs : kNoNode);
   return g_.object(callable, tuple);
 }
@@ -600,8 +637,8 @@ void Machine::do_append(int64_t x) {
   auto items = top_from(static_cast<size_t>(x));
   switch (g_.kind(target)) {
     case Kind::List:
-      check_len(g_.length(target) + items.size());
-      g_.list_extend(target, items);
+      check_len(GraphAccess::list_length(g_, target) + items.size());
+      GraphAccess::list_extend(g_, target, items);
       break;
     case Kind::Object: {
       ObjectData& od = g_.object_data(target);
@@ -634,10 +671,13 @@ void Machine::do_setitems(int64_t x) {
   const NodeId target = stack_[static_cast<size_t>(x - 1)];
   auto items = top_from(static_cast<size_t>(x));
   switch (g_.kind(target)) {
-    case Kind::Dict:
-      check_len(g_.length(target) + items.size() / 2);
-      for (size_t k = 0; k + 1 < items.size(); k += 2) g_.dict_set(target, items[k], items[k + 1]);
+    case Kind::Dict: {
+      detail::DictData& d = GraphAccess::dict_data(g_, target);
+      check_len(d.items.size() + items.size() / 2);
+      if (GraphAccess::try_dict_fill(g_, d, items)) break;
+      for (size_t k = 0; k + 1 < items.size(); k += 2) GraphAccess::dict_set(g_, d, items[k], items[k + 1]);
       break;
+    }
     case Kind::Object: {
       ObjectData& od = g_.object_data(target);
       check_len(od.dictitems.size() + items.size() / 2);

@@ -51,8 +51,14 @@ NodeId Machine::resolve(std::string_view module, std::string_view name) {
 }
 
 const GlobalInfo& Machine::info(NodeId global) {
+  InfoCache& c = info_cache_[global & 7];
+  if (c.node == global) return c.info;
   auto it = globals_.find(global);
-  if (it != globals_.end()) return it->second;
+  if (it != globals_.end()) {
+    c.node = global;
+    c.info = it->second;
+    return it->second;
+  }
   const GlobalData& d = g_.global_data(global);
   GlobalInfo gi;
   if (opt_.registry) gi.class_index = opt_.registry->find(d.module, d.qualname);

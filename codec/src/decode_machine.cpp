@@ -3,6 +3,7 @@
 // Modules/_pickle.c (accepts, rejects and builds what it does).
 #include "decode_machine.hpp"
 
+#include <bit>
 #include <cstring>
 #include <new>
 #include <stdexcept>
@@ -84,17 +85,216 @@ void Machine::op_string_bytes(std::string_view raw) {
   }
 }
 
-void Machine::op_put(uint64_t idx) {
-  if (stack_.size() <= fence_) underflow();
-  if (memo_.put(idx, stack_.back()) && memo_.size() > opt_.limits.max_memo_entries)
-    fail(ErrorCode::ResourceLimit,
-         "the memo exceeds " + std::to_string(opt_.limits.max_memo_entries) + " entries (max_memo_entries)");
+void Machine::memo_overflow() const {
+  fail(ErrorCode::ResourceLimit,
+       "the memo exceeds " + std::to_string(opt_.limits.max_memo_entries) + " entries (max_memo_entries)");
 }
 
-void Machine::op_get(int64_t idx) {
-  NodeId v = idx < 0 ? kNoNode : memo_.get(static_cast<uint64_t>(idx));
-  if (v == kNoNode) fail(ErrorCode::MemoMissing, "Memo value not found at index " + std::to_string(idx));
-  push(v);
+void Machine::memo_missing(int64_t idx) const {
+  fail(ErrorCode::MemoMissing, "Memo value not found at index " + std::to_string(idx));
+}
+
+void Machine::check_utf8(std::string_view data) { require_utf8(data, true); }
+
+size_t Machine::scalar_run() {
+  // Numbers come in runs (a list of ints or floats is one opcode after the
+  // other): decoded here with the cursor, the node slots and the stack in
+  // registers. Stops before any other opcode, before an opcode whose
+  // argument might be cut by the window's end, and when the node vector, the
+  // stack or the budget has no room left; the general loop goes on from there.
+  const uint8_t* p = in_.cursor();  // the next opcode
+  const uint8_t* const lim = in_.limit();
+  size_t room = GraphAccess::scalar_room(g_);
+  const size_t stack_room = stack_.capacity() - stack_.size();
+  if (stack_room < room) room = stack_room;
+  GraphAccess::ScalarOut out = GraphAccess::scalar_slots(g_);
+  NodeId* sp = stack_.end();
+  size_t k = 0;
+  while (k < room && lim - p >= 9) {
+    uint64_t bits;
+    Kind kind = Kind::Int;
+    switch (*p) {
+      case op::BININT:
+        bits = static_cast<uint64_t>(le_int32(p + 1));
+        p += 5;
+        break;
+      case op::BININT1:
+        bits = p[1];
+        p += 2;
+        break;
+      case op::BININT2:
+        bits = le(p + 1, 2);
+        p += 3;
+        break;
+      case op::BINFLOAT:
+        std::memcpy(&bits, p + 1, 8);
+        if constexpr (std::endian::native == std::endian::little) bits = __builtin_bswap64(bits);
+        kind = Kind::Float;
+        p += 9;
+        break;
+      default:
+        goto done;
+    }
+    GraphAccess::write_scalar(out, k, kind, bits);
+    sp[k] = out.first + static_cast<NodeId>(k);
+    ++k;
+  }
+done:
+  GraphAccess::commit_scalars(g_, k);
+  stack_.commit(k);
+  in_.set_cursor(p);
+  return k;
+}
+
+void Machine::fast_run() {
+  const uint8_t* p = in_.cursor();
+  const uint8_t* const lim = in_.limit();
+  const uint64_t max_memo = opt_.limits.max_memo_entries;
+  while (p < lim && !stack_.full()) {
+    const size_t avail = static_cast<size_t>(lim - p);
+    NodeId v;
+    switch (*p) {
+      case op::BININT:
+        if (avail < 5) goto out;
+        v = GraphAccess::try_scalar(g_, Kind::Int, static_cast<uint64_t>(le_int32(p + 1)));
+        if (v == kNoNode) goto out;
+        p += 5;
+        goto scalar;
+      case op::BININT1:
+        if (avail < 2) goto out;
+        v = GraphAccess::try_scalar(g_, Kind::Int, p[1]);
+        if (v == kNoNode) goto out;
+        p += 2;
+        goto scalar;
+      case op::BININT2:
+        if (avail < 3) goto out;
+        v = GraphAccess::try_scalar(g_, Kind::Int, le(p + 1, 2));
+        if (v == kNoNode) goto out;
+        p += 3;
+        goto scalar;
+      case op::BINFLOAT: {
+        if (avail < 9) goto out;
+        uint64_t bits;
+        std::memcpy(&bits, p + 1, 8);
+        if constexpr (std::endian::native == std::endian::little) bits = __builtin_bswap64(bits);
+        v = GraphAccess::try_scalar(g_, Kind::Float, bits);
+        if (v == kNoNode) goto out;
+        p += 9;
+        goto scalar;
+      }
+      case op::NONE:
+        v = g_.none();
+        p += 1;
+        break;
+      case op::NEWTRUE:
+      case op::NEWFALSE:
+        v = g_.boolean(*p == op::NEWTRUE);
+        p += 1;
+        break;
+      case op::SHORT_BINUNICODE:
+      case op::BINUNICODE: {
+        const size_t w = *p == op::SHORT_BINUNICODE ? 1 : 4;
+        if (avail < 1 + w) goto out;
+        const uint64_t n = le(p + 1, static_cast<int>(w));
+        if (n < 3 || n > avail - 1 - w) goto out;  // singletons, or past the window
+        const auto* data = reinterpret_cast<const char*>(p + 1 + w);
+        if (!ascii(data, n) && !utf8_valid(std::string_view(data, n), true)) goto out;
+        v = GraphAccess::try_str3(g_, data, n);
+        if (v == kNoNode) goto out;
+        p += 1 + w + n;
+        break;
+      }
+      case op::BINGET:
+        if (avail < 2) goto out;
+        v = memo_.get_dense(p[1]);
+        if (v == kNoNode) goto out;
+        p += 2;
+        break;
+      case op::LONG_BINGET:
+        if (avail < 5) goto out;
+        v = memo_.get_dense(le(p + 1, 4));
+        if (v == kNoNode) goto out;
+        p += 5;
+        break;
+      case op::MEMOIZE:
+        if (stack_.size() <= fence_ || !memo_.try_put_next(memo_.next_dense(), stack_.back(), max_memo)) goto out;
+        p += 1;
+        continue;
+      case op::BINPUT:
+        if (avail < 2 || stack_.size() <= fence_ || !memo_.try_put_next(p[1], stack_.back(), max_memo)) goto out;
+        p += 2;
+        continue;
+      case op::LONG_BINPUT:
+        if (avail < 5 || stack_.size() <= fence_ || !memo_.try_put_next(le(p + 1, 4), stack_.back(), max_memo))
+          goto out;
+        p += 5;
+        continue;
+      case op::MARK:
+        if (marks_.size() >= opt_.limits.max_depth || marks_.size() == marks_.capacity()) goto out;
+        marks_.push_back(stack_.size());  // capacity is there: no allocation
+        fence_ = stack_.size();
+        p += 1;
+        continue;
+      case op::EMPTY_DICT:
+        v = GraphAccess::try_empty_dict(g_);
+        if (v == kNoNode) goto out;
+        p += 1;
+        break;
+      case op::EMPTY_LIST:
+        v = GraphAccess::try_empty_list(g_);
+        if (v == kNoNode) goto out;
+        p += 1;
+        break;
+      case op::EMPTY_TUPLE:
+        v = GraphAccess::try_tuple(g_, {});
+        if (v == kNoNode) goto out;
+        p += 1;
+        break;
+      case op::TUPLE1:
+      case op::TUPLE2:
+      case op::TUPLE3: {
+        const size_t n = static_cast<size_t>(*p - op::TUPLE1 + 1);
+        if (stack_.size() < n || stack_.size() - n < fence_) goto out;
+        const size_t start = stack_.size() - n;
+        v = GraphAccess::try_tuple(g_, top_from(start));
+        if (v == kNoNode) goto out;
+        stack_.resize(start);
+        p += 1;
+        break;
+      }
+      case op::FRAME: {
+        // The frame is all in the window (and within the budget): FRAME's
+        // prefetch has nothing to do.
+        if (avail < 9) goto out;
+        const uint64_t n = le(p + 1, 8);
+        if (n > avail - 9) goto out;
+        p += 9;
+        continue;
+      }
+      default:
+        goto out;
+    }
+    stack_.push_unchecked(v);
+    continue;
+  scalar:
+    stack_.push_unchecked(v);
+    if (p < lim && (*p == op::BININT || *p == op::BININT1 || *p == op::BININT2 || *p == op::BINFLOAT)) {
+      // Numbers come in runs (a list of ints or floats): scalar_run() takes the rest.
+      in_.set_cursor(p);
+      scalar_run();
+      p = in_.cursor();
+    }
+  }
+out:
+  in_.set_cursor(p);
+}
+
+void Machine::op_bytes(std::string_view data) {
+  if (opt_.bytes_as_views && data.size() >= opt_.bytes_view_min && in_.in_place()) {
+    push(g_.bytes_view(data));
+    return;
+  }
+  push(GraphAccess::bytes_unshared(g_, data));
 }
 
 void Machine::op_ext(int64_t code) {
@@ -174,11 +374,12 @@ Graph Machine::run() {
   g_.set_byte_limit(opt_.limits.max_total_bytes);
   in_.begin_pickle(opt_.limits.max_input_bytes);
   const uint32_t max_digits = opt_.limits.max_int_digits;
-  uint64_t op_off = in_.offset();
+  in_.mark_op();
   int op = Error::kNoOpcode;
   try {
     for (;;) {
-      op_off = in_.offset();
+      fast_run();
+      in_.mark_op();
       int c = in_.next_byte();
       if (c < 0) {
         op = Error::kNoOpcode;
@@ -190,9 +391,18 @@ Graph Machine::run() {
         case op::NONE: push(g_.none()); break;
         case op::NEWTRUE: push(g_.boolean(true)); break;
         case op::NEWFALSE: push(g_.boolean(false)); break;
-        case op::BININT: push(g_.integer(le_int32(in_.take(4)))); break;
-        case op::BININT1: push(g_.integer(*in_.take(1))); break;
-        case op::BININT2: push(g_.integer(static_cast<int64_t>(le(in_.take(2), 2)))); break;
+        case op::BININT:
+          push(GraphAccess::scalar(g_, Kind::Int, static_cast<uint64_t>(le_int32(in_.take(4)))));
+          if (scalar_next()) scalar_run();
+          break;
+        case op::BININT1:
+          push(GraphAccess::scalar(g_, Kind::Int, *in_.take(1)));
+          if (scalar_next()) scalar_run();
+          break;
+        case op::BININT2:
+          push(GraphAccess::scalar(g_, Kind::Int, le(in_.take(2), 2)));
+          if (scalar_next()) scalar_run();
+          break;
         case op::INT: push(parse_int_line(g_, in_.line(), max_digits)); break;
         case op::LONG: push(parse_long_line(g_, in_.line(), max_digits)); break;
         case op::LONG1:
@@ -201,6 +411,12 @@ Graph Machine::run() {
           if (n < 0) fail(ErrorCode::BadArgument, "LONG pickle has negative byte count");
           if (n == 0) {
             push(g_.integer(0));
+          } else if (n <= 8) {
+            // Fits in int64 whatever its minimal length: sign-extend it.
+            const uint8_t* p = in_.take(static_cast<size_t>(n));
+            const uint64_t v = le(p, static_cast<int>(n));
+            const int shift = 64 - 8 * static_cast<int>(n);
+            push(GraphAccess::scalar(g_, Kind::Int, static_cast<uint64_t>(static_cast<int64_t>(v << shift) >> shift)));
           } else {
             const uint8_t* p = in_.take(static_cast<size_t>(n));
             push(g_.integer_le({p, static_cast<size_t>(n)}));
@@ -209,12 +425,11 @@ Graph Machine::run() {
         }
         case op::FLOAT: push(g_.floating(parse_float_line(in_.line()))); break;
         case op::BINFLOAT: {
-          uint64_t bits = 0;
-          const uint8_t* p = in_.take(8);
-          for (int i = 0; i < 8; ++i) bits = (bits << 8) | p[i];  // big-endian
-          double d;
-          std::memcpy(&d, &bits, 8);
-          push(g_.floating(d));
+          uint64_t bits;
+          std::memcpy(&bits, in_.take(8), 8);
+          if constexpr (std::endian::native == std::endian::little) bits = __builtin_bswap64(bits);  // big-endian
+          push(GraphAccess::scalar(g_, Kind::Float, bits));
+          if (scalar_next()) scalar_run();
           break;
         }
 
@@ -229,7 +444,11 @@ Graph Machine::run() {
             fail(ErrorCode::BadArgument, std::string(c == op::BYTEARRAY8 ? "BYTEARRAY8" : "BINBYTES") +
                                              " exceeds system's maximum size of 9223372036854775807 bytes");
           std::string_view data = in_.take_view(static_cast<size_t>(n));
-          push(c == op::BYTEARRAY8 ? g_.bytearray(data) : g_.bytes_unshared(data));
+          if (c == op::BYTEARRAY8) {
+            push(g_.bytearray(data));
+          } else {
+            op_bytes(data);
+          }
           break;
         }
         case op::SHORT_BINSTRING:
@@ -259,9 +478,7 @@ Graph Machine::run() {
           uint64_t n = le(in_.take(static_cast<size_t>(w)), w);
           if (n > kSsizeMax)
             fail(ErrorCode::BadArgument, "BINUNICODE exceeds system's maximum size of 9223372036854775807 bytes");
-          std::string_view data = in_.take_view(static_cast<size_t>(n));
-          require_utf8(data, true);
-          push(g_.str(data));
+          op_unicode(in_.take_view(static_cast<size_t>(n)));
           break;
         }
 
@@ -273,7 +490,7 @@ Graph Machine::run() {
           size_t n = static_cast<size_t>(c - op::TUPLE1 + 1);
           if (stack_.size() < n || stack_.size() - n < fence_) underflow();
           size_t start = stack_.size() - n;
-          NodeId t = g_.tuple(top_from(start));
+          NodeId t = GraphAccess::tuple(g_, top_from(start));
           stack_.resize(start);
           push(t);
           break;
@@ -281,12 +498,12 @@ Graph Machine::run() {
         case op::TUPLE: {
           size_t m = marker();
           check_len(stack_.size() - m);
-          NodeId t = g_.tuple(top_from(m));
+          NodeId t = GraphAccess::tuple(g_, top_from(m));
           stack_.resize(m);
           push(t);
           break;
         }
-        case op::EMPTY_LIST: push(g_.list()); break;
+        case op::EMPTY_LIST: push(GraphAccess::empty_list(g_)); break;
         case op::LIST: {
           size_t m = marker();
           check_len(stack_.size() - m);
@@ -295,7 +512,7 @@ Graph Machine::run() {
           push(l);
           break;
         }
-        case op::EMPTY_DICT: push(g_.dict()); break;
+        case op::EMPTY_DICT: push(GraphAccess::empty_dict(g_)); break;
         case op::DICT: op_dict(marker()); break;
         case op::EMPTY_SET: push(g_.set()); break;
         case op::FROZENSET: {
@@ -502,12 +719,12 @@ Graph Machine::run() {
       }
     }
   } catch (Error& e) {
-    e.locate(static_cast<int64_t>(op_off), op);
+    e.locate(static_cast<int64_t>(in_.op_offset()), op);
     throw;
   } catch (const std::bad_alloc&) {
-    throw Error(ErrorCode::ResourceLimit, "out of memory", static_cast<int64_t>(op_off), op);
+    throw Error(ErrorCode::ResourceLimit, "out of memory", static_cast<int64_t>(in_.op_offset()), op);
   } catch (const std::length_error&) {
-    throw Error(ErrorCode::ResourceLimit, "out of memory", static_cast<int64_t>(op_off), op);
+    throw Error(ErrorCode::ResourceLimit, "out of memory", static_cast<int64_t>(in_.op_offset()), op);
   }
 }
 

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -14,6 +15,8 @@
 #include "decode_memo.hpp"
 #include "decode_reader.hpp"
 #include "picklecodec/decode.hpp"
+#include "picklecodec/opcodes.hpp"
+#include "value_access.hpp"
 
 namespace pkl::detail {
 
@@ -35,6 +38,30 @@ struct GlobalInfo {
   int32_t class_index = -1;  // registered class, or -1
 };
 
+// The unpickler's stack of NodeIds: one capacity check per push (the
+// machine grows it through grow_stack, charging the budget).
+class NodeStack {
+ public:
+  size_t size() const noexcept { return v_.size(); }
+  size_t capacity() const noexcept { return v_.capacity(); }
+  bool full() const noexcept { return v_.size() == v_.capacity(); }
+  void reserve(size_t n) { v_.reserve(n); }
+  // Only with room (see full()).
+  void push_unchecked(NodeId n) noexcept { v_.push_unchecked(n); }
+  NodeId& back() noexcept { return v_[v_.size() - 1]; }
+  void pop_back() noexcept { v_.resize_down(v_.size() - 1); }
+  // Drops the items from `n` on (n <= size()).
+  void resize(size_t n) noexcept { v_.resize_down(n); }
+  const NodeId* data() const noexcept { return v_.data(); }
+  // Room for n pushes written at end() then committed (n <= capacity() - size()).
+  NodeId* end() noexcept { return v_.data() + v_.size(); }
+  void commit(size_t n) noexcept { v_.resize_up_unchecked(v_.size() + n); }
+  NodeId operator[](size_t i) const noexcept { return v_[i]; }
+
+ private:
+  PodVector<NodeId> v_;
+};
+
 class Machine {
  public:
   Machine(Reader& in, const DecodeOptions& options);
@@ -43,9 +70,10 @@ class Machine {
 
  private:
   // ---- stack ----------------------------------------------------------
-  void push(NodeId v) {
-    if (stack_.size() == stack_.capacity()) grow_stack();
-    stack_.push_back(v);
+#define PKL_HOT __attribute__((always_inline)) inline
+  PKL_HOT void push(NodeId v) {
+    if (stack_.full()) [[unlikely]] grow_stack();
+    stack_.push_unchecked(v);
   }
   NodeId pop() {
     if (stack_.size() <= fence_) underflow();
@@ -64,8 +92,61 @@ class Machine {
 
   // ---- opcodes with a body ----------------------------------------------
   void op_string_bytes(std::string_view raw);  // STRING/BINSTRING/SHORT_BINSTRING per encoding
-  void op_put(uint64_t idx);
-  void op_get(int64_t idx);
+  PKL_HOT void op_put(uint64_t idx) {
+    if (stack_.size() <= fence_) [[unlikely]] underflow();
+    if (memo_.put(idx, stack_.back()) && memo_.size() > opt_.limits.max_memo_entries) [[unlikely]]
+      memo_overflow();
+  }
+  PKL_HOT void op_get(int64_t idx) {
+    const NodeId v = idx < 0 ? kNoNode : memo_.get(static_cast<uint64_t>(idx));
+    if (v == kNoNode) [[unlikely]] memo_missing(idx);
+    push(v);
+  }
+  [[noreturn]] void memo_overflow() const;
+  [[noreturn]] void memo_missing(int64_t idx) const;
+  // BINUNICODE(8), SHORT_BINUNICODE: validated, then a str.
+  PKL_HOT void op_unicode(std::string_view data) {
+    if (!ascii(data.data(), data.size())) [[unlikely]] check_utf8(data);
+    push(GraphAccess::str(g_, data));
+  }
+  // True when every byte is below 0x80 (then the bytes are valid UTF-8).
+  static PKL_HOT bool ascii(const char* p, size_t n) noexcept {
+    constexpr uint64_t kHigh = 0x8080808080808080ULL;
+    uint64_t w, acc = 0;
+    if (n >= 8) {
+      for (size_t i = 0; i + 8 < n; i += 8) {
+        std::memcpy(&w, p + i, 8);
+        acc |= w;
+      }
+      std::memcpy(&w, p + n - 8, 8);  // the tail, overlapping
+      return ((acc | w) & kHigh) == 0;
+    }
+    if (n >= 4) {
+      uint32_t a, b;
+      std::memcpy(&a, p, 4);
+      std::memcpy(&b, p + n - 4, 4);
+      return ((a | b) & 0x80808080u) == 0;
+    }
+    unsigned c = 0;
+    for (size_t i = 0; i < n; ++i) c |= static_cast<unsigned char>(p[i]);
+    return c < 0x80;
+  }
+  void check_utf8(std::string_view data);
+  // A run of BININT, BININT1, BININT2 and BINFLOAT from the reader's cursor.
+  size_t scalar_run();  // how many it decoded
+  // The most frequent opcodes, decoded with the cursor in a register, until
+  // one needs the general loop (another opcode, an argument past the window,
+  // no room without allocating, anything to report). Never throws; leaves
+  // the reader at the first opcode it did not decode.
+  void fast_run();
+  // True when the next opcode is one scalar_run() decodes.
+  bool scalar_next() const noexcept {
+    const uint8_t* p = in_.cursor();
+    if (p >= in_.limit()) return false;
+    const uint8_t c = *p;
+    return c == op::BININT || c == op::BININT1 || c == op::BININT2 || c == op::BINFLOAT;
+  }
+  void op_bytes(std::string_view data);    // BINBYTES(8), SHORT_BINBYTES
   void op_ext(int64_t code);
   void op_persid_text();
   void op_readonly_buffer();
@@ -78,6 +159,8 @@ class Machine {
   // Like find_class, without fix_imports (getattr's result).
   NodeId resolve(std::string_view module, std::string_view name);
   const GlobalInfo& info(NodeId global);
+  // The interned copyreg.__newobj__ / __newobj_ex__ globals (NEWOBJ, NEWOBJ_EX).
+  NodeId newobj_global(bool ex);
 
   // ---- values (decode_calls.cpp) -------------------------------------------
   NodeId call(NodeId callable, NodeId args);                 // REDUCE, INST, OBJ
@@ -103,13 +186,21 @@ class Machine {
   Reader& in_;
   const DecodeOptions& opt_;
   Graph g_;
-  std::vector<NodeId> stack_;
+  NodeStack stack_;
   std::vector<size_t> marks_;
   size_t fence_ = 0;
   Memo memo_;
   int proto_ = 0;
   uint64_t buffers_used_ = 0;
   std::unordered_map<NodeId, GlobalInfo> globals_;
+  // The last globals info() answered for, in front of globals_.
+  struct InfoCache {
+    NodeId node = kNoNode;
+    GlobalInfo info;
+  };
+  InfoCache info_cache_[8];
+  NodeId newobj_ = kNoNode;
+  NodeId newobj_ex_ = kNoNode;
   std::unordered_map<NodeId, std::string> pending_ba_;
   uint64_t pending_ba_bytes_ = 0;
 };

@@ -94,6 +94,11 @@ bool Reader::at_end() {
 }
 
 size_t Reader::read_more(size_t want, bool exact) {
+  // The buffer may move: the current opcode's start becomes an offset.
+  if (op_) {
+    op_saved_ = base_ + static_cast<uint64_t>(op_ - origin_);
+    op_ = nullptr;
+  }
   // Keep the unread bytes; drop the consumed ones when that frees enough room.
   size_t consumed = static_cast<size_t>(cur_ - origin_);
   size_t have = static_cast<size_t>(end_ - cur_);

@@ -26,6 +26,23 @@ class Reader {
   // True when no byte is left (reads, and may block, to find out).
   bool at_end();
 
+  // True when the input is parsed in place (memory): what take() returns
+  // then points into the caller's buffer and stays valid.
+  bool in_place() const noexcept { return in_place_; }
+
+  // The window of bytes at hand for a tight loop: [cursor(), limit()) may be
+  // consumed (limit() respects the input budget); set_cursor() moves on.
+  const uint8_t* cursor() const noexcept { return cur_; }
+  const uint8_t* limit() const noexcept { return lim_; }
+  void set_cursor(const uint8_t* p) noexcept { cur_ = p; }
+
+  // Marks where the current opcode starts; op_offset() is its offset, even
+  // after the buffer has moved (stream mode).
+  void mark_op() noexcept { op_ = cur_; }
+  uint64_t op_offset() const noexcept {
+    return op_ ? base_ + static_cast<uint64_t>(op_ - origin_) : op_saved_;
+  }
+
   // Offset of the next byte, counted from where the reader started.
   uint64_t offset() const noexcept { return base_ + static_cast<uint64_t>(cur_ - origin_); }
 
@@ -76,6 +93,8 @@ class Reader {
   const uint8_t* end_ = nullptr;
   const uint8_t* lim_ = nullptr;
   uint64_t base_ = 0;  // offset of origin_
+  const uint8_t* op_ = nullptr;  // start of the current opcode (see mark_op)
+  uint64_t op_saved_ = 0;        // its offset once the buffer moved (op_ null)
   uint64_t budget_end_ = UINT64_MAX;  // offset where the pickle's input budget ends
 
   std::vector<uint8_t> buf_;  // stream mode storage

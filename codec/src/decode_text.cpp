@@ -130,6 +130,83 @@ std::optional<Utf8Fault> utf8_check(std::string_view data, bool surrogatepass) n
   return std::nullopt;
 }
 
+bool utf8_valid(std::string_view data, bool surrogatepass) noexcept {
+  // What utf8_check accepts, decided faster: sixteen bytes at a time while
+  // they are ASCII, else byte by byte through those sixteen (mixed text,
+  // such as the Latin-1 strs of protocol 2 bytes, stays in the inner loop).
+  const auto* s = reinterpret_cast<const uint8_t*>(data.data());
+  const size_t n = data.size();
+  size_t i = 0;
+  bool latin1_run = false;
+  while (i < n) {
+    if (n - i >= 16) {
+      uint64_t a, b;
+      std::memcpy(&a, s + i, 8);
+      std::memcpy(&b, s + i + 8, 8);
+      if (((a | b) & 0x8080808080808080ull) == 0) {
+        i += 16;
+        continue;
+      }
+    }
+    // Latin-1 text (one- and two-byte characters below U+0100, as in the
+    // strs of protocol 2 bytes) in blocks of 64 characters without a branch
+    // per character, while blocks pass; the general loop takes over a block
+    // that holds anything else.
+    if (s[i] >= 0x80 || (n - i >= 16 && latin1_run)) {
+      while (n - i >= 2 * 64 + 1) {
+        size_t j = i;
+        unsigned bad = 0;
+        for (int k = 0; k < 64; ++k) {
+          const unsigned c = s[j], d = s[j + 1];
+          const unsigned hi = c >> 7;
+          bad |= hi & (static_cast<unsigned>((c & 0xFE) != 0xC2) | static_cast<unsigned>((d & 0xC0) != 0x80));
+          j += 1 + hi;
+        }
+        if (bad) {
+          latin1_run = false;
+          break;
+        }
+        latin1_run = true;
+        i = j;
+      }
+    }
+    const size_t stop = n - i >= 16 ? i + 16 : n;
+    while (i < stop) {
+      const unsigned c = s[i];
+      if (c < 0x80) {
+        ++i;
+        continue;
+      }
+      if (c - 0xC2u < 0x1Eu) {  // C2..DF: two bytes
+        if (i + 1 >= n || (s[i + 1] & 0xC0) != 0x80) return false;
+        i += 2;
+        continue;
+      }
+      if (c < 0xE0) return false;  // 80..C1: not a start byte
+      if (c < 0xF0) {
+        if (n - i < 3) return false;
+        const unsigned c2 = s[i + 1], c3 = s[i + 2];
+        if ((c2 & 0xC0) != 0x80 || (c3 & 0xC0) != 0x80) return false;
+        if (c == 0xE0 && c2 < 0xA0) return false;
+        if (c == 0xED && c2 >= 0xA0 && !surrogatepass) return false;
+        i += 3;
+        continue;
+      }
+      if (c < 0xF5) {
+        if (n - i < 4) return false;
+        const unsigned c2 = s[i + 1];
+        if ((c2 & 0xC0) != 0x80 || (s[i + 2] & 0xC0) != 0x80 || (s[i + 3] & 0xC0) != 0x80) return false;
+        if (c == 0xF0 && c2 < 0x90) return false;
+        if (c == 0xF4 && c2 >= 0x90) return false;
+        i += 4;
+        continue;
+      }
+      return false;
+    }
+  }
+  return true;
+}
+
 std::string decode_error_text(std::string_view codec, std::string_view data, size_t start, size_t end,
                               std::string_view reason) {
   std::string m = "'";
@@ -152,6 +229,7 @@ void fail_utf8(std::string_view data, const Utf8Fault& fault) {
 }
 
 void require_utf8(std::string_view data, bool surrogatepass) {
+  if (utf8_valid(data, surrogatepass)) return;
   if (auto f = utf8_check(data, surrogatepass)) fail_utf8(data, *f);
 }
 

@@ -28,6 +28,8 @@ struct Utf8Fault {
 // Checks `data` as CPython's UTF-8 decoder with errors 'strict' (surrogates
 // rejected) or 'surrogatepass' (an encoded surrogate is accepted).
 std::optional<Utf8Fault> utf8_check(std::string_view data, bool surrogatepass) noexcept;
+// True when utf8_check finds no fault (the fast way to ask).
+bool utf8_valid(std::string_view data, bool surrogatepass) noexcept;
 // UnicodeDecodeError's text: "'utf-8' codec can't decode byte 0xff in position 0: invalid start byte".
 std::string decode_error_text(std::string_view codec, std::string_view data, size_t start, size_t end,
                               std::string_view reason);

@@ -3,8 +3,11 @@
 // batch_dict_exact, save_set, save_frozenset and save_tuple, step by step.
 #include "encode_engine.hpp"
 
+#include <bit>
 #include <cstring>
 #include <span>
+
+#include "value_access.hpp"
 
 namespace pkl::enc {
 
@@ -35,12 +38,17 @@ Engine::Engine(const Graph* g, Graph* mg, const EncodeOptions& options, std::str
       o_(options),
       proto_(options.protocol < 0 ? kHighestProtocol : options.protocol),
       bin_(proto_ > 0),
+      inline_ok_(!options.persistent_id),
       buf_(out),
       out_(out) {
   if (options.protocol > kHighestProtocol)
     fail(ErrorCode::Usage, "pickle protocol must be <= " + std::to_string(kHighestProtocol));
-  memo_.assign(g_.size(), 0);
-  active_.assign(g_.size(), 0);
+  memo_.assign(g_.size());
+  active_.assign(g_.size());
+  // The pickle is at most about the graph's payload bytes plus a few bytes
+  // a node (a float is 9): reserved, not touched, so the output buffer is
+  // not copied as it grows.
+  out_.reserve(GraphAccess::arena_bytes(g_) + 10 * g_.size() + 4096);
   stack_.reserve(64);
 }
 
@@ -222,7 +230,9 @@ int Engine::singleton_code(Val v) const {
     const Synth& s = syn(v);
     return s.kind == SKind::Latin1Char ? static_cast<int>(s.a) : -1;
   }
-  const std::string_view s = g_.as_str(v);
+  const std::string_view s = v < GraphAccess::size(g_) && GraphAccess::kind(g_, v) == Kind::Str
+                                ? GraphAccess::str(g_, v)
+                                : g_.as_str(v);
   if (s.empty()) return static_cast<int>(kEmptyStr);
   if (s.size() == 1 && static_cast<unsigned char>(s[0]) < 0x80) return static_cast<unsigned char>(s[0]);
   if (s.size() == 2) {
@@ -249,8 +259,8 @@ void Engine::global_name(Val v, std::string_view& module, std::string_view& qual
 
 void Engine::grow_nodes() {
   const size_t size = g_.size();  // a hook added nodes
-  memo_.resize(size, 0);
-  active_.resize(size, 0);
+  memo_.resize(size);
+  active_.resize(size);
 }
 
 uint32_t Engine::memo_lookup(Val v) {
@@ -302,7 +312,7 @@ uint32_t Engine::memo_lookup_synth(Val v) {
 
 void Engine::memo_put(Val v) {
   if (!is_synth(v)) {
-    memo_put_node(v, g_.kind(v));
+    memo_put_node(v, v < g_.size() ? kind_fast(v) : g_.kind(v));
     return;
   }
   const uint32_t cell = next_memo();
@@ -338,32 +348,10 @@ void Engine::memo_put_node(NodeId v, Kind k) {
   write_put(cell - 1);
 }
 
-uint32_t Engine::next_memo() {
-  if (memo_count_ >= 0xfffffffeu) unpicklable("memo id too large for LONG_BINPUT");
-  return ++memo_count_;
-}
+void Engine::memo_too_large() { unpicklable("memo id too large for LONG_BINPUT"); }
 
-void Engine::write_put(uint32_t idx) {
-  if (proto_ >= 4) {
-    out_.op(op::MEMOIZE);
-  } else if (!bin_) {
-    out_.write("p" + std::to_string(idx) + "\n");
-  } else if (idx < 256) {
-    out_.op_arg(op::BINPUT, idx, 1);
-  } else {
-    out_.op_arg(op::LONG_BINPUT, idx, 4);
-  }
-}
-
-void Engine::memo_get(uint32_t cell) {
-  const uint32_t idx = cell - 1;
-  if (!bin_) {
-    out_.write("g" + std::to_string(idx) + "\n");
-  } else if (idx < 256) {
-    out_.op_arg(op::BINGET, idx, 1);
-  } else {
-    out_.op_arg(op::LONG_BINGET, idx, 4);
-  }
+void Engine::write_text_memo(char code, uint32_t idx) {
+  out_.write(std::string(1, code) + std::to_string(idx) + "\n");
 }
 
 uint32_t Engine::enter(Val v) {
@@ -438,7 +426,199 @@ void Engine::run(NodeId root) {
   out_.finish();
 }
 
+inline bool scalar_kind(Kind k) { return k == Kind::Int || k == Kind::Float || k == Kind::None || k == Kind::Bool; }
+
+// save() of a number, None or a bool at protocol 1+ straight into the output
+// (at most Out::kMaxItem bytes, as save_inline writes it); null for any other
+// value. v is a graph node.
+inline char* Engine::scalar_at(char* w, NodeId v) const noexcept {
+  const Kind k = GraphAccess::kind(g_, v);
+  const uint64_t bits = GraphAccess::bits(g_, v);
+  switch (k) {
+    case Kind::Int: {
+      if (!GraphAccess::int_small(g_, v)) return nullptr;
+      const auto val = static_cast<int64_t>(bits);
+      if (val >= INT32_MIN && val <= INT32_MAX) {
+        const auto u = static_cast<uint32_t>(static_cast<int32_t>(val));
+        if ((u >> 16) != 0) {
+          w[0] = static_cast<char>(op::BININT);
+          put_le(w + 1, u, 4);
+          return w + 5;
+        }
+        if ((u >> 8) != 0) {
+          w[0] = static_cast<char>(op::BININT2);
+          put_le(w + 1, u, 2);
+          return w + 3;
+        }
+        w[0] = static_cast<char>(op::BININT1);
+        w[1] = static_cast<char>(u);
+        return w + 2;
+      }
+      if (proto_ < 2) return nullptr;
+      int n = 8;  // LONG1 with the minimal two's complement bytes
+      while (n > 1) {
+        const int shift = 64 - 8 * (n - 1);
+        if (static_cast<int64_t>(static_cast<uint64_t>(val) << shift) >> shift != val) break;
+        --n;
+      }
+      w[0] = static_cast<char>(op::LONG1);
+      w[1] = static_cast<char>(n);
+      put_le(w + 2, static_cast<uint64_t>(val), n);
+      return w + 2 + n;
+    }
+    case Kind::Float: {
+      uint64_t be = bits;
+      if constexpr (std::endian::native == std::endian::little) be = __builtin_bswap64(be);
+      w[0] = static_cast<char>(op::BINFLOAT);
+      std::memcpy(w + 1, &be, 8);
+      return w + 9;
+    }
+    case Kind::None:
+      w[0] = static_cast<char>(op::NONE);
+      return w + 1;
+    case Kind::Bool:
+      if (proto_ < 2) return nullptr;
+      w[0] = static_cast<char>(bits ? op::NEWTRUE : op::NEWFALSE);
+      return w + 1;
+    default:
+      return nullptr;
+  }
+}
+
+// Whether save_inline(v) writes v (without writing anything): the item
+// test of the inline tuple.
+inline bool Engine::inlinable(NodeId v) const noexcept {
+  if (v >= GraphAccess::size(g_)) return false;
+  switch (GraphAccess::kind(g_, v)) {
+    case Kind::None:
+    case Kind::Float:
+    case Kind::Str: return true;
+    case Kind::Bool: return proto_ >= 2;
+    case Kind::Int: {
+      if (!GraphAccess::int_small(g_, v)) return false;
+      const auto val = static_cast<int64_t>(GraphAccess::bits(g_, v));
+      return (val >= INT32_MIN && val <= INT32_MAX) || proto_ >= 2;
+    }
+    case Kind::PersId: return false;
+    default: return v < memo_.size() && memo_[v] != 0;
+  }
+}
+
+inline bool Engine::save_inline(Val v) {
+  if (v >= GraphAccess::size(g_) || !inline_ok_) return false;  // synthetic values too
+  const Kind k = GraphAccess::kind(g_, v);
+  switch (k) {
+    case Kind::None:
+      out_.boundary();
+      out_.op(op::NONE);
+      return true;
+    case Kind::Bool:
+      if (proto_ < 2) return false;
+      out_.boundary();
+      out_.op(GraphAccess::bits(g_, v) ? op::NEWTRUE : op::NEWFALSE);
+      return true;
+    case Kind::Int: {
+      if (!bin_ || !GraphAccess::int_small(g_, v)) return false;
+      const auto val = static_cast<int64_t>(GraphAccess::bits(g_, v));
+      if (val < INT32_MIN || val > INT32_MAX) {
+        if (proto_ < 2) return false;
+        // save_long: LONG1 with the minimal two's complement bytes (2 to 8 here).
+        int n = 8;
+        while (n > 1) {
+          const int shift = 64 - 8 * (n - 1);
+          if (static_cast<int64_t>(static_cast<uint64_t>(val) << shift) >> shift != val) break;
+          --n;
+        }
+        out_.boundary();
+        char buf[10];
+        buf[0] = static_cast<char>(op::LONG1);
+        buf[1] = static_cast<char>(n);
+        put_le(buf + 2, static_cast<uint64_t>(val), n);
+        out_.write(buf, static_cast<size_t>(2 + n));
+        return true;
+      }
+      out_.boundary();
+      const auto u = static_cast<uint32_t>(static_cast<int32_t>(val));
+      if ((u >> 16) != 0)
+        out_.op_arg(op::BININT, u, 4);
+      else if ((u >> 8) != 0)
+        out_.op_arg(op::BININT2, u, 2);
+      else
+        out_.op_arg(op::BININT1, u, 1);
+      return true;
+    }
+    case Kind::Float: {
+      if (!bin_) return false;
+      out_.boundary();
+      uint64_t bits = GraphAccess::bits(g_, v);
+      if constexpr (std::endian::native == std::endian::little) bits = __builtin_bswap64(bits);  // big-endian
+      char buf[9];
+      buf[0] = static_cast<char>(op::BINFLOAT);
+      std::memcpy(buf + 1, &bits, 8);
+      out_.write_fixed<9>(buf);
+      return true;
+    }
+    case Kind::Str: {
+      // memo_lookup / save_str / memo_put_node of a graph str, its text
+      // read once (only strs of up to two bytes can be singletons).
+      out_.boundary();
+      ensure_node(v);
+      const std::string_view text = GraphAccess::str(g_, v);
+      const int code = text.size() <= 2 ? singleton_code(v) : -1;
+      uint32_t cell = memo_[v];
+      if (cell == 0 && code >= 0) cell = latin1_memo_[code];
+      if (cell) {
+        memo_get(cell);
+        return true;
+      }
+      save_str_data(v, text);
+      cell = next_memo();
+      memo_[v] = cell;
+      ++node_puts_;
+      if (code >= 0) latin1_memo_[code] = cell;
+      write_put(cell - 1);
+      return true;
+    }
+    case Kind::PersId:
+      return false;
+    case Kind::Tuple: {
+      // A tuple of up to three such values at protocol 2+ (an edge, a
+      // pair): save_tuple without a work frame. Its items cannot save it
+      // again, so the recursion check after them has nothing to find.
+      if (v < memo_.size() && memo_[v] != 0) {
+        out_.boundary();
+        memo_get(memo_[v]);
+        return true;
+      }
+      if (proto_ < 2) return false;
+      const auto items = GraphAccess::tuple_items(g_, v);
+      if (items.size() > 3) return false;
+      for (NodeId x : items)
+        if (!inlinable(x)) return false;
+      out_.boundary();
+      if (items.empty()) {
+        out_.op(op::EMPTY_TUPLE);  // not memoized
+        return true;
+      }
+      for (NodeId x : items) save_inline(x);
+      static constexpr uint8_t kLen2Op[] = {op::EMPTY_TUPLE, op::TUPLE1, op::TUPLE2, op::TUPLE3};
+      out_.op(kLen2Op[items.size()]);
+      memo_put_node(v, Kind::Tuple);
+      return true;
+    }
+    default:
+      // Any other node already in the memo is a GET, as step_save finds it.
+      if (v < memo_.size() && memo_[v] != 0) {
+        out_.boundary();
+        memo_get(memo_[v]);
+        return true;
+      }
+      return false;
+  }
+}
+
 void Engine::step_save(Val v, bool pers) {
+  if (!pers && save_inline(v)) return;
   out_.boundary();
   if (!pers && !is_synth(v) && o_.persistent_id) {
     Graph& mg = mutable_graph("persistent_id");
@@ -605,10 +785,21 @@ void Engine::save_tuple_start(Val v) {
 
 void Engine::step_tuple(Frame& f) {
   if (f.i < f.n) {
-    const Val item = is_synth(f.v) ? seq_item(f.v, f.i) : g_.items(f.v)[f.i];
-    ++f.i;
-    push_save(item);
-    return;
+    if (is_synth(f.v)) {
+      const Val item = seq_item(f.v, f.i);
+      ++f.i;
+      push_save(item);
+      return;
+    }
+    const auto items = GraphAccess::tuple_items(g_, f.v);
+    while (f.i < f.n) {
+      const Val item = items[f.i];
+      ++f.i;
+      if (!save_inline(item)) {
+        push_save(item);
+        return;
+      }
+    }
   }
   const Val v = f.v;
   const uint32_t prev = f.x;
@@ -616,7 +807,7 @@ void Engine::step_tuple(Frame& f) {
   const uint32_t len = f.n;
   stack_.pop_back();
   leave(v, prev);
-  if (const uint32_t cell = memo_lookup(v)) {
+  if (const uint32_t cell = is_synth(v) ? memo_lookup(v) : (ensure_node(v), memo_[v])) {
     // The tuple is recursive: it was memoized while its items were saved.
     // Throw away what was pushed and fetch it from the memo.
     if (mark && bin_) {
@@ -665,7 +856,7 @@ void Engine::step_frozenset(Frame& f) {
 void Engine::step_list(Frame& f) {
   std::span<const NodeId> real;
   const bool synth = is_synth(f.v);
-  if (!synth) real = g_.items(f.v);
+  if (!synth) real = GraphAccess::list_items(g_, f.v);
   const size_t size = synth ? seq_len(f.v) : real.size();
   auto item = [&](size_t i) { return synth ? seq_item(f.v, i) : real[i]; };
   if (f.b == 0) {
@@ -680,12 +871,23 @@ void Engine::step_list(Frame& f) {
     f.b = 1;
     f.n = 0;
   }
-  if (f.i < size && f.n < kBatchSize) {
+  while (f.i < size && f.n < kBatchSize) {
+    if (!synth && bin_ && inline_ok_ && scalar_kind(GraphAccess::kind(g_, real[f.i]))) {
+      // Numbers, None and bools written in a run (see scalar_at).
+      const size_t first = f.i;
+      const size_t n = out_.run(std::min<size_t>(size - f.i, kBatchSize - f.n),
+                                [&](char* w, size_t j) { return scalar_at(w, real[first + j]); });
+      f.i += n;
+      f.n += n;
+      if (f.i >= size || f.n >= kBatchSize) break;
+    }
     const Val x = item(f.i);
     ++f.i;
     ++f.n;
-    push_save(x);
-    return;
+    if (!save_inline(x)) {
+      push_save(x);
+      return;
+    }
   }
   out_.op(op::APPENDS);
   if (f.i < size) {
@@ -702,7 +904,7 @@ void Engine::step_list(Frame& f) {
 void Engine::step_dict(Frame& f) {
   std::span<const Pair> real;
   const bool synth = is_synth(f.v);
-  if (!synth) real = g_.dict_items(f.v);
+  if (!synth) real = GraphAccess::dict_items(g_, f.v);
   const size_t size = synth ? dict_len(f.v) : real.size();
   auto pair = [&](size_t i) -> std::pair<Val, Val> {
     if (synth) return dict_pair(f.v, i);
@@ -722,14 +924,20 @@ void Engine::step_dict(Frame& f) {
     f.b = 1;
     f.n = 0;
   }
-  if (f.i < size && f.n < kBatchSize) {
+  while (f.i < size && f.n < kBatchSize) {
     const auto [k, val] = pair(f.i);
     check_key(k);
     ++f.i;
     ++f.n;
-    push_save(val);
-    push_save(k);
-    return;
+    if (!save_inline(k)) {
+      push_save(val);
+      push_save(k);
+      return;
+    }
+    if (!save_inline(val)) {
+      push_save(val);
+      return;
+    }
   }
   out_.op(op::SETITEMS);
   if (f.n == kBatchSize) {

@@ -19,6 +19,9 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <new>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -27,6 +30,7 @@
 #include "encode_output.hpp"
 #include "picklecodec/encode.hpp"
 #include "picklecodec/error.hpp"
+#include "value_access.hpp"
 
 namespace pkl::enc {
 
@@ -111,6 +115,40 @@ struct Frame {
   uint64_t i = 0;     // position
 };
 
+// Per-node cells (memo index + 1, recursion marks), zero when unused. The
+// array comes from calloc, so the pages of nodes that are never memoized
+// (ints, floats, most of a large graph) are never written or made resident.
+class NodeCells {
+ public:
+  NodeCells() = default;
+  NodeCells(const NodeCells&) = delete;
+  NodeCells& operator=(const NodeCells&) = delete;
+  ~NodeCells() { std::free(p_); }
+  void assign(size_t n) {
+    std::free(p_);
+    p_ = static_cast<uint32_t*>(std::calloc(n ? n : 1, sizeof(uint32_t)));
+    n_ = 0;
+    if (!p_) throw std::bad_alloc();
+    n_ = n;
+  }
+  // Grows to n cells, the new ones zero.
+  void resize(size_t n) {
+    if (n <= n_) return;
+    auto* q = static_cast<uint32_t*>(std::realloc(p_, n * sizeof(uint32_t)));
+    if (!q) throw std::bad_alloc();
+    std::memset(q + n_, 0, (n - n_) * sizeof(uint32_t));
+    p_ = q;
+    n_ = n;
+  }
+  size_t size() const noexcept { return n_; }
+  uint32_t& operator[](size_t i) noexcept { return p_[i]; }
+  uint32_t operator[](size_t i) const noexcept { return p_[i]; }
+
+ private:
+  uint32_t* p_ = nullptr;
+  size_t n_ = 0;
+};
+
 class Engine {
  public:
   Engine(const Graph* g, Graph* mg, const EncodeOptions& options, std::string& out);
@@ -148,9 +186,33 @@ class Engine {
   uint32_t memo_lookup_synth(Val v);
   void memo_put(Val v);
   void memo_put_node(NodeId v, Kind k);
-  uint32_t next_memo();  // a new memo index + 1
-  void write_put(uint32_t index);
-  void memo_get(uint32_t index_plus_1);
+  uint32_t next_memo() {  // a new memo index + 1
+    if (memo_count_ >= 0xfffffffeu) [[unlikely]] memo_too_large();
+    return ++memo_count_;
+  }
+  [[noreturn]] void memo_too_large();
+  void write_put(uint32_t idx) {
+    if (proto_ >= 4) {
+      out_.op(op::MEMOIZE);
+    } else if (!bin_) [[unlikely]] {
+      write_text_memo('p', idx);
+    } else if (idx < 256) {
+      out_.op_arg(op::BINPUT, idx, 1);
+    } else {
+      out_.op_arg(op::LONG_BINPUT, idx, 4);
+    }
+  }
+  void memo_get(uint32_t cell) {
+    const uint32_t idx = cell - 1;
+    if (!bin_) [[unlikely]] {
+      write_text_memo('g', idx);
+    } else if (idx < 256) {
+      out_.op_arg(op::BINGET, idx, 1);
+    } else {
+      out_.op_arg(op::LONG_BINGET, idx, 4);
+    }
+  }
+  void write_text_memo(char op, uint32_t idx);  // protocol 0's "p12\n" / "g12\n"
   void ensure_node(NodeId n) {
     if (n >= memo_.size()) grow_nodes();
   }
@@ -163,6 +225,12 @@ class Engine {
   void push_save(Val v, bool pers = false) { stack_.push_back(Frame{Op::Save, pers ? uint8_t{1} : uint8_t{0}, 0, v, 0, 0}); }
   void push_op(uint8_t code) { stack_.push_back(Frame{Op::Write1, 0, 0, kNoVal, code, 0}); }
   void step_save(Val v, bool pers);
+  // save() of a graph node that needs no work frame (None, bools, ints
+  // that fit in 32 bits, floats, strs); false, with nothing written, for
+  // anything else or when a persistent_id hook must see the node first.
+  bool save_inline(Val v);
+  char* scalar_at(char* w, NodeId v) const noexcept;
+  bool inlinable(NodeId v) const noexcept;
   void step_tuple(Frame& f);
   void step_frozenset(Frame& f);
   void step_list(Frame& f);
@@ -184,7 +252,16 @@ class Engine {
   void save_bytes_data(Val v, std::string_view data);  // protocol 3+ bytes
   void save_bytearray_data(Val v, std::string_view data);
   void save_pers_text(Val pid);
-  void check_key(Val key);  // a dict key / set member Python could hold
+  // A dict key / set member Python could hold (strs and ints inline).
+  void check_key(Val key) {
+    if (key < g_.size()) {
+      const Kind k = kind_fast(key);
+      if (k == Kind::Str || k == Kind::Int) return;
+    }
+    check_key_slow(key);
+  }
+  void check_key_slow(Val key);
+  Kind kind_fast(NodeId n) const noexcept { return GraphAccess::kind(g_, n); }  // n < g_.size()
 
   // ---- savers (encode_reduce.cpp) -------------------------------------
   void save_tuple_start(Val v);
@@ -209,13 +286,14 @@ class Engine {
   const EncodeOptions& o_;
   const int proto_;
   const bool bin_;
+  const bool inline_ok_;  // no persistent_id hook: save_inline may write nodes directly
   std::string& buf_;
   Out out_;
 
   std::vector<Frame> stack_;
   std::vector<Reduce> reduces_;
-  std::vector<uint32_t> memo_;    // by NodeId: memo index + 1
-  std::vector<uint32_t> active_;  // by NodeId: recursion guard mark + 1
+  NodeCells memo_;    // by NodeId: memo index + 1
+  NodeCells active_;  // by NodeId: recursion guard mark + 1
   std::unordered_map<NodeId, uint32_t> nest_;  // re-entered unmemoized saves, by node
   uint32_t latin1_memo_[kEmptyStr + 1] = {};  // the singleton strs' memo cells
   std::unordered_map<std::string, uint32_t> named_memo_;

@@ -4,6 +4,8 @@
 // Internal header.
 #pragma once
 
+#include <algorithm>
+#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -24,33 +26,58 @@ inline void put_le(char* p, uint64_t v, int n) {
 class Out {
  public:
   // Writes into `buf` from its start (reusing its capacity); finish() trims it.
+  // The string's size is the part made writable so far (zero-filled by
+  // resize as it grows, a step at a time, never the whole capacity at once).
   explicit Out(std::string& buf) : buf_(buf) {
-    buf_.resize(buf_.capacity());
+    buf_.clear();
     p_ = buf_.data();
-    cap_ = buf_.size();
+    cap_ = 0;
+  }
+
+  // Room for about `n` bytes without reallocating: an estimate of the whole
+  // pickle. The capacity is only reserved (memory the pickle never reaches
+  // is not touched), so a generous estimate costs address space, not memory.
+  void reserve(size_t n) {
+    if (n > buf_.capacity()) {
+      buf_.reserve(n);
+      p_ = buf_.data();
+    }
   }
 
   // Frames are on from protocol 4 (after the PROTO opcode), as dump() does.
   void set_framing(bool on) { framing_ = on; }
 
-  void write(const char* data, size_t n) {
+#define PKL_OUT_HOT __attribute__((always_inline)) inline
+  PKL_OUT_HOT void write(const char* data, size_t n) {
     if (framing_ && frame_start_ == kNoFrame) open_frame();
     if (n > cap_ - len_) grow(n);
     std::memcpy(p_ + len_, data, n);
     len_ += n;
   }
   void write(std::string_view s) { write(s.data(), s.size()); }
-  void op(uint8_t code) {
+  // write() of a size known at compile time (an opcode and its argument).
+  template <size_t N>
+  PKL_OUT_HOT void write_fixed(const char* data) {
+    if (framing_ && frame_start_ == kNoFrame) open_frame();
+    if (cap_ - len_ < N) grow(N);
+    std::memcpy(p_ + len_, data, N);
+    len_ += N;
+  }
+  PKL_OUT_HOT void op(uint8_t code) {
     if (framing_ && frame_start_ == kNoFrame) open_frame();
     if (cap_ == len_) grow(1);
     p_[len_++] = static_cast<char>(code);
   }
-  void op_arg(uint8_t code, uint64_t arg, int arg_bytes) {
+  PKL_OUT_HOT void op_arg(uint8_t code, uint64_t arg, int arg_bytes) {
     if (framing_ && frame_start_ == kNoFrame) open_frame();
     if (cap_ - len_ < 9) grow(9);
     char* p = p_ + len_;
     p[0] = static_cast<char>(code);
-    put_le(p + 1, arg, arg_bytes);
+    if constexpr (std::endian::native == std::endian::little) {
+      std::memcpy(p + 1, &arg, 8);  // room for 9 was made; only arg_bytes count
+    } else {
+      put_le(p + 1, arg, arg_bytes);
+    }
     len_ += static_cast<size_t>(1 + arg_bytes);
   }
 
@@ -69,8 +96,42 @@ class Out {
     frame_start_ = kNoFrame;
   }
 
+  // Many small saves in a row (a list of numbers): emit(w, i) writes item i
+  // at w and returns the end of what it wrote, or null when item i is not
+  // one it writes (nothing written). Each item is a save() of at most
+  // kMaxItem bytes: the frame boundary is checked before it as boundary()
+  // does, with the write position in a register. Returns how many items
+  // were written (all of [0, count) unless emit refused one).
+  static constexpr size_t kMaxItem = 16;
+  template <class Emit>
+  size_t run(size_t count, Emit&& emit) {
+    size_t done = 0;
+    while (done < count) {
+      boundary();
+      if (framing_ && frame_start_ == kNoFrame) open_frame();
+      const size_t chunk = std::min<size_t>(count - done, 4096);
+      if (cap_ - len_ < chunk * kMaxItem) grow(chunk * kMaxItem);
+      char* w = p_ + len_;
+      const char* frame_end =
+          framing_ ? p_ + frame_start_ + kFrameHeaderSize + kFrameSizeTarget : p_ + cap_;
+      size_t k = 0;
+      while (k < chunk && w < frame_end) {
+        char* next = emit(w, done + k);
+        if (!next) {
+          len_ = static_cast<size_t>(w - p_);
+          return done + k;
+        }
+        w = next;
+        ++k;
+      }
+      len_ = static_cast<size_t>(w - p_);
+      done += k;
+    }
+    return done;
+  }
+
   // At the start of every save(): a frame that reached the 64 KiB target ends.
-  void boundary() {
+  PKL_OUT_HOT void boundary() {
     if (!framing_ || frame_start_ == kNoFrame) return;
     if (len_ - frame_start_ - kFrameHeaderSize >= kFrameSizeTarget) commit_frame();
   }
@@ -78,6 +139,15 @@ class Out {
   // A header and its payload; a payload of 64 KiB or more goes outside any
   // frame (the frame before it is committed, and the next write opens a new one).
   void write_bytes(const char* header, size_t header_size, std::string_view data) {
+    if (data.size() <= 64) {
+      // A short str or bytes: header and payload with one capacity check.
+      if (framing_ && frame_start_ == kNoFrame) open_frame();
+      if (cap_ - len_ < header_size + data.size()) grow(header_size + data.size());
+      std::memcpy(p_ + len_, header, header_size);
+      std::memcpy(p_ + len_ + header_size, data.data(), data.size());
+      len_ += header_size + data.size();
+      return;
+    }
     if (data.size() >= kFrameSizeTarget) {
       commit_frame();
       const bool framing = framing_;
@@ -104,12 +174,16 @@ class Out {
     std::memset(p_ + len_, 0xfe, kFrameHeaderSize);
     len_ += kFrameHeaderSize;
   }
+  // Makes n more bytes writable: within the reserved capacity a step of
+  // about an eighth of what is written (resize zero-fills what it adds);
+  // past it, the capacity doubles.
   void grow(size_t n) {
-    size_t cap = cap_ < 4096 ? 4096 : cap_ * 2;
-    if (cap - len_ < n) cap = len_ + n;
-    buf_.resize(cap);
+    const size_t need = len_ + n;
+    if (need > buf_.capacity()) buf_.reserve(std::max(need, buf_.capacity() * 2));
+    const size_t want = std::max(need, std::min(buf_.capacity(), len_ + std::max<size_t>(len_ / 8, 4096)));
+    buf_.resize(want);
     p_ = buf_.data();
-    cap_ = cap;
+    cap_ = want;
   }
 
   std::string& buf_;

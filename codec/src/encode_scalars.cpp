@@ -7,6 +7,7 @@
 
 #include "encode_engine.hpp"
 #include "picklecodec/repr.hpp"
+#include "value_access.hpp"
 
 namespace pkl::enc {
 
@@ -73,15 +74,17 @@ std::string raw_unicode_escape(std::string_view utf8) {
 }
 
 std::string latin1_to_utf8(std::string_view bytes) {
-  std::string out;
-  out.reserve(bytes.size() + bytes.size() / 4);
+  size_t high = 0;
+  for (char ch : bytes) high += static_cast<unsigned char>(ch) >> 7;
+  std::string out(bytes.size() + high, '\0');
+  char* o = out.data();
   for (char ch : bytes) {
     const auto c = static_cast<unsigned char>(ch);
     if (c < 0x80) {
-      out += ch;
+      *o++ = ch;
     } else {
-      out += static_cast<char>(0xc0 | (c >> 6));
-      out += static_cast<char>(0x80 | (c & 0x3f));
+      *o++ = static_cast<char>(0xc0 | (c >> 6));
+      *o++ = static_cast<char>(0x80 | (c & 0x3f));
     }
   }
   return out;
@@ -274,7 +277,7 @@ void Engine::save_pers_text(Val pid) {
   out_.write("\n", 1);
 }
 
-void Engine::check_key(Val key) {
+void Engine::check_key_slow(Val key) {
   if (is_synth(key)) return;
   const Kind k = g_.kind(key);
   if (k == Kind::Str || k == Kind::Int) return;

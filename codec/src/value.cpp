@@ -13,6 +13,7 @@
 
 #include "bigint.hpp"
 #include "picklecodec/repr.hpp"
+#include "value_access.hpp"
 #include "value_impl.hpp"
 
 namespace pkl {
@@ -44,18 +45,19 @@ const char* kind_name(Kind k) noexcept {
 
 namespace detail {
 
-void* Arena::allocate(size_t bytes) {
-  bytes = (bytes + 7) & ~size_t{7};
+void* Arena::allocate_slow(size_t bytes) {
   if (bytes > kChunk / 4) {
     auto block = std::make_unique_for_overwrite<uint64_t[]>(bytes / 8);
     void* p = block.get();
-    chunks_.push_back(std::move(block));
+    big_.push_back(std::move(block));
+    allocated_ += bytes;
     return p;
   }
   if (bytes > left_) {
     auto block = std::make_unique_for_overwrite<uint64_t[]>(kChunk / 8);
     char* p = reinterpret_cast<char*>(block.get());
     chunks_.push_back(std::move(block));
+    allocated_ += kChunk;
     cur_ = p;
     left_ = kChunk;
   }
@@ -199,7 +201,8 @@ Rec* Graph::Impl::new_rec(Graph& g, const void* data, size_t bytes, uint64_t uni
   r->len = units;
   r->hash = 0;
   r->hashed = 0;
-  if (bytes) std::memcpy(r->chars(), data, bytes);
+  r->external = 0;
+  if (bytes) std::memcpy(r->inline_chars(), data, bytes);
   return r;
 }
 
@@ -281,6 +284,23 @@ NodeId Graph::bytes_unshared(std::string_view data) {
   return guarded([&] { return Impl::make_rec(*this, Kind::Bytes, 0, data.data(), 1, 1); });
 }
 
+NodeId Graph::bytes_view(std::string_view data) {
+  if (data.empty()) return bytes(data);
+  if (!impl_) throw Error(ErrorCode::Usage, "use of a moved-from graph");
+  return guarded([&] {
+    const char* p = data.data();
+    Rec* r = Impl::new_rec(*this, &p, sizeof p, data.size());
+    r->external = 1;
+    return add(Kind::Bytes, 0, static_cast<uint64_t>(reinterpret_cast<uintptr_t>(r)));
+  });
+}
+
+bool Graph::is_view(NodeId n) const {
+  check(n);
+  const Kind k = nodes_[n].kind;
+  return (k == Kind::Bytes) && Impl::rec(*this, n)->external != 0;
+}
+
 NodeId Graph::bytearray(std::string_view data) {
   return guarded(
       [&] { return Impl::make_rec(*this, Kind::ByteArray, 0, data.data(), data.size(), data.size()); });
@@ -299,9 +319,9 @@ NodeId Graph::list(std::span<const NodeId> items) {
   if (!impl_) throw Error(ErrorCode::Usage, "use of a moved-from graph");
   return guarded([&] {
     auto& lists = impl_->lists;
-    charge(sizeof(std::vector<NodeId>) + items.size() * sizeof(NodeId));
+    charge(sizeof(detail::ListItems) + items.size() * sizeof(NodeId));
     Impl::grow(*this, lists, 1);
-    lists.emplace_back(items.begin(), items.end());
+    lists.emplace_back(items.begin(), items.end(), detail::SmallArenaAlloc<NodeId>(&impl_->arena));
     try {
       return add(Kind::List, static_cast<uint32_t>(lists.size() - 1), 0);
     } catch (...) {
@@ -317,7 +337,7 @@ NodeId Graph::dict() {
     auto& dicts = impl_->dicts;
     charge(sizeof(detail::DictData));
     Impl::grow(*this, dicts, 1);
-    dicts.emplace_back();
+    dicts.emplace_back(&impl_->arena);
     try {
       return add(Kind::Dict, static_cast<uint32_t>(dicts.size() - 1), 0);
     } catch (...) {
@@ -461,7 +481,7 @@ void Graph::list_extend(NodeId list, std::span<const NodeId> items) {
     const bool aliased = !items.empty() && !v.empty() && !lt(items.data(), v.data()) &&
                          lt(items.data(), v.data() + v.size());
     if (aliased) {
-      std::vector<NodeId> copy(items.begin(), items.end());
+      const std::vector<NodeId> copy(items.begin(), items.end());
       Impl::grow(*this, v, copy.size());
       v.insert(v.end(), copy.begin(), copy.end());
     } else {
@@ -476,49 +496,64 @@ void Graph::dict_set(NodeId dict, NodeId key, NodeId value) {
   check(key);
   check(value);
   if (nodes_[dict].kind != Kind::Dict) wrong_kind(nodes_[dict].kind, "dict");
+  Impl::dict_put(*this, impl_->dicts[nodes_[dict].aux], key, value);
+}
+
+void Graph::Impl::dict_put(Graph& g, detail::DictData& d, NodeId key, NodeId value) {
   guarded([&] {
-    auto& d = impl_->dicts[nodes_[dict].aux];
-    const Kind kk = nodes_[key].kind;
+    const Kind kk = g.nodes_[key].kind;
     if (d.items.size() < detail::DictData::kSmall && kk != Kind::Tuple &&
         kk != Kind::FrozenSet && kk != Kind::List && kk != Kind::Dict && kk != Kind::Set &&
         kk != Kind::ByteArray) {
       // A small dict and a scalar key: no table hash needed (it stays
-      // unindexed), but a str's or bytes' cached hash makes the scan cheap.
+      // unindexed), but a str's or bytes' cached hash makes the scan cheap,
+      // and the bloom of the str and bytes keys skips it for a new key.
       if (kk == Kind::Str || kk == Kind::Bytes) {
-        const Rec* kr = Impl::rec(*this, key);
-        const uint64_t kh = kr->hashed ? kr->hash : Impl::scalar_hash(*this, key);  // cached
-        for (auto& item : d.items) {
-          const NodeId ik = item.first;
-          if (ik != key) {
-            if (nodes_[ik].kind != kk) continue;
-            const Rec* ir = Impl::rec(*this, ik);
-            if ((ir->hashed && ir->hash != kh) || ir->len != kr->len ||
-                std::memcmp(ir->chars(), kr->chars(), kr->len) != 0) {
-              continue;
+        const Rec* kr = rec(g, key);
+        const uint64_t kh = kr->hashed ? kr->hash : scalar_hash(g, key);  // cached
+        const uint64_t bit = detail::DictData::bloom_bits(kh);
+        if ((d.bloom & bit) == bit) {
+          for (auto& item : d.items) {
+            const NodeId ik = item.first;
+            if (ik != key) {
+              if (g.nodes_[ik].kind != kk) continue;
+              const Rec* ir = rec(g, ik);
+              if ((ir->hashed && ir->hash != kh) || ir->len != kr->len ||
+                  std::memcmp(ir->chars(), kr->chars(), kr->len) != 0) {
+                continue;
+              }
             }
-          }
-          item.second = value;
-          return;
-        }
-      } else {
-        for (auto& item : d.items) {
-          if (item.first == key || Impl::shallow_equal(*this, item.first, key) == 1) {
             item.second = value;
             return;
           }
         }
+        // Appending to a small dict: what append() does below kSmall items.
+        if (d.items.capacity() == 0) {
+          reserve_exact(g, d.items, detail::DictData::kSmall);
+        } else if (d.items.size() == d.items.capacity()) {
+          grow(g, d.items, 1);
+        }
+        d.items.push_back(Pair{key, value});
+        d.bloom |= bit;
+        return;
       }
-      if (d.items.capacity() == 0) Impl::reserve_exact(*this, d.items, detail::DictData::kSmall);
-      Impl::append(*this, d, Pair{key, value}, 0);
+      for (auto& item : d.items) {
+        if (item.first == key || shallow_equal(g, item.first, key) == 1) {
+          item.second = value;
+          return;
+        }
+      }
+      if (d.items.capacity() == 0) reserve_exact(g, d.items, detail::DictData::kSmall);
+      append(g, d, Pair{key, value}, 0);
       return;
     }
-    const uint64_t h = key_hash(key);
-    int64_t pos = Impl::find(*this, d, key, h);
+    const uint64_t h = g.key_hash(key);
+    int64_t pos = find(g, d, key, h);
     if (pos >= 0) {
       d.items[static_cast<size_t>(pos)].second = value;
       return;
     }
-    Impl::append(*this, d, Pair{key, value}, h);
+    append(g, d, Pair{key, value}, h);
   });
 }
 

@@ -31,13 +31,24 @@ namespace pkl {
 namespace detail {
 
 // Header of a record in the arena: strs, bytes, bytearrays, big ints and
-// tuples keep their payload right after it. The hash is cached lazily.
+// tuples keep their payload right after it. The hash is cached lazily. An
+// external record (a bytes made by Graph::bytes_view) holds, instead of its
+// payload, a pointer to the caller's bytes.
 struct Rec {
-  uint64_t len;   // payload length in units (bytes, or NodeIds for tuples)
-  uint64_t hash;  // valid when hashed != 0
-  uint64_t hashed;
-  const char* chars() const noexcept { return reinterpret_cast<const char*>(this + 1); }
-  char* chars() noexcept { return reinterpret_cast<char*>(this + 1); }
+  uint64_t len;       // payload length in units (bytes, or NodeIds for tuples)
+  uint64_t hash;      // valid when hashed != 0
+  uint32_t hashed;
+  uint32_t external;  // the payload is elsewhere: *(const char**)(this + 1)
+  const char* chars() const noexcept {
+    if (external) [[unlikely]] {
+      const char* p;
+      std::memcpy(&p, this + 1, sizeof p);
+      return p;
+    }
+    return reinterpret_cast<const char*>(this + 1);
+  }
+  // Storage of an inline payload (records being built).
+  char* inline_chars() noexcept { return reinterpret_cast<char*>(this + 1); }
   const NodeId* ids() const noexcept { return reinterpret_cast<const NodeId*>(this + 1); }
   NodeId* ids() noexcept { return reinterpret_cast<NodeId*>(this + 1); }
 };
@@ -46,15 +57,77 @@ struct Rec {
 // spans handed out stay valid for the graph's lifetime.
 class Arena {
  public:
+  Arena() = default;
+  Arena(const Arena&) = delete;
+  Arena& operator=(const Arena&) = delete;
+
   // Returns 8-aligned storage for `bytes` bytes.
-  void* allocate(size_t bytes);
+  void* allocate(size_t bytes) {
+    bytes = (bytes + 7) & ~size_t{7};
+    if (bytes <= left_) [[likely]] {
+      void* p = cur_;
+      cur_ += bytes;
+      left_ -= bytes;
+      return p;
+    }
+    return allocate_slow(bytes);
+  }
+  // Storage from the current chunk, or null (never allocates, never throws).
+  void* try_allocate(size_t bytes) noexcept {
+    bytes = (bytes + 7) & ~size_t{7};
+    if (bytes > left_) return nullptr;
+    void* p = cur_;
+    cur_ += bytes;
+    left_ -= bytes;
+    return p;
+  }
 
  private:
+  void* allocate_slow(size_t bytes);
   static constexpr size_t kChunk = 64 * 1024;
-  std::vector<std::unique_ptr<uint64_t[]>> chunks_;
+  std::vector<std::unique_ptr<uint64_t[]>> chunks_;  // kChunk bytes each
+  std::vector<std::unique_ptr<uint64_t[]>> big_;     // one large record each
   char* cur_ = nullptr;
   size_t left_ = 0;
+  size_t allocated_ = 0;  // bytes of all chunks
+
+ public:
+  size_t allocated() const noexcept { return allocated_; }
 };
+
+// An allocator for the item vectors of lists and dicts: blocks of up to
+// kArenaItems items come from the graph's arena (most containers are small;
+// no malloc, no free, no per-block header), larger ones from the heap. Arena
+// blocks are given back with the graph; a vector that outgrows one leaves it
+// unused (at most kArenaItems items).
+template <class T>
+struct SmallArenaAlloc {
+  using value_type = T;
+  using propagate_on_container_copy_assignment = std::true_type;
+  using propagate_on_container_move_assignment = std::true_type;
+  using propagate_on_container_swap = std::true_type;
+  static constexpr size_t kArenaItems = 8;
+
+  Arena* arena = nullptr;  // null: every block from the heap
+
+  SmallArenaAlloc() noexcept = default;
+  explicit SmallArenaAlloc(Arena* a) noexcept : arena(a) {}
+  template <class U>
+  SmallArenaAlloc(const SmallArenaAlloc<U>& o) noexcept : arena(o.arena) {}
+
+  T* allocate(size_t n) {
+    if (arena && n <= kArenaItems) return static_cast<T*>(arena->allocate(n * sizeof(T)));
+    return std::allocator<T>().allocate(n);
+  }
+  void deallocate(T* p, size_t n) noexcept {
+    if (arena && n <= kArenaItems) return;
+    std::allocator<T>().deallocate(p, n);
+  }
+  template <class U>
+  bool operator==(const SmallArenaAlloc<U>& o) const noexcept { return arena == o.arena; }
+};
+
+using ListItems = std::vector<NodeId, SmallArenaAlloc<NodeId>>;
 
 // An allocator that asks for transparent huge pages for big blocks (hash
 // indexes of large dicts are probed at random: fewer TLB misses).
@@ -92,11 +165,13 @@ using SlotVector = std::vector<uint64_t, HugeAlloc<uint64_t>>;
 // probe rarely touches `hashes`. Sets keep `hashes` at every size (a
 // frozenset's hash is computed from them without recursion); small dicts
 // scan their keys and keep no hashes.
-template <class Item, bool kAlwaysHashes>
+template <class Item, bool kAlwaysHashes, class Alloc = std::allocator<Item>>
 struct HashedItems {
   static constexpr size_t kSmall = 8;
   static constexpr bool kKeepsHashes = kAlwaysHashes;
-  std::vector<Item> items;
+  HashedItems() = default;
+  explicit HashedItems(const Alloc& a) : items(a) {}
+  std::vector<Item, Alloc> items;
   std::vector<uint64_t> hashes;
   SlotVector slots;
 };
@@ -105,7 +180,17 @@ struct SetData : HashedItems<NodeId, true> {
   uint64_t hash = 0;  // frozenset hash cache
   bool hashed = false;
 };
-using DictData = HashedItems<Pair, false>;
+struct DictData : HashedItems<Pair, false, SmallArenaAlloc<Pair>> {
+  DictData() = default;
+  explicit DictData(Arena* a) : HashedItems(SmallArenaAlloc<Pair>(a)) {}
+  // While the dict is small (unindexed): two bits per str or bytes key,
+  // from its hash (bloom_bits). A str key whose bits are not both set equals
+  // no key yet, so it is appended without a scan.
+  uint64_t bloom = 0;
+  static uint64_t bloom_bits(uint64_t h) noexcept {
+    return (uint64_t{1} << (h & 63)) | (uint64_t{1} << ((h >> 6) & 63));
+  }
+};
 
 enum Tag : uint64_t {
   kTagInt = 0x49,
@@ -124,7 +209,7 @@ SipKey graph_key() noexcept;
 
 struct Graph::Impl {
   detail::Arena arena;
-  std::vector<std::vector<NodeId>> lists;
+  std::vector<detail::ListItems> lists;
   std::vector<detail::DictData> dicts;
   std::vector<detail::SetData> sets;
   std::deque<GlobalData> globals;
@@ -173,6 +258,8 @@ struct Graph::Impl {
   static void append(Graph& g, Table& t, const Item& item, uint64_t h);
 
   static void set_insert(Graph& g, detail::SetData& s, NodeId member, uint64_t h);
+  // Graph::dict_set without the checks of its arguments.
+  static void dict_put(Graph& g, detail::DictData& d, NodeId key, NodeId value);
   static uint64_t set_hash(Graph::Impl& impl, detail::SetData& s);
   // 0: unequal, 1: equal, 2: both tuples or both sets (need a deep comparison).
   static int shallow_equal(const Graph& g, NodeId a, NodeId b);
@@ -189,8 +276,8 @@ struct Graph::Impl {
   static detail::Rec* new_rec(Graph& g, const void* data, size_t bytes, uint64_t units);
 
   // Grows v's capacity for `extra` more items, charging the growth to the budget.
-  template <class T>
-  static void grow(Graph& g, std::vector<T>& v, size_t extra) {
+  template <class T, class A>
+  static void grow(Graph& g, std::vector<T, A>& v, size_t extra) {
     const size_t need = v.size() + extra;
     if (need <= v.capacity()) return;
     size_t cap = v.capacity() < 4 ? 4 : v.capacity() * 2;
@@ -199,8 +286,8 @@ struct Graph::Impl {
     v.reserve(cap);
   }
   // Reserves exactly n items of capacity, charging the growth.
-  template <class T>
-  static void reserve_exact(Graph& g, std::vector<T>& v, size_t n) {
+  template <class T, class A>
+  static void reserve_exact(Graph& g, std::vector<T, A>& v, size_t n) {
     if (n <= v.capacity()) return;
     g.charge(static_cast<uint64_t>(n - v.capacity()) * sizeof(T));
     v.reserve(n);

@@ -49,6 +49,15 @@ struct DecodeOptions {
   // Extension registry (copyreg's inverted registry): code -> (module, qualname).
   // Unset or missing code: CPython's "unregistered extension code N".
   std::function<std::optional<std::pair<std::string, std::string>>(int32_t code)> extension;
+  // Zero-copy bytes. When set, a bytes object of the pickle (BINBYTES,
+  // SHORT_BINBYTES, BINBYTES8) of at least `bytes_view_min` bytes becomes a
+  // Bytes node that refers to the input instead of holding a copy (see
+  // Graph::bytes_view). Only for input in memory: decode(), decode_all() and
+  // a Decoder over a MemorySource; bytes read from a file, a pipe or a stream
+  // pass through a temporary buffer and are copied as usual. The caller keeps
+  // the input alive and unchanged for as long as the graph is read.
+  bool bytes_as_views = false;
+  uint64_t bytes_view_min = 4096;
 };
 
 // Where bytes come from. read() returns 0 only at end of input.

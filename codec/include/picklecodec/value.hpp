@@ -20,10 +20,13 @@
 
 #include <any>
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
+#include <new>
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -56,6 +59,69 @@ enum class Kind : uint8_t {
 const char* kind_name(Kind k) noexcept;  // Python's type name: "NoneType", "int", "list", ...
 
 using Pair = std::pair<NodeId, NodeId>;
+
+namespace detail {
+
+// A vector of trivially copyable items that grows with realloc: a large
+// block is remapped by the kernel rather than copied, so growing it neither
+// copies nor touches fresh memory twice. (Graph's node array.)
+template <class T>
+class PodVector {
+  static_assert(std::is_trivially_copyable_v<T>);
+
+ public:
+  PodVector() noexcept = default;
+  PodVector(const PodVector&) = delete;
+  PodVector& operator=(const PodVector&) = delete;
+  PodVector(PodVector&& o) noexcept : p_(o.p_), n_(o.n_), cap_(o.cap_) {
+    o.p_ = nullptr;
+    o.n_ = o.cap_ = 0;
+  }
+  PodVector& operator=(PodVector&& o) noexcept {
+    if (this != &o) {
+      std::free(p_);
+      p_ = o.p_;
+      n_ = o.n_;
+      cap_ = o.cap_;
+      o.p_ = nullptr;
+      o.n_ = o.cap_ = 0;
+    }
+    return *this;
+  }
+  ~PodVector() { std::free(p_); }
+
+  size_t size() const noexcept { return n_; }
+  size_t capacity() const noexcept { return cap_; }
+  T& operator[](size_t i) noexcept { return p_[i]; }
+  const T& operator[](size_t i) const noexcept { return p_[i]; }
+  void reserve(size_t n) {
+    if (n <= cap_) return;
+    if (n > SIZE_MAX / sizeof(T)) throw std::bad_alloc();
+    void* q = std::realloc(static_cast<void*>(p_), n * sizeof(T));
+    if (!q) throw std::bad_alloc();
+    p_ = static_cast<T*>(q);
+    cap_ = n;
+  }
+  void push_back(const T& v) {
+    if (n_ == cap_) reserve(cap_ < 8 ? 16 : cap_ * 2);
+    p_[n_++] = v;
+  }
+  // Only when size() < capacity().
+  void push_unchecked(const T& v) noexcept { p_[n_++] = v; }
+  // Only for n <= size().
+  void resize_down(size_t n) noexcept { n_ = n; }
+  // Only for n <= capacity(), once items [size(), n) are written.
+  void resize_up_unchecked(size_t n) noexcept { n_ = n; }
+  T* data() noexcept { return p_; }
+  const T* data() const noexcept { return p_; }
+
+ private:
+  T* p_ = nullptr;
+  size_t n_ = 0;
+  size_t cap_ = 0;
+};
+
+}  // namespace detail
 
 // What an inert object records: how CPython's pickler would see it.
 struct ObjectData {
@@ -117,6 +183,14 @@ class Graph {
   // A bytes that is its own object even at length 1, as CPython 3.8+ makes
   // for BINBYTES, SHORT_BINBYTES and BINBYTES8 (only b"" stays shared).
   NodeId bytes_unshared(std::string_view data);
+  // A bytes that refers to `data` instead of holding a copy of it (zero-copy
+  // decoding, DecodeOptions::bytes_as_views). The caller keeps `data` alive
+  // and unchanged for as long as the graph is read; the node is otherwise an
+  // ordinary bytes (its own object, as bytes_unshared; b"" stays shared). The
+  // budget is charged for the node and a small record, not for the bytes.
+  NodeId bytes_view(std::string_view data);
+  // True when n is a bytes made by bytes_view (its payload is the caller's).
+  bool is_view(NodeId n) const;
   NodeId bytearray(std::string_view data);
   NodeId tuple(std::span<const NodeId> items);
   NodeId list(std::span<const NodeId> items = {});
@@ -196,7 +270,7 @@ class Graph {
   void charge(uint64_t bytes);
   uint64_t key_hash(NodeId n) const;
 
-  std::vector<Node> nodes_;
+  detail::PodVector<Node> nodes_;
   std::unique_ptr<Impl> impl_;
   NodeId root_ = kNoNode;
   uint64_t bytes_held_ = 0;
