@@ -1,0 +1,235 @@
+// The codec's benchmarks over the payload files bench/payloads.py writes.
+//
+//   bench_codec --payloads=DIR [google benchmark flags]
+//       decode/<file>       pkl::decode of the file (bytes/s = pickle bytes)
+//       decode_view/<file>  the same with DecodeOptions::bytes_as_views (bytes payloads)
+//       encode/<file>       pkl::encode of the decoded graph at the file's protocol
+//   bench_codec --peak=decode|decode_view|encode FILE
+//       one measurement in this process, printed as JSON: the peak resident
+//       memory the operation adds (VmHWM reset through /proc/self/clear_refs
+//       after the input is in memory, minus the resident size then), and
+//       whether encode(decode(file)) gives the file back byte for byte.
+//   bench_codec --roundtrip FILE...
+//       checks encode(decode(file), its protocol) == file for each file.
+#include <benchmark/benchmark.h>
+
+#include <chrono>
+#include <ctime>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "picklecodec/decode.hpp"
+#include "picklecodec/encode.hpp"
+#include "picklecodec/error.hpp"
+
+namespace {
+
+// CPU time of this thread (user + system, page faults included): unlike the
+// wall clock it does not count the time other processes of a loaded machine
+// take, so both sides are measured alike (cpython_bench.py: time.thread_time).
+double cpu_seconds() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot open " + path);
+  in.seekg(0, std::ios::end);
+  const auto size = static_cast<size_t>(in.tellg());
+  in.seekg(0);
+  std::string data;
+  data.resize(size);
+  in.read(data.data(), static_cast<std::streamsize>(size));
+  return data;
+}
+
+// The protocol a pickle was written with (its PROTO opcode; 0/1 have none).
+int protocol_of(const std::string& data) {
+  if (data.size() >= 2 && static_cast<unsigned char>(data[0]) == 0x80) return static_cast<unsigned char>(data[1]);
+  return 1;
+}
+
+pkl::EncodeOptions encode_options(int protocol) {
+  pkl::EncodeOptions o;
+  o.protocol = protocol;
+  return o;
+}
+
+pkl::DecodeOptions options_for(bool views) {
+  pkl::DecodeOptions o;
+  o.bytes_as_views = views;
+  return o;
+}
+
+// ---- peak memory -------------------------------------------------------------
+
+long status_kb(const char* field) {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  const size_t n = std::strlen(field);
+  while (std::getline(in, line)) {
+    if (line.compare(0, n, field) == 0 && line.size() > n && line[n] == ':') return std::atol(line.c_str() + n + 1);
+  }
+  return -1;
+}
+
+void reset_peak() {
+  std::ofstream out("/proc/self/clear_refs");
+  out << "5";
+}
+
+int run_peak(const std::string& what, const std::string& path) {
+  std::string data = read_file(path);
+  const int proto = protocol_of(data);
+  const bool views = what == "decode_view";
+  std::unique_ptr<pkl::Graph> graph;
+  if (what == "encode") graph = std::make_unique<pkl::Graph>(pkl::decode(data, options_for(false)));
+  reset_peak();
+  const long base = status_kb("VmRSS");
+  const auto t0 = std::chrono::steady_clock::now();
+  bool same = true;
+  size_t out_size = 0;
+  if (what == "encode") {
+    std::string out = pkl::encode(*graph, encode_options(proto));
+    out_size = out.size();
+    same = out == data;
+  } else {
+    pkl::Graph g = pkl::decode(data, options_for(views));
+    out_size = g.size();
+    benchmark::DoNotOptimize(g.root());
+    const long peak = status_kb("VmHWM");
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::printf("{\"what\": \"%s\", \"file\": \"%s\", \"peak_kb\": %ld, \"seconds\": %.6f, \"nodes\": %zu, \"graph_bytes\": %llu}\n",
+                what.c_str(), path.c_str(), peak - base, secs, out_size,
+                static_cast<unsigned long long>(g.bytes_held()));
+    return 0;
+  }
+  const long peak = status_kb("VmHWM");
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::printf("{\"what\": \"%s\", \"file\": \"%s\", \"peak_kb\": %ld, \"seconds\": %.6f, \"bytes\": %zu, \"identical\": %s}\n",
+              what.c_str(), path.c_str(), peak - base, secs, out_size, same ? "true" : "false");
+  return 0;
+}
+
+int run_roundtrip(const std::vector<std::string>& files) {
+  int bad = 0;
+  for (const std::string& f : files) {
+    const std::string data = read_file(f);
+    pkl::Graph g = pkl::decode(data);
+    const std::string out = pkl::encode(g, encode_options(protocol_of(data)));
+    const bool same = out == data;
+    std::printf("%s %s (%zu -> %zu bytes)\n", same ? "identical" : "DIFFERENT", f.c_str(), data.size(), out.size());
+    bad += !same;
+  }
+  return bad ? 1 : 0;
+}
+
+// ---- benchmarks ----------------------------------------------------------------
+
+struct Payload {
+  std::string name;  // file name without .pkl
+  std::string data;
+};
+
+std::vector<std::string> manifest_files(const std::string& dir) {
+  // The manifest is a JSON list of objects with a "file" member; the file
+  // names are all this needs, so a tiny scan does without a JSON library.
+  std::vector<std::string> files;
+  std::string text = read_file(dir + "/manifest.json");
+  const std::string key = "\"file\": \"";
+  for (size_t p = text.find(key); p != std::string::npos; p = text.find(key, p)) {
+    p += key.size();
+    const size_t e = text.find('"', p);
+    files.push_back(text.substr(p, e - p));
+  }
+  return files;
+}
+
+void register_all(const std::string& dir) {
+  for (const std::string& file : manifest_files(dir)) {
+    auto p = std::make_shared<Payload>();
+    p->name = file.substr(0, file.size() - 4);
+    p->data = read_file(dir + "/" + file);
+    const int proto = protocol_of(p->data);
+    for (const bool views : {false, true}) {
+      // decode_view: DecodeOptions::bytes_as_views, for the bytes payloads.
+      if (views && p->name.rfind("bytes-", 0) != 0) continue;
+      const std::string name = std::string(views ? "decode_view/" : "decode/") + p->name;
+      benchmark::RegisterBenchmark(name.c_str(), [p, views](benchmark::State& st) {
+        const pkl::DecodeOptions o = options_for(views);
+        for (auto _ : st) {
+          // Timed without the graph's destruction (as CPython's side is
+          // timed without freeing what loads returned).
+          const double t0 = cpu_seconds();
+          pkl::Graph g = pkl::decode(p->data, o);
+          benchmark::DoNotOptimize(g.root());
+          st.SetIterationTime(cpu_seconds() - t0);
+        }
+        st.SetBytesProcessed(static_cast<int64_t>(st.iterations()) * static_cast<int64_t>(p->data.size()));
+      })->Unit(benchmark::kMillisecond)->UseManualTime();
+    }
+    benchmark::RegisterBenchmark(("encode/" + p->name).c_str(), [p, proto](benchmark::State& st) {
+      pkl::Graph g = pkl::decode(p->data);
+      const pkl::EncodeOptions o = encode_options(proto);
+      size_t out_size = 0;
+      for (auto _ : st) {
+        const double t0 = cpu_seconds();
+        std::string out = pkl::encode(g, o);
+        benchmark::DoNotOptimize(out.data());
+        st.SetIterationTime(cpu_seconds() - t0);
+        out_size = out.size();
+      }
+      st.SetBytesProcessed(static_cast<int64_t>(st.iterations()) * static_cast<int64_t>(p->data.size()));
+      st.counters["out_bytes"] = static_cast<double>(out_size);
+    })->Unit(benchmark::kMillisecond)->UseManualTime();
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    std::string dir, peak;
+    std::vector<std::string> rest;
+    std::vector<char*> args{argv[0]};
+    bool roundtrip = false;
+    for (int i = 1; i < argc; ++i) {
+      std::string a = argv[i];
+      if (a.rfind("--payloads=", 0) == 0) {
+        dir = a.substr(11);
+      } else if (a.rfind("--peak=", 0) == 0) {
+        peak = a.substr(7);
+      } else if (a == "--roundtrip") {
+        roundtrip = true;
+      } else if (a.rfind("--benchmark", 0) == 0 || a.rfind("--v=", 0) == 0) {
+        args.push_back(argv[i]);
+      } else {
+        rest.push_back(a);
+      }
+    }
+    if (!peak.empty()) {
+      if (rest.size() != 1) throw std::runtime_error("--peak takes one file");
+      return run_peak(peak, rest[0]);
+    }
+    if (roundtrip) return run_roundtrip(rest);
+    if (dir.empty()) throw std::runtime_error("usage: bench_codec --payloads=DIR [benchmark flags]");
+    int n = static_cast<int>(args.size());
+    benchmark::Initialize(&n, args.data());
+    register_all(dir);
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << "bench_codec: " << e.what() << "\n";
+    return 2;
+  }
+}
