@@ -17,6 +17,8 @@ import os
 import pkgutil
 import sys
 
+from _genfile import emit
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "..", "src", "codec_names.inc")
 
@@ -61,16 +63,7 @@ def generate():
 
 
 def main():
-    text = generate()
-    if "--check" in sys.argv:
-        with open(OUT) as f:
-            if f.read() != text:
-                print("codec_names.inc is stale: run python3 codec/gen/gen_codecs.py")
-                return 1
-        return 0
-    with open(OUT, "w") as f:
-        f.write(text)
-    return 0
+    return emit(OUT, generate())
 
 
 if __name__ == "__main__":

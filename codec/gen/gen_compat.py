@@ -17,6 +17,8 @@ import _compat_pickle
 import os
 import sys
 
+from _genfile import emit
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "..", "src", "compat_tables.inc")
 
@@ -117,20 +119,7 @@ def generate():
 
 
 def main():
-    text = generate()
-    if "--check" in sys.argv:
-        try:
-            with open(OUT) as f:
-                current = f.read()
-        except FileNotFoundError:
-            current = None
-        if current != text:
-            print("compat_tables.inc is stale: run python3 codec/gen/gen_compat.py")
-            return 1
-        return 0
-    with open(OUT, "w") as f:
-        f.write(text)
-    return 0
+    return emit(OUT, generate())
 
 
 if __name__ == "__main__":

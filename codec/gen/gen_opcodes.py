@@ -10,6 +10,8 @@ import os
 import pickletools
 import sys
 
+from _genfile import emit
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "..", "include", "picklecodec", "opcodes.hpp")
 
@@ -118,16 +120,7 @@ def generate():
 
 
 def main():
-    text = generate()
-    if "--check" in sys.argv:
-        with open(OUT) as f:
-            if f.read() != text:
-                print("opcodes.hpp is stale: run python3 codec/gen/gen_opcodes.py")
-                return 1
-        return 0
-    with open(OUT, "w") as f:
-        f.write(text)
-    return 0
+    return emit(OUT, generate())
 
 
 if __name__ == "__main__":

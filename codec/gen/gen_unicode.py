@@ -10,6 +10,8 @@ import os
 import sys
 import unicodedata
 
+from _genfile import emit
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "..", "src", "unicode_printable.inc")
 
@@ -54,20 +56,7 @@ def generate():
 
 
 def main():
-    text = generate()
-    if "--check" in sys.argv:
-        try:
-            with open(OUT) as f:
-                current = f.read()
-        except OSError:
-            current = None
-        if current != text:
-            print("unicode_printable.inc is stale: run python3 codec/gen/gen_unicode.py")
-            return 1
-        return 0
-    with open(OUT, "w") as f:
-        f.write(text)
-    return 0
+    return emit(OUT, generate())
 
 
 if __name__ == "__main__":
