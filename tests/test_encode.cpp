@@ -395,3 +395,43 @@ TEST(Encode, DoesNotChangeAPlainGraph) {
 }
 
 }  // namespace
+
+// ---- interned module names ------------------------------------------------------
+
+// [c, GLOBAL c c] re-encoded at protocol 4: STACK_GLOBAL's module name is the
+// interned str of c. For most one-character names that is the singleton the
+// list's c already memoized (BINGET 1); for the characters CPython 3.11 interns
+// at startup as strs of their own (codec/gen/gen_interned.py) it is a second
+// SHORT_BINUNICODE. Expected bytes: oracle/inert.py's redump of each input
+// under CPython 3.11.7 (python3 -c "import inert; inert.redump(data, [4])").
+TEST(Encode, OneCharacterModuleNamesFollowCPythonsInterning) {
+  struct Case {
+    const char* input;
+    const char* ch;
+    const char* expected;
+  };
+  const Case cases[] = {
+      {"80025d710028580100000061710163610a610a7102652e", "a",
+       "80049511000000000000005d94288c0161948c01619468019394652e"},
+      {"80025d710028580100000034710163340a340a7102652e", "4",
+       "8004950f000000000000005d94288c013494680168019394652e"},
+      {"80025d71002858010000005f7101635f0a5f0a7102652e", "_",
+       "80049511000000000000005d94288c015f948c015f9468019394652e"},
+      {"80025d7100285802000000c3a9710163c3a90ac3a90a7102652e", "\\xe9",
+       "80049510000000000000005d94288c02c3a994680168019394652e"},
+      {"80025d710028580100000042710163420a420a7102652e", "B",
+       "80049511000000000000005d94288c0142948c01429468019394652e"},
+      {"80025d71002858010000007a7101637a0a7a0a7102652e", "z",
+       "8004950f000000000000005d94288c017a94680168019394652e"},
+      {"80025d710028580100000067710163670a670a7102652e", "g",
+       "8004950f000000000000005d94288c016794680168019394652e"},
+      {"80025d7100285802000000c3bf710163c3bf0ac3bf0a7102652e", "\\xff",
+       "80049510000000000000005d94288c02c3bf94680168019394652e"},
+      {"80025d710028580100000075710163750a750a7102652e", "u",
+       "8004950f000000000000005d94288c017594680168019394652e"},
+  };
+  for (const Case& c : cases) {
+    const pkl::Graph g = pkl::decode(enctest::unhex(c.input));
+    EXPECT_EQ(enctest::hex(pkl::encode(g, g.root(), 4)), c.expected) << "module name " << c.ch;
+  }
+}

@@ -6,6 +6,7 @@
 // same hooks: copyreg._reduce_ex below protocol 2, copyreg.__newobj__ /
 // __newobj_ex__ from 2 on, and functools.partial for __newobj_ex__ below 4).
 #include "compat_tables.inc"
+#include "interned_chars.inc"
 #include "encode_engine.hpp"
 
 namespace pkl::enc {
@@ -21,6 +22,12 @@ std::string class_repr(std::string_view module, std::string_view qualname) {
   return "<class '" + std::string(module) + "." + std::string(qualname) + "'>";
 }
 
+bool interned_apart(unsigned code) {
+  for (std::size_t i = 0; i < kInternedApartCount; ++i)
+    if (kInternedApartChars[i] == code) return true;
+  return false;
+}
+
 }  // namespace
 
 Val Engine::s_bytes(std::string_view data) {
@@ -32,17 +39,17 @@ Val Engine::s_bytes(std::string_view data) {
 
 // The interned str of a module name. Interning a one-character str below
 // U+0100 gives the interpreter's singleton (the graph's str), except for the
-// characters CPython 3.11 interns at startup as separate static strs.
+// characters CPython interns at startup as strs of their own (generated table).
 Val Engine::module_name_str(std::string_view module) {
-  static constexpr std::string_view kInternedApart = "BCLST_abcdefhijklmnopqrstvwxy";
-  if (module.size() == 1 && static_cast<unsigned char>(module[0]) < 0x80 &&
-      kInternedApart.find(module[0]) == std::string_view::npos)
-    return s_latin1_char(static_cast<unsigned char>(module[0]));
-  if (module.size() == 2) {
+  unsigned code = 0x100;
+  if (module.size() == 1 && static_cast<unsigned char>(module[0]) < 0x80) {
+    code = static_cast<unsigned char>(module[0]);
+  } else if (module.size() == 2) {
     const auto b0 = static_cast<unsigned char>(module[0]);
     const auto b1 = static_cast<unsigned char>(module[1]);
-    if ((b0 == 0xc2 || b0 == 0xc3) && (b1 & 0xc0) == 0x80) return s_latin1_char(((b0 & 0x1fu) << 6) | (b1 & 0x3fu));
+    if ((b0 == 0xc2 || b0 == 0xc3) && (b1 & 0xc0) == 0x80) code = ((b0 & 0x1fu) << 6) | (b1 & 0x3fu);
   }
+  if (code < 0x100 && !interned_apart(code)) return s_latin1_char(code);
   return s_named_str('M', module);
 }
 
