@@ -7,8 +7,8 @@ namespace pklprop {
 
 const JVal* JVal::find(std::string_view key) const {
   if (type != Obj) return nullptr;
-  for (const auto& kv : obj)
-    if (kv.first == key) return &kv.second;
+  for (size_t i = 0; i < keys.size(); ++i)
+    if (keys[i] == key) return &arr[i];
   return nullptr;
 }
 
@@ -103,7 +103,7 @@ class Parser {
       ws();
       if (p_ >= t_.size()) fail("unexpected end");
       const bool is_obj = top->type == JVal::Obj;
-      const size_t count = is_obj ? top->obj.size() : top->arr.size();
+      const size_t count = top->arr.size();
       char c = t_[p_];
       if (c == (is_obj ? '}' : ']')) {
         ++p_;
@@ -122,12 +122,10 @@ class Parser {
         ws();
         if (p_ >= t_.size() || t_[p_] != ':') fail("expected ':'");
         ++p_;
-        top->obj.emplace_back(std::move(key), JVal{});
-        read_value(top->obj.back().second);
-      } else {
-        top->arr.emplace_back();
-        read_value(top->arr.back());
+        top->keys.push_back(std::move(key));
       }
+      top->arr.emplace_back();
+      read_value(top->arr.back());
     }
     (void)have_root;
     ws();

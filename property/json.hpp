@@ -18,8 +18,10 @@ struct JVal {
   enum Type : uint8_t { Null, Bool, Num, Str, Arr, Obj } type = Null;
   bool b = false;
   std::string s;  // Str: the text; Num: the number's text
-  std::vector<JVal> arr;
-  std::vector<std::pair<std::string, JVal>> obj;
+  std::vector<JVal> arr;           // Arr: the items; Obj: the member values
+  std::vector<std::string> keys;   // Obj: the member names, parallel to arr
+  // (not a vector of pairs: a pair holding the still-incomplete JVal breaks
+  // clang 14 with libstdc++ 12)
 
   bool is_null() const { return type == Null; }
   // Object member or nullptr.
