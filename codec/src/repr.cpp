@@ -1,5 +1,6 @@
 // Python 3.11's repr() of str, bytes, bytearray and float, byte for byte.
 #include "picklecodec/repr.hpp"
+#include "utf8.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -76,24 +77,6 @@ uint32_t next_code_point(std::string_view s, size_t& i) {
   }
   i += 1;
   return 0xfffd;
-}
-
-void append_utf8(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xc0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3f));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xe0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-    out += static_cast<char>(0x80 | (cp & 0x3f));
-  } else {
-    out += static_cast<char>(0xf0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3f));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-    out += static_cast<char>(0x80 | (cp & 0x3f));
-  }
 }
 
 void append_hex(std::string& out, uint32_t v, int digits) {
