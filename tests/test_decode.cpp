@@ -626,6 +626,39 @@ const Point& point_of(const Graph& g, NodeId n) {
   return std::any_cast<const Point&>(g.object_data(n).native);
 }
 
+TEST(DecodeRegistry, NamesDoNotMeetAcrossTheModuleBoundary) {
+  // STACK_GLOBAL names may hold any character, so ("a\nb", "c") and
+  // ("a", "b\nc") are two classes.
+  ClassRegistry reg;
+  ClassHooks h;
+  h.module = "a\nb";
+  h.qualname = "c";
+  EXPECT_EQ(reg.add(h), 0);
+  EXPECT_EQ(reg.find("a\nb", "c"), 0);
+  EXPECT_EQ(reg.find("a", "b\nc"), -1);
+  EXPECT_EQ(reg.find("a\nbc", ""), -1);
+  h.module = "a";
+  h.qualname = "b\nc";
+  EXPECT_EQ(reg.add(h), 1);
+  EXPECT_EQ(reg.find("a", "b\nc"), 1);
+  EXPECT_EQ(reg.add(h), 1);  // re-registering replaces
+  EXPECT_EQ(reg.size(), 2u);
+}
+
+TEST(DecodeRegistry, AtAnIndexOutOfRangeIsACodecError) {
+  ClassRegistry reg = point_registry(false);
+  EXPECT_EQ(reg.at(0).qualname, "Point");
+  for (int bad : {-1, 1, 1 << 30}) {
+    try {
+      reg.at(bad);
+      ADD_FAILURE() << "no error for " << bad;
+    } catch (const pkl::Error& e) {
+      EXPECT_EQ(e.code(), pkl::ErrorCode::Usage);
+      EXPECT_EQ(e.message(), "no registered class at index " + std::to_string(bad));
+    }
+  }
+}
+
 TEST(DecodeRegistry, NewobjAndBuild) {
   ClassRegistry reg = point_registry(false);
   DecodeOptions o;

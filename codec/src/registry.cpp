@@ -8,11 +8,13 @@ namespace pkl {
 
 namespace {
 
+// The module's length first: a separator character would let ("a\nb", "c")
+// and ("a", "b\nc") meet, and STACK_GLOBAL names may hold any character.
 std::string registry_key(std::string_view module, std::string_view qualname) {
-  std::string key;
-  key.reserve(module.size() + qualname.size() + 1);
+  std::string key = std::to_string(module.size());
+  key.reserve(key.size() + 1 + module.size() + qualname.size());
+  key += ':';
   key += module;
-  key += '\n';
   key += qualname;
   return key;
 }
@@ -44,6 +46,12 @@ int ClassRegistry::add(ClassHooks hooks) {
   } catch (const std::exception& e) {
     throw Error(ErrorCode::Usage, e.what());
   }
+}
+
+const ClassHooks& ClassRegistry::at(int index) const {
+  if (index < 0 || static_cast<size_t>(index) >= classes_.size())
+    throw Error(ErrorCode::Usage, "no registered class at index " + std::to_string(index));
+  return classes_[static_cast<size_t>(index)];
 }
 
 int ClassRegistry::find(std::string_view module, std::string_view qualname) const {

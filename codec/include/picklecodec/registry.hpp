@@ -75,7 +75,8 @@ class ClassRegistry {
   int add(ClassHooks hooks);
   // The index of (module, qualname), or -1.
   int find(std::string_view module, std::string_view qualname) const;
-  const ClassHooks& at(int index) const { return classes_.at(static_cast<size_t>(index)); }
+  // The hooks of class `index`; a pkl::Error (Usage) if there is none.
+  const ClassHooks& at(int index) const;
   size_t size() const noexcept { return classes_.size(); }
 
   // A new instance of class `index` in `g`, holding `native`: an Object node
@@ -92,7 +93,7 @@ class ClassRegistry {
 
  private:
   std::vector<ClassHooks> classes_;
-  std::unordered_map<std::string, int> index_;  // "module\nqualname" -> index
+  std::unordered_map<std::string, int> index_;  // registry_key(module, qualname) -> index
 };
 
 // The C++ value of a registered instance: a pointer to its T, or nullptr
