@@ -2,16 +2,11 @@
 // its graph, in the readable notation or as graph JSON, one per line.
 #include <CLI/CLI.hpp>
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 #include <iostream>
-#include <map>
 #include <memory>
 #include <string>
 
+#include "cli_common.hpp"
 #include "commands.hpp"
 #include "picklecodec/decode.hpp"
 #include "picklecodec/error.hpp"
@@ -23,30 +18,14 @@ struct ShowArgs {
   std::string file;
   bool json = false;
   int width = 80;
-  pkl::StringEncoding encoding = pkl::StringEncoding::Ascii;
-  bool strict = false;
+  DecodeFlags decode;
 };
 
 void run_show(const ShowArgs& args) {
-  int fd = 0;
-  bool own = false;
-  if (args.file != "-") {
-    fd = ::open(args.file.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) throw pkl::Error(pkl::ErrorCode::Io, "can't open '" + args.file + "': " + std::strerror(errno));
-    own = true;
-  }
-  struct Closer {
-    int fd;
-    bool own;
-    ~Closer() {
-      if (own) ::close(fd);
-    }
-  } closer{fd, own};
-
-  pkl::FdSource source(fd, /*may_read_ahead=*/own);
+  const OpenFd in(args.file, OpenFd::Read);
+  pkl::FdSource source(in.fd(), /*may_read_ahead=*/in.is_named());
   pkl::DecodeOptions options;
-  options.string_encoding = args.encoding;
-  if (args.strict) options.limits = pkl::Limits::strict();
+  args.decode.apply(options);
   pkl::Decoder decoder(source, options);
   pkl::ShowOptions show_options;
   show_options.width = args.width;
@@ -77,14 +56,6 @@ void add_show_command(CLI::App& app) {
   cmd->add_option("--width", args->width, "line width of the readable notation")
       ->default_val(80)
       ->check(CLI::Range(1, 100000));
-  const std::map<std::string, pkl::StringEncoding> encodings{
-      {"ascii", pkl::StringEncoding::Ascii},
-      {"latin1", pkl::StringEncoding::Latin1},
-      {"bytes", pkl::StringEncoding::Bytes}};
-  cmd->add_option("--encoding", args->encoding,
-                  "how Python 2 str (STRING opcodes) decode, as pickle.loads(encoding=...)")
-      ->transform(CLI::CheckedTransformer(encodings, CLI::ignore_case))
-      ->default_str("ascii");
-  cmd->add_flag("--strict-limits", args->strict, "decode with the tight budget Limits::strict()");
+  args->decode.add_to(cmd);
   cmd->callback([args] { run_show(*args); });
 }

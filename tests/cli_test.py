@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+"""cli_test: pickletool's command line, each flag against what CPython does.
+
+  - exit codes: 0 success, 1 input rejected (one `pickletool: error:` line),
+    2 usage error; --help exits 0 for every command;
+  - --encoding ascii|latin1|bytes (any case) decodes Python 2 str as
+    pickle.loads(encoding=...) does (show and recode);
+  - --no-fix-imports keeps Python 2 names, as fix_imports=False;
+  - --strict-limits rejects what the default budget accepts;
+  - a missing file is exit 1 with the OS's reason.
+
+    python3 tests/cli_test.py --bin build/release/bin
+"""
+import argparse
+import os
+import pickle
+import subprocess
+import sys
+import tempfile
+
+
+FAILS = []
+
+
+def check(what, cond, detail=""):
+    if not cond:
+        FAILS.append("%s %s" % (what, detail))
+
+
+def run(tool, args, data=b""):
+    p = subprocess.run([tool] + args, input=data, capture_output=True, timeout=60)
+    return p.returncode, p.stdout, p.stderr.decode("utf-8", "replace")
+
+
+def one_error_line(err):
+    return err.startswith("pickletool: error: ") and err.count("\n") == 1
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", required=True)
+    tool = os.path.join(ap.parse_args().bin, "pickletool")
+
+    # --help everywhere; usage errors are 2.
+    for cmd in ([], ["dis"], ["show"], ["recode"]):
+        rc, out, _ = run(tool, cmd + ["--help"])
+        check("help %s" % cmd, rc == 0 and b"Usage" in out, "rc=%d" % rc)
+    for args in (["frobnicate"], ["show"], ["recode", "--protocol", "6"],
+                 ["show", "--encoding", "utf8", "-"], ["show", "--width", "0", "-"]):
+        rc, _, err = run(tool, args)
+        check("usage %s" % args, rc == 2, "rc=%d %r" % (rc, err[:100]))
+
+    # Python 2 str: SHORT_BINSTRING '\xe9\xe9', under each encoding and spelling.
+    py2 = b"\x80\x02U\x02\xe9\xe9q\x00."
+    for enc, spelled in (("latin1", "latin1"), ("latin1", "LATIN1"), ("bytes", "Bytes"), ("ASCII", "ascii")):
+        try:
+            value = pickle.loads(py2, encoding=enc)
+        except UnicodeDecodeError as e:
+            value = e
+        rc, out, err = run(tool, ["show", "--encoding", spelled, "-"], py2)
+        if isinstance(value, Exception):
+            check("show --encoding %s" % spelled, rc == 1 and one_error_line(err) and "'ascii' codec can't decode" in err,
+                  "rc=%d %r" % (rc, err))
+        else:
+            check("show --encoding %s" % spelled, rc == 0 and out.decode() == repr(value) + "\n",
+                  "rc=%d out=%r want %r" % (rc, out, repr(value)))
+        if not isinstance(value, Exception):
+            rc, out, err = run(tool, ["recode", "--protocol", "2", "--encoding", spelled], py2)
+            check("recode --encoding %s" % spelled, rc == 0 and out == pickle.dumps(value, 2),
+                  "rc=%d out=%r" % (rc, out))
+
+    # fix_imports: a Python 2 name, recoded at protocol 2 with and without.
+    old = b"c__builtin__\nlist\np0\n."
+    for flag, fix in (([], True), (["--no-fix-imports"], False)):
+        rc, out, err = run(tool, ["recode", "--protocol", "2"] + flag, old)
+        want = pickle.dumps(pickle.loads(old, fix_imports=fix), 2, fix_imports=fix) if fix else None
+        if fix:
+            check("recode fix_imports", rc == 0 and out == want, "rc=%d out=%r want=%r" % (rc, out, want))
+        else:
+            # Without the mapping the name stays __builtin__.list, written as it was read.
+            check("recode --no-fix-imports", rc == 0 and b"__builtin__" in out and b"builtins" not in out,
+                  "rc=%d out=%r %s" % (rc, out, err))
+
+    # --strict-limits: 3,000 open MARKs (tuples nested 3,000 deep) are fine by
+    # default, too deep for the strict budget's 2,000.
+    big = b"\x80\x02" + b"(" * 3000 + b"t" * 3000 + b"."
+    rc, _, err = run(tool, ["show", "-"], big)
+    check("show default budget", rc == 0, "rc=%d %r" % (rc, err[:200]))
+    rc, _, err = run(tool, ["show", "--strict-limits", "-"], big)
+    check("show --strict-limits", rc == 1 and one_error_line(err), "rc=%d %r" % (rc, err[:200]))
+    rc, _, err = run(tool, ["recode", "--strict-limits"], big)
+    check("recode --strict-limits", rc == 1 and one_error_line(err), "rc=%d %r" % (rc, err[:200]))
+
+    # A missing file, and an output file written whole.
+    with tempfile.TemporaryDirectory() as d:
+        missing = os.path.join(d, "missing.pkl")
+        for cmd in (["dis", missing], ["show", missing], ["recode", missing]):
+            rc, _, err = run(tool, cmd)
+            check("missing file %s" % cmd[0], rc == 1 and one_error_line(err) and "No such file or directory" in err,
+                  "rc=%d %r" % (rc, err))
+        src, dst = os.path.join(d, "in.pkl"), os.path.join(d, "out.pkl")
+        with open(src, "wb") as f:
+            f.write(pickle.dumps({"a": [1, 2.5, "x"]}, 2))
+        rc, _, err = run(tool, ["recode", "-p", "5", src, dst])
+        with open(dst, "rb") as f:
+            got = f.read()
+        check("recode IN OUT", rc == 0 and got == pickle.dumps({"a": [1, 2.5, "x"]}, 5), "rc=%d %r" % (rc, got))
+
+    for f in FAILS:
+        print("FAIL", f)
+    print("cli: %d failed" % len(FAILS))
+    return 1 if FAILS else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
