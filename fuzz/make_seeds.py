@@ -143,10 +143,10 @@ def main(argv):
             write(os.path.join(out, "pickles", "%s-%s-p%s.pkl" % (tag, name, proto)), data)
 
     rng = random.Random(1)
-    for target in ("fuzz_decode", "fuzz_recode", "fuzz_diff_cpython", "fuzz_structured", "fuzz_stream"):
+    for target in ("fuzz_decode", "fuzz_recode", "fuzz_diff_cpython", "fuzz_structured", "fuzz_tools", "fuzz_stream"):
         os.makedirs(os.path.join(out, target), exist_ok=True)
     for i, data in enumerate(pickles):
-        for target in ("fuzz_decode", "fuzz_recode", "fuzz_diff_cpython", "fuzz_structured"):
+        for target in ("fuzz_decode", "fuzz_recode", "fuzz_diff_cpython", "fuzz_structured", "fuzz_tools"):
             write(os.path.join(out, target, "seed-%04d" % i), data)
     for i in range(200):  # streams of 2-4 pickles and a read-pattern byte
         parts = [rng.choice(pickles) for _ in range(rng.randint(2, 4))]

@@ -18,7 +18,7 @@ cmake -S "$src" -B "$build" -G Ninja \
   -DPICKLECODEC_EXAMPLES=OFF -DPICKLECODEC_BENCH=OFF -DPICKLECODEC_WERROR=OFF
 cmake --build "$build" -j "$(nproc)" --target fuzz/all
 
-targets=(fuzz_decode fuzz_stream fuzz_recode fuzz_structured fuzz_diff_cpython)
+targets=(fuzz_decode fuzz_stream fuzz_recode fuzz_structured fuzz_tools fuzz_diff_cpython)
 for t in "${targets[@]}"; do
   [ -x "$build/bin/$t" ] || { echo "oss-fuzz-build: $t not built, skipped"; continue; }
   cp "$build/bin/$t" "$OUT/"
