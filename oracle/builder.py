@@ -87,7 +87,10 @@ class HookClassFactory(object):
             ns["__getstate__"] = __getstate__
         if norm["setstate"]:
             def __setstate__(self, state):
-                factory.setstate_log.append((self, state))
+                # Not the calls of the replay that inert.py may run to tell
+                # NEWOBJ from NEWOBJ_EX: that would log every call twice.
+                if not inert.replaying():
+                    factory.setstate_log.append((self, state))
                 factory._data(self)[1] = state
             ns["__setstate__"] = __setstate__
         if norm["getnewargs"]:
@@ -272,7 +275,8 @@ def build_dump(doc, protocols, buffers=None, oob=False):
         oob_list = []
         cb = (lambda pb: oob_list.append(bytes(pb.raw())) or False) if oob else None
         try:
-            out[q] = (True, inert.dumps(root, q, buffer_callback=cb if q >= 5 else None), oob_list)
+            out[q] = (True, inert.dumps(root, q, buffer_callback=cb if q >= 5 else None,
+                                        registry=b.registry), oob_list)
         except Exception as e:
             out[q] = (False, inert.describe_exception(e), [])
     return out
@@ -489,7 +493,7 @@ def setstate_calls(doc, protocol, buffers=None):
     """Dump a graph, load it back with the hook-recording classes, and
     return the __setstate__ calls of the load: [(graph of the argument)]."""
     root, b = build(doc, buffers)
-    data = inert.dumps(root, protocol)
+    data = inert.dumps(root, protocol, registry=b.registry)
     load_factory = HookClassFactory(inert.Registry())
     # Same class definitions for the load (fresh classes: fresh log).
     for (m, q), (cls, hooks) in b.factory.classes.items():

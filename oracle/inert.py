@@ -27,13 +27,21 @@ How the pieces map onto the C code paths (the why behind the odd tricks):
 * NEWOBJ and NEWOBJ_EX with an empty kwargs dict look the same from Python
   (empty **kwargs); in that rare case the pickle is replayed with the
   pure-Python unpickler, whose dispatch is instrumented, to learn which
-  opcode made the n-th `__new__` call.
+  opcode made the n-th `__new__` call. Hooks that registered classes run
+  during the replay are not the load's (`replaying()`).
+* copyreg._reconstructor(cls, base, state) with a registered cls (how
+  protocols 0-1 write instances) runs copyreg's three lines, the pickle's
+  builtins.object standing for object (see _reconstructor_call); any other
+  call of it stays inert.
 * Re-dump: the C pickler's `save_global` imports `__module__` and checks that
   the qualname path leads back to the object.  During a dump, stand-ins'
   modules are temporarily replaced in `sys.modules` by namespace modules
   exposing them (falling back to the real module's attributes), so CPython's
   own code writes GLOBAL / STACK_GLOBAL, the Python-2 name mapping below
-  protocol 3, `getattr` nesting below protocol 4 and memoization.
+  protocol 3, `getattr` nesting below protocol 4 and memoization.  Globals
+  the pickler brings in itself (functools.partial, getattr, object,
+  copyreg._reconstructor) become the graph's stand-in of the same name when
+  it has one, as they are one object in real CPython (_pti_same_name).
 """
 
 import _compat_pickle
@@ -50,7 +58,7 @@ import weakref
 __all__ = [
     "Registry", "InertObject", "PersId", "InertUnpickler", "LoadResult",
     "load_stream", "loads", "dumps", "redump", "is_standin", "global_name_of",
-    "inert_fields", "SAFE_BUILTINS",
+    "inert_fields", "SAFE_BUILTINS", "replaying",
 ]
 
 # §2.1: globals that resolve to the real builtin (calling them is harmless).
@@ -75,7 +83,7 @@ _NO_CALLABLE = object()   # placeholder callable for shells filled in later
 class _Home(object):
     """Where a class lives: its registry, module and qualname."""
     __slots__ = ("registry", "module", "qualname", "name", "children",
-                 "is_getattr", "__weakref__")
+                 "is_getattr", "is_reconstructor", "__weakref__")
 
     def __init__(self, registry, module, qualname):
         self.registry = registry
@@ -84,6 +92,7 @@ class _Home(object):
         self.name = qualname.rpartition(".")[2]
         self.children = {}
         self.is_getattr = (module, qualname) == ("builtins", "getattr")
+        self.is_reconstructor = (module, qualname) == ("copyreg", "_reconstructor")
 
 
 def _home(obj):
@@ -119,6 +128,8 @@ class _CallCatcher(object):
             h = type.__getattribute__(obj, "_pti_home")
             if h.is_getattr:
                 return functools.partial(_getattr_call, obj)
+            if h.is_reconstructor and h.registry.registered and h.registry.loading:
+                return functools.partial(_reconstructor_call, obj)
         _PENDING[0] = obj
         return InertObject
 
@@ -194,6 +205,37 @@ def _getattr_call(g, *args):
         if h is not None:
             return h.registry.resolve(h.module, h.qualname + "." + args[1])
     return _make_inert(g, args)
+
+
+def _runs_nothing_named(obj):
+    """True when calling obj.__new__ / obj.__init__ runs only CPython's
+    builtins or the oracle's own classes: anything but a stand-in, an inert
+    object or a persistent id (whose real class the oracle cannot know)."""
+    return not (type(obj) is _StandInMeta or isinstance(obj, (InertObject, PersId)))
+
+
+def _reconstructor_call(g, *args, **kwargs):
+    """copyreg._reconstructor(cls, base, state) when cls is a registered class
+    (protocols 0-1 write every plain class instance this way): copyreg's own
+    three lines, with the pickle's `builtins.object` (a stand-in here)
+    standing for object. Base values whose class the oracle cannot know (a
+    stand-in, an inert object) keep the call inert, as any other does."""
+    h = type.__getattribute__(g, "_pti_home")
+    reg = h.registry
+    if len(args) == 3 and not kwargs:
+        cls, base, state = args
+        ch = _home(cls) if isinstance(cls, type) and type(cls) is not _StandInMeta else None
+        if ch is not None and ch.registry is reg and reg.registered.get((ch.module, ch.qualname)) is cls:
+            if base is reg.standins.get(("builtins", "object")):
+                return object.__new__(cls)
+            if _runs_nothing_named(base):
+                obj = base.__new__(cls, state)
+                if base.__init__ != object.__init__:
+                    base.__init__(obj, state)
+                return obj
+    # REDUCE's argument tuple is repacked by the call: find the memoized
+    # original (what the C unpickler holds) so that sharing survives.
+    return _make_inert(g, reg.recover_tuple(args))
 
 
 class InertObject(BaseException):
@@ -381,6 +423,22 @@ class Registry(object):
                 best_k = v
         return (best_a if best_a is not None else args), (best_k if best_k is not None else kwargs)
 
+    def recover_tuple(self, args):
+        """The newest memoized tuple holding exactly args' items (by
+        identity), else args itself (an unmemoized tuple has no other use)."""
+        u = self.unpickler
+        if u is None:
+            return args
+        try:
+            memo = u.memo.copy()
+        except Exception:
+            return args
+        for idx in sorted(memo, reverse=True):
+            v = memo[idx]
+            if type(v) is tuple and len(v) == len(args) and all(x is y for x, y in zip(v, args)):
+                return v
+        return args
+
     # -- NEWOBJ vs NEWOBJ_EX --
     def newobj_kind(self, has_kwargs):
         if self.replay_log is not None:          # we are the replay
@@ -474,8 +532,23 @@ class _ReplayUnpickler(pickle._Unpickler):
     dispatch[pickle.NEWOBJ_EX[0]] = _load_newobj_ex
 
 
+# Non-zero while a replay runs: registered classes' hooks run again then, on
+# the replay's own objects, and must not be taken for the load's (see replaying()).
+_REPLAYING = [0]
+
+
+def replaying():
+    """True while the pure-Python replay of a pickle runs (see newobj_kind):
+    code that records what a load does (builder's __setstate__ log) ignores
+    what happens meanwhile."""
+    return _REPLAYING[0] > 0
+
+
 def _replay_kinds(data, start, kw):
-    reg = Registry(kw.get("registered_map"))
+    registered = kw.get("registered_map") or {}
+    # Registering re-homes the classes; the load being replayed keeps its own.
+    homes = {cls: _HOME.get(cls) for cls in registered.values()}
+    reg = Registry(registered)
     reg.replay_log = []
     f = io.BytesIO(data)
     f.seek(start)
@@ -483,13 +556,18 @@ def _replay_kinds(data, start, kw):
     opts.pop("registered_map", None)
     u = _ReplayUnpickler(f, reg, **opts)
     reg.loading = True
+    _REPLAYING[0] += 1
     try:
         u.load()
     except Exception:
         pass
     finally:
+        _REPLAYING[0] -= 1
         reg.loading = False
         copyreg._extension_cache.clear()
+        for cls, home in homes.items():
+            if home is not None:
+                _HOME[cls] = home
     return reg.replay_log
 
 
@@ -679,13 +757,20 @@ class _DumpSession(object):
         self.modules.clear()
 
 
+_OBJECT_NEW = object.__new__
+
+
 class _OraclePickler(_pickle.Pickler):
+    _pti_registry = None   # the graph's Registry (given, or the first one seen)
+
     def reducer_override(self, obj):
         # Called for every object that is not a plain container/atom.
         home = _home(obj) if isinstance(obj, type) else None
         _CURRENT[0] = None if home is not None else obj
         if home is None:
-            return NotImplemented
+            return self._pti_same_name(obj)
+        if self._pti_registry is None:
+            self._pti_registry = home.registry
         self._pti_session.install(home)
         if self._pti_proto < 4 and "." in home.qualname:
             g = home.registry.standins.get(("builtins", "getattr"))
@@ -702,6 +787,68 @@ class _OraclePickler(_pickle.Pickler):
         # mapping, nesting via the real getattr, memoization.
         return NotImplemented
 
+    # Globals the pickler brings in itself (not from the graph): the
+    # functools.partial type of __newobj_ex__ below protocol 4, getattr and
+    # object of object.__new__'s reduction, copyreg._reconstructor and object
+    # of a registered instance below protocol 2. When the graph holds a
+    # stand-in of the same name, that stand-in *is* that global here (real
+    # CPython has one object, hence one memo entry): the reduction is given
+    # with the stand-in in place of the real object.
+    def _pti_standin(self, module, qualname):
+        reg = self._pti_registry
+        return reg.standins.get((module, qualname)) if reg is not None else None
+
+    def _pti_same_name(self, obj):
+        t = type(obj)
+        if t is types.FunctionType:
+            # A method of a registered class, e.g. `SX.__new__` in the
+            # partial of __newobj_ex__ below protocol 4, may be saved before
+            # its class: its module must be there for save_global, as the
+            # real module is in real CPython.
+            q = getattr(obj, "__qualname__", "")
+            reg = self._pti_registry
+            if reg is not None and "." in q and "<locals>" not in q.split("."):
+                parent = reg.lookup(getattr(obj, "__module__", None), q.rpartition(".")[0])
+                h = _home(parent) if parent is not None else None
+                if h is not None:
+                    self._pti_session.install(h)
+            return NotImplemented
+        if t is functools.partial:
+            if self._pti_registry is None and obj.args:
+                h = _home(obj.args[0]) if isinstance(obj.args[0], type) else None
+                if h is not None:
+                    self._pti_registry = h.registry
+            sp = self._pti_standin("functools", "partial")
+            if sp is None:
+                return NotImplemented
+            rv = obj.__reduce__()       # what __reduce_ex__(proto) returns for it
+            return (sp,) + tuple(rv[1:])
+        if obj is _OBJECT_NEW:
+            sg = self._pti_standin("builtins", "getattr")
+            so = self._pti_standin("builtins", "object")
+            if sg is None and so is None:
+                return NotImplemented
+            # meth_reduce: (getattr, (object, '__new__')), a fresh name str.
+            return (sg or getattr, (so or object, b"__new__".decode("ascii")))
+        if self._pti_proto < 2:
+            h = _home(t)
+            if h is not None and h.registry.registered.get((h.module, h.qualname)) is t:
+                if self._pti_registry is None:
+                    self._pti_registry = h.registry
+                sr = self._pti_standin("copyreg", "_reconstructor")
+                so = self._pti_standin("builtins", "object")
+                if sr is None and so is None:
+                    return NotImplemented
+                rv = obj.__reduce_ex__(self._pti_proto)
+                if (type(rv) is not tuple or len(rv) < 2 or rv[0] is not copyreg._reconstructor
+                        or type(rv[1]) is not tuple or len(rv[1]) != 3):
+                    return rv
+                args = rv[1]
+                if args[1] is object and so is not None:
+                    args = (args[0], so, args[2])
+                return (sr or rv[0], args) + tuple(rv[2:])
+        return NotImplemented
+
 
 class _OraclePersPickler(_OraclePickler):
     def persistent_id(self, obj):
@@ -710,13 +857,16 @@ class _OraclePersPickler(_OraclePickler):
         return None
 
 
-def dumps(obj, protocol, persistent=True, fix_imports=True, buffer_callback=None):
-    """pickle.dumps(obj, protocol) with stand-ins written as their globals."""
+def dumps(obj, protocol, persistent=True, fix_imports=True, buffer_callback=None, registry=None):
+    """pickle.dumps(obj, protocol) with stand-ins written as their globals.
+    `registry`: the graph's Registry (default: the first one a stand-in or
+    registered class of the graph names)."""
     f = io.BytesIO()
     cls = _OraclePersPickler if persistent else _OraclePickler
     p = cls(f, protocol, fix_imports=fix_imports, buffer_callback=buffer_callback)
     p._pti_session = _DumpSession()
     p._pti_proto = protocol
+    p._pti_registry = registry
     try:
         p.dump(obj)
     finally:
@@ -736,7 +886,7 @@ def redump(data, protocols, **load_kw):
             if r.ok:
                 for q in protocols:
                     try:
-                        per[q] = (True, dumps(r.value, q, persistent=persistent))
+                        per[q] = (True, dumps(r.value, q, persistent=persistent, registry=r.registry))
                     except Exception as e:
                         per[q] = (False, describe_exception(e))
             out.append((r, per))

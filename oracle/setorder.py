@@ -152,6 +152,9 @@ class _GuidedPickler(pickle._Pickler):
 
     dispatch = dict(pickle._Pickler.dispatch)
     reducer_override = inert._OraclePickler.reducer_override
+    _pti_same_name = inert._OraclePickler._pti_same_name
+    _pti_standin = inert._OraclePickler._pti_standin
+    _pti_registry = None
 
     def __init__(self, out, protocol, target, forbidden=None):
         pickle._Pickler.__init__(self, out, protocol, fix_imports=True)
