@@ -116,11 +116,38 @@ def ev_int_str_digits_load():
 
 def ev_int_str_digits_dump():
     v = pickle.loads(big_int_binary_input())
-    try:
-        pickle.dumps(v, 0)
-    except ValueError as e:
-        return True, "LONG4 input loads; dumps(protocol=0): ValueError: %s" % e
-    return False, "dumped"
+    out = []
+    for q in (0, 1):
+        try:
+            pickle.dumps(v, q)
+            out.append("protocol %d: dumped" % q)
+        except ValueError as e:
+            out.append("protocol %d: ValueError: %s" % (q, e))
+    holds = all("ValueError" in x for x in out)
+    return holds, "LONG4 input loads; dumps: " + "; ".join(out)
+
+
+def deep_marks_input(depth=100001):
+    # MARK x depth, TUPLE x depth: tuples nested `depth` deep, `depth` MARKs open at once.
+    return b"(" * depth + b"t" * depth + b"."
+
+
+def ev_deep_marks():
+    code = """
+    import pickle, sys
+    sys.path.insert(0, %r)
+    from divergences import deep_marks_input
+    v = pickle.loads(deep_marks_input())
+    d = 1
+    while v:
+        v = v[0]
+        d += 1
+    print(d)
+    """ % HERE
+    rc, out, err = run_limited(code, 1024)
+    holds = rc == 0 and out == "100001"
+    return holds, ("pickle.loads of 100001 open MARKs (200003 bytes): tuples nested %s deep" % out
+                   if rc == 0 else err[-300:])
 
 
 def ev_frame_crossing():
@@ -265,8 +292,11 @@ DIVERGENCES = [
         "input": lambda: _memo_input(0x0FFFFFFF),
         "cpython": "LONG_BINPUT/BINPUT store into a dense array sized to the index: a 9-byte input "
                    "with index 0x00ffffff allocates ~256 MiB, 0x0fffffff ~4 GiB (MemoryError under a limit)",
-        "codec": "refuses the index above its memo budget (error: memo index exceeds limit), "
-                 "or stores sparsely; never allocates proportionally to the index",
+        "codec": "stores the memo sparsely: any index costs one entry (this input loads as None "
+                 "within the memory bound of 64 MiB + 64 bytes per input byte); its budget counts "
+                 "distinct entries (Limits::max_memo_entries, 2^24 by default, 2^16 strict: one more is "
+                 "refused, 'the memo exceeds N entries (max_memo_entries)'); never allocates "
+                 "proportionally to the index",
         "category": "resource-limit",
         "why": "memory must stay bounded by the input size and the configured budget (§8)",
         "evidence": ev_memo_huge_index,
@@ -276,7 +306,9 @@ DIVERGENCES = [
         "input": deep_list_input,
         "cpython": "loads nests 100000 lists (the C unpickler is iterative); dumps raises RecursionError "
                    "('maximum recursion depth exceeded while pickling an object')",
-        "codec": "decodes and re-encodes up to its configured depth limit (or refuses it by that limit)",
+        "codec": "decodes it (the depth budget counts open MARKs, not this nesting) and re-encodes it "
+                 "iteratively: exactly the bytes CPython writes when its pickler is given the stack "
+                 "(recursion limit raised, in a thread with 1 GiB of stack)",
         "category": "cpython-oom-or-recursion",
         "why": "CPython cannot answer the recode: its pickler recurses on the C stack",
         "evidence": ev_deep_nesting,
@@ -285,7 +317,9 @@ DIVERGENCES = [
         "id": "int-over-4300-digits-protocol-0-load",
         "input": long_decimal_input,
         "cpython": "LONG with 5000 decimal digits: ValueError (sys.int_info.default_max_str_digits = 4300)",
-        "codec": "decodes decimal integers up to its own configurable digit budget",
+        "codec": "decodes decimal integers up to its digit budget, Limits::max_int_digits "
+                 "(configurable; 0: no limit). The default, which pickletool uses, is CPython's 4300: "
+                 "there the codec refuses this input with CPython's ValueError words",
         "category": "resource-limit",
         "why": "CPython's limit is a process-wide setting (sys.set_int_max_str_digits); the codec's "
                "limit is part of its budget, documented and configurable",
@@ -294,12 +328,25 @@ DIVERGENCES = [
     {
         "id": "int-over-4300-digits-protocol-0-dump",
         "input": big_int_binary_input,
-        "cpython": "a 5001-digit int loads from LONG4, but dumps at protocol 0 raises ValueError "
-                   "(Exceeds the limit (4300 digits) for integer string conversion)",
-        "codec": "recode --protocol 0 writes LONG with all digits (within its budget)",
+        "cpython": "a 5001-digit int loads from LONG4, but dumps at protocols 0 and 1 (LONG text) "
+                   "raises ValueError (Exceeds the limit (4300 digits) for integer string conversion)",
+        "codec": "recode --protocol 0 and 1 write LONG with all digits: the bytes CPython writes "
+                 "with the limit lifted (sys.set_int_max_str_digits(0))",
         "category": "resource-limit",
         "why": "as above: the digit limit is CPython configuration, not pickle semantics",
         "evidence": ev_int_str_digits_dump,
+    },
+    {
+        "id": "marks-over-max-depth",
+        "input": deep_marks_input,
+        "cpython": "the C unpickler's MARK stack grows as needed: 100001 open MARKs load (tuples "
+                   "nested 100001 deep)",
+        "codec": "refuses a MARK opened when max_depth MARKs are open (Limits::max_depth: 100000 by "
+                 "default, 2000 strict): 'more than 100000 open MARKs (max_depth)' at that MARK",
+        "category": "resource-limit",
+        "why": "the decoder's memory and the depth of what it builds stay within its budget (§8); "
+               "CPython could not dump such a graph either (deep-nesting-dump-recursion)",
+        "evidence": ev_deep_marks,
     },
     {
         "id": "opcode-argument-crossing-frame-end",

@@ -1,0 +1,351 @@
+#!/usr/bin/env python3
+"""divergences_test: every entry of oracle/divergences.py proven on the codec's side.
+
+oracle/divergences.py lists each allowed divergence from CPython with a live
+demonstration of CPython's side (`python3 oracle/divergences.py --check`).
+This test feeds each entry's input, and the inputs that pin the limit it
+describes, to `pickletool` and asserts the codec's exact documented
+behaviour: exit status, the exact error line, the exact bytes written. The
+expected bytes come from CPython wherever it can answer: its own pickle.dumps
+of the same value (with the limit lifted, or the stack given, where the
+divergence is CPython's limit).
+
+Every entry must have a case here and every case an entry: adding a
+divergence without proving the codec's side fails this test.
+
+    python3 tests/divergences_test.py --bin build/bin [-v]
+"""
+import _codecs
+import argparse
+import os
+import pickle
+import subprocess
+import sys
+import tempfile
+import textwrap
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "oracle"))
+import divergences  # noqa: E402
+import inert  # noqa: E402
+
+PROTOCOLS = range(6)
+MIB = 1 << 20
+
+
+def sanitized(binary):
+    with open(binary, "rb") as f:
+        return b"__asan_init" in f.read()
+
+
+class Run:
+    def __init__(self, bin_dir, verbose):
+        self.tool = os.path.join(os.path.abspath(bin_dir), "pickletool")
+        self.verbose = verbose
+        self.check_memory = not sanitized(self.tool)
+        self.passed = 0
+        self.failed = 0
+        self.entry = None
+
+    def pickletool(self, args, data):
+        """-> (exit status, stdout, stderr, max RSS bytes), the child measured alone."""
+        with tempfile.TemporaryFile() as fin, tempfile.TemporaryFile() as fout, \
+                tempfile.TemporaryFile() as ferr:
+            fin.write(data)
+            fin.seek(0)
+            proc = subprocess.Popen([self.tool] + args, stdin=fin, stdout=fout, stderr=ferr)
+            _, status, usage = os.wait4(proc.pid, 0)
+            fout.seek(0)
+            ferr.seek(0)
+            return os.waitstatus_to_exitcode(status), fout.read(), ferr.read(), usage.ru_maxrss * 1024
+
+    def ok(self, what):
+        self.passed += 1
+        if self.verbose:
+            print("ok   %s: %s" % (self.entry, what))
+
+    def fail(self, what, detail):
+        self.failed += 1
+        print("FAIL %s: %s: %s" % (self.entry, what, detail))
+
+    def check(self, what, cond, detail=""):
+        if cond:
+            self.ok(what)
+        else:
+            self.fail(what, detail)
+
+    def expect(self, what, args, data, rc, out=None, err=b"", max_rss=None):
+        """pickletool ARGS < data exits `rc`, writes exactly `out` (when given)
+        and exactly `err` on stderr."""
+        what = "%s: pickletool %s" % (what, " ".join(args))
+        got_rc, got_out, got_err, rss = self.pickletool(args, data)
+        problems = []
+        if got_rc != rc:
+            problems.append("exit %d, expected %d (stderr %r)" % (got_rc, rc, got_err[:300]))
+        if out is not None and got_out != out:
+            i = next((k for k in range(min(len(out), len(got_out))) if out[k] != got_out[k]),
+                     min(len(out), len(got_out)))
+            problems.append("stdout differs at byte %d of %d/%d:\n   codec:    %r\n   expected: %r"
+                            % (i, len(got_out), len(out), got_out[max(0, i - 30):i + 50],
+                               out[max(0, i - 30):i + 50]))
+        if err is not None and got_err != err:
+            problems.append("stderr %r, expected %r" % (got_err[:300], err[:300]))
+        if max_rss is not None and self.check_memory and rss > max_rss:
+            problems.append("max RSS %.1f MiB > %.1f MiB" % (rss / MIB, max_rss / MIB))
+        if problems:
+            self.fail(what, "; ".join(problems))
+        else:
+            self.ok(what)
+
+    def expect_error(self, what, args, data, message, offset, opcode):
+        line = "pickletool: error: %s at offset %d (opcode %s)\n" % (message, offset, opcode)
+        self.expect(what, args, data, 1, b"", line.encode("utf-8"))
+
+    def expect_recodes(self, what, data, expected_by_protocol):
+        for q, expected in expected_by_protocol.items():
+            self.expect(what, ["recode", "--protocol", str(q)], data, 0, expected)
+
+
+def cpython_error(data):
+    """str() of the exception CPython's pickle.loads raises on data."""
+    try:
+        pickle.loads(data)
+    except Exception as e:  # noqa: BLE001 - CPython's own words, whatever the type
+        return str(e)
+    raise AssertionError("CPython accepts %r" % data[:40])
+
+
+class CallOf(object):
+    """An object CPython pickles as the call callable(*args) (save_reduce)."""
+
+    def __init__(self, callable_, args):
+        self.reduce = (callable_, args)
+
+    def __reduce__(self):
+        return self.reduce
+
+
+def deep_dumps(data):
+    """{protocol: bytes}: what CPython's own pickler writes for the value
+    pickle.loads(data) builds, given the stack (recursion limit raised, a
+    thread with 1 GiB of stack), computed in a child process."""
+    code = textwrap.dedent("""
+        import pickle, sys, threading
+        data = sys.stdin.buffer.read()
+        v = pickle.loads(data)
+        sys.setrecursionlimit(10 ** 7)
+        threading.stack_size(1 << 30)
+        out = []
+        def run():
+            for q in range(6):
+                out.append(pickle.dumps(v, q))
+        t = threading.Thread(target=run)
+        t.start()
+        t.join()
+        if len(out) != 6:
+            sys.exit("CPython's pickler failed even with the stack")
+        for b in out:
+            sys.stdout.buffer.write(len(b).to_bytes(8, "little") + b)
+    """)
+    p = subprocess.run([sys.executable, "-c", code], input=data, capture_output=True, timeout=600)
+    if p.returncode != 0:
+        raise RuntimeError("deep dump child failed: %s" % p.stderr.decode("utf-8", "replace")[-500:])
+    out, pos = {}, 0
+    for q in PROTOCOLS:
+        n = int.from_bytes(p.stdout[pos:pos + 8], "little")
+        out[q] = p.stdout[pos + 8:pos + 8 + n]
+        pos += 8 + n
+    return out
+
+
+def json_chain(kind, depth):
+    """show --json of `depth` containers of `kind`, each holding the next."""
+    nodes = ['{"t": "%s", "items": [%d]}' % (kind, i + 1) for i in range(depth - 1)]
+    nodes.append('{"t": "%s", "items": []}' % kind)
+    return ('{"root": 0, "nodes": [' + ", ".join(nodes) + "]}\n").encode()
+
+
+# ---------------------------------------------------------------------------
+# One case per entry: (run, entry) -> None, asserting through run.
+
+
+def case_codecs_not_evaluated(run, e):
+    data = divergences.input_bytes(e)
+    run.expect("kept as an inert call", ["show", "-"], data, 0, b"Reduce(_codecs.encode, ('ab', 'utf16'))\n")
+    run.expect_recodes("written back as the call",
+                       data, {q: pickle.dumps(CallOf(_codecs.encode, ("ab", "utf16")), q) for q in PROTOCOLS})
+    run.check("the oracle's classifier names it", divergences.known_divergence(data) == e["id"])
+    # The evaluated codecs, every alias, and bytes()/bytearray() alike.
+    for enc in ("utf-8", "UTF8", "latin1", "iso-8859-1", "ascii", "us-ascii"):
+        call = pickle.dumps(CallOf(_codecs.encode, ("ab", enc)), 2)
+        run.expect("evaluated: %s" % enc, ["show", "-"], call, 0, b"b'ab'\n")
+        run.check("not classified: %s" % enc, divergences.known_divergence(call) is None)
+    run.expect("bytes(s, 'utf16') kept", ["show", "-"], pickle.dumps(CallOf(bytes, ("ab", "utf16")), 2), 0,
+               b"Reduce(builtins.bytes, ('ab', 'utf16'))\n")
+    # A non-strict error handler that matters: kept; one that does not: evaluated.
+    kept = pickle.dumps(CallOf(_codecs.encode, ("\xe9", "ascii", "ignore")), 2)
+    run.expect("error handler needed: kept", ["show", "-"], kept, 0,
+               "Reduce(_codecs.encode, ('\xe9', 'ascii', 'ignore'))\n".encode("utf-8"))
+    run.expect("error handler unused: evaluated", ["show", "-"],
+               pickle.dumps(CallOf(_codecs.encode, ("ab", "ascii", "ignore")), 2), 0, b"b'ab'\n")
+    # A name codecs.lookup() rejects: CPython's LookupError.
+    bad = pickle.dumps(CallOf(_codecs.encode, ("ab", "nosuch")), 2)
+    run.expect_error("unknown codec", ["show", "-"], bad, cpython_error(bad), len(bad) - 4, "REDUCE")
+
+
+def case_memo_huge_sparse_index(run, e):
+    data = divergences.input_bytes(e)
+    bound = 64 * MIB + 64 * len(data)
+    run.expect("loads, memory bounded", ["show", "-"], data, 0, b"None\n", max_rss=bound)
+    run.expect_recodes("recode", data, {q: pickle.dumps(None, q) for q in PROTOCOLS})
+    top = b"\x80\x04Nr\xff\xff\xff\xffj\xff\xff\xff\xff\x86."   # LONG_BINPUT/LONG_BINGET 2^32-1
+    run.expect("index 2^32-1, memory bounded", ["show", "-"], top, 0, b"(None, None)\n",
+               max_rss=64 * MIB + 64 * len(top))
+    # The budget counts distinct entries (strict: 2^16).
+    n = 1 << 16
+
+    def entries(k):
+        return b"\x80\x04" + b"".join(b"Nr" + i.to_bytes(4, "little") + b"0" for i in range(k)) + b"N."
+    run.expect("2^16 entries, strict", ["show", "--strict-limits", "-"], entries(n), 0, b"None\n")
+    run.expect_error("2^16 + 1 entries, strict", ["show", "--strict-limits", "-"], entries(n + 1),
+                     "the memo exceeds 65536 entries (max_memo_entries)", 2 + 7 * n + 1, "LONG_BINPUT")
+
+
+def case_deep_nesting_dump_recursion(run, e):
+    data = divergences.input_bytes(e)
+    depth = 100000
+    run.check("input is %d lists deep" % depth, data == divergences.deep_list_input(depth))
+    run.expect("decodes", ["show", "--json", "-"], data, 0, json_chain("list", depth))
+    run.expect("decodes under the strict budget (it counts MARKs)", ["show", "--json", "--strict-limits", "-"],
+               data, 0, json_chain("list", depth))
+    run.expect_recodes("CPython's bytes given the stack", data, deep_dumps(data))
+
+
+def case_int_over_4300_digits_load(run, e):
+    data = divergences.input_bytes(e)
+    # pickletool's budget is the default: CPython's 4300 digits, CPython's words.
+    run.expect_error("refused as CPython", ["show", "-"], data, cpython_error(data), 0, "LONG")
+    run.expect_error("refused as CPython", ["recode", "--protocol", "0"], data, cpython_error(data), 0, "LONG")
+    at = divergences.long_decimal_input(4300)
+    run.expect("4300 digits", ["show", "-"], at, 0, b"1" * 4300 + b"\n")
+    run.expect_recodes("4300 digits", at, {q: pickle.dumps(pickle.loads(at), q) for q in PROTOCOLS})
+    over = divergences.long_decimal_input(4301)
+    run.expect_error("4301 digits", ["show", "-"], over, cpython_error(over), 0, "LONG")
+    text_int = b"I" + b"1" * 4301 + b"\n."
+    run.expect_error("INT with 4301 digits", ["show", "-"], text_int, cpython_error(text_int), 0, "INT")
+
+
+def case_int_over_4300_digits_dump(run, e):
+    data = divergences.input_bytes(e)
+    v = pickle.loads(data)
+    old = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(0)
+    try:
+        digits = str(v).encode()
+        lifted = {q: pickle.dumps(v, q) for q in PROTOCOLS}
+    finally:
+        sys.set_int_max_str_digits(old)
+    run.check("CPython's text with the limit lifted is LONG", lifted[0] == b"L" + digits + b"L\n.")
+    run.expect("decodes", ["show", "-"], data, 0, digits + b"\n")
+    run.expect_recodes("CPython's bytes with the limit lifted", data, lifted)
+    for q in (2, 3, 4, 5):   # no divergence from protocol 2 on (LONG4)
+        run.check("protocol %d as CPython" % q, lifted[q] == pickle.dumps(v, q))
+
+
+def case_marks_over_max_depth(run, e):
+    data = divergences.input_bytes(e)
+    depth = 100001
+    run.check("input has %d MARKs" % depth, data == divergences.deep_marks_input(depth))
+    msg = "more than 100000 open MARKs (max_depth)"
+    run.expect_error("refused at the MARK over the budget", ["show", "-"], data, msg, 100000, "MARK")
+    run.expect_error("refused at the MARK over the budget", ["recode", "--protocol", "2"], data, msg, 100000,
+                     "MARK")
+    at = divergences.deep_marks_input(100000)
+    run.expect("100000 MARKs", ["show", "--json", "-"], at, 0, json_chain("tuple", 100000))
+    run.expect_recodes("100000 MARKs: CPython's bytes given the stack", at, deep_dumps(at))
+    strict = "more than 2000 open MARKs (max_depth)"
+    run.expect("2000 MARKs, strict", ["show", "--json", "--strict-limits", "-"], divergences.deep_marks_input(2000),
+               0, json_chain("tuple", 2000))
+    run.expect_error("2001 MARKs, strict", ["show", "--strict-limits", "-"], divergences.deep_marks_input(2001),
+                     strict, 2000, "MARK")
+
+
+def case_frame_crossing(run, e):
+    data = divergences.input_bytes(e)
+    run.check("CPython's C unpickler gives 1", pickle.loads(data) == 1)
+    run.expect("accepted as the C unpickler does", ["show", "-"], data, 0, b"1\n")
+    run.expect_recodes("recode", data, {q: pickle.dumps(1, q) for q in PROTOCOLS})
+
+
+def case_frame_file_vs_buffer(run, e):
+    import io
+    data = divergences.input_bytes(e)
+    buffered = io.BufferedReader(io.BytesIO(data))
+    values = [pickle.load(buffered), pickle.load(buffered)]
+    run.check("pickle.load with peek() gives 1, 2", values == [1, 2])
+    run.expect("frames read as hints: 1 then 2", ["show", "-"], data, 0, b"1\n2\n")
+    run.expect_recodes("recode", data, {q: pickle.dumps(1, q) + pickle.dumps(2, q) for q in PROTOCOLS})
+
+
+def case_builtins_module_string(run, e):
+    data = divergences.input_bytes(e)
+    run.expect("show", ["show", "-"], data, 0, b"[<global builtins.set>, <global builtins.len>]\n")
+    one = (b'\x80\x04\x95"\x00\x00\x00\x00\x00\x00\x00]\x94(\x8c\x08builtins\x94\x8c\x03set\x94\x93\x94'
+           b'h\x01\x8c\x03len\x94\x93\x94e.')
+    expected = {q: pickle.dumps([set, len], q) for q in range(4)}   # GLOBAL text: no divergence
+    expected[4] = one
+    expected[5] = b"\x80\x05" + one[2:]
+    run.expect_recodes("one memoized module string", data, expected)
+    for q in (4, 5):
+        run.check("protocol %d: the oracle's stand-ins write the same" % q,
+                  inert.redump(data, [q])[0][1][q] == (True, expected[q]))
+        run.check("protocol %d: real CPython writes 'builtins' twice" % q,
+                  pickle.dumps([set, len], q).count(b"\x8c\x08builtins") == 2)
+
+
+CASES = {
+    "codecs-not-evaluated": case_codecs_not_evaluated,
+    "memo-huge-sparse-index": case_memo_huge_sparse_index,
+    "deep-nesting-dump-recursion": case_deep_nesting_dump_recursion,
+    "int-over-4300-digits-protocol-0-load": case_int_over_4300_digits_load,
+    "int-over-4300-digits-protocol-0-dump": case_int_over_4300_digits_dump,
+    "marks-over-max-depth": case_marks_over_max_depth,
+    "opcode-argument-crossing-frame-end": case_frame_crossing,
+    "frame-read-file-vs-buffer": case_frame_file_vs_buffer,
+    "builtins-module-string-memo": case_builtins_module_string,
+}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", required=True)
+    ap.add_argument("-v", "--verbose", action="store_true")
+    args = ap.parse_args()
+    run = Run(args.bin, args.verbose)
+    ids = [e["id"] for e in divergences.DIVERGENCES]
+    run.entry = "(table)"
+    missing = [i for i in ids if i not in CASES]
+    stale = [i for i in CASES if i not in ids]
+    run.check("every entry has a codec-side case", not missing, "no case for %s" % ", ".join(missing))
+    run.check("every case has an entry", not stale, "no entry for %s" % ", ".join(stale))
+    run.check("ids are unique", len(ids) == len(set(ids)), "duplicate ids")
+    for e in divergences.DIVERGENCES:
+        case = CASES.get(e["id"])
+        if case is None:
+            continue
+        run.entry = e["id"]
+        before = run.failed
+        try:
+            case(run, e)
+        except Exception as ex:  # noqa: BLE001 - a broken case is a failure, not a crash
+            run.fail("case raised", "%s: %s" % (type(ex).__name__, ex))
+        if run.failed == before and not run.verbose:
+            print("ok   %s" % e["id"])
+    if not run.check_memory:
+        print("(sanitizer build: memory bounds not checked)")
+    print("divergences: %d entries, %d checks passed, %d failed" % (len(ids), run.passed, run.failed))
+    return 1 if run.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
