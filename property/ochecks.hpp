@@ -17,9 +17,7 @@ struct Dump {
 Dump dump_of(const JVal& build_dump_answer, int protocol);
 
 // A refusal of CPython's that the codec need not copy (documented in
-// property/README.md): the 4300-digit text limit at protocol 0, and the
-// oracle's builder: its stand-in module cannot give `Cls.__new__` for the
-// functools.partial that protocols 2-3 write for __newobj_ex__.
+// property/README.md): the 4300-digit text limit at protocols 0-1.
 bool allowed_refusal(const Subject& s, int protocol, const std::string& error);
 
 // Property 2: encode(g) equals CPython's bytes (modulo set order).
