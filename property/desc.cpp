@@ -1,4 +1,5 @@
 #include "desc.hpp"
+#include "utf8.hpp"  // codec/src: the codec's UTF-8 writer
 
 #include <algorithm>
 #include <bit>
@@ -18,24 +19,6 @@ uint64_t splitmix(uint64_t x) {
   x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
   x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
   return x ^ (x >> 31);
-}
-
-void put_utf8(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xc0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3f));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xe0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-    out += static_cast<char>(0x80 | (cp & 0x3f));
-  } else {
-    out += static_cast<char>(0xf0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3f));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-    out += static_cast<char>(0x80 | (cp & 0x3f));
-  }
 }
 
 // Characters CPython escapes or treats apart somewhere in pickle (protocol 0's
@@ -71,8 +54,8 @@ std::string expand_str(const TextSpec& t) {
   for (uint32_t cp : cps) {
     // A high surrogate followed by a low one reads back from JSON as one
     // astral character: keep lone surrogates lone.
-    if (prev >= 0xd800 && prev < 0xdc00 && cp >= 0xdc00 && cp < 0xe000) put_utf8(out, 'x');
-    put_utf8(out, cp);
+    if (prev >= 0xd800 && prev < 0xdc00 && cp >= 0xdc00 && cp < 0xe000) pkl::append_utf8(out, 'x');
+    pkl::append_utf8(out, cp);
     prev = cp;
   }
   return out;

@@ -1,4 +1,5 @@
 #include "json.hpp"
+#include "utf8.hpp"  // codec/src: the codec's UTF-8 writer
 
 #include <cstring>
 #include <stdexcept>
@@ -25,24 +26,6 @@ int64_t JVal::as_int() const {
 }
 
 namespace {
-
-void put_utf8(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xc0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3f));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xe0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-    out += static_cast<char>(0x80 | (cp & 0x3f));
-  } else {
-    out += static_cast<char>(0xf0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3f));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-    out += static_cast<char>(0x80 | (cp & 0x3f));
-  }
-}
 
 class Parser {
  public:
@@ -186,7 +169,7 @@ class Parser {
               p_ = save;
             }
           }
-          put_utf8(out, cp);
+          pkl::append_utf8(out, cp);
           break;
         }
         default:
