@@ -22,16 +22,6 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MIB = 1 << 20
 
-# Known overshoots of the memory bound, each with the cap it must stay under
-# until fixed (issue 2 stays open for them): show's text layout holds three
-# tokens of 40 bytes per nesting level, so inputs of one byte per level
-# exceed 64 bytes per input byte. `show --json` and `recode` stay within the
-# bound on the same inputs.
-KNOWN_MEMORY_OVERSHOOT = {
-    "hostile:million-deep-tuples": 200 * MIB,
-    "hostile:million-deep-lists": 220 * MIB,
-}
-
 
 def hostile_inputs():
     """(name, bytes): inputs built to make a naive reader allocate or loop."""
@@ -47,6 +37,12 @@ def hostile_inputs():
     yield "million-marks", b"(" * n + b"."
     yield "million-dups", b"]" + b"2" * n + b"."
     yield "million-deep-tuples", b"N" + b"\x85" * n + b"."
+    yield "million-deep-dicts", b"\x80\x02" + b"}K\x00" * n + b"}" + b"s" * n + b"."
+    yield "million-deep-objects", b"\x80\x02c__main__\nC\nq\x00" + b"h\x00)R" * n + b"b" * (n - 1) + b"."
+    yield "million-deep-lists-cycle", b"\x80\x02]q\x00" + b"]" * n + b"h\x00a" + b"a" * n + b"."
+    long_str = b"X" + struct.pack("<I", 1000) + b"a" * 1000 + b"q\x010"
+    yield "100k-refs-to-a-long-str", b"\x80\x02]q\x00" + long_str + b"h\x01a" * 100000 + b"."
+    yield "deep-lists-each-with-a-long-str", b"\x80\x02" + long_str + b"]h\x01a" * 100000 + b"a" * 99999 + b"."
     yield "dict-100k-int-keys-low-bits-equal", b"\x80\x02}(" + b"".join(
         b"J" + struct.pack("<i", i << 12) + b"N" for i in range(100000)) + b"u."
     yield "set-100k-strs", b"\x80\x04\x8f(" + b"".join(
@@ -104,7 +100,7 @@ def main():
             size = os.path.getsize(path)
             rc, secs, rss, err = run_show(tool, path)
             time_limit = max(1.0, size / MIB)
-            mem_limit = KNOWN_MEMORY_OVERSHOOT.get(name, 64 * MIB + 64 * size)
+            mem_limit = 64 * MIB + 64 * size
             problems = []
             if rc not in (0, 1):
                 problems.append("exit %d (crash or usage): %s" % (rc, err.strip()[:200]))

@@ -197,6 +197,31 @@ TEST(Show, BreaksLongLines) {
   EXPECT_EQ(s.substr(s.size() - 8), ",\n  ],\n)");
 }
 
+// A group goes on one line exactly when its one-line width fits; the
+// labels it would give are measured, then given once, in print order.
+TEST(Show, FitsExactlyAndLabelsOnce) {
+  Graph g;
+  NodeId pair = list(g, {g.integer(1000), g.integer(1001)});
+  EXPECT_EQ(show(g, pair, 12), "[1000, 1001]");
+  EXPECT_EQ(show(g, pair, 11), "[\n  1000,\n  1001,\n]");
+  NodeId one = tuple(g, {g.integer(1000)});
+  EXPECT_EQ(show(g, one, 7), "(1000,)");
+  EXPECT_EQ(show(g, one, 6), "(\n  1000,\n)");
+
+  NodeId a = list(g, {g.integer(1), g.integer(2)});
+  NodeId outer = list(g, {a, a, g.list()});
+  EXPECT_EQ(show(g, outer, 19), "[&1 [1, 2], *1, []]");
+  EXPECT_EQ(show(g, outer, 18), "[\n  &1 [1, 2],\n  *1,\n  [],\n]");
+
+  NodeId b = g.list();
+  g.list_append(b, b);
+  NodeId c = list(g, {g.integer(9)});
+  NodeId top = list(g, {list(g, {b, c}), c, b});
+  EXPECT_EQ(show(g, top), "[[&1 [*1], &2 [9]], *2, *1]");
+  EXPECT_EQ(show(g, top, 19), "[\n  [&1 [*1], &2 [9]],\n  *2,\n  *1,\n]");
+  EXPECT_EQ(show(g, top, 18), "[\n  [\n    &1 [*1],\n    &2 [9],\n  ],\n  *2,\n  *1,\n]");
+}
+
 TEST(Show, MillionDeep) {
   Graph g;
   const int depth = 1000000;

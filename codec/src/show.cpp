@@ -1,16 +1,20 @@
 // Printing a graph: the readable notation (show) and the graph JSON format
 // (show_json). Both walk the graph with explicit stacks, never recursion.
 //
-// show() works in three passes: count how often each node is reached (to
-// know which need a label), lay the notation out as a flat stream of tokens
-// (text, group open/close, item separator) in print order, then print the
-// stream, breaking a group over lines when its one-line width does not fit.
+// show() counts how often each node is reached (to know which need a
+// label), then prints as it walks: nothing is laid out ahead except, at a
+// group's open, a measure of its one-line width that stops at the line
+// width. Memory is one word per graph node and one 16-byte frame per nesting
+// level (issue 2: a level can cost one input byte, and show may use 64 per
+// input byte).
 #include "picklecodec/show.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -73,148 +77,40 @@ bool is_labelable(Kind k) {
   }
 }
 
-// ---- tokens ------------------------------------------------------------------
+// ---- the walk ------------------------------------------------------------------
 
-enum TokKind : uint8_t { kText, kOpen, kSep, kClose };
+// Per node, one word: how often the node is reached from the root, then,
+// once printed, its label. A shared node gets its label where it is first
+// printed, so the word goes from kShared to kShared + label then.
+constexpr uint32_t kUnreached = 0;
+constexpr uint32_t kOnce = 1;
+constexpr uint32_t kShared = 2;
 
-struct Tok {
-  TokKind kind;
-  bool single_comma = false;  // kOpen: a one-item tuple, written "(x,)" on one line
-  uint32_t cols = 0;          // display width of the text
-  uint64_t off = 0;           // text in the arena
-  uint64_t len = 0;
-  uint64_t size = 0;          // kOpen: one-line width of the whole group
-};
+std::vector<uint32_t> count_reach(const Graph& g, NodeId root) {
+  std::vector<uint32_t> mark(g.size(), kUnreached);
+  std::vector<NodeId> todo{root};
+  mark[root] = kOnce;
+  while (!todo.empty()) {
+    NodeId n = todo.back();
+    todo.pop_back();
+    for_each_child(g, n, [&](NodeId c) {
+      if (mark[c] == kUnreached) {
+        mark[c] = kOnce;
+        todo.push_back(c);
+      } else {
+        mark[c] = kShared;
+      }
+    });
+  }
+  return mark;
+}
 
-uint32_t display_cols(std::string_view s) {
-  uint32_t n = 0;
+uint64_t display_cols(std::string_view s) {
+  uint64_t n = 0;
   for (char c : s)
     if ((static_cast<uint8_t>(c) & 0xc0) != 0x80) ++n;
   return n;
 }
-
-class Layout {
- public:
-  void text(std::string_view s) { add(kText, s); }
-  void open(std::string_view s, bool single_comma = false) {
-    add(kOpen, s);
-    toks_.back().single_comma = single_comma;
-  }
-  void sep() { toks_.push_back(Tok{kSep}); }
-  void close(std::string_view s) { add(kClose, s); }
-
-  void measure() {
-    struct Open {
-      size_t index;
-      uint64_t acc;
-    };
-    std::vector<Open> stack;
-    uint64_t top_acc = 0;
-    for (size_t i = 0; i < toks_.size(); ++i) {
-      Tok& t = toks_[i];
-      uint64_t* acc = stack.empty() ? &top_acc : &stack.back().acc;
-      switch (t.kind) {
-        case kText: *acc += t.cols; break;
-        case kSep: *acc += 2; break;
-        case kOpen: stack.push_back(Open{i, t.cols}); break;
-        case kClose: {
-          Open o = stack.back();
-          stack.pop_back();
-          uint64_t total = o.acc + t.cols + (toks_[o.index].single_comma ? 1 : 0);
-          toks_[o.index].size = total;
-          (stack.empty() ? top_acc : stack.back().acc) += total;
-          break;
-        }
-      }
-    }
-  }
-
-  void print(std::ostream& out, const ShowOptions& opt) {
-    std::string buf;
-    auto flush = [&] {
-      out.write(buf.data(), static_cast<std::streamsize>(buf.size()));
-      buf.clear();
-    };
-    const uint64_t width = static_cast<uint64_t>(std::max(1, opt.width));
-    uint64_t col = 0;
-    int levels = 0;           // broken groups open
-    uint64_t flat_depth = 0;  // >0 inside a group printed on one line
-    auto newline = [&] {
-      buf += '\n';
-      buf.append(static_cast<size_t>(2 * levels), ' ');
-      col = static_cast<uint64_t>(2 * levels);
-    };
-    for (const Tok& t : toks_) {
-      std::string_view s(arena_.data() + t.off, t.len);
-      switch (t.kind) {
-        case kText:
-          buf += s;
-          col += t.cols;
-          break;
-        case kOpen:
-          buf += s;
-          col += t.cols;
-          if (flat_depth > 0) {
-            ++flat_depth;
-          } else if (col - t.cols + t.size <= width || levels >= opt.max_indent_levels) {
-            flat_depth = 1;
-          } else {
-            ++levels;
-            newline();
-          }
-          break;
-        case kSep:
-          if (flat_depth > 0) {
-            buf += ", ";
-            col += 2;
-          } else {
-            buf += ',';
-            newline();
-          }
-          break;
-        case kClose:
-          if (flat_depth > 0) {
-            --flat_depth;
-            if (t.single_comma) {
-              buf += ',';
-              col += 1;
-            }
-          } else {
-            buf += ',';
-            --levels;
-            newline();
-          }
-          buf += s;
-          col += t.cols;
-          break;
-      }
-      if (buf.size() >= (1u << 16)) flush();
-    }
-    flush();
-  }
-
-  // The close of a one-item tuple: ",)" when printed on one line.
-  void close_single(std::string_view s) {
-    add(kClose, s);
-    toks_.back().single_comma = true;
-  }
-
-  std::vector<Tok>& toks() { return toks_; }
-
- private:
-  void add(TokKind k, std::string_view s) {
-    Tok t{k};
-    t.off = arena_.size();
-    t.len = s.size();
-    t.cols = display_cols(s);
-    arena_ += s;
-    toks_.push_back(t);
-  }
-  std::vector<Tok> toks_;
-  std::string arena_;
-};
-
-// ---- building the token stream -------------------------------------------------
 
 enum FrameKind : uint8_t {
   kSeq,        // tuple / list / set / frozenset items
@@ -228,141 +124,250 @@ enum FrameKind : uint8_t {
 
 enum ObjForm : uint8_t { kReduce, kNewobj, kNewobjEx };
 
+// One open group. The stack holds one per nesting level, so its size is what
+// a deep graph costs beyond the graph itself (issue 2's bound allows 64 bytes
+// per input byte, and a level can cost one input byte).
 struct Frame {
-  FrameKind kind;
-  ObjForm form = kReduce;
-  bool any = false;  // an entry was written (kObj)
   NodeId n;
-  uint64_t i = 0;
+  FrameKind kind;
+  ObjForm form;
+  bool any;    // kObj: an entry was written
+  uint64_t i;  // next item (kDictPairs, kObjDict: next key or value)
 };
+static_assert(sizeof(Frame) <= 16);
 
-class Builder {
+// A deque, not a vector: growing never holds an old and a new copy at once
+// (a vector's peak would be 1.5 times its size, at a doubling), and
+// references to frames stay valid across pushes.
+using FrameStack = std::deque<Frame>;
+
+// Produces the notation of a graph as a stream of tokens (text, group open,
+// item separator, group close), one step at a time, into a Sink:
+//   text(s)  open(s, single_comma)  sep()  close(s, single_comma)
+// where single_comma marks a one-item tuple, written "(x,)" on one line.
+// A step ends with at most one open, as its last token.
+template <class Sink>
+class Walker {
  public:
-  Builder(const Graph& g, Layout& out) : g_(g), out_(out) {}
+  Walker(const Graph& g, std::vector<uint32_t>& mark, Sink& sink) : g_(g), mark_(mark), sink_(sink) {}
 
-  void run(NodeId root) {
-    count(root);
-    visit(root, false);
-    while (!stack_.empty()) step();
-  }
+  uint32_t last_label = 0;
+  // When set, every label given is recorded here (to be taken back).
+  std::vector<NodeId>* given = nullptr;
 
- private:
-  void count(NodeId root) {
-    refs_.assign(g_.size(), 0);
-    std::vector<uint8_t> seen(g_.size(), 0);
-    std::vector<NodeId> todo{root};
-    refs_[root] = 1;
-    seen[root] = 1;
-    while (!todo.empty()) {
-      NodeId n = todo.back();
-      todo.pop_back();
-      for_each_child(g_, n, [&](NodeId c) {
-        if (refs_[c] < 2) ++refs_[c];
-        if (!seen[c]) {
-          seen[c] = 1;
-          todo.push_back(c);
-        }
-      });
-    }
-    labels_.assign(g_.size(), 0);
-  }
+  bool done() const { return stack_.empty(); }
+  const Frame& top() const { return stack_.back(); }
 
-  std::string global_name(NodeId n) const {
-    const GlobalData& gd = g_.global_data(n);
-    return gd.module + "." + gd.qualname;
+  // Continues from a group that another walker has just opened.
+  void restart(const Frame& f, uint32_t label) {
+    stack_.clear();
+    stack_.push_back(f);
+    last_label = label;
   }
 
   // Writes an item: a scalar in full, or a labelled/labelling compound node,
-  // pushing a frame for its contents.
+  // opening a group for its contents.
   void visit(NodeId n, bool callable_position) {
     Kind k = g_.kind(n);
-    if (is_labelable(k) && refs_[n] >= 2) {
-      if (labels_[n] != 0) {
-        out_.text("*" + std::to_string(labels_[n]));
+    if (is_labelable(k) && mark_[n] >= kShared) {
+      char buf[16];
+      char* p = buf;
+      if (mark_[n] > kShared) {
+        *p++ = '*';
+        p = std::to_chars(p, buf + sizeof buf, mark_[n] - kShared).ptr;
+        sink_.text(std::string_view(buf, static_cast<size_t>(p - buf)));
         return;
       }
-      labels_[n] = ++next_label_;
-      out_.text("&" + std::to_string(labels_[n]) + " ");
+      mark_[n] = kShared + ++last_label;
+      if (given) given->push_back(n);
+      *p++ = '&';
+      p = std::to_chars(p, buf + sizeof buf - 1, last_label).ptr;
+      *p++ = ' ';
+      sink_.text(std::string_view(buf, static_cast<size_t>(p - buf)));
+    }
+    // A str reached many times is printed in full each time: its repr is
+    // made once.
+    if (n == text_node_ && callable_position == text_callable_) {
+      sink_.text(text_);
+      return;
     }
     switch (k) {
-      case Kind::None: out_.text("None"); break;
-      case Kind::Bool: out_.text(g_.as_bool(n) ? "True" : "False"); break;
+      case Kind::None: sink_.text("None"); break;
+      case Kind::Bool: sink_.text(g_.as_bool(n) ? "True" : "False"); break;
       case Kind::Int:
-        out_.text(g_.int_fits64(n) ? std::to_string(g_.as_int(n)) : g_.int_decimal(n));
+        if (g_.int_fits64(n)) {
+          char buf[24];
+          char* p = std::to_chars(buf, buf + sizeof buf, g_.as_int(n)).ptr;
+          sink_.text(std::string_view(buf, static_cast<size_t>(p - buf)));
+        } else {
+          if constexpr (Sink::kMeasures) {
+            // A big int has at least (8 * bytes - 9) * log10(2) digits.
+            if (sink_.beyond((8 * g_.int_le(n).size() - 9) * 3 / 10)) break;
+          }
+          emit(n, false, g_.int_decimal(n));
+        }
         break;
-      case Kind::Float: out_.text(repr_float(g_.as_float(n))); break;
-      case Kind::Str: out_.text(repr_str(g_.as_str(n))); break;
-      case Kind::Bytes: out_.text(repr_bytes(g_.as_bytes(n))); break;
-      case Kind::ByteArray: out_.text(repr_bytes(g_.as_bytes(n), true)); break;
-      case Kind::Global:
-        out_.text(callable_position ? global_name(n) : "<global " + global_name(n) + ">");
+      case Kind::Float: emit(n, false, repr_float(g_.as_float(n))); break;
+      case Kind::Str:
+        if constexpr (Sink::kMeasures) {
+          if (sink_.beyond(g_.as_str(n).size() / 4)) break;
+        }
+        emit(n, false, repr_str(g_.as_str(n)));
         break;
+      case Kind::Bytes:
+      case Kind::ByteArray:
+        if constexpr (Sink::kMeasures) {
+          if (sink_.beyond(g_.as_bytes(n).size())) break;
+        }
+        emit(n, false, repr_bytes(g_.as_bytes(n), k == Kind::ByteArray));
+        break;
+      case Kind::Global: {
+        const GlobalData& gd = g_.global_data(n);
+        if constexpr (Sink::kMeasures) {
+          if (sink_.beyond((gd.module.size() + gd.qualname.size()) / 4)) break;
+        }
+        std::string s = callable_position ? std::string() : std::string("<global ");
+        s += gd.module;
+        s += '.';
+        s += gd.qualname;
+        if (!callable_position) s += '>';
+        emit(n, callable_position, std::move(s));
+        break;
+      }
       case Kind::Buffer: {
         const BufferData& bd = g_.buffer_data(n);
+        if constexpr (Sink::kMeasures) {
+          if (sink_.beyond(bd.data.size())) break;
+        }
         std::string s = "<buffer " + std::to_string(bd.index) + (bd.readonly ? " readonly" : " writable");
         if (!bd.data.empty()) s += " " + repr_bytes(bd.data);
-        out_.text(s + ">");
+        emit(n, false, std::move(s) + ">");
         break;
       }
       case Kind::Tuple: {
         size_t len = g_.length(n);
         if (len == 0) {
-          out_.text("()");
+          sink_.text("()");
         } else {
-          out_.open("(", len == 1);
-          stack_.push_back(Frame{kSeq, kReduce, false, n, 0});
+          push(kSeq, n);
+          sink_.open("(", len == 1);
         }
         break;
       }
-      case Kind::List:
-        if (g_.length(n) == 0) {
-          out_.text("[]");
-        } else {
-          out_.open("[");
-          stack_.push_back(Frame{kSeq, kReduce, false, n, 0});
-        }
-        break;
-      case Kind::Set:
-        if (g_.length(n) == 0) {
-          out_.text("set()");
-        } else {
-          out_.open("{");
-          stack_.push_back(Frame{kSeq, kReduce, false, n, 0});
-        }
-        break;
-      case Kind::FrozenSet:
-        if (g_.length(n) == 0) {
-          out_.text("frozenset()");
-        } else {
-          out_.open("frozenset({");
-          stack_.push_back(Frame{kSeq, kReduce, false, n, 0});
-        }
-        break;
-      case Kind::Dict:
-        if (g_.length(n) == 0) {
-          out_.text("{}");
-        } else {
-          out_.open("{");
-          stack_.push_back(Frame{kDictPairs, kReduce, false, n, 0});
-        }
-        break;
+      case Kind::List: open_or_empty(n, kSeq, "[", "[]"); break;
+      case Kind::Set: open_or_empty(n, kSeq, "{", "set()"); break;
+      case Kind::FrozenSet: open_or_empty(n, kSeq, "frozenset({", "frozenset()"); break;
+      case Kind::Dict: open_or_empty(n, kDictPairs, "{", "{}"); break;
       case Kind::Object: {
         ObjForm form = object_form(n);
-        out_.open(form == kReduce ? "Reduce(" : "Object(");
-        stack_.push_back(Frame{kObj, form, false, n, 0});
+        push(kObj, n, 0, form);
+        sink_.open(form == kReduce ? "Reduce(" : "Object(", false);
         break;
       }
       case Kind::PersId:
-        out_.open("PersId(");
-        stack_.push_back(Frame{kPersid, kReduce, false, n, 0});
+        push(kPersid, n);
+        sink_.open("PersId(", false);
         break;
     }
+  }
+
+  // Advances the top group by one item (or closes it).
+  void step() {
+    Frame& f = stack_.back();
+    switch (f.kind) {
+      case kSeq: {
+        auto items = g_.items(f.n);
+        if (f.i >= items.size()) {
+          close(close_text(f.n), g_.kind(f.n) == Kind::Tuple && items.size() == 1);
+          return;
+        }
+        if (f.i > 0) sink_.sep();
+        visit(items[f.i++], false);
+        return;
+      }
+      case kRest: {
+        auto items = g_.items(f.n);
+        if (f.i >= items.size()) {
+          close(")", items.size() == 2);
+          return;
+        }
+        if (f.i > 1) sink_.sep();
+        visit(items[f.i++], false);
+        return;
+      }
+      case kDictPairs:
+      case kObjDict: {
+        std::span<const Pair> pairs =
+            f.kind == kDictPairs ? g_.dict_items(f.n) : std::span<const Pair>(g_.object_data(f.n).dictitems);
+        if (f.i >= 2 * pairs.size()) {
+          close("}", false);
+          return;
+        }
+        uint64_t i = f.i++;
+        const Pair& p = pairs[i / 2];
+        if (i % 2 == 0) {
+          if (i > 0) sink_.sep();
+          visit(p.first, false);
+        } else {
+          sink_.text(": ");
+          visit(p.second, false);
+        }
+        return;
+      }
+      case kObjList: {
+        const std::vector<NodeId>& items = g_.object_data(f.n).listitems;
+        if (f.i >= items.size()) {
+          close("]", false);
+          return;
+        }
+        if (f.i > 0) sink_.sep();
+        visit(items[f.i++], false);
+        return;
+      }
+      case kPersid:
+        if (f.i == 0) {
+          f.i = 1;
+          visit(g_.persid_value(f.n), false);
+        } else {
+          close(")", false);
+        }
+        return;
+      case kObj:
+        step_object();
+        return;
+    }
+  }
+
+ private:
+  void push(FrameKind kind, NodeId n, uint64_t i = 0, ObjForm form = kReduce) {
+    stack_.push_back(Frame{n, kind, form, false, i});
+  }
+
+  void open_or_empty(NodeId n, FrameKind kind, const char* open, const char* empty) {
+    if (g_.length(n) == 0) {
+      sink_.text(empty);
+    } else {
+      push(kind, n);
+      sink_.open(open, false);
+    }
+  }
+
+  void close(const char* text, bool single_comma) {
+    stack_.pop_back();
+    sink_.close(text, single_comma);
+  }
+
+  void emit(NodeId n, bool callable_position, std::string s) {
+    text_ = std::move(s);
+    text_node_ = n;
+    text_callable_ = callable_position;
+    sink_.text(text_);
   }
 
   ObjForm object_form(NodeId n) const {
     const ObjectData& od = g_.object_data(n);
     if (od.callable == kNoNode || g_.kind(od.callable) != Kind::Global) return kReduce;
-    if (od.args == kNoNode || g_.kind(od.args) != Kind::Tuple || refs_[od.args] >= 2) return kReduce;
+    if (od.args == kNoNode || g_.kind(od.args) != Kind::Tuple || mark_[od.args] >= kShared) return kReduce;
     const GlobalData& gd = g_.global_data(od.callable);
     if (gd.module != "copyreg") return kReduce;
     size_t len = g_.length(od.args);
@@ -380,85 +385,6 @@ class Builder {
     }
   }
 
-  void close_frame(const char* text, bool single) {
-    if (single) {
-      out_.close_single(text);
-    } else {
-      out_.close(text);
-    }
-    stack_.pop_back();
-  }
-
-  // Advances the top frame by one item.
-  void step() {
-    Frame& f = stack_.back();
-    switch (f.kind) {
-      case kSeq: {
-        auto items = g_.items(f.n);
-        if (f.i >= items.size()) {
-          close_frame(close_text(f.n), g_.kind(f.n) == Kind::Tuple && items.size() == 1);
-          return;
-        }
-        if (f.i > 0) out_.sep();
-        NodeId c = items[f.i++];
-        visit(c, false);
-        return;
-      }
-      case kRest: {
-        auto items = g_.items(f.n);
-        if (f.i >= items.size()) {
-          close_frame(")", items.size() == 2);
-          return;
-        }
-        if (f.i > 1) out_.sep();
-        NodeId c = items[f.i++];
-        visit(c, false);
-        return;
-      }
-      case kDictPairs:
-      case kObjDict: {
-        std::span<const Pair> pairs =
-            f.kind == kDictPairs ? g_.dict_items(f.n) : std::span<const Pair>(g_.object_data(f.n).dictitems);
-        if (f.i >= 2 * pairs.size()) {
-          close_frame("}", false);
-          return;
-        }
-        uint64_t i = f.i++;
-        const Pair& p = pairs[i / 2];
-        if (i % 2 == 0) {
-          if (i > 0) out_.sep();
-          visit(p.first, false);
-        } else {
-          out_.text(": ");
-          visit(p.second, false);
-        }
-        return;
-      }
-      case kObjList: {
-        const std::vector<NodeId>& items = g_.object_data(f.n).listitems;
-        if (f.i >= items.size()) {
-          close_frame("]", false);
-          return;
-        }
-        if (f.i > 0) out_.sep();
-        NodeId c = items[f.i++];
-        visit(c, false);
-        return;
-      }
-      case kPersid:
-        if (f.i == 0) {
-          f.i = 1;
-          visit(g_.persid_value(f.n), false);
-        } else {
-          close_frame(")", false);
-        }
-        return;
-      case kObj:
-        step_object();
-        return;
-    }
-  }
-
   void step_object() {
     Frame& f = stack_.back();
     const NodeId n = f.n;
@@ -467,7 +393,7 @@ class Builder {
     while (f.i < 6) {
       uint64_t i = f.i++;
       auto entry = [&]() {
-        if (f.any) out_.sep();
+        if (f.any) sink_.sep();
         f.any = true;
       };
       switch (i) {
@@ -490,10 +416,10 @@ class Builder {
             entry();
             size_t len = g_.length(od.args);
             if (len == 1) {
-              out_.text("()");
+              sink_.text("()");
             } else {
-              out_.open("(", len == 2);
-              stack_.push_back(Frame{kRest, kReduce, false, od.args, 1});
+              push(kRest, od.args, 1);
+              sink_.open("(", len == 2);
             }
           } else {
             entry();
@@ -503,40 +429,174 @@ class Builder {
         case 2:  // NEWOBJ_EX keyword arguments
           if (form != kNewobjEx) continue;
           entry();
-          out_.text("kwargs=");
+          sink_.text("kwargs=");
           visit(g_.items(od.args)[2], false);
           return;
         case 3:
           if (od.state == kNoNode) continue;
           entry();
-          out_.text("state=");
+          sink_.text("state=");
           visit(od.state, false);
           return;
         case 4:
           if (od.listitems.empty()) continue;
           entry();
-          out_.text("listitems=");
-          out_.open("[");
-          stack_.push_back(Frame{kObjList, kReduce, false, n, 0});
+          sink_.text("listitems=");
+          push(kObjList, n);
+          sink_.open("[", false);
           return;
         case 5:
           if (od.dictitems.empty()) continue;
           entry();
-          out_.text("dictitems=");
-          out_.open("{");
-          stack_.push_back(Frame{kObjDict, kReduce, false, n, 0});
+          sink_.text("dictitems=");
+          push(kObjDict, n);
+          sink_.open("{", false);
           return;
       }
     }
-    close_frame(")", false);
+    close(")", false);
   }
 
   const Graph& g_;
-  Layout& out_;
-  std::vector<uint8_t> refs_;
-  std::vector<uint32_t> labels_;
-  uint32_t next_label_ = 0;
-  std::vector<Frame> stack_;
+  std::vector<uint32_t>& mark_;
+  Sink& sink_;
+  FrameStack stack_;
+  std::string text_;  // the text of the last scalar made by emit()
+  NodeId text_node_ = kNoNode;
+  bool text_callable_ = false;
+};
+
+// ---- printing ------------------------------------------------------------------------
+
+// Writes the tokens, breaking a group over lines (one item per line,
+// indented by two blanks) when its one-line width does not fit. Whether a
+// group fits is decided by the caller, right after its open (undecided()).
+class Printer {
+ public:
+  static constexpr bool kMeasures = false;
+
+  Printer(std::ostream& out, const ShowOptions& opt) : out_(out), max_levels_(opt.max_indent_levels) {}
+
+  void text(std::string_view s) {
+    put(s);
+    col_ += display_cols(s);
+  }
+  void open(std::string_view s, bool) {
+    const uint64_t before = col_;
+    text(s);
+    if (flat_depth_ > 0) {
+      ++flat_depth_;
+    } else if (levels_ >= max_levels_) {
+      flat_depth_ = 1;
+    } else {
+      undecided_ = true;
+      open_col_ = before;
+      open_cols_ = col_ - before;
+    }
+  }
+  void sep() {
+    if (flat_depth_ > 0) {
+      buf_ += ", ";
+      col_ += 2;
+    } else {
+      buf_ += ',';
+      newline();
+    }
+  }
+  void close(std::string_view s, bool single_comma) {
+    if (flat_depth_ > 0) {
+      --flat_depth_;
+      if (single_comma) {
+        buf_ += ',';
+        col_ += 1;
+      }
+    } else {
+      buf_ += ',';
+      --levels_;
+      newline();
+    }
+    text(s);
+  }
+
+  // The group just opened, whose layout is still to be decided: the column
+  // it starts at, and the width of its open text.
+  bool undecided() const { return undecided_; }
+  uint64_t open_col() const { return open_col_; }
+  uint64_t open_cols() const { return open_cols_; }
+  void decide(bool one_line) {
+    undecided_ = false;
+    if (one_line) {
+      flat_depth_ = 1;
+    } else {
+      ++levels_;
+      newline();
+    }
+  }
+
+  void flush() {
+    out_.write(buf_.data(), static_cast<std::streamsize>(buf_.size()));
+    buf_.clear();
+  }
+
+ private:
+  static constexpr size_t kChunk = size_t{1} << 16;
+
+  void put(std::string_view s) {
+    if (s.size() >= kChunk) {
+      flush();
+      out_.write(s.data(), static_cast<std::streamsize>(s.size()));
+      return;
+    }
+    buf_ += s;
+    if (buf_.size() >= kChunk) flush();
+  }
+  void newline() {
+    buf_ += '\n';
+    buf_.append(static_cast<size_t>(2 * levels_), ' ');
+    col_ = static_cast<uint64_t>(2 * levels_);
+    if (buf_.size() >= kChunk) flush();
+  }
+
+  std::ostream& out_;
+  const int max_levels_;
+  std::string buf_;
+  uint64_t col_ = 0;
+  int levels_ = 0;           // broken groups open
+  uint64_t flat_depth_ = 0;  // >0 inside a group printed on one line
+  bool undecided_ = false;
+  uint64_t open_col_ = 0;
+  uint64_t open_cols_ = 0;
+};
+
+// Sums the one-line width of tokens, until it passes a budget. Scalars whose
+// text is surely too wide are not rendered at all (beyond()), so measuring
+// costs at most about `budget` columns' worth of work, whatever the group holds.
+class Measurer {
+ public:
+  static constexpr bool kMeasures = true;
+
+  void start(uint64_t used, uint64_t budget) {
+    sum_ = used;
+    budget_ = budget;
+  }
+  bool over() const { return sum_ > budget_; }
+  // True (and over) if `min_cols` more columns cannot fit.
+  bool beyond(uint64_t min_cols) {
+    if (over() || min_cols > budget_ - sum_) {
+      sum_ = budget_ + 1;
+      return true;
+    }
+    return false;
+  }
+
+  void text(std::string_view s) { sum_ += display_cols(s); }
+  void open(std::string_view s, bool) { sum_ += display_cols(s); }
+  void sep() { sum_ += 2; }
+  void close(std::string_view s, bool single_comma) { sum_ += display_cols(s) + (single_comma ? 1 : 0); }
+
+ private:
+  uint64_t sum_ = 0;
+  uint64_t budget_ = 0;
 };
 
 // ---- JSON ---------------------------------------------------------------------------
@@ -616,11 +676,42 @@ void hex_of(std::string& out, std::string_view data) {
 }  // namespace
 
 void show(const Graph& g, NodeId root, std::ostream& out, const ShowOptions& options) {
-  Layout layout;
-  Builder builder(g, layout);
-  builder.run(root);
-  layout.measure();
-  layout.print(out, options);
+  std::vector<uint32_t> mark = count_reach(g, root);
+  Printer printer(out, options);
+  Walker<Printer> walk(g, mark, printer);
+  Measurer measurer;
+  Walker<Measurer> look(g, mark, measurer);
+  std::vector<NodeId> given;
+  look.given = &given;
+  const uint64_t width = static_cast<uint64_t>(std::max(1, options.width));
+
+  // A group goes on one line when its one-line width fits in what is left
+  // of the line. A second walker measures it from the group's open on, with
+  // the labels printing would give, and stops once past the width: the
+  // layout never holds more than a line's worth of the graph ahead.
+  auto decide = [&] {
+    if (!printer.undecided()) return;
+    bool fits = false;
+    const uint64_t at = printer.open_col();
+    if (at < width) {
+      measurer.start(printer.open_cols(), width - at);
+      look.restart(walk.top(), walk.last_label);
+      while (!look.done() && !measurer.over()) look.step();
+      fits = !measurer.over();
+      // Printing gives these labels again, in the same order.
+      for (NodeId n : given) mark[n] = kShared;
+      given.clear();
+    }
+    printer.decide(fits);
+  };
+
+  walk.visit(root, false);
+  decide();
+  while (!walk.done()) {
+    walk.step();
+    decide();
+  }
+  printer.flush();
 }
 
 void show_json(const Graph& g, NodeId root, std::ostream& out) {
