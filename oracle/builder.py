@@ -241,7 +241,7 @@ class Builder(object):
         elif t == "bool":
             v = bool(node["v"])
         elif t == "int":
-            v = int(node["v"])
+            v = int(node["v"], 0)  # decimal, or hex past 4300 digits (docs/graph-json.md)
         elif t == "float":
             v = _mk_float(node["bits"])
         elif t == "str":

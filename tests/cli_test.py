@@ -12,6 +12,7 @@
     python3 tests/cli_test.py --bin build/release/bin
 """
 import argparse
+import json
 import os
 import pickle
 import subprocess
@@ -90,6 +91,20 @@ def main():
     check("show --strict-limits", rc == 1 and one_error_line(err), "rc=%d %r" % (rc, err[:200]))
     rc, _, err = run(tool, ["recode", "--strict-limits"], big)
     check("recode --strict-limits", rc == 1 and one_error_line(err), "rc=%d %r" % (rc, err[:200]))
+
+    # Big ints: show prints repr() up to CPython's 4300 digits (beyond it
+    # repr raises, and decimal conversion is quadratic), then hex.
+    sys.set_int_max_str_digits(0)
+    for v in (2 ** 64, -(2 ** 64) - 1, 10 ** 4299, -(10 ** 4299), 10 ** 4300, -(10 ** 4300), 2 ** 14280 + 1, 7 ** 40000):
+        want = str(v) if len(str(abs(v))) <= 4300 else hex(v)
+        data = pickle.dumps(v, 2)
+        rc, out, err = run(tool, ["show", "-"], data)
+        check("show int of %d digits" % len(str(abs(v))), rc == 0 and out.decode() == want + "\n",
+              "rc=%d %r... want %r..." % (rc, out[:40], want[:40]))
+        rc, out, err = run(tool, ["show", "--json", "-"], data)
+        check("show --json int of %d digits" % len(str(abs(v))),
+              rc == 0 and json.loads(out)["nodes"][0] == {"t": "int", "v": want}, "rc=%d %r" % (rc, out[:80]))
+    sys.set_int_max_str_digits(4300)
 
     # A missing file, and an output file written whole.
     with tempfile.TemporaryDirectory() as d:

@@ -30,6 +30,8 @@ def hostile_inputs():
     yield "binunicode8-claims-2^62", b"\x80\x04\x8d" + struct.pack("<Q", 1 << 62) + b"abcd"
     yield "frame-claims-2^62", b"\x80\x04\x95" + struct.pack("<Q", 1 << 62) + b"N."
     yield "long4-claims-2^31", b"\x80\x02\x8b" + struct.pack("<i", 2 ** 31 - 1) + b"\x01"
+    # A 1 MB int: printed in decimal this took 104 s (quadratic conversion).
+    yield "long4-1MB", b"\x80\x02\x8b" + struct.pack("<i", 1 << 20) + b"\x01" * (1 << 20) + b"."
     yield "sparse-long-binput", b"\x80\x04N" + b"r\xff\xff\xff\x0f" + b"."
     yield "many-sparse-memo-indices", b"\x80\x04N" + b"".join(
         b"r" + struct.pack("<I", (i * 2654435761) & 0x0fffffff) for i in range(50000)) + b"."

@@ -194,6 +194,43 @@ std::string le_to_decimal(std::span<const uint8_t> le) {
   return out;
 }
 
+std::string le_to_hex(std::span<const uint8_t> le) {
+  Limbs mag;
+  const bool negative = le_to_magnitude(le, mag);
+  size_t n = mag.size();
+  while (n > 0 && mag[n - 1] == 0) --n;
+  if (n == 0) return "0x0";
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = negative ? "-0x" : "0x";
+  out.reserve(out.size() + n * 16);
+  bool leading = true;
+  for (size_t i = n; i-- > 0;) {
+    for (int shift = 60; shift >= 0; shift -= 4) {
+      const unsigned d = static_cast<unsigned>(mag[i] >> shift) & 0xf;
+      if (leading && d == 0) continue;
+      leading = false;
+      out += kHex[d];
+    }
+  }
+  return out;
+}
+
+std::string le_to_literal(std::span<const uint8_t> le, uint64_t max_digits) {
+  if (max_digits == 0 || le.size() <= 8) return le_to_decimal(le);
+  // |v| < 2^bits with bits <= 8 * size; 2^(bits - 1) <= |v| for the minimal
+  // form, give or take the sign byte. Decimal digits of |v| lie between
+  // those of 2^(8 * size - 9) and 2^(8 * size).
+  const double log10_2 = 0.30102999566398120;
+  const uint64_t bits = 8 * static_cast<uint64_t>(le.size());
+  const auto fewest = static_cast<uint64_t>(static_cast<double>(bits - 9) * log10_2) + 1;
+  const auto most = static_cast<uint64_t>(static_cast<double>(bits) * log10_2) + 1;
+  if (fewest > max_digits + 1) return le_to_hex(le);
+  std::string dec = le_to_decimal(le);
+  if (most <= max_digits) return dec;
+  const size_t digits = dec.size() - (dec[0] == '-' ? 1 : 0);
+  return digits > max_digits ? le_to_hex(le) : dec;
+}
+
 std::string integral_double_to_le(double d) {
   if (d == 0.0) return {};
   if (d >= -9223372036854775808.0 && d < 9223372036854775808.0) {

@@ -29,6 +29,18 @@ std::optional<std::string> decimal_to_le(std::string_view text);
 // Decimal text ("-123") of a two's complement LE byte string (any length).
 std::string le_to_decimal(std::span<const uint8_t> le);
 
+// CPython's default limit on the digits of int <-> decimal str conversion
+// (sys.get_int_max_str_digits()): beyond it str(i) raises ValueError, and a
+// conversion would take time quadratic in the int's size.
+inline constexpr uint64_t kIntMaxStrDigits = 4300;
+
+// Hex text ("-0x1f", "0x0") of a two's complement LE byte string: linear time.
+std::string le_to_hex(std::span<const uint8_t> le);
+
+// How the value graph prints an int: decimal, as repr(); hex when the decimal
+// form would pass max_digits (repr would raise, and decimal is quadratic).
+std::string le_to_literal(std::span<const uint8_t> le, uint64_t max_digits = kIntMaxStrDigits);
+
 // For an integral finite double: its minimal two's complement LE bytes.
 std::string integral_double_to_le(double d);
 

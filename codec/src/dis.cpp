@@ -4,6 +4,7 @@
 // (and the exact words of the int(), float(), codecs and UnicodeDecodeError
 // messages behind them).
 #include "picklecodec/dis.hpp"
+#include "bigint.hpp"
 #include "utf8.hpp"
 
 #include <algorithm>
@@ -86,7 +87,7 @@ std::string repr200(std::string_view bytes) {
   return r;
 }
 
-constexpr int kMaxStrDigits = 4300;  // sys.get_int_max_str_digits() default
+constexpr uint64_t kMaxStrDigits = detail::kIntMaxStrDigits;
 
 std::string exceeds_to_int(size_t digits) {
   return "Exceeds the limit (" + std::to_string(kMaxStrDigits) +
@@ -137,7 +138,7 @@ std::optional<Fault> py_int(std::string_view s, std::string& out) {
     ++i;
   }
   if (prev == '_') return invalid();
-  if (digits > static_cast<size_t>(kMaxStrDigits))
+  if (digits > kMaxStrDigits)
     return Fault{ErrorCode::BadArgument, exceeds_to_int(digits)};
   if (digits == 0) return invalid();
   while (i < n && py_isspace(static_cast<uint8_t>(s[i]))) ++i;
@@ -496,7 +497,7 @@ std::optional<std::string> long_le_decimal(std::string_view le) {
     text.append(9 - part.size(), '0');
     text += part;
   }
-  if (text.size() > static_cast<size_t>(kMaxStrDigits)) return std::nullopt;
+  if (text.size() > kMaxStrDigits) return std::nullopt;
   return negative ? "-" + text : text;
 }
 

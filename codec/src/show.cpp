@@ -19,10 +19,17 @@
 #include <string_view>
 #include <vector>
 
+#include "bigint.hpp"
 #include "picklecodec/repr.hpp"
 
 namespace pkl {
 namespace {
+
+// A big int as repr() prints it, or in hex past CPython's 4300 digits, where
+// repr() raises and a decimal conversion would be quadratic in its size.
+std::string int_literal(const std::string& le) {
+  return detail::le_to_literal({reinterpret_cast<const uint8_t*>(le.data()), le.size()});
+}
 
 // Calls f(child) for each edge of n, in print order.
 template <class F>
@@ -200,11 +207,13 @@ class Walker {
           char* p = std::to_chars(buf, buf + sizeof buf, g_.as_int(n)).ptr;
           sink_.text(std::string_view(buf, static_cast<size_t>(p - buf)));
         } else {
+          const std::string le = g_.int_le(n);
           if constexpr (Sink::kMeasures) {
-            // A big int has at least (8 * bytes - 9) * log10(2) digits.
-            if (sink_.beyond((8 * g_.int_le(n).size() - 9) * 3 / 10)) break;
+            // At least (8 * bytes - 9) * log10(2) decimal digits, or in hex
+            // (past CPython's 4300 digits) two digits a byte less one.
+            if (sink_.beyond(std::min((8 * le.size() - 9) * 3 / 10, 2 * le.size() - 2))) break;
           }
-          emit(n, false, g_.int_decimal(n));
+          emit(n, false, int_literal(le));
         }
         break;
       case Kind::Float: emit(n, false, repr_float(g_.as_float(n))); break;
@@ -768,7 +777,7 @@ void show_json(const Graph& g, NodeId root, std::ostream& out) {
       case Kind::Bool: buf += g.as_bool(n) ? "{\"t\": \"bool\", \"v\": true}" : "{\"t\": \"bool\", \"v\": false}"; break;
       case Kind::Int:
         buf += "{\"t\": \"int\", \"v\": \"";
-        buf += g.int_fits64(n) ? std::to_string(g.as_int(n)) : g.int_decimal(n);
+        buf += g.int_fits64(n) ? std::to_string(g.as_int(n)) : int_literal(g.int_le(n));
         buf += "\"}";
         break;
       case Kind::Float: {
