@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "picklecodec/decode.hpp"
+#include "picklecodec/encode.hpp"
 #include "picklecodec/registry.hpp"
 #include "picklecodec/value.hpp"
 
@@ -1098,6 +1100,179 @@ TEST(Registry, AddFindReplace) {
   EXPECT_EQ(r.size(), 3u);
   EXPECT_TRUE(static_cast<bool>(r.at(0).create));
   EXPECT_EQ(r.at(2).module, "m.C");
+}
+
+// ---- large graphs: page blocks, chunked side tables, the block cache ------
+
+// Many lists and dicts: the side tables cross every chunk boundary (chunk 0
+// holds 16, each next chunk twice the one before) and keep their items.
+TEST(LargeGraph, SideTablesAcrossChunks) {
+  Graph g;
+  std::vector<NodeId> lists, dicts;
+  for (int i = 0; i < 70000; ++i) {
+    const NodeId l = g.list();
+    g.list_append(l, g.integer(i));
+    lists.push_back(l);
+    const NodeId d = g.dict();
+    g.dict_set(d, g.str("k"), g.integer(-i));
+    dicts.push_back(d);
+  }
+  for (int i = 0; i < 70000; i += 997) {
+    ASSERT_EQ(g.items(lists[i]).size(), 1u);
+    EXPECT_EQ(g.as_int(g.items(lists[i])[0]), i);
+    ASSERT_EQ(g.dict_items(dicts[i]).size(), 1u);
+    EXPECT_EQ(g.as_int(g.dict_items(dicts[i])[0].second), -i);
+  }
+  Graph moved = std::move(g);
+  EXPECT_EQ(moved.as_int(moved.items(lists.back())[0]), 69999);
+}
+
+// The protocol-2 pickle of a list of the ints in `values` (BININT1, BININT2,
+// BININT and LONG1, as pickle writes them), in APPENDS batches of 1000.
+std::string int_list_pickle(const std::vector<int64_t>& values) {
+  std::string p("\x80\x02]q\x00", 5);
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i % 1000 == 0) p += '(';
+    const int64_t v = values[i];
+    if (v >= 0 && v < 256) {
+      p += 'K';
+      p += static_cast<char>(v);
+    } else if (v >= 0 && v < 65536) {
+      p += 'M';
+      p += static_cast<char>(v & 0xff);
+      p += static_cast<char>(v >> 8);
+    } else if (v >= INT32_MIN && v <= INT32_MAX) {
+      p += 'J';
+      for (int b = 0; b < 4; ++b) p += static_cast<char>((static_cast<uint64_t>(v) >> (8 * b)) & 0xff);
+    } else {
+      int n = 8;
+      while (n > 1 && (static_cast<int64_t>(static_cast<uint64_t>(v) << (64 - 8 * (n - 1))) >> (64 - 8 * (n - 1))) == v) --n;
+      p += '\x8a';
+      p += static_cast<char>(n);
+      for (int b = 0; b < n; ++b) p += static_cast<char>((static_cast<uint64_t>(v) >> (8 * b)) & 0xff);
+    }
+    if (i % 1000 == 999 || i + 1 == values.size()) p += 'e';
+  }
+  p += '.';
+  return p;
+}
+
+// Runs of mixed int opcodes (decoded without a branch on the opcode) and of
+// one opcode, LONG1 of every length, at every position of the runs: the
+// values, and the re-encoding, are exact.
+TEST(LargeGraph, MixedIntRunsDecodeAndEncodeExactly) {
+  std::vector<int64_t> values;
+  uint64_t x = 0x9e3779b97f4a7c15ULL;
+  for (int i = 0; i < 150000; ++i) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    const int kind = (i / 5000) % 3 == 0 ? 0 : static_cast<int>(x % 7);  // stretches of one kind, then mixed
+    int64_t v;
+    switch (kind) {
+      case 0: v = static_cast<int64_t>(x % 256); break;
+      case 1: v = 256 + static_cast<int64_t>(x % 65280); break;
+      case 2: v = static_cast<int32_t>(x); break;
+      case 3: v = -static_cast<int64_t>(x % 1000) - 1; break;
+      case 4: v = static_cast<int64_t>(x); break;  // LONG1 of up to 8 bytes
+      case 5: v = static_cast<int64_t>(x >> (x % 40)); break;
+      default: v = -static_cast<int64_t>(x >> (1 + x % 40)); break;
+    }
+    values.push_back(v);
+  }
+  values.push_back(INT64_MIN);
+  values.push_back(INT64_MAX);
+  values.push_back(int64_t{1} << 31);
+  values.push_back(-(int64_t{1} << 31) - 1);
+  const std::string p = int_list_pickle(values);
+  const Graph g = pkl::decode(p);
+  const auto items = g.items(g.root());
+  ASSERT_EQ(items.size(), values.size());
+  for (size_t i = 0; i < values.size(); ++i) {
+    ASSERT_TRUE(g.int_fits64(items[i])) << i;
+    ASSERT_EQ(g.as_int(items[i]), values[i]) << i;
+  }
+  pkl::EncodeOptions o;
+  o.protocol = 2;
+  EXPECT_EQ(pkl::encode(g, o), p);
+}
+
+// Repeated decodes reuse cached blocks; with the cache off, or emptied, the
+// results are the same.
+TEST(LargeGraph, BlockCacheDoesNotChangeResults) {
+  std::vector<int64_t> values;
+  for (int i = 0; i < 100000; ++i) values.push_back(static_cast<int64_t>(i) * 7919 - 300000);
+  const std::string p = int_list_pickle(values);
+  const size_t old = pkl::set_block_cache_limit(size_t{64} << 20);
+  for (int round = 0; round < 3; ++round) {
+    if (round == 1) pkl::set_block_cache_limit(0);
+    if (round == 2) {
+      pkl::set_block_cache_limit(size_t{64} << 20);
+      pkl::release_block_cache();
+    }
+    for (int rep = 0; rep < 3; ++rep) {
+      const Graph g = pkl::decode(p);
+      const auto items = g.items(g.root());
+      ASSERT_EQ(items.size(), values.size());
+      EXPECT_EQ(g.as_int(items[0]), values[0]);
+      EXPECT_EQ(g.as_int(items[99999]), values[99999]);
+    }
+  }
+  pkl::set_block_cache_limit(old);
+}
+
+// A large input reserves address space for its nodes, not memory: the budget
+// still stops a pickle whose values exceed it.
+TEST(LargeGraph, ReservationsDoNotBypassTheBudget) {
+  std::vector<int64_t> values(200000, 5);
+  const std::string p = int_list_pickle(values);
+  pkl::DecodeOptions o;
+  o.limits.max_total_bytes = 1 << 20;  // 200k nodes need 3.2 MB
+  try {
+    (void)pkl::decode(p, o);
+    FAIL() << "expected a ResourceLimit error";
+  } catch (const pkl::Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::ResourceLimit);
+  }
+  o.limits.max_total_bytes = 16 << 20;
+  EXPECT_EQ(pkl::decode(p, o).items(pkl::decode(p, o).root()).size(), 200000u);
+}
+
+// Strs of every UTF-8 shape in a large pickle (the block validator): valid
+// ones (surrogates included) decode, invalid ones fail with the exact
+// validator's message.
+TEST(LargeGraph, Utf8StrsInALargePickle) {
+  const std::vector<std::string> good = {"caf\xc3\xa9 na\xc3\xafve", "\xe6\x9d\xb1\xe4\xba\xac",
+                                         "\xf0\x9f\x99\x82 ok", "\xed\xa0\x80 surrogate",
+                                         "\xf4\x8f\xbf\xbf max", std::string(40, 'a') + "\xc3\xbc"};
+  std::string p = "\x80\x02](";
+  for (int i = 0; i < 20000; ++i) {
+    const std::string& s = good[static_cast<size_t>(i) % good.size()];
+    p += 'X';
+    const auto n = static_cast<uint32_t>(s.size());
+    for (int b = 0; b < 4; ++b) p += static_cast<char>((n >> (8 * b)) & 0xff);
+    p += s;
+  }
+  const std::string tail = "e.";
+  const Graph g = pkl::decode(p + tail);
+  ASSERT_EQ(g.items(g.root()).size(), 20000u);
+  EXPECT_EQ(g.as_str(g.items(g.root())[3]), good[3]);
+  const std::vector<std::string> bad = {"\xc0\x80 overlong", "\xe0\x80\x80x", "\xf4\x90\x80\x80 too big",
+                                        "cut \xe6\x9d", "\x80 stray", "\xf5\x80\x80\x80"};
+  for (const std::string& s : bad) {
+    std::string q = p;
+    q += 'X';
+    const auto n = static_cast<uint32_t>(s.size());
+    for (int b = 0; b < 4; ++b) q += static_cast<char>((n >> (8 * b)) & 0xff);
+    q += s;
+    try {
+      (void)pkl::decode(q + tail);
+      FAIL() << "expected a UTF-8 error";
+    } catch (const pkl::Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::BadArgument);
+      EXPECT_NE(std::string(e.what()).find("'utf-8' codec can't decode"), std::string::npos) << e.what();
+    }
+  }
 }
 
 }  // namespace

@@ -3,10 +3,15 @@
 // Modules/_pickle.c (accepts, rejects and builds what it does).
 #include "decode_machine.hpp"
 
+#include <array>
 #include <bit>
 #include <cstring>
 #include <new>
 #include <stdexcept>
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
 
 #include "decode_text.hpp"
 #include "picklecodec/opcodes.hpp"
@@ -25,6 +30,9 @@ int64_t le_int32(const uint8_t* p) { return static_cast<int32_t>(static_cast<uin
 
 constexpr uint64_t kSsizeMax = uint64_t{INT64_MAX};
 
+// Inputs from this size on get their node array and memo reserved up front.
+constexpr size_t kReserveMin = size_t{64} << 10;
+
 std::string bad_load_key(int c) {
   std::string m = "invalid load key, '";
   if (c >= 0x20 && c <= 0x7e && c != '\'' && c != '\\') {
@@ -37,6 +45,114 @@ std::string bad_load_key(int c) {
   }
   m += "'.";
   return m;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define PKL_UTF8_SIMD 1
+
+// UTF-8 validation 16 bytes at a time (the lookup method of Keiser and
+// Lemire, "Validating UTF-8 in less than one instruction per byte", 2021),
+// accepting surrogates (surrogatepass) as utf8_valid(data, true) does and
+// rejecting everything else it rejects: overlong forms, code points past
+// U+10FFFF, stray or missing continuation bytes, a sequence cut by the end.
+// True only for valid text; false for invalid text (the caller then asks
+// utf8_valid / require_utf8, which decide and report). `slack` is how many
+// readable bytes follow the text: the last partial block is read whole when
+// there is room, masked to the text.
+struct Utf8Tables {
+  __m128i t1h, t1l, t2h;
+};
+
+// One block: the errors of `in` given the block before it.
+__attribute__((target("ssse3"))) inline __m128i utf8_block(const Utf8Tables& t, __m128i in, __m128i prev) noexcept {
+  const __m128i low4 = _mm_set1_epi8(0x0f);
+  const __m128i prev1 = _mm_alignr_epi8(in, prev, 15);
+  const __m128i b1h = _mm_shuffle_epi8(t.t1h, _mm_and_si128(_mm_srli_epi16(prev1, 4), low4));
+  const __m128i b1l = _mm_shuffle_epi8(t.t1l, _mm_and_si128(prev1, low4));
+  const __m128i b2h = _mm_shuffle_epi8(t.t2h, _mm_and_si128(_mm_srli_epi16(in, 4), low4));
+  const __m128i sc = _mm_and_si128(_mm_and_si128(b1h, b1l), b2h);
+  const __m128i prev2 = _mm_alignr_epi8(in, prev, 14);
+  const __m128i prev3 = _mm_alignr_epi8(in, prev, 13);
+  const __m128i is3 = _mm_subs_epu8(prev2, _mm_set1_epi8(static_cast<char>(0xe0 - 0x80)));
+  const __m128i is4 = _mm_subs_epu8(prev3, _mm_set1_epi8(static_cast<char>(0xf0 - 0x80)));
+  const __m128i must23 = _mm_and_si128(_mm_or_si128(is3, is4), _mm_set1_epi8(static_cast<char>(0x80)));
+  return _mm_xor_si128(must23, sc);
+}
+
+// UTF-8 validation 16 bytes at a time (the lookup method of Keiser and
+// Lemire, "Validating UTF-8 in less than one instruction per byte", 2021),
+// accepting surrogates (surrogatepass) as utf8_valid(data, true) does and
+// rejecting everything else it rejects: overlong forms, code points past
+// U+10FFFF, stray or missing continuation bytes, a sequence cut by the end.
+// True only for valid text; false for invalid text (the caller then asks
+// utf8_valid / require_utf8, which decide and report). `slack` is how many
+// readable bytes follow the text: the last partial block is read whole when
+// there is room, masked to the text.
+__attribute__((target("ssse3"))) bool utf8_valid_ssse3(const uint8_t* s, size_t n, size_t slack) noexcept {
+  constexpr uint8_t TOO_SHORT = 1 << 0, TOO_LONG = 1 << 1, OVERLONG_3 = 1 << 2, TOO_LARGE = 1 << 3,
+                    OVERLONG_2 = 1 << 5, TWO_CONTS = 1 << 7, TOO_LARGE_1000 = 1 << 6,
+                    OVERLONG_4 = 1 << 6, CARRY = TOO_SHORT | TOO_LONG | TWO_CONTS;
+  // (The method's SURROGATE bit is left out of the tables: surrogates pass.)
+  const auto c = [](unsigned v) { return static_cast<char>(v); };
+  Utf8Tables t;
+  t.t1h = _mm_setr_epi8(c(TOO_LONG), c(TOO_LONG), c(TOO_LONG), c(TOO_LONG), c(TOO_LONG), c(TOO_LONG),
+                        c(TOO_LONG), c(TOO_LONG), c(TWO_CONTS), c(TWO_CONTS), c(TWO_CONTS), c(TWO_CONTS),
+                        c(TOO_SHORT | OVERLONG_2), c(TOO_SHORT), c(TOO_SHORT | OVERLONG_3),
+                        c(TOO_SHORT | TOO_LARGE | TOO_LARGE_1000 | OVERLONG_4));
+  const unsigned big = CARRY | TOO_LARGE | TOO_LARGE_1000;
+  t.t1l = _mm_setr_epi8(c(CARRY | OVERLONG_3 | OVERLONG_2 | OVERLONG_4), c(CARRY | OVERLONG_2), c(CARRY),
+                        c(CARRY), c(CARRY | TOO_LARGE), c(big), c(big), c(big), c(big), c(big), c(big), c(big),
+                        c(big), c(big), c(big), c(big));
+  t.t2h = _mm_setr_epi8(c(TOO_SHORT), c(TOO_SHORT), c(TOO_SHORT), c(TOO_SHORT), c(TOO_SHORT), c(TOO_SHORT),
+                        c(TOO_SHORT), c(TOO_SHORT),
+                        c(TOO_LONG | OVERLONG_2 | TWO_CONTS | OVERLONG_3 | TOO_LARGE_1000 | OVERLONG_4),
+                        c(TOO_LONG | OVERLONG_2 | TWO_CONTS | OVERLONG_3 | TOO_LARGE),
+                        c(TOO_LONG | OVERLONG_2 | TWO_CONTS | TOO_LARGE),
+                        c(TOO_LONG | OVERLONG_2 | TWO_CONTS | TOO_LARGE), c(TOO_SHORT), c(TOO_SHORT),
+                        c(TOO_SHORT), c(TOO_SHORT));
+  __m128i prev = _mm_setzero_si128();
+  __m128i err = _mm_setzero_si128();
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m128i in = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i));
+    err = _mm_or_si128(err, utf8_block(t, in, prev));
+    prev = in;
+  }
+  // The rest, padded with zero bytes (ASCII: a sequence cut by the end shows
+  // as too short); a zero block when there is no rest.
+  const size_t r = n - i;
+  alignas(16) static constexpr uint8_t kMask[32] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                                    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+  __m128i last;
+  if (r == 0) {
+    last = _mm_setzero_si128();
+  } else if (slack >= 16 - r) {
+    last = _mm_and_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i)),
+                         _mm_loadu_si128(reinterpret_cast<const __m128i*>(kMask + 16 - r)));
+  } else {
+    alignas(16) uint8_t tmp[16] = {};
+    std::memcpy(tmp, s + i, r);
+    last = _mm_load_si128(reinterpret_cast<const __m128i*>(tmp));
+  }
+  err = _mm_or_si128(err, utf8_block(t, last, prev));
+  return _mm_movemask_epi8(_mm_cmpeq_epi8(err, _mm_setzero_si128())) == 0xffff;
+}
+
+bool have_ssse3() noexcept {
+  static const bool yes = __builtin_cpu_supports("ssse3");
+  return yes;
+}
+#endif
+
+// True when `data` (followed by `slack` readable bytes) is UTF-8 with
+// surrogates allowed; false when it is not, or when this could not tell
+// (then utf8_valid decides).
+inline bool utf8_fast(const char* data, size_t n, size_t slack) noexcept {
+#ifdef PKL_UTF8_SIMD
+  if (have_ssse3()) return utf8_valid_ssse3(reinterpret_cast<const uint8_t*>(data), n, slack);
+#endif
+  (void)slack;
+  return utf8_valid(std::string_view(data, n), true);
 }
 
 }  // namespace
@@ -94,14 +210,43 @@ void Machine::memo_missing(int64_t idx) const {
   fail(ErrorCode::MemoMissing, "Memo value not found at index " + std::to_string(idx));
 }
 
-void Machine::check_utf8(std::string_view data) { require_utf8(data, true); }
+void Machine::check_utf8(std::string_view data) {
+  const auto* end = reinterpret_cast<const uint8_t*>(data.data() + data.size());
+  const size_t slack = end >= in_.cursor() && end <= in_.limit() ? static_cast<size_t>(in_.limit() - end) : 0;
+  if (utf8_fast(data.data(), data.size(), slack)) return;
+  require_utf8(data, true);
+}
+
+namespace {
+
+// What scalar_run needs to know of an opcode: the length of BININT1,
+// BININT2, BININT, BINFLOAT (bits 0-7); the left shift that keeps the
+// argument's bits in a word (8-15); whether its value is signed (16), a
+// float (17), or LONG1's (18: length and shift from its count byte); 0 for
+// every other opcode.
+constexpr uint32_t kSigned = 1u << 16, kFloat = 1u << 17, kLong = 1u << 18;
+constexpr std::array<uint32_t, 256> kScalarOps = [] {
+  std::array<uint32_t, 256> t{};
+  t[op::BININT1] = 2 | (56u << 8);
+  t[op::BININT2] = 3 | (48u << 8);
+  t[op::BININT] = 5 | (32u << 8) | kSigned;
+  t[op::BINFLOAT] = 9 | kFloat;
+  t[op::LONG1] = kSigned | kLong;
+  return t;
+}();
+
+}  // namespace
 
 size_t Machine::scalar_run() {
   // Numbers come in runs (a list of ints or floats is one opcode after the
   // other): decoded here with the cursor, the node slots and the stack in
-  // registers. Stops before any other opcode, before an opcode whose
-  // argument might be cut by the window's end, and when the node vector, the
-  // stack or the budget has no room left; the general loop goes on from there.
+  // registers, and without a branch on which opcode it is (in a list of
+  // mixed ints the opcode changes at random: a mispredicted branch per
+  // number cost more than the rest of its decoding). Takes BININT1, BININT2,
+  // BININT, BINFLOAT and LONG1 of 1 to 8 bytes (sign-extended, as run()
+  // does). Stops before any other opcode, before an opcode whose argument
+  // might be cut by the window's end, and when the node vector, the stack or
+  // the budget has no room left; the general loop goes on from there.
   const uint8_t* p = in_.cursor();  // the next opcode
   const uint8_t* const lim = in_.limit();
   size_t room = GraphAccess::scalar_room(g_);
@@ -110,34 +255,72 @@ size_t Machine::scalar_run() {
   GraphAccess::ScalarOut out = GraphAccess::scalar_slots(g_);
   NodeId* sp = stack_.end();
   size_t k = 0;
-  while (k < room && lim - p >= 9) {
-    uint64_t bits;
-    Kind kind = Kind::Int;
-    switch (*p) {
-      case op::BININT:
-        bits = static_cast<uint64_t>(le_int32(p + 1));
-        p += 5;
-        break;
-      case op::BININT1:
-        bits = p[1];
-        p += 2;
-        break;
-      case op::BININT2:
-        bits = le(p + 1, 2);
-        p += 3;
-        break;
-      case op::BINFLOAT:
-        std::memcpy(&bits, p + 1, 8);
-        if constexpr (std::endian::native == std::endian::little) bits = __builtin_bswap64(bits);
-        kind = Kind::Float;
-        p += 9;
-        break;
-      default:
-        goto done;
+  // Two loops. A run of one opcode (a list of floats, or of small ints) is
+  // decoded by a loop that steps by that opcode's fixed length: the branch
+  // on the next opcode is predicted and the next address does not wait for
+  // the load of this opcode. A mixed run (a list of ints of all sizes) is
+  // decoded without a branch on the opcode: a branch would be mispredicted
+  // about every other number; the length and value come from tables and
+  // selects instead. Each loop hands over to the other when the opcodes
+  // change their pattern.
+  for (;;) {
+    const unsigned c0 = *p;
+    if (k >= room || lim - p < 10 || kScalarOps[c0] == 0 || (kScalarOps[c0] & kLong)) {
+      if (k >= room || lim - p < 10 || kScalarOps[c0] == 0) break;
+    } else {
+      const uint32_t e0 = kScalarOps[c0];
+      const size_t len = e0 & 0xff;
+      const unsigned shl = (e0 >> 8) & 0xff;
+      const size_t k0 = k;
+      while (k < room && lim - p >= 10 && *p == c0) {
+        uint64_t w;
+        std::memcpy(&w, p + 1, 8);
+        if constexpr (std::endian::native != std::endian::little) w = __builtin_bswap64(w);
+        uint64_t bits;
+        Kind kind = Kind::Int;
+        if (c0 == op::BINFLOAT) {
+          bits = __builtin_bswap64(w);
+          kind = Kind::Float;
+        } else if (c0 == op::BININT) {
+          bits = static_cast<uint64_t>(static_cast<int64_t>(w << 32) >> 32);
+        } else {
+          bits = (w << shl) >> shl;
+        }
+        GraphAccess::write_scalar(out, k, kind, bits);
+        sp[k] = out.first + static_cast<NodeId>(k);
+        ++k;
+        p += len;
+      }
+      if (k - k0 >= 8) continue;  // a run of one opcode: look again after it
     }
-    GraphAccess::write_scalar(out, k, kind, bits);
-    sp[k] = out.first + static_cast<NodeId>(k);
-    ++k;
+    // Mixed opcodes: the next 64 numbers (at most) without a branch on which.
+    const size_t stop = room - k < 64 ? room : k + 64;
+    while (k < stop && lim - p >= 10) {
+      const uint32_t e = kScalarOps[*p];
+      const unsigned n = p[1];  // LONG1's count
+      const bool lng = (e & kLong) != 0;
+      if ((e == 0) | (lng & (n - 1u > 7u))) goto done;  // not a number this loop takes
+      uint64_t w1, w2;
+      std::memcpy(&w1, p + 1, 8);
+      std::memcpy(&w2, p + 2, 8);
+      if constexpr (std::endian::native != std::endian::little) {
+        w1 = __builtin_bswap64(w1);
+        w2 = __builtin_bswap64(w2);
+      }
+      const uint64_t w = lng ? w2 : w1;
+      const unsigned shl = lng ? 64 - 8 * n : (e >> 8) & 0xff;
+      const uint64_t x = w << shl;
+      const uint64_t sx = static_cast<uint64_t>(static_cast<int64_t>(x) >> shl);
+      const uint64_t ux = x >> shl;
+      const bool flt = (e & kFloat) != 0;
+      uint64_t bits = (e & kSigned) ? sx : ux;
+      bits = flt ? __builtin_bswap64(w1) : bits;  // BINFLOAT is big-endian
+      p += lng ? 2 + n : (e & 0xff);
+      GraphAccess::write_scalar(out, k, flt ? Kind::Float : Kind::Int, bits);
+      sp[k] = out.first + static_cast<NodeId>(k);
+      ++k;
+    }
+    if (k < stop) break;  // the window's end
   }
 done:
   GraphAccess::commit_scalars(g_, k);
@@ -198,7 +381,7 @@ void Machine::fast_run() {
         const uint64_t n = le(p + 1, static_cast<int>(w));
         if (n < 3 || n > avail - 1 - w) goto out;  // singletons, or past the window
         const auto* data = reinterpret_cast<const char*>(p + 1 + w);
-        if (!ascii(data, n) && !utf8_valid(std::string_view(data, n), true)) goto out;
+        if (!ascii(data, n) && !utf8_fast(data, n, avail - 1 - w - n)) goto out;
         v = GraphAccess::try_str3(g_, data, n);
         if (v == kNoNode) goto out;
         p += 1 + w + n;
@@ -278,7 +461,8 @@ void Machine::fast_run() {
     continue;
   scalar:
     stack_.push_unchecked(v);
-    if (p < lim && (*p == op::BININT || *p == op::BININT1 || *p == op::BININT2 || *p == op::BINFLOAT)) {
+    if (p < lim && (*p == op::BININT || *p == op::BININT1 || *p == op::BININT2 || *p == op::BINFLOAT ||
+                    *p == op::LONG1)) {
       // Numbers come in runs (a list of ints or floats): scalar_run() takes the rest.
       in_.set_cursor(p);
       scalar_run();
@@ -373,6 +557,25 @@ void Machine::op_dict(size_t mark) {
 Graph Machine::run() {
   g_.set_byte_limit(opt_.limits.max_total_bytes);
   in_.begin_pickle(opt_.limits.max_input_bytes);
+  {
+    // A large input gets its node array and memo reserved up front, in
+    // proportion to the bytes at hand (a node or a memo entry takes an opcode
+    // of at least one byte; these are typical densities, not bounds: both
+    // still grow as needed). The reservation is address space: pages are
+    // faulted in as nodes are made, the budget is charged per node, and one
+    // block of the final size (not a series of doublings) is what the block
+    // cache hands the next decode of a similar input.
+    const auto present = static_cast<size_t>(in_.limit() - in_.cursor());
+    if (present >= kReserveMin) {
+      try {
+        GraphAccess::reserve_nodes(g_, present / 3);
+        memo_.reserve(present / 8);
+        GraphAccess::reserve_containers(g_, present / 16);
+      } catch (const std::bad_alloc&) {
+        // No address space for it: grow as needed instead.
+      }
+    }
+  }
   const uint32_t max_digits = opt_.limits.max_int_digits;
   in_.mark_op();
   int op = Error::kNoOpcode;
@@ -417,6 +620,7 @@ Graph Machine::run() {
             const uint64_t v = le(p, static_cast<int>(n));
             const int shift = 64 - 8 * static_cast<int>(n);
             push(GraphAccess::scalar(g_, Kind::Int, static_cast<uint64_t>(static_cast<int64_t>(v << shift) >> shift)));
+            if (scalar_next()) scalar_run();
           } else {
             const uint8_t* p = in_.take(static_cast<size_t>(n));
             push(g_.integer_le({p, static_cast<size_t>(n)}));

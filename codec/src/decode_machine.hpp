@@ -132,7 +132,7 @@ class Machine {
     return c < 0x80;
   }
   void check_utf8(std::string_view data);
-  // A run of BININT, BININT1, BININT2 and BINFLOAT from the reader's cursor.
+  // A run of BININT, BININT1, BININT2, BINFLOAT and short LONG1 from the reader's cursor.
   size_t scalar_run();  // how many it decoded
   // The most frequent opcodes, decoded with the cursor in a register, until
   // one needs the general loop (another opcode, an argument past the window,
@@ -144,7 +144,7 @@ class Machine {
     const uint8_t* p = in_.cursor();
     if (p >= in_.limit()) return false;
     const uint8_t c = *p;
-    return c == op::BININT || c == op::BININT1 || c == op::BININT2 || c == op::BINFLOAT;
+    return c == op::BININT || c == op::BININT1 || c == op::BININT2 || c == op::BINFLOAT || c == op::LONG1;
   }
   void op_bytes(std::string_view data);    // BINBYTES(8), SHORT_BINBYTES
   void op_ext(int64_t code);

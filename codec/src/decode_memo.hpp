@@ -33,6 +33,9 @@ class Memo {
     return put_slow(idx, value);
   }
 
+  // Room for n dense entries (address space; see Machine::run).
+  void reserve(size_t n) { dense_.reserve(n); }
+
   uint64_t size() const noexcept { return count_; }
 
   // For the decoder's fast loop: put() of index idx when that is the next

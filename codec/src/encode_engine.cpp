@@ -438,21 +438,19 @@ inline char* Engine::scalar_at(char* w, NodeId v) const noexcept {
     case Kind::Int: {
       if (!GraphAccess::int_small(g_, v)) return nullptr;
       const auto val = static_cast<int64_t>(bits);
-      if (val >= INT32_MIN && val <= INT32_MAX) {
+      if (val >= INT32_MIN && val <= INT32_MAX) [[likely]] {
+        // BININT1, BININT2 or BININT (the smallest that holds it), chosen
+        // without a branch: in a list of ints of all sizes a branch on the
+        // size was mispredicted about every other int. The four bytes are
+        // written whatever the opcode (an item has kMaxItem bytes of room);
+        // the length says which of them count.
         const auto u = static_cast<uint32_t>(static_cast<int32_t>(val));
-        if ((u >> 16) != 0) {
-          w[0] = static_cast<char>(op::BININT);
-          put_le(w + 1, u, 4);
-          return w + 5;
-        }
-        if ((u >> 8) != 0) {
-          w[0] = static_cast<char>(op::BININT2);
-          put_le(w + 1, u, 2);
-          return w + 3;
-        }
-        w[0] = static_cast<char>(op::BININT1);
-        w[1] = static_cast<char>(u);
-        return w + 2;
+        const unsigned cls = static_cast<unsigned>(u > 0xffu) + static_cast<unsigned>(u > 0xffffu);
+        constexpr uint32_t kOps = uint32_t{op::BININT1} | uint32_t{op::BININT2} << 8 | uint32_t{op::BININT} << 16;
+        constexpr uint32_t kLens = 2u | 3u << 8 | 5u << 16;
+        w[0] = static_cast<char>(kOps >> (8 * cls));
+        put_le(w + 1, u, 4);
+        return w + ((kLens >> (8 * cls)) & 0xffu);
       }
       if (proto_ < 2) return nullptr;
       int n = 8;  // LONG1 with the minimal two's complement bytes

@@ -1,6 +1,7 @@
 // pkl::Graph: building and reading nodes, the arena, the budget.
 // Hashing and Python's key semantics live in value_hash.cpp, structural
 // comparison of graphs in value_iso.cpp.
+#include <algorithm>
 #include <atomic>
 #include <bit>
 #include <chrono>
@@ -54,12 +55,20 @@ void* Arena::allocate_slow(size_t bytes) {
     return p;
   }
   if (bytes > left_) {
-    auto block = std::make_unique_for_overwrite<uint64_t[]>(kChunk / 8);
-    char* p = reinterpret_cast<char*>(block.get());
-    chunks_.push_back(std::move(block));
-    allocated_ += kChunk;
-    cur_ = p;
-    left_ = kChunk;
+    size_t size = std::clamp(allocated_, kChunk, kMaxChunk);
+    chunks_.reserve(chunks_.size() + 1);
+    void* p;
+    if (size >= kPageMin) {
+      p = page_allocate(size);
+      chunks_.emplace_back(p, size);
+    } else {
+      p = std::malloc(size);
+      if (!p) throw std::bad_alloc();
+      chunks_.emplace_back(p, 0);
+    }
+    allocated_ += size;
+    cur_ = static_cast<char*>(p);
+    left_ = size;
   }
   void* p = cur_;
   cur_ += bytes;

@@ -26,6 +26,18 @@ class GraphAccess {
   // size(), what an output estimate needs.
   static size_t arena_bytes(const Graph& g) noexcept { return g.impl_ ? g.impl_->arena.allocated() : 0; }
 
+  // Room for n nodes in all (address space: pages are touched only as nodes
+  // are made; the budget is charged per node as always).
+  static void reserve_nodes(Graph& g, size_t n) {
+    constexpr size_t kMaxNodes = kNoNode - 1;
+    g.nodes_.reserve(n < kMaxNodes ? n : kMaxNodes);
+  }
+  // Room for about n lists and n dicts (address space, as reserve_nodes).
+  static void reserve_containers(Graph& g, size_t n) {
+    g.impl_->lists.reserve_first(n);
+    g.impl_->dicts.reserve_first(n);
+  }
+
   // ---- reading, for the encoder: n is valid and of the kind named ----------
   // An Int that fits in int64 (else the encoder's general path), its value.
   static bool int_small(const Graph& g, NodeId n) noexcept { return !(g.nodes_[n].flags & 1); }

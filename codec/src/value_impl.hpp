@@ -11,7 +11,9 @@
 // threads at once, even read-only.
 #pragma once
 
+#include <algorithm>
 #include <array>
+#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <deque>
@@ -84,8 +86,31 @@ class Arena {
 
  private:
   void* allocate_slow(size_t bytes);
+  // Chunks grow with the arena (kChunk, then the bytes held so far, up to
+  // kMaxChunk): the large ones are page blocks (value.hpp: page_allocate),
+  // reused from one graph to the next.
   static constexpr size_t kChunk = 64 * 1024;
-  std::vector<std::unique_ptr<uint64_t[]>> chunks_;  // kChunk bytes each
+  static constexpr size_t kMaxChunk = size_t{8} << 20;
+  struct Chunk {
+    void* p = nullptr;
+    size_t bytes = 0;  // a page block's actual size, or 0 for malloc's
+    Chunk() = default;
+    Chunk(void* q, size_t b) noexcept : p(q), bytes(b) {}
+    Chunk(Chunk&& o) noexcept : p(o.p), bytes(o.bytes) { o.p = nullptr; }
+    Chunk& operator=(Chunk&& o) noexcept {
+      std::swap(p, o.p);
+      std::swap(bytes, o.bytes);
+      return *this;
+    }
+    ~Chunk() {
+      if (bytes) {
+        page_free(p, bytes);
+      } else {
+        std::free(p);
+      }
+    }
+  };
+  std::vector<Chunk> chunks_;
   std::vector<std::unique_ptr<uint64_t[]>> big_;     // one large record each
   char* cur_ = nullptr;
   size_t left_ = 0;
@@ -117,11 +142,16 @@ struct SmallArenaAlloc {
 
   T* allocate(size_t n) {
     if (arena && n <= kArenaItems) return static_cast<T*>(arena->allocate(n * sizeof(T)));
-    return std::allocator<T>().allocate(n);
+    if (n < kPageMin / sizeof(T)) return std::allocator<T>().allocate(n);
+    if (n > SIZE_MAX / sizeof(T)) throw std::bad_alloc();
+    size_t bytes = n * sizeof(T);
+    return static_cast<T*>(page_allocate(bytes, true));
   }
   void deallocate(T* p, size_t n) noexcept {
     if (arena && n <= kArenaItems) return;
-    std::allocator<T>().deallocate(p, n);
+    if (n < kPageMin / sizeof(T)) return std::allocator<T>().deallocate(p, n);
+    size_t bytes = n * sizeof(T);
+    page_free(p, page_block_size(bytes));
   }
   template <class U>
   bool operator==(const SmallArenaAlloc<U>& o) const noexcept { return arena == o.arena; }
@@ -192,6 +222,104 @@ struct DictData : HashedItems<Pair, false, SmallArenaAlloc<Pair>> {
   }
 };
 
+// The side tables of lists, dicts and sets: a vector whose storage is a
+// series of chunks, chunk 0 of first_ items (a power of two: 16, or what
+// reserve_first sized from the input) and chunk c >= 1 of first_ << (c - 1),
+// so that growing never moves (copies, or touches twice) what is there;
+// large chunks are page blocks (value.hpp: page_allocate). Items of chunk 0
+// are reached as in a plain vector.
+template <class T>
+class ChunkedTable {
+  static constexpr unsigned kMaxChunks = 48;
+
+ public:
+  ChunkedTable() = default;
+  ChunkedTable(const ChunkedTable&) = delete;
+  ChunkedTable& operator=(const ChunkedTable&) = delete;
+  ~ChunkedTable() {
+    const size_t high = n_;  // what the cache is told was used
+    while (n_) pop_back();
+    for (unsigned c = 0; c < chunks_; ++c) {
+      if (block_[c]) {
+        page_free(chunk_[c], block_[c], used_bytes(c, high));
+      } else {
+        ::operator delete(chunk_[c]);
+      }
+    }
+  }
+
+  size_t size() const noexcept { return n_; }
+  size_t capacity() const noexcept { return cap_; }
+  T& operator[](size_t i) noexcept { return *at(i); }
+  const T& operator[](size_t i) const noexcept { return *const_cast<ChunkedTable*>(this)->at(i); }
+  T& back() noexcept { return *at(n_ - 1); }
+  template <class... A>
+  T& emplace_back(A&&... a) {
+    if (n_ == cap_) add_chunk();
+    T* p = ::new (static_cast<void*>(at(n_))) T(std::forward<A>(a)...);
+    ++n_;
+    return *p;
+  }
+  void push_back(T&& v) { emplace_back(std::move(v)); }
+  void pop_back() noexcept {
+    --n_;
+    at(n_)->~T();
+  }
+  void reserve(size_t n) {
+    while (cap_ < n) add_chunk();
+  }
+  // Before the first item: chunk 0 is to hold about n items (address space;
+  // pages are touched as items are made).
+  void reserve_first(size_t n) {
+    if (chunks_ != 0 || n <= first_) return;
+    const unsigned shift = std::min<unsigned>(std::bit_width(n - 1), 40);
+    first_shift_ = shift;
+    first_ = size_t{1} << shift;
+    add_chunk();
+  }
+
+ private:
+  T* at(size_t i) noexcept {
+    if (i < first_) [[likely]] return chunk_[0] + i;
+    const int c = std::bit_width(i >> first_shift_);
+    return reinterpret_cast<T*>(base_[c] + i * sizeof(T));
+  }
+  // Items chunk c holds, and the index of its first.
+  size_t chunk_items(unsigned c) const noexcept { return c == 0 ? first_ : first_ << (c - 1); }
+  size_t chunk_start(unsigned c) const noexcept { return c == 0 ? 0 : first_ << (c - 1); }
+  size_t used_bytes(unsigned c, size_t high) const noexcept {
+    const size_t start = chunk_start(c), items = chunk_items(c);
+    const size_t used = high <= start ? 0 : std::min(high - start, items);
+    return used * sizeof(T);
+  }
+  void add_chunk() {
+    if (chunks_ == kMaxChunks) throw std::length_error("table too large");
+    const size_t items = chunk_items(chunks_);
+    if (items > SIZE_MAX / sizeof(T)) throw std::length_error("table too large");
+    size_t bytes = items * sizeof(T);
+    void* p;
+    if (bytes >= kPageMin) {
+      p = page_allocate(bytes);
+    } else {
+      p = ::operator new(bytes);
+      bytes = 0;
+    }
+    chunk_[chunks_] = static_cast<T*>(p);
+    base_[chunks_] = reinterpret_cast<uintptr_t>(p) - chunk_start(chunks_) * sizeof(T);
+    block_[chunks_] = bytes;
+    ++chunks_;
+    cap_ += items;
+  }
+  T* chunk_[kMaxChunks] = {};
+  uintptr_t base_[kMaxChunks] = {};  // the address item 0 would have if chunk c began the table
+  size_t block_[kMaxChunks] = {};    // a page block's actual size, 0 for operator new's
+  size_t first_ = 16;
+  unsigned first_shift_ = 4;
+  unsigned chunks_ = 0;
+  size_t n_ = 0;
+  size_t cap_ = 0;
+};
+
 enum Tag : uint64_t {
   kTagInt = 0x49,
   kTagBigInt = 0x4c,
@@ -209,9 +337,9 @@ SipKey graph_key() noexcept;
 
 struct Graph::Impl {
   detail::Arena arena;
-  std::vector<detail::ListItems> lists;
-  std::vector<detail::DictData> dicts;
-  std::vector<detail::SetData> sets;
+  detail::ChunkedTable<detail::ListItems> lists;
+  detail::ChunkedTable<detail::DictData> dicts;
+  detail::ChunkedTable<detail::SetData> sets;
   std::deque<GlobalData> globals;
   std::deque<ObjectData> objects;
   std::deque<BufferData> buffers;
@@ -276,8 +404,9 @@ struct Graph::Impl {
   static detail::Rec* new_rec(Graph& g, const void* data, size_t bytes, uint64_t units);
 
   // Grows v's capacity for `extra` more items, charging the growth to the budget.
-  template <class T, class A>
-  static void grow(Graph& g, std::vector<T, A>& v, size_t extra) {
+  template <class V>
+  static void grow(Graph& g, V& v, size_t extra) {
+    using T = std::remove_reference_t<decltype(v[0])>;
     const size_t need = v.size() + extra;
     if (need <= v.capacity()) return;
     size_t cap = v.capacity() < 4 ? 4 : v.capacity() * 2;

@@ -1,0 +1,204 @@
+// Large blocks for the graph and the decoder (value.hpp: detail::page_allocate).
+//
+// Why not malloc: glibc serves a block of this size either from its heap
+// (then trims the heap's top as soon as a graph is freed) or from its own
+// mmap (then unmaps it on free), with a threshold that moves with what the
+// process freed before; either way a loop of decodes faulted every page of
+// every graph in afresh (a fault costs ~1.6 us per 4 KiB page on the
+// benchmark machine: two thirds of a large decode's time), and realloc in the
+// heap copies. Here blocks are mapped directly, grow by mremap (no copy), and
+// freed blocks are kept in a bounded process-wide cache for the next graph
+// (pages already faulted in). Nothing here changes the process's allocator
+// settings. (Transparent huge pages were tried: 4-5x cheaper first faults,
+// but the last huge page of every growing block is resident whole, which
+// cost up to 2 MiB of peak memory a block; with the cache, a loop of decodes
+// gains nothing from them.)
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <new>
+#include <vector>
+
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
+#include "picklecodec/value.hpp"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define PKL_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define PKL_ASAN 1
+#endif
+#endif
+#ifdef PKL_ASAN
+#include <sanitizer/asan_interface.h>
+// A cached block is poisoned: a graph's storage read after the graph is gone
+// is reported as it would be for malloc's memory.
+#define PKL_POISON(p, n) ASAN_POISON_MEMORY_REGION(p, n)
+#define PKL_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
+#else
+#define PKL_POISON(p, n) ((void)(p), (void)(n))
+#define PKL_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
+namespace pkl {
+
+namespace detail {
+
+namespace {
+
+constexpr size_t kSmallPage = 4096;
+
+size_t round_block(size_t bytes) noexcept { return (bytes + kSmallPage - 1) & ~(kSmallPage - 1); }
+
+#if defined(__linux__)
+
+// MAP_NORESERVE: a block reserved from an input's length (Machine::run) is
+// address space until its pages are touched.
+void* map_block(size_t size) noexcept {
+  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  return p == MAP_FAILED ? nullptr : p;
+}
+
+void unmap_block(void* p, size_t size) noexcept { munmap(p, size); }
+
+#else
+
+void* map_block(size_t size) noexcept { return std::malloc(size); }
+void unmap_block(void* p, size_t) noexcept { std::free(p); }
+
+#endif
+
+struct Cache {
+  std::mutex m;
+  struct Block {
+    void* p;
+    size_t size;
+    size_t used;  // what the cache counts: the bytes its last owner used (resident), rounded
+  };
+  std::vector<Block> blocks;  // oldest first
+  size_t total = 0;
+  size_t limit = size_t{64} << 20;
+};
+
+// Never destroyed: graphs may be freed during static destruction.
+Cache& cache() {
+  static Cache* c = new Cache;
+  return *c;
+}
+
+// A cached block of at least `size` bytes and not much more (best fit), or
+// of exactly `size` bytes when `exact`; null when there is none.
+void* take_cached(size_t& size, bool exact) noexcept {
+  Cache& c = cache();
+  std::lock_guard<std::mutex> lock(c.m);
+  size_t best = SIZE_MAX;
+  size_t at = 0;
+  for (size_t i = 0; i < c.blocks.size(); ++i) {
+    const size_t s = c.blocks[i].size;
+    if (s >= size && (exact ? s == size : s - size <= size) && s < best) {
+      best = s;
+      at = i;
+    }
+  }
+  if (best == SIZE_MAX) return nullptr;
+  void* p = c.blocks[at].p;
+  PKL_UNPOISON(p, best);
+  c.total -= c.blocks[at].used;
+  c.blocks.erase(c.blocks.begin() + static_cast<ptrdiff_t>(at));
+  size = best;
+  return p;
+}
+
+}  // namespace
+
+size_t page_block_size(size_t bytes) noexcept { return round_block(bytes); }
+
+void* page_allocate(size_t& bytes, bool exact) {
+  size_t size = round_block(bytes);
+  if (void* p = take_cached(size, exact)) {
+    bytes = size;
+    return p;
+  }
+  void* p = map_block(size);
+  if (!p) throw std::bad_alloc();
+  bytes = size;
+  return p;
+}
+
+void* page_reallocate(void* p, size_t old_bytes, size_t& bytes) {
+  const size_t size = round_block(bytes);
+  if (size <= old_bytes) {
+    bytes = old_bytes;
+    return p;
+  }
+#if defined(__linux__)
+  // Remapped: in place when the address space after the block is free, else
+  // moved by the kernel (page tables, not bytes).
+  void* q = mremap(p, old_bytes, size, MREMAP_MAYMOVE);
+  if (q == MAP_FAILED) throw std::bad_alloc();
+  bytes = size;
+  return q;
+#else
+  void* q = std::realloc(p, size);
+  if (!q) throw std::bad_alloc();
+  bytes = size;
+  return q;
+#endif
+}
+
+// Drops the oldest cached blocks until `total + room <= limit` (lock held).
+void evict(Cache& c, size_t room) noexcept {
+  size_t drop = 0;
+  while (drop < c.blocks.size() && c.total + room > c.limit) {
+    PKL_UNPOISON(c.blocks[drop].p, c.blocks[drop].size);
+    unmap_block(c.blocks[drop].p, c.blocks[drop].size);
+    c.total -= c.blocks[drop].used;
+    ++drop;
+  }
+  c.blocks.erase(c.blocks.begin(), c.blocks.begin() + static_cast<ptrdiff_t>(drop));
+}
+
+void page_free(void* p, size_t bytes, size_t used) noexcept {
+  if (!p) return;
+  used = std::min(round_block(std::max(used, kSmallPage)), bytes);
+  Cache& c = cache();
+  {
+    std::lock_guard<std::mutex> lock(c.m);
+    if (used <= c.limit) {
+      try {
+        c.blocks.reserve(c.blocks.size() + 1);
+        evict(c, used);
+        c.blocks.push_back({p, bytes, used});
+        c.total += used;
+        PKL_POISON(p, bytes);
+        return;
+      } catch (...) {
+        // No room to remember the block: give it back.
+      }
+    }
+  }
+  unmap_block(p, bytes);
+}
+
+}  // namespace detail
+
+size_t set_block_cache_limit(size_t bytes) noexcept {
+  detail::Cache& c = detail::cache();
+  std::lock_guard<std::mutex> lock(c.m);
+  const size_t old = c.limit;
+  c.limit = bytes;
+  detail::evict(c, 0);
+  return old;
+}
+
+void release_block_cache() noexcept {
+  const size_t limit = set_block_cache_limit(0);
+  set_block_cache_limit(limit);
+}
+
+}  // namespace pkl
