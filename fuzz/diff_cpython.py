@@ -150,11 +150,6 @@ def set_order(protocol, cpython, codec):
     return verdict
 
 
-# Differences the table lists by kind, recognised by the answers (the table
-# itself names one input per entry). Each rule names its table entry.
-_INT_DIGITS = "Exceeds the limit (4300 digits) for integer string conversion"
-
-
 def known_divergence(data, codec, cpython):
     """The divergence table's id for this difference, or None."""
     data = bytes(data)
@@ -167,8 +162,4 @@ def known_divergence(data, codec, cpython):
             reason = check(data, codec, cpython)
             if reason:
                 return str(reason)
-    # A huge int: CPython's dump at protocol 0 (decimal text) refuses it by
-    # its process-wide digit limit; the codec writes it.
-    if _INT_DIGITS in cpython and codec.startswith("ok"):
-        return "int-over-4300-digits-protocol-0-dump"
     return None

@@ -58,11 +58,6 @@ def long_decimal_input(digits=5000):
     return b"L" + b"1" * digits + b"L\n."
 
 
-def big_int_binary_input():
-    n = 10 ** 5000
-    return pickle.dumps(n, 2)
-
-
 # -- demonstrations -----------------------------------------------------------
 
 def ev_memo_huge_index():
@@ -112,19 +107,6 @@ def ev_int_str_digits_load():
     except ValueError as e:
         return True, "loads: ValueError: %s" % e
     return False, "accepted"
-
-
-def ev_int_str_digits_dump():
-    v = pickle.loads(big_int_binary_input())
-    out = []
-    for q in (0, 1):
-        try:
-            pickle.dumps(v, q)
-            out.append("protocol %d: dumped" % q)
-        except ValueError as e:
-            out.append("protocol %d: ValueError: %s" % (q, e))
-    holds = all("ValueError" in x for x in out)
-    return holds, "LONG4 input loads; dumps: " + "; ".join(out)
 
 
 def deep_marks_input(depth=100001):
@@ -324,17 +306,6 @@ DIVERGENCES = [
         "why": "CPython's limit is a process-wide setting (sys.set_int_max_str_digits); the codec's "
                "limit is part of its budget, documented and configurable",
         "evidence": ev_int_str_digits_load,
-    },
-    {
-        "id": "int-over-4300-digits-protocol-0-dump",
-        "input": big_int_binary_input,
-        "cpython": "a 5001-digit int loads from LONG4, but dumps at protocols 0 and 1 (LONG text) "
-                   "raises ValueError (Exceeds the limit (4300 digits) for integer string conversion)",
-        "codec": "recode --protocol 0 and 1 write LONG with all digits: the bytes CPython writes "
-                 "with the limit lifted (sys.set_int_max_str_digits(0))",
-        "category": "resource-limit",
-        "why": "as above: the digit limit is CPython configuration, not pickle semantics",
-        "evidence": ev_int_str_digits_dump,
     },
     {
         "id": "marks-over-max-depth",

@@ -106,6 +106,23 @@ def main():
               rc == 0 and json.loads(out)["nodes"][0] == {"t": "int", "v": want}, "rc=%d %r" % (rc, out[:80]))
     sys.set_int_max_str_digits(4300)
 
+    # Protocols 0-1 write ints as decimal text: past 4300 digits CPython's
+    # dumps raises ValueError, and so does recode (no quadratic conversion:
+    # a 1 MB int is refused at once).
+    for v in (10 ** 4299, -(10 ** 4299), 10 ** 4300, 2 ** 8000000):
+        data = pickle.dumps(v, 2)
+        for q in (0, 1):
+            try:
+                want, why = pickle.dumps(v, q), None
+            except ValueError as e:
+                want, why = None, str(e)
+            rc, out, err = run(tool, ["recode", "--protocol", str(q)], data)
+            if why is None:
+                check("recode -p %d of a %d-bit int" % (q, v.bit_length()), rc == 0 and out == want, "rc=%d" % rc)
+            else:
+                check("recode -p %d of a %d-bit int" % (q, v.bit_length()),
+                      rc == 1 and one_error_line(err) and ("pickletool: error: " + why) in err, "rc=%d %r" % (rc, err))
+
     # A missing file, and an output file written whole.
     with tempfile.TemporaryDirectory() as d:
         missing = os.path.join(d, "missing.pkl")

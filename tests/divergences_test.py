@@ -235,23 +235,6 @@ def case_int_over_4300_digits_load(run, e):
     run.expect_error("INT with 4301 digits", ["show", "-"], text_int, cpython_error(text_int), 0, "INT")
 
 
-def case_int_over_4300_digits_dump(run, e):
-    data = divergences.input_bytes(e)
-    v = pickle.loads(data)
-    old = sys.get_int_max_str_digits()
-    sys.set_int_max_str_digits(0)
-    try:
-        digits = str(v).encode()
-        lifted = {q: pickle.dumps(v, q) for q in PROTOCOLS}
-    finally:
-        sys.set_int_max_str_digits(old)
-    run.check("CPython's text with the limit lifted is LONG", lifted[0] == b"L" + digits + b"L\n.")
-    run.expect("decodes", ["show", "-"], data, 0, digits + b"\n")
-    run.expect_recodes("CPython's bytes with the limit lifted", data, lifted)
-    for q in (2, 3, 4, 5):   # no divergence from protocol 2 on (LONG4)
-        run.check("protocol %d as CPython" % q, lifted[q] == pickle.dumps(v, q))
-
-
 def case_marks_over_max_depth(run, e):
     data = divergences.input_bytes(e)
     depth = 100001
@@ -308,7 +291,6 @@ CASES = {
     "memo-huge-sparse-index": case_memo_huge_sparse_index,
     "deep-nesting-dump-recursion": case_deep_nesting_dump_recursion,
     "int-over-4300-digits-protocol-0-load": case_int_over_4300_digits_load,
-    "int-over-4300-digits-protocol-0-dump": case_int_over_4300_digits_dump,
     "marks-over-max-depth": case_marks_over_max_depth,
     "opcode-argument-crossing-frame-end": case_frame_crossing,
     "frame-read-file-vs-buffer": case_frame_file_vs_buffer,

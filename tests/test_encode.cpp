@@ -435,3 +435,27 @@ TEST(Encode, OneCharacterModuleNamesFollowCPythonsInterning) {
     EXPECT_EQ(enctest::hex(pkl::encode(g, g.root(), 4)), c.expected) << "module name " << c.ch;
   }
 }
+
+// Protocols 0-1 write ints as decimal text; EncodeOptions::max_int_digits
+// (CPython's 4300 by default) refuses longer ones as CPython's dumps does.
+TEST(Encode, DecimalIntDigitsLimitJustBelowAndAbove) {
+  pkl::Graph g;
+  const std::string nines(50, '9');  // 50 digits
+  const NodeId at = g.integer_decimal(nines);
+  const NodeId over = g.integer_decimal("1" + std::string(50, '0'));  // 51 digits
+  for (int q : {0, 1}) {
+    pkl::EncodeOptions o = proto(q);
+    o.max_int_digits = 50;
+    EXPECT_EQ(pkl::encode(g, at, o), "L" + nines + "L\n.");
+    std::string message;
+    EXPECT_EQ(code_of([&] { pkl::encode(g, over, o); }, &message), ErrorCode::ValueError);
+    EXPECT_EQ(message,
+              "Exceeds the limit (50 digits) for integer string conversion; use sys.set_int_max_str_digits() "
+              "to increase the limit");
+    o.max_int_digits = 0;  // no limit
+    EXPECT_EQ(pkl::encode(g, over, o), "L1" + std::string(50, '0') + "L\n.");
+    o.max_int_digits = 51;
+    EXPECT_EQ(pkl::encode(g, over, o), "L1" + std::string(50, '0') + "L\n.");
+  }
+  EXPECT_EQ(pkl::EncodeOptions{}.max_int_digits, 4300u);
+}

@@ -215,20 +215,22 @@ std::string le_to_hex(std::span<const uint8_t> le) {
   return out;
 }
 
-std::string le_to_literal(std::span<const uint8_t> le, uint64_t max_digits) {
-  if (max_digits == 0 || le.size() <= 8) return le_to_decimal(le);
-  // |v| < 2^bits with bits <= 8 * size; 2^(bits - 1) <= |v| for the minimal
-  // form, give or take the sign byte. Decimal digits of |v| lie between
-  // those of 2^(8 * size - 9) and 2^(8 * size).
+bool le_decimal_exceeds(std::span<const uint8_t> le, uint64_t max_digits) {
+  if (max_digits == 0 || le.size() <= 8) return false;  // int64 has at most 19 digits
+  // |v| < 2^(8 * size), and 2^(8 * size - 9) <= |v| for the minimal form
+  // (give or take the sign byte): its digits lie between those two powers'.
   const double log10_2 = 0.30102999566398120;
   const uint64_t bits = 8 * static_cast<uint64_t>(le.size());
   const auto fewest = static_cast<uint64_t>(static_cast<double>(bits - 9) * log10_2) + 1;
   const auto most = static_cast<uint64_t>(static_cast<double>(bits) * log10_2) + 1;
-  if (fewest > max_digits + 1) return le_to_hex(le);
-  std::string dec = le_to_decimal(le);
-  if (most <= max_digits) return dec;
-  const size_t digits = dec.size() - (dec[0] == '-' ? 1 : 0);
-  return digits > max_digits ? le_to_hex(le) : dec;
+  if (fewest > max_digits + 1) return true;
+  if (most <= max_digits) return false;
+  const std::string dec = le_to_decimal(le);
+  return dec.size() - (dec[0] == '-' ? 1 : 0) > max_digits;
+}
+
+std::string le_to_literal(std::span<const uint8_t> le, uint64_t max_digits) {
+  return le_decimal_exceeds(le, max_digits) ? le_to_hex(le) : le_to_decimal(le);
 }
 
 std::string integral_double_to_le(double d) {

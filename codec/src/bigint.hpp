@@ -37,6 +37,11 @@ inline constexpr uint64_t kIntMaxStrDigits = 4300;
 // Hex text ("-0x1f", "0x0") of a two's complement LE byte string: linear time.
 std::string le_to_hex(std::span<const uint8_t> le);
 
+// Whether the decimal form of a two's complement LE byte string has more
+// than max_digits digits (0: no limit). Decides from the length alone where
+// it can; otherwise converts an int of about max_digits digits.
+bool le_decimal_exceeds(std::span<const uint8_t> le, uint64_t max_digits);
+
 // How the value graph prints an int: decimal, as repr(); hex when the decimal
 // form would pass max_digits (repr would raise, and decimal is quadratic).
 std::string le_to_literal(std::span<const uint8_t> le, uint64_t max_digits = kIntMaxStrDigits);

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <unordered_set>
 
+#include "bigint.hpp"
 #include "encode_engine.hpp"
 #include "picklecodec/repr.hpp"
 #include "value_access.hpp"
@@ -186,6 +187,11 @@ void Engine::save_int(NodeId n) {
       out_.op_arg(op::LONG4, le.size(), 4);
     out_.write(le);
   } else {
+    const std::string le = g_.int_le(n);
+    if (detail::le_decimal_exceeds({reinterpret_cast<const uint8_t*>(le.data()), le.size()}, o_.max_int_digits))
+      fail(ErrorCode::ValueError, "Exceeds the limit (" + std::to_string(o_.max_int_digits) +
+                                      " digits) for integer string conversion; use "
+                                      "sys.set_int_max_str_digits() to increase the limit");
     out_.write("L" + g_.int_decimal(n) + "L\n");
   }
 }

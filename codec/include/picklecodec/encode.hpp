@@ -116,6 +116,11 @@ struct EncodeOptions {
   // protocol 2 on. Codes outside 1..0x7fffffff are refused as CPython does.
   std::function<std::optional<int32_t>(std::string_view module, std::string_view qualname)>
       extension;
+  // Protocols 0 and 1 write an int as decimal text (LONG). CPython refuses
+  // one of more than sys.get_int_max_str_digits() digits (4300 by default)
+  // with ValueError, and so does the encoder past this many (0: no limit;
+  // the conversion then takes time quadratic in the int's size).
+  uint64_t max_int_digits = 4300;
 };
 
 // One pickle of the graph from `root` (or from graph.root()).
@@ -124,7 +129,8 @@ struct EncodeOptions {
 // graph, and persistent_id gets the graph to add pid nodes: both need the
 // non-const overloads; the const overloads refuse them (ErrorCode::Usage).
 // Errors: ErrorCode::Unpicklable with CPython's PicklingError / TypeError /
-// OverflowError message for what pickle cannot write; TypeError "unhashable
+// OverflowError message for what pickle cannot write; ValueError for an int
+// past max_int_digits at protocols 0-1; TypeError "unhashable
 // type: 'list'" for a set member or dict key Python could not hold;
 // ResourceLimit for an object endlessly reduced into itself (CPython's
 // RecursionError); Usage for a bad handle or option.
