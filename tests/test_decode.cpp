@@ -164,6 +164,22 @@ TEST(Decode, CodecsEncodeArgumentsFollowCPython) {
                op::REDUCE);
   expect_error("c__builtin__\nbytearray\n(Vab\nVlatin0\ntR.", ErrorCode::LookupError, "unknown encoding: latin0",
                37, op::REDUCE);
+  // The C lookup normalizes the name's UTF-8 bytes: a non-ASCII character
+  // separates like punctuation (found by fuzz_diff_cpython).
+  expect_error(head + "Vl\\u00baatin\ntR.", ErrorCode::LookupError, "unknown encoding: l\xc2\xba" "atin", 35,
+               op::REDUCE);
+  g = decode(head + "Vutf\\u00b28\ntR.");  // utf_8
+  EXPECT_EQ(g.as_bytes(g.root()), "ab");
+  g = decode(head + "Vascii\\u00b9\ntR.");  // ascii
+  EXPECT_EQ(g.as_bytes(g.root()), "ab");
+  // Encoding and errors become C strings first: a surrogate fails as UTF-8,
+  // before the NUL check; the errors argument likewise.
+  expect_error(head + "V\\ud800\\u0000\ntR.", ErrorCode::ValueError,
+               "'utf-8' codec can't encode character '\\ud800' in position 0: surrogates not allowed", 36, op::REDUCE);
+  expect_error(head + "Vlatin1\nVab\\udc80\\udc81\ntR.", ErrorCode::ValueError,
+               "'utf-8' codec can't encode characters in position 2-3: surrogates not allowed", 46, op::REDUCE);
+  expect_error("c__builtin__\nbytes\n(Vab\nVascii\nV\\ud801\ntR.", ErrorCode::ValueError,
+               "'utf-8' codec can't encode character '\\ud801' in position 0: surrogates not allowed", 40, op::REDUCE);
 }
 
 // READONLY_BUFFER on an in-band bytearray leaves a memoryview in CPython,

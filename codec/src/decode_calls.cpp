@@ -21,7 +21,10 @@ std::string last_component(std::string_view qualname) {
 }
 
 // Python's codec lookup name: lower case, runs of other than [a-z0-9.] as one
-// '_', none at either end (encodings.normalize_encoding).
+// '_', none at either end. CPython's C lookup (_Py_normalize_encoding) does
+// this on the name's UTF-8 bytes first, so a non-ASCII character separates
+// like punctuation ("utf\u00b28" is utf_8, "l\u00baatin" l_atin, unknown);
+// encodings.normalize_encoding then finds nothing left to change.
 std::string normalize_encoding(std::string_view name) {
   std::string out;
   bool punct = false;
@@ -32,7 +35,7 @@ std::string normalize_encoding(std::string_view name) {
       if (punct && !out.empty()) out += '_';
       out += static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
       punct = false;
-    } else if (c < 0x80) {
+    } else {
       punct = true;
     }
   }
@@ -152,6 +155,13 @@ std::string encode_str(std::string_view utf8, Codec codec) {
     fail(ErrorCode::ValueError, m);
   }
   return out;
+}
+
+// An argument that CPython's argument parser converts to a C string ("s"):
+// its UTF-8 (UnicodeEncodeError for a surrogate), then no NUL in it.
+void require_c_string(std::string_view arg) {
+  (void)encode_str(arg, Codec::Utf8);
+  if (arg.find('\0') != std::string_view::npos) fail(ErrorCode::ValueError, "embedded null character");
 }
 
 template <class F>
@@ -290,12 +300,11 @@ NodeId Machine::call_builtin(Special s, NodeId callable, NodeId args) {
       if (n >= 2 && g_.kind(a[1]) != Kind::Str)
         fail(ErrorCode::TypeError, "encode() argument 'encoding' must be str, not " + type_name(a[1]));
       std::string_view encoding = n >= 2 ? g_.as_str(a[1]) : std::string_view("utf-8");
-      if (encoding.find('\0') != std::string_view::npos) fail(ErrorCode::ValueError, "embedded null character");
+      require_c_string(encoding);
       if (n == 3) {
         if (g_.kind(a[2]) != Kind::Str)
           fail(ErrorCode::TypeError, "encode() argument 'errors' must be str, not " + type_name(a[2]));
-        if (g_.as_str(a[2]).find('\0') != std::string_view::npos)
-          fail(ErrorCode::ValueError, "embedded null character");
+        require_c_string(g_.as_str(a[2]));
       }
       if (!encoding_known(encoding)) fail(ErrorCode::LookupError, "unknown encoding: " + std::string(encoding));
       const Codec codec = codec_of(encoding);
@@ -362,9 +371,8 @@ NodeId Machine::bytes_like(NodeId arg, bool ba, std::span<const NodeId> rest, No
     if (rest.size() == 2 && g_.kind(rest[1]) != Kind::Str)
       fail(ErrorCode::TypeError, std::string(tname) + "() argument 'errors' must be str, not " + type_name(rest[1]));
     const std::string_view encoding = g_.as_str(rest[0]);
-    if (encoding.find('\0') != std::string_view::npos ||
-        (rest.size() == 2 && g_.as_str(rest[1]).find('\0') != std::string_view::npos))
-      fail(ErrorCode::ValueError, "embedded null character");
+    require_c_string(encoding);
+    if (rest.size() == 2) require_c_string(g_.as_str(rest[1]));
     if (!encoding_known(encoding)) fail(ErrorCode::LookupError, "unknown encoding: " + std::string(encoding));
     const Codec codec = codec_of(encoding);
     if (codec == Codec::Unknown) return g_.object(callable, args);
