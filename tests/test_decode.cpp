@@ -182,6 +182,36 @@ TEST(Decode, CodecsEncodeArgumentsFollowCPython) {
                "'utf-8' codec can't encode character '\\ud801' in position 0: surrogates not allowed", 40, op::REDUCE);
 }
 
+// NEWOBJ_EX hands its kwargs dict to tp_new as it is: set and bytearray
+// ignore it, frozenset refuses any, every other __new__ requires str keys
+// (found by replaying fuzz_structured's corpus through fuzz_diff_cpython).
+TEST(Decode, NewobjExKeywordsMustBeStrings) {
+  auto newobj_ex = [](std::string_view module, std::string_view name, std::string_view kwargs_items) {
+    std::string p = "\x80\x04\x8c";
+    p += static_cast<char>(module.size());
+    p += module;
+    p += "\x8c";
+    p += static_cast<char>(name.size());
+    p += name;
+    p += "\x93)}";
+    p += kwargs_items;
+    p += "\x92.";
+    return p;
+  };
+  const std::string int_key = "K\x01K\x02s";  // {1: 2}
+  expect_error(newobj_ex("foo", "Bar", int_key), ErrorCode::TypeError, "keywords must be strings", 20, op::NEWOBJ_EX);
+  expect_error(newobj_ex("builtins", "bytes", int_key), ErrorCode::TypeError, "keywords must be strings", 27,
+               op::NEWOBJ_EX);
+  expect_error(newobj_ex("builtins", "frozenset", int_key), ErrorCode::TypeError,
+               "frozenset() takes no keyword arguments", 31, op::NEWOBJ_EX);
+  Graph g = decode(newobj_ex("builtins", "set", int_key));
+  EXPECT_EQ(g.kind(g.root()), Kind::Set);
+  g = decode(newobj_ex("builtins", "bytearray", int_key));
+  EXPECT_EQ(g.kind(g.root()), Kind::ByteArray);
+  g = decode(newobj_ex("foo", "Bar", "\x8c\x01xK\x02s"));  // {'x': 2}: an inert object
+  EXPECT_EQ(g.kind(g.root()), Kind::Object);
+}
+
 // READONLY_BUFFER on an in-band bytearray leaves a memoryview in CPython,
 // which pickle.dumps refuses at every protocol ("cannot pickle memoryview
 // objects", TypeError), so recode must refuse it too.

@@ -519,6 +519,15 @@ NodeId Machine::newobj(NodeId cls, NodeId args, NodeId kwargs, bool ex) {
   if (ex && g_.kind(kwargs) != Kind::Dict)
     fail(ErrorCode::TypeError, "NEWOBJ_EX kwargs argument must be a dict, not " + type_name(kwargs));
   const bool has_kwargs = ex && g_.length(kwargs) > 0;
+  // tp_new gets the kwargs dict as it is: set and bytearray ignore it and
+  // frozenset refuses any, but every other __new__ (a Python function, or
+  // bytes' argument parser) first requires every key to be a str.
+  const bool c_new_ignores_keys = gi.class_index < 0 && (gi.special == Special::Set ||
+                                                         gi.special == Special::FrozenSet ||
+                                                         gi.special == Special::ByteArray);
+  if (has_kwargs && !c_new_ignores_keys)
+    for (const auto& item : g_.dict_items(kwargs))
+      if (g_.kind(item.first) != Kind::Str) fail(ErrorCode::TypeError, "keywords must be strings");
 
   if (gi.class_index < 0) {
     switch (gi.special) {
