@@ -357,7 +357,7 @@ std::string hex(std::string_view data, size_t limit) {
 }
 
 std::string describe(const pkl::Error& e) {
-  return std::string("error ") + pkl::error_code_name(e.code()) + ": " + e.what();
+  return std::string("error ") + pkl::error_code_name(e.code()) + ": " + e.text();
 }
 
 std::string describe(const Decoded& d) {

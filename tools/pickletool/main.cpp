@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <exception>
 #include <string>
+#include <string_view>
 
 #include "commands.hpp"
 #include "picklecodec/error.hpp"
@@ -17,11 +18,12 @@ namespace {
 // (PERSID's "no persistent_load" message, a FLOAT argument's quoted line, an
 // encoding name from the input): control characters and the other
 // characters str.splitlines() breaks at (U+0085, U+2028, U+2029) are escaped.
-void report(const char* what) {
+void report(std::string_view what) {
   static const char hex[] = "0123456789abcdef";
   std::string line;
-  for (const char* p = what; *p; ++p) {
-    const auto c = static_cast<unsigned char>(*p);
+  for (size_t i = 0; i < what.size(); ++i) {
+    const auto c = static_cast<unsigned char>(what[i]);
+    auto at = [&](size_t k) { return i + k < what.size() ? static_cast<unsigned char>(what[i + k]) : 0u; };
     if (c == '\n') {
       line += "\\n";
     } else if (c == '\r') {
@@ -30,13 +32,12 @@ void report(const char* what) {
       line += "\\x";
       line += hex[c >> 4];
       line += hex[c & 15];
-    } else if (c == 0xc2 && static_cast<unsigned char>(p[1]) == 0x85) {
+    } else if (c == 0xc2 && at(1) == 0x85) {
       line += "\\x85";
-      ++p;
-    } else if (c == 0xe2 && static_cast<unsigned char>(p[1]) == 0x80 &&
-               (static_cast<unsigned char>(p[2]) == 0xa8 || static_cast<unsigned char>(p[2]) == 0xa9)) {
-      line += static_cast<unsigned char>(p[2]) == 0xa8 ? "\\u2028" : "\\u2029";
-      p += 2;
+      ++i;
+    } else if (c == 0xe2 && at(1) == 0x80 && (at(2) == 0xa8 || at(2) == 0xa9)) {
+      line += at(2) == 0xa8 ? "\\u2028" : "\\u2029";
+      i += 2;
     } else {
       line += static_cast<char>(c);
     }
@@ -62,7 +63,7 @@ int main(int argc, char** argv) {
     app.exit(e);
     return 2;
   } catch (const pkl::Error& e) {
-    report(e.what());
+    report(e.text());
     return e.code() == pkl::ErrorCode::Usage ? 2 : 1;
   } catch (const std::exception& e) {
     report(e.what());

@@ -55,6 +55,9 @@ class Error : public std::exception {
 
   // "<message> at offset N (opcode NAME)"
   const char* what() const noexcept override { return what_.c_str(); }
+  // The same text whole: a message may quote a name holding a NUL, where
+  // what()'s C string stops.
+  const std::string& text() const noexcept { return what_; }
 
  private:
   void render();
