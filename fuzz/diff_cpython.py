@@ -78,15 +78,49 @@ MAX_MEMO_INDEX = 1 << 22
 
 
 def _cpython_cannot_answer(data):
+    """memo-huge-sparse-index when a memo index past MAX_MEMO_INDEX is stored
+    in any pickle of the stream (CPython loads them all). A tolerant scan, not pickletools.genops: genops
+    stops at arguments the C unpickler accepts (a PUT line "3\\x00..." reads
+    as 3, C-string style), and a LONG_BINPUT after it went unseen."""
     import pickletools
-    try:
-        for op, arg, _pos in pickletools.genops(data):
-            if op.name in ("PUT", "BINPUT", "LONG_BINPUT") and isinstance(arg, int) and arg > MAX_MEMO_INDEX:
-                return "memo-huge-sparse-index: memo index %d (CPython allocates an array that long)" % arg
-            if op.name == "STOP":
+    pos, n = 0, len(data)
+    while pos < n:
+        op = pickletools.code2op.get(chr(data[pos]))
+        if op is None:
+            return None
+        pos += 1
+        index = None
+        arg = op.arg
+        if arg is None:
+            size = 0
+        elif arg.n >= 0:
+            size = arg.n
+        elif arg.n == pickletools.UP_TO_NEWLINE:
+            end = data.find(b"\n", pos)
+            if end >= 0 and arg.name == "stringnl_noescape_pair":  # GLOBAL, INST: two lines
+                end = data.find(b"\n", end + 1)
+            if end < 0:
                 return None
-    except Exception:
-        pass
+            if op.name == "PUT":
+                digits = data[pos:end].split(b"\0", 1)[0].strip()
+                if digits.isdigit():
+                    index = int(digits)
+            pos = end + 1
+            size = 0
+        else:  # a length first: 1, 4 (signed or not) or 8 bytes
+            width = {pickletools.TAKEN_FROM_ARGUMENT1: 1, pickletools.TAKEN_FROM_ARGUMENT4: 4,
+                     pickletools.TAKEN_FROM_ARGUMENT4U: 4, pickletools.TAKEN_FROM_ARGUMENT8U: 8}[arg.n]
+            if pos + width > n:
+                return None
+            size = int.from_bytes(data[pos:pos + width], "little", signed=arg.n == pickletools.TAKEN_FROM_ARGUMENT4)
+            if size < 0:
+                return None
+            pos += width
+        if op.name in ("BINPUT", "LONG_BINPUT") and pos + size <= n:
+            index = int.from_bytes(data[pos:pos + size], "little")
+        pos += size
+        if index is not None and index > MAX_MEMO_INDEX:
+            return "memo-huge-sparse-index: memo index %d (CPython allocates an array that long)" % index
     return None
 
 
@@ -151,8 +185,13 @@ def set_order(protocol, cpython, codec):
 
 
 def known_divergence(data, codec, cpython):
-    """The divergence table's id for this difference, or None."""
+    """The divergence table's id for this difference, or None. The answers
+    come as bytes (UTF-8, possibly with NULs or surrogates in quoted names)."""
     data = bytes(data)
+    if isinstance(codec, (bytes, bytearray)):
+        codec = bytes(codec).decode("utf-8", "surrogateescape")
+    if isinstance(cpython, (bytes, bytearray)):
+        cpython = bytes(cpython).decode("utf-8", "surrogateescape")
     for ident, b in _DIVERGENCE_INPUTS:
         if data == b:
             return ident

@@ -52,11 +52,14 @@ struct PyAnswer {
   std::vector<Encoded> dumps;             // Accept: per protocol, bytes or "Exc: msg"
 };
 
+// An answer's text as UTF-8. CPython's messages may quote a name holding a
+// lone surrogate (strict UTF-8 refuses it): those are written as \\udXXX.
 std::string utf8(PyObject* s) {
-  Py_ssize_t n = 0;
-  const char* p = PyUnicode_AsUTF8AndSize(s, &n);
-  if (!p) python_failed("a str from diff_cpython");
-  return {p, static_cast<size_t>(n)};
+  PyObject* b = PyUnicode_AsEncodedString(s, "utf-8", "backslashreplace");
+  if (!b) python_failed("a str from diff_cpython");
+  std::string out(PyBytes_AS_STRING(b), static_cast<size_t>(PyBytes_GET_SIZE(b)));
+  Py_DECREF(b);
+  return out;
 }
 
 PyAnswer ask_cpython(Bytes input) {
@@ -91,10 +94,12 @@ PyAnswer ask_cpython(Bytes input) {
 // oracle's table (oracle/divergences.py), through diff_cpython.py.
 std::optional<std::string> known_divergence(Bytes input, const std::string& codec,
                                             const std::string& cpython) {
-  PyObject* r = PyObject_CallFunction(g_known_divergence, "y#ss",
+  // Answers as bytes: a message may quote a name holding NULs or surrogates.
+  PyObject* r = PyObject_CallFunction(g_known_divergence, "y#y#y#",
                                       reinterpret_cast<const char*>(input.data()),
-                                      static_cast<Py_ssize_t>(input.size()), codec.c_str(),
-                                      cpython.c_str());
+                                      static_cast<Py_ssize_t>(input.size()), codec.data(),
+                                      static_cast<Py_ssize_t>(codec.size()), cpython.data(),
+                                      static_cast<Py_ssize_t>(cpython.size()));
   if (!r) python_failed("diff_cpython.known_divergence raised");
   std::optional<std::string> reason;
   if (r != Py_None) reason = utf8(r);
