@@ -241,11 +241,24 @@ def uses_unevaluated_codec(data):
     return bool(hits)
 
 
+def _accepted(answer):
+    """An answer as ci/diffcheck gives it (("accept", bytes) / ("reject", msg))
+    or as fuzz/diff_cpython.py does ("ok ..." / "rejected: ...")."""
+    if isinstance(answer, tuple):
+        return answer[0] == "accept"
+    return str(answer).startswith("ok")
+
+
 def known_divergence(data, codec_answer=None, cpython_answer=None):
     """The id of a listed divergence that `data` exhibits, or None. Used by
     ci/diffcheck and tests/recode_test.py for inputs other than the listed ones."""
     if uses_unevaluated_codec(data):
         return "codecs-not-evaluated"
+    if (codec_answer and cpython_answer and "import of module '" in str(codec_answer)
+            and _accepted(cpython_answer)):
+        module = str(codec_answer).split("import of module '", 1)[1].rsplit("' failed", 1)[0]
+        if has_empty_component(module):
+            return "empty-component-module-dump"
     return None
 
 
@@ -253,6 +266,36 @@ def ev_module_string_identity():
     out = pickle.dumps([set, len], 4)
     n = out.count(b"\x8c\x08builtins")
     return n == 2, "pickle.dumps([set, len], 4) writes 'builtins' %d times: %r" % (n, out)
+
+
+def empty_component_module_input():
+    return b"cos..b\nC\n."
+
+
+def has_empty_component(module):
+    return "." in module and not all(module.split("."))
+
+
+def ev_empty_component_module():
+    import types
+    out = []
+    for name in ("os..b", "s.", "a..b"):
+        m = types.ModuleType(name)
+        saved = sys.modules.get(name)
+        sys.modules[name] = m
+        C = type("C", (), {"__module__": name})
+        m.C = C
+        try:
+            out.append((name, True, pickle.dumps(C, 0)))
+        except pickle.PicklingError as e:
+            out.append((name, False, str(e)))
+        finally:
+            if saved is None:
+                sys.modules.pop(name, None)
+            else:
+                sys.modules[name] = saved
+    holds = [ok for _, ok, _ in out] == [True, False, False]
+    return holds, "; ".join("%s: %s" % (n, ("dumped %r" % r) if ok else r) for n, ok, r in out)
 
 
 DIVERGENCES = [
@@ -358,6 +401,21 @@ DIVERGENCES = [
                "the oracle's stand-ins of one module share one (interned) string, as real "
                "classes of one module do",
         "evidence": ev_module_string_identity,
+    },
+    {
+        "id": "empty-component-module-dump",
+        "input": empty_component_module_input,
+        "cpython": "pickle.dumps of a class whose module name has an empty component ('os..b', "
+                   "'s.', 'a..b') imports that module first: with the module in sys.modules it "
+                   "succeeds when the name's top-level package really imports in the dumping process "
+                   "('os..b'), and fails otherwise ('s.', 'a..b': import of module 's.' failed)",
+        "codec": "refuses every module name with an empty component at every protocol: "
+                 "\"Can't pickle <class 'os..b.C'>: import of module 'os..b' failed\" (no file "
+                 "system, nothing imports; and no real module has such a name)",
+        "category": "environment",
+        "why": "whether CPython's dump succeeds depends on which top-level packages import on the "
+               "machine that dumps; the codec answers the same everywhere",
+        "evidence": ev_empty_component_module,
     },
 ]
 

@@ -286,6 +286,21 @@ def case_builtins_module_string(run, e):
                   pickle.dumps([set, len], q).count(b"\x8c\x08builtins") == 2)
 
 
+def case_empty_component_module(run, e):
+    data = divergences.input_bytes(e)
+    run.expect("decodes", ["show", "-"], data, 0, b"<global os..b.C>\n")
+    line = b"pickletool: error: Can't pickle <class 'os..b.C'>: import of module 'os..b' failed\n"
+    for q in PROTOCOLS:
+        run.expect("refused at protocol %d" % q, ["recode", "--protocol", str(q)], data, 1, b"", line)
+    for name in (b"s.", b"a..b", b"os.x..b"):   # every such name, whatever its top level
+        other = b"c" + name + b"\nC\n."
+        run.expect("refused: %s" % name.decode(), ["recode", "--protocol", "0"], other, 1, b"",
+                   b"pickletool: error: Can't pickle <class '" + name + b".C'>: import of module '" + name +
+                   b"' failed\n")
+    run.check("classified from both answers", divergences.known_divergence(
+        data, ("reject", line.decode().strip()), ("accept", b"cos..b\nC\np0\n.")) == e["id"])
+
+
 CASES = {
     "codecs-not-evaluated": case_codecs_not_evaluated,
     "memo-huge-sparse-index": case_memo_huge_sparse_index,
@@ -295,6 +310,7 @@ CASES = {
     "opcode-argument-crossing-frame-end": case_frame_crossing,
     "frame-read-file-vs-buffer": case_frame_file_vs_buffer,
     "builtins-module-string-memo": case_builtins_module_string,
+    "empty-component-module-dump": case_empty_component_module,
 }
 
 
