@@ -24,7 +24,8 @@ Dump dump_of(const JVal& ans, int q) {
 }
 
 bool allowed_refusal(const Subject& s, int q, const std::string& error) {
-  // Protocols 0 and 1 write LONG text (divergence int-over-4300-digits-protocol-0-dump).
+  // Protocols 0 and 1 write LONG text, refused past 4300 digits by CPython
+  // and by the encoder alike (EncodeOptions::max_int_digits).
   return q <= 1 && s.facts.big_int_text && error.find("digits") != std::string::npos;
 }
 
