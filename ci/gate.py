@@ -129,7 +129,7 @@ class Gate:
         cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         timed_out = []
         output = []
-        with open(log_path, "w") as log:
+        with open(log_path, "w", buffering=1) as log:  # line-buffered: tail -f works
             log.write("$ %s\n" % shown)
             proc = subprocess.Popen(cmd, shell=isinstance(cmd, str), cwd=ROOT, env=full_env,
                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
