@@ -162,6 +162,18 @@ TEST(Decode, CodecsEncodeArgumentsFollowCPython) {
   expect_error("c_codecs\nencode\n((lVutf-8\ntR.", ErrorCode::TypeError,
                "encoding with 'utf-8' codec failed (TypeError: utf_8_encode() argument 1 must be str, not list)", 27,
                op::REDUCE);
+  // So is an inert object, a global or a persistent id: CPython, with inert
+  // stand-ins, refuses them too (found by fuzz_diff_cpython); the codec
+  // names the type as CPython would for an instance of that class.
+  expect_error("c_codecs\nencode\n(cm\nf\n)RVlatin1\ntR.", ErrorCode::TypeError,
+               "encoding with 'latin1' codec failed (TypeError: latin_1_encode() argument 1 must be str, not f)", 33,
+               op::REDUCE);
+  expect_error("c_codecs\nencode\n(cm\nf\nVascii\ntR.", ErrorCode::TypeError,
+               "encoding with 'ascii' codec failed (TypeError: ascii_encode() argument 1 must be str, not type)", 30,
+               op::REDUCE);
+  expect_error("c_codecs\nencode\n(cm\nf\n)RtR.", ErrorCode::TypeError,
+               "encoding with 'utf-8' codec failed (TypeError: utf_8_encode() argument 1 must be str, not f)", 25,
+               op::REDUCE);
   expect_error("c__builtin__\nbytearray\n(Vab\nVlatin0\ntR.", ErrorCode::LookupError, "unknown encoding: latin0",
                37, op::REDUCE);
   // The C lookup normalizes the name's UTF-8 bytes: a non-ASCII character
@@ -770,6 +782,12 @@ TEST(DecodePolicy, InertGlobalsAndGetattr) {
   EXPECT_EQ(g.kind(g.root()), Kind::Global);
   EXPECT_EQ(g.global_data(g.root()).module, "mod");
   EXPECT_EQ(g.global_data(g.root()).qualname, "Outer.Inner");
+  // getattr on a §2.1 builtin (CPython's own type, whose attributes are
+  // real) is an ordinary inert call, re-encoded as the same REDUCE.
+  g = decode("cbuiltins\ngetattr\ncbuiltins\nbytes\nX\x05\x00\x00\x00Inner\x86R."sv);
+  ASSERT_EQ(g.kind(g.root()), Kind::Object);
+  EXPECT_EQ(g.global_data(g.object_data(g.root()).callable).qualname, "getattr");
+  EXPECT_EQ(g.global_data(g.items(g.object_data(g.root()).args)[0]).qualname, "bytes");
   // The builtin types as plain values stay globals, so they re-encode as such.
   g = decode("\x80\x02" "cbuiltins\nset\nc__builtin__\nfrozenset\n\x86."sv);
   EXPECT_EQ(g.global_data(g.items(g.root())[0]).qualname, "set");

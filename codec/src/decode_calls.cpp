@@ -15,6 +15,12 @@ namespace pkl::detail {
 
 namespace {
 
+// The §2.1 builtins: globals that resolve to CPython's own objects.
+bool is_builtin_type(Special s) {
+  return s == Special::Set || s == Special::FrozenSet || s == Special::ByteArray || s == Special::Bytes ||
+         s == Special::CodecsEncode;
+}
+
 std::string last_component(std::string_view qualname) {
   size_t dot = qualname.rfind('.');
   return std::string(dot == std::string_view::npos ? qualname : qualname.substr(dot + 1));
@@ -310,10 +316,10 @@ NodeId Machine::call_builtin(Special s, NodeId callable, NodeId args) {
       const Codec codec = codec_of(encoding);
       if (codec == Codec::Unknown) break;
       if (g_.kind(a[0]) != Kind::Str) {
-        // The codec refuses a non-str; an inert object's type is the
-        // stand-in's, which the decoder cannot name, so that call stays inert.
+        // The codec refuses a non-str: an inert object, a global or a
+        // persistent id too (§6: CPython with inert stand-ins refuses them,
+        // as it would an instance of any class not derived from str).
         const Kind k = g_.kind(a[0]);
-        if (k == Kind::Object || k == Kind::Global || k == Kind::PersId) break;
         const char* fn = codec == Codec::Latin1 ? "latin_1_encode" : codec == Codec::Ascii ? "ascii_encode" : "utf_8_encode";
         fail(ErrorCode::TypeError, "encoding with '" + std::string(encoding) + "' codec failed (TypeError: " + fn +
                                        "() argument 1 must be str, not " +
@@ -332,7 +338,11 @@ NodeId Machine::call_builtin(Special s, NodeId callable, NodeId args) {
       return g_.bytes(encode_str(g_.as_str(a[0]), codec));
     }
     case Special::Getattr: {
-      if (n == 2 && g_.kind(a[0]) == Kind::Global && g_.kind(a[1]) == Kind::Str) {
+      // §2.2 nests names on globals that stand for a class the decoder does
+      // not build (inert or registered). A §2.1 builtin (builtins.bytes, ...)
+      // is CPython's own object, whose attributes are real: getattr on it is
+      // an ordinary call, kept inert, so it re-encodes as the same REDUCE.
+      if (n == 2 && g_.kind(a[0]) == Kind::Global && g_.kind(a[1]) == Kind::Str && !is_builtin_type(info(a[0]).special)) {
         const GlobalData& gd = g_.global_data(a[0]);
         std::string module = gd.module;
         std::string qualname = gd.qualname + "." + std::string(g_.as_str(a[1]));
