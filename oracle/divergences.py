@@ -183,10 +183,13 @@ def ev_codecs_evaluated():
 EVALUATED_CODECS = ("iso8859-1", "ascii", "utf-8")
 
 
-def _unevaluated_codec(obj, encoding, errors):
-    """Would the codec keep this _codecs.encode/bytes/bytearray call inert?"""
+def _unevaluated_codec(obj, encoding, errors, any_obj=False):
+    """Would the codec keep this _codecs.encode/bytes/bytearray call inert?
+    any_obj: _codecs.encode, which hands any object to the codec (bytes to
+    'hex', say), so a codec not run keeps the call inert whatever obj is;
+    bytes() and bytearray() refuse a non-str before any codec is looked up."""
     import codecs
-    if not isinstance(obj, str) or not isinstance(encoding, str):
+    if not (isinstance(obj, str) or any_obj) or not isinstance(encoding, str):
         return False
     try:
         name = codecs.lookup(encoding).name
@@ -194,7 +197,7 @@ def _unevaluated_codec(obj, encoding, errors):
         return False
     if name not in EVALUATED_CODECS:
         return True
-    if isinstance(errors, str) and errors != "strict":
+    if isinstance(obj, str) and isinstance(errors, str) and errors != "strict":
         try:
             obj.encode(encoding)
         except UnicodeError:
@@ -209,22 +212,43 @@ def uses_unevaluated_codec(data):
     import inert
     hits = []
 
+    def record(real, args, kw):
+        if real is _codecs.encode:
+            obj = args[0] if args else kw.get("obj")
+            enc = args[1] if len(args) > 1 else kw.get("encoding", "utf-8")
+        else:
+            obj = args[0] if args else kw.get("source")
+            enc = args[1] if len(args) > 1 else kw.get("encoding")
+        err = args[2] if len(args) > 2 else kw.get("errors")
+        if _unevaluated_codec(obj, enc, err, any_obj=real is _codecs.encode):
+            hits.append(enc)
+
+    def spy_type(real):
+        # REDUCE calls the type (the metaclass's __call__); NEWOBJ and
+        # NEWOBJ_EX call its __new__, which only bytes' reads its arguments.
+        class Meta(type):
+            def __call__(cls, *args, **kw):
+                record(real, args, kw)
+                return real(*args, **kw)
+
+        def new(cls, *args, **kw):
+            if real is bytes:
+                record(real, args, kw)
+            return real.__new__(real, *args, **kw)
+        return Meta(real.__name__, (real,), {"__new__": new})
+
+    spies = {bytes: spy_type(bytes), bytearray: spy_type(bytearray)}
+
     class Spy(inert.InertUnpickler):
         def find_class(self, module, name):
             real = inert.InertUnpickler.find_class(self, module, name)
-            if real is not _codecs.encode and real is not bytes and real is not bytearray:
+            if real in spies:
+                return spies[real]
+            if real is not _codecs.encode:
                 return real
 
             def call(*args, **kw):
-                if real is _codecs.encode:
-                    obj = args[0] if args else None
-                    enc = args[1] if len(args) > 1 else kw.get("encoding", "utf-8")
-                else:
-                    obj = args[0] if args else None
-                    enc = args[1] if len(args) > 1 else kw.get("encoding")
-                err = args[2] if len(args) > 2 else kw.get("errors")
-                if _unevaluated_codec(obj, enc, err):
-                    hits.append(enc)
+                record(real, args, kw)
                 return real(*args, **kw)
             return call
 

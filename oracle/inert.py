@@ -226,7 +226,8 @@ def _reconstructor_call(g, *args, **kwargs):
         cls, base, state = args
         ch = _home(cls) if isinstance(cls, type) and type(cls) is not _StandInMeta else None
         if ch is not None and ch.registry is reg and reg.registered.get((ch.module, ch.qualname)) is cls:
-            if base is reg.standins.get(("builtins", "object")):
+            so = reg.standins.get(("builtins", "object"))
+            if so is not None and base is so:  # (a None base is NoneType's __new__)
                 return object.__new__(cls)
             if _runs_nothing_named(base):
                 obj = base.__new__(cls, state)

@@ -224,6 +224,27 @@ TEST(Decode, NewobjExKeywordsMustBeStrings) {
   EXPECT_EQ(g.kind(g.root()), Kind::Object);
 }
 
+// bytes.__new__ parses NEWOBJ_EX's kwargs as bytes(source, encoding, errors)
+// does (tests/builtin_calls_test.py checks a grid of them against CPython).
+TEST(Decode, NewobjExBytesKeywords) {
+  auto bytes_ex = [](std::string_view kwargs_items) {
+    return "\x80\x04\x8c\x08" "builtins\x8c\x05" "bytes\x93)}(" + std::string(kwargs_items) + "u\x92.";
+  };
+  const std::string source = "\x8c\x06sourceX\x02\x00\x00\x00\xc3\xa9"s;  // 'source': 'é'
+  const std::string latin1 = "\x8c\x08" "encoding\x8c\x06latin1";
+  Graph g = decode(bytes_ex(source + latin1));
+  ASSERT_EQ(g.kind(g.root()), Kind::Bytes);
+  EXPECT_EQ(g.as_bytes(g.root()), "\xe9");
+  expect_error(bytes_ex(source), ErrorCode::TypeError, "string argument without an encoding", 39, op::NEWOBJ_EX);
+  expect_error(bytes_ex(latin1), ErrorCode::TypeError, "encoding without a string argument", 42, op::NEWOBJ_EX);
+  expect_error(bytes_ex(source + "\x8c\x01xK\x01"), ErrorCode::TypeError,
+               "'x' is an invalid keyword argument for bytes()", 44, op::NEWOBJ_EX);
+  expect_error(bytes_ex(source + latin1 + "\x8c\x06" "errorsN" "\x8c\x01xN"), ErrorCode::TypeError,
+               "bytes() takes at most 3 keyword arguments (4 given)", 70, op::NEWOBJ_EX);
+  expect_error(bytes_ex(latin1 + "\x8c\x06" "errorsN"), ErrorCode::TypeError,
+               "bytes() argument 'errors' must be str, not None", 51, op::NEWOBJ_EX);
+}
+
 // READONLY_BUFFER on an in-band bytearray leaves a memoryview in CPython,
 // which pickle.dumps refuses at every protocol ("cannot pickle memoryview
 // objects", TypeError), so recode must refuse it too.
@@ -736,6 +757,23 @@ TEST(DecodeRegistry, NewobjAndBuild) {
   // Python 2, protocol 0: copy_reg._reconstructor(Point, object, None) then BUILD.
   g = decode("ccopy_reg\n_reconstructor\n(cgeo\nPoint\nc__builtin__\nobject\nNtR(dS'x'\nI3\nsb."sv, o);
   EXPECT_EQ(point_of(g, g.root()).x, 3);
+  // Any other base: its __new__(Point, state) as CPython runs it for a plain
+  // class (messages from python3 3.11, copyreg._reconstructor by hand).
+  auto rec = [](std::string base) { return "ccopy_reg\n_reconstructor\n(cgeo\nPoint\n" + base + "Vab\ntR."; };
+  expect_error(rec("c__builtin__\nset\n"), ErrorCode::TypeError, "set.__new__(Point): Point is not a subtype of set", 59,
+               op::REDUCE, o);
+  expect_error(rec("c__builtin__\nbytes\n"), ErrorCode::TypeError,
+               "bytes.__new__(Point): Point is not a subtype of bytes", 61, op::REDUCE, o);
+  expect_error(rec("I5\n"), ErrorCode::TypeError, "int.__new__(Point): Point is not a subtype of int", 45, op::REDUCE, o);
+  expect_error(rec("N"), ErrorCode::TypeError, "NoneType.__new__(Point): Point is not a subtype of NoneType", 43,
+               op::REDUCE, o);
+  expect_error(rec("(l"), ErrorCode::TypeError, "list.__new__(Point): Point is not a subtype of list", 44, op::REDUCE, o);
+  expect_error(rec("c_codecs\nencode\n"), ErrorCode::TypeError, "Point() takes no arguments", 58, op::REDUCE, o);
+  expect_error(rec("cgeo\nPoint\n"), ErrorCode::TypeError, "Point() takes no arguments", 53, op::REDUCE, o);
+  // A base the decoder does not know would run its own __new__: inert.
+  g = decode(rec("cfoo\nBar\n"), o);
+  ASSERT_EQ(g.kind(g.root()), Kind::Object);
+  EXPECT_EQ(g.object_data(g.root()).class_index, -1);
   // REDUCE, INST and OBJ call the class.
   g = decode("cgeo\nPoint\n(K\x01K\x02tR."sv, o);
   EXPECT_EQ(point_of(g, g.root()).calls[0], "create/2");

@@ -187,6 +187,12 @@ auto guarded_hook(const char* what, F&& f) -> decltype(f()) {
 
 }  // namespace
 
+// How CPython's argument parsers name a wrong argument's type
+// (_PyArg_BadArgument): None by itself, anything else by its type.
+std::string Machine::arg_type_name(NodeId n) const {
+  return g_.kind(n) == Kind::None ? "None" : type_name(n);
+}
+
 std::string Machine::type_name(NodeId n) const {
   switch (g_.kind(n)) {
     case Kind::Global:
@@ -266,6 +272,35 @@ NodeId Machine::call(NodeId callable, NodeId args) {
   }
 }
 
+// copyreg._reconstructor(cls, base, state) for a registered cls: copyreg's
+// three lines, obj = base.__new__(cls, state), then base.__init__(obj, state)
+// unless it is object's. A registered class mirrors a plain Python class (no
+// __new__, no __init__ of its own). -> kNoNode when base is a class or object
+// the decoder does not know, whose __new__ would run: the call stays inert.
+NodeId Machine::reconstruct_registered(int32_t index, NodeId cls, NodeId base, NodeId callable, NodeId args) {
+  const std::string c = last_component(g_.global_data(cls).qualname);
+  std::string base_type;  // the type whose __new__ runs, when it is CPython's own
+  switch (g_.kind(base)) {
+    case Kind::Global: {
+      const GlobalInfo bi = info(base);
+      if (bi.special == Special::Object) return make_registered(index, callable, args, g_.tuple({}), kNoNode);
+      if (bi.special == Special::CodecsEncode || bi.class_index >= 0)
+        fail(ErrorCode::TypeError, c + "() takes no arguments");  // object.__new__ with an argument
+      if (!is_builtin_type(bi.special)) return kNoNode;
+      base_type = g_.global_data(base).qualname;
+      break;
+    }
+    case Kind::Object:
+      if (g_.object_data(base).class_index >= 0) fail(ErrorCode::TypeError, c + "() takes no arguments");
+      return kNoNode;
+    case Kind::PersId:
+      return kNoNode;
+    default:
+      base_type = type_name(base);  // a value: its type's __new__
+  }
+  fail(ErrorCode::TypeError, base_type + ".__new__(" + c + "): " + c + " is not a subtype of " + base_type);
+}
+
 NodeId Machine::call_builtin(Special s, NodeId callable, NodeId args) {
   std::vector<NodeId> a(g_.items(args).begin(), g_.items(args).end());
   const size_t n = a.size();
@@ -295,8 +330,8 @@ NodeId Machine::call_builtin(Special s, NodeId callable, NodeId args) {
       if (n > 3)
         fail(ErrorCode::TypeError,
              std::string(ba ? "bytearray" : "bytes") + "() takes at most 3 arguments (" + count + " given)");
-      if (n == 0) return ba ? g_.bytearray({}) : g_.bytes({});
-      return bytes_like(a[0], ba, std::span<const NodeId>(a).subspan(1), callable, args);
+      const NodeId r = bytes_like(n > 0 ? a[0] : kNoNode, n > 1 ? a[1] : kNoNode, n > 2 ? a[2] : kNoNode, ba);
+      return r != kNoNode ? r : g_.object(callable, args);
     }
     case Special::CodecsEncode: {
       // _codecs.encode(obj, encoding='utf-8', errors='strict'): arguments are
@@ -304,12 +339,12 @@ NodeId Machine::call_builtin(Special s, NodeId callable, NodeId args) {
       if (n == 0) fail(ErrorCode::TypeError, "encode() missing required argument 'obj' (pos 1)");
       if (n > 3) fail(ErrorCode::TypeError, "encode() takes at most 3 arguments (" + count + " given)");
       if (n >= 2 && g_.kind(a[1]) != Kind::Str)
-        fail(ErrorCode::TypeError, "encode() argument 'encoding' must be str, not " + type_name(a[1]));
+        fail(ErrorCode::TypeError, "encode() argument 'encoding' must be str, not " + arg_type_name(a[1]));
       std::string_view encoding = n >= 2 ? g_.as_str(a[1]) : std::string_view("utf-8");
       require_c_string(encoding);
       if (n == 3) {
         if (g_.kind(a[2]) != Kind::Str)
-          fail(ErrorCode::TypeError, "encode() argument 'errors' must be str, not " + type_name(a[2]));
+          fail(ErrorCode::TypeError, "encode() argument 'errors' must be str, not " + arg_type_name(a[2]));
         require_c_string(g_.as_str(a[2]));
       }
       if (!encoding_known(encoding)) fail(ErrorCode::LookupError, "unknown encoding: " + std::string(encoding));
@@ -319,11 +354,10 @@ NodeId Machine::call_builtin(Special s, NodeId callable, NodeId args) {
         // The codec refuses a non-str: an inert object, a global or a
         // persistent id too (§6: CPython with inert stand-ins refuses them,
         // as it would an instance of any class not derived from str).
-        const Kind k = g_.kind(a[0]);
         const char* fn = codec == Codec::Latin1 ? "latin_1_encode" : codec == Codec::Ascii ? "ascii_encode" : "utf_8_encode";
         fail(ErrorCode::TypeError, "encoding with '" + std::string(encoding) + "' codec failed (TypeError: " + fn +
                                        "() argument 1 must be str, not " +
-                                       (k == Kind::None ? std::string("None") : type_name(a[0])) + ")");
+                                       arg_type_name(a[0]) + ")");
       }
       if (n == 3 && g_.as_str(a[2]) != "strict") {
         // The error handler only matters when a character cannot be encoded;
@@ -353,13 +387,9 @@ NodeId Machine::call_builtin(Special s, NodeId callable, NodeId args) {
       break;
     }
     case Special::Reconstructor: {
-      if (n == 3 && g_.kind(a[0]) == Kind::Global) {
-        GlobalInfo gi = info(a[0]);
-        if (gi.class_index >= 0) {
-          bool plain = g_.kind(a[1]) == Kind::Global && info(a[1]).special == Special::Object;
-          NodeId create_args = plain ? g_.tuple({}) : g_.tuple(std::span<const NodeId>(&a[2], 1));
-          return make_registered(gi.class_index, callable, args, create_args, kNoNode);
-        }
+      if (n == 3 && g_.kind(a[0]) == Kind::Global && info(a[0]).class_index >= 0) {
+        const NodeId created = reconstruct_registered(info(a[0]).class_index, a[0], a[1], callable, args);
+        if (created != kNoNode) return created;
       }
       break;
     }
@@ -371,54 +401,59 @@ NodeId Machine::call_builtin(Special s, NodeId callable, NodeId args) {
   return g_.object(callable, args);
 }
 
-NodeId Machine::bytes_like(NodeId arg, bool ba, std::span<const NodeId> rest, NodeId callable, NodeId args) {
+// bytes(source, encoding, errors) and bytearray(...), each argument kNoNode
+// when absent: Argument Clinic's checks first (encoding, then errors: each a
+// str that is a C string), then the constructor's. -> kNoNode when the call
+// must stay inert (a codec the decoder does not run, or a handler that would).
+NodeId Machine::bytes_like(NodeId source, NodeId encoding, NodeId errors, bool ba) {
   const char* tname = ba ? "bytearray" : "bytes";
+  for (auto [arg, what] : {std::pair{encoding, "encoding"}, std::pair{errors, "errors"}}) {
+    if (arg == kNoNode) continue;
+    if (g_.kind(arg) != Kind::Str)
+      fail(ErrorCode::TypeError,
+           std::string(tname) + "() argument '" + what + "' must be str, not " + arg_type_name(arg));
+    require_c_string(g_.as_str(arg));
+  }
+  const bool is_str = source != kNoNode && g_.kind(source) == Kind::Str;
+  if (!is_str && (encoding != kNoNode || errors != kNoNode))
+    fail(ErrorCode::TypeError,
+         encoding != kNoNode ? "encoding without a string argument" : "errors without a string argument");
+  if (source == kNoNode) return ba ? g_.bytearray({}) : g_.bytes({});
   std::string data;
-  if (g_.kind(arg) == Kind::Str) {
-    if (rest.empty()) fail(ErrorCode::TypeError, "string argument without an encoding");
-    if (g_.kind(rest[0]) != Kind::Str)
-      fail(ErrorCode::TypeError, std::string(tname) + "() argument 'encoding' must be str, not " + type_name(rest[0]));
-    if (rest.size() == 2 && g_.kind(rest[1]) != Kind::Str)
-      fail(ErrorCode::TypeError, std::string(tname) + "() argument 'errors' must be str, not " + type_name(rest[1]));
-    const std::string_view encoding = g_.as_str(rest[0]);
-    require_c_string(encoding);
-    if (rest.size() == 2) require_c_string(g_.as_str(rest[1]));
-    if (!encoding_known(encoding)) fail(ErrorCode::LookupError, "unknown encoding: " + std::string(encoding));
-    const Codec codec = codec_of(encoding);
-    if (codec == Codec::Unknown) return g_.object(callable, args);
-    if (rest.size() == 2 && g_.as_str(rest[1]) != "strict") {
+  if (is_str) {
+    if (encoding == kNoNode) fail(ErrorCode::TypeError, "string argument without an encoding");
+    const std::string_view name = g_.as_str(encoding);
+    if (!encoding_known(name)) fail(ErrorCode::LookupError, "unknown encoding: " + std::string(name));
+    const Codec codec = codec_of(name);
+    if (codec == Codec::Unknown) return kNoNode;
+    if (errors != kNoNode && g_.as_str(errors) != "strict") {
       // The handler matters only for a character the codec cannot encode.
       try {
-        data = encode_str(g_.as_str(arg), codec);
+        data = encode_str(g_.as_str(source), codec);
       } catch (const Error& e) {
         if (e.code() != ErrorCode::ValueError) throw;
-        return g_.object(callable, args);
+        return kNoNode;
       }
     } else {
-      data = encode_str(g_.as_str(arg), codec);
+      data = encode_str(g_.as_str(source), codec);
     }
   } else {
-    if (!rest.empty()) {
-      fail(ErrorCode::TypeError, g_.kind(rest[0]) == Kind::Str || rest.size() == 1
-                                     ? "encoding without a string argument"
-                                     : "errors without a string argument");
-    }
-    switch (g_.kind(arg)) {
+    switch (g_.kind(source)) {
       case Kind::Bytes:
-        if (!ba) return arg;  // bytes(b) is b
-        data = std::string(g_.as_bytes(arg));
+        if (!ba) return source;  // bytes(b) is b
+        data = std::string(g_.as_bytes(source));
         break;
       case Kind::ByteArray:
-        data = std::string(bytearray_data(arg));
+        data = std::string(bytearray_data(source));
         break;
       case Kind::Buffer:
-        data = g_.buffer_data(arg).data;
+        data = g_.buffer_data(source).data;
         break;
       case Kind::Bool:
       case Kind::Int: {
-        if (g_.kind(arg) == Kind::Int && !g_.int_fits64(arg))
+        if (g_.kind(source) == Kind::Int && !g_.int_fits64(source))
           fail(ErrorCode::ValueError, "cannot fit 'int' into an index-sized integer");
-        int64_t count = g_.kind(arg) == Kind::Bool ? (g_.as_bool(arg) ? 1 : 0) : g_.as_int(arg);
+        int64_t count = g_.kind(source) == Kind::Bool ? (g_.as_bool(source) ? 1 : 0) : g_.as_int(source);
         if (count < 0) fail(ErrorCode::ValueError, "negative count");
         if (static_cast<uint64_t>(count) + g_.bytes_held() > opt_.limits.max_total_bytes)
           fail(ErrorCode::ResourceLimit, "the graph exceeds the memory budget (max_total_bytes)");
@@ -430,13 +465,53 @@ NodeId Machine::bytes_like(NodeId arg, bool ba, std::span<const NodeId> rest, No
       case Kind::Set:
       case Kind::FrozenSet:
       case Kind::Dict:
-        data = ints_to_bytes(iterate(arg, tname), ba ? "byte must be in range(0, 256)" : "bytes must be in range(0, 256)");
+        data = ints_to_bytes(iterate(source, tname),
+                             ba ? "byte must be in range(0, 256)" : "bytes must be in range(0, 256)");
         break;
       default:
-        fail(ErrorCode::TypeError, "cannot convert '" + type_name(arg) + "' object to " + tname);
+        fail(ErrorCode::TypeError, "cannot convert '" + type_name(source) + "' object to " + tname);
     }
   }
   return ba ? g_.bytearray(data) : g_.bytes(data);
+}
+
+// bytes.__new__(bytes, *args, **kwargs) as NEWOBJ_EX calls it: CPython's
+// _PyArg_UnpackKeywords for (source, encoding, errors), checks in its order.
+// -> the three arguments, kNoNode where absent.
+std::array<NodeId, 3> Machine::bytes_keywords(NodeId args, NodeId kwargs) {
+  static constexpr std::string_view kNames[3] = {"source", "encoding", "errors"};
+  const auto a = g_.items(args);
+  const auto kw = g_.dict_items(kwargs);
+  const size_t given = a.size() + kw.size();
+  if (given > 3)
+    fail(ErrorCode::TypeError, std::string("bytes() takes at most 3 ") + (a.empty() ? "keyword " : "") +
+                                   "arguments (" + std::to_string(given) + " given)");
+  auto by_name = [&](std::string_view name) {
+    for (const auto& item : kw)
+      if (g_.kind(item.first) == Kind::Str && g_.as_str(item.first) == name) return item.second;
+    return kNoNode;
+  };
+  std::array<NodeId, 3> slot{kNoNode, kNoNode, kNoNode};
+  size_t unused = kw.size();
+  for (size_t i = 0; i < 3; ++i) {
+    if (i < a.size()) {
+      slot[i] = a[i];
+    } else if ((slot[i] = by_name(kNames[i])) != kNoNode) {
+      --unused;
+    }
+  }
+  if (unused == 0) return slot;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (by_name(kNames[i]) != kNoNode)
+      fail(ErrorCode::TypeError, "argument for bytes() given by name ('" + std::string(kNames[i]) +
+                                     "') and position (" + std::to_string(i + 1) + ")");
+  for (const auto& item : kw) {  // the first offending key, in the dict's order
+    if (g_.kind(item.first) != Kind::Str) fail(ErrorCode::TypeError, "keywords must be strings");
+    const std::string_view key = g_.as_str(item.first);
+    if (std::find(std::begin(kNames), std::end(kNames), key) == std::end(kNames))
+      fail(ErrorCode::TypeError, "'" + std::string(key) + "' is an invalid keyword argument for bytes()");
+  }
+  fail(ErrorCode::TypeError, "invalid keyword argument for bytes()");
 }
 
 std::vector<NodeId> Machine::iterate(NodeId v, const char* /*what*/) {
@@ -529,13 +604,14 @@ NodeId Machine::newobj(NodeId cls, NodeId args, NodeId kwargs, bool ex) {
   if (ex && g_.kind(kwargs) != Kind::Dict)
     fail(ErrorCode::TypeError, "NEWOBJ_EX kwargs argument must be a dict, not " + type_name(kwargs));
   const bool has_kwargs = ex && g_.length(kwargs) > 0;
-  // tp_new gets the kwargs dict as it is: set and bytearray ignore it and
-  // frozenset refuses any, but every other __new__ (a Python function, or
-  // bytes' argument parser) first requires every key to be a str.
-  const bool c_new_ignores_keys = gi.class_index < 0 && (gi.special == Special::Set ||
-                                                         gi.special == Special::FrozenSet ||
-                                                         gi.special == Special::ByteArray);
-  if (has_kwargs && !c_new_ignores_keys)
+  // tp_new gets the kwargs dict as it is: set and bytearray ignore it,
+  // frozenset refuses any, bytes parses it (bytes_keywords), but every other
+  // __new__ (a Python function) first requires every key to be a str.
+  const bool c_new_has_own_rules = gi.class_index < 0 && (gi.special == Special::Set ||
+                                                          gi.special == Special::FrozenSet ||
+                                                          gi.special == Special::ByteArray ||
+                                                          gi.special == Special::Bytes);
+  if (has_kwargs && !c_new_has_own_rules)
     for (const auto& item : g_.dict_items(kwargs))
       if (g_.kind(item.first) != Kind::Str) fail(ErrorCode::TypeError, "keywords must be strings");
 
@@ -548,9 +624,13 @@ NodeId Machine::newobj(NodeId cls, NodeId args, NodeId kwargs, bool ex) {
         return call_builtin(Special::FrozenSet, cls, args);
       case Special::ByteArray:
         return g_.bytearray({});  // bytearray.__new__ ignores its arguments
-      case Special::Bytes:
+      case Special::Bytes: {
         if (!has_kwargs) return call_builtin(Special::Bytes, cls, args);
-        break;
+        const auto [source, encoding, errors] = bytes_keywords(args, kwargs);
+        const NodeId r = bytes_like(source, encoding, errors, false);
+        if (r != kNoNode) return r;
+        break;  // a codec the decoder does not run: the inert NEWOBJ_EX call
+      }
       default:
         break;
     }

@@ -5,6 +5,7 @@
 // objects. Internal header.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -170,13 +171,15 @@ class Machine {
   void do_setitems(int64_t x);                                // SETITEM(S)
   void do_additems(int64_t mark);                             // ADDITEMS
   NodeId call_builtin(Special s, NodeId callable, NodeId args);
+  NodeId reconstruct_registered(int32_t index, NodeId cls, NodeId base, NodeId callable, NodeId args);
   NodeId make_registered(int32_t index, NodeId callable, NodeId args, NodeId create_args, NodeId kwargs);
-  NodeId bytes_like(NodeId arg, bool bytearray_result, std::span<const NodeId> rest, NodeId callable,
-                    NodeId args);
+  NodeId bytes_like(NodeId source, NodeId encoding, NodeId errors, bool bytearray_result);
+  std::array<NodeId, 3> bytes_keywords(NodeId args, NodeId kwargs);
   std::vector<NodeId> iterate(NodeId v, const char* what);
   std::string ints_to_bytes(std::span<const NodeId> items, const char* range_msg);
   void set_attrs(NodeId inst, NodeId dict_state, bool slots);
   std::string type_name(NodeId n) const;
+  std::string arg_type_name(NodeId n) const;
   // Bytearrays mutated by APPEND/SETITEM are kept here until the end, so
   // that n appends cost O(n) in all.
   std::string_view bytearray_data(NodeId n);
