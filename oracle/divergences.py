@@ -322,6 +322,43 @@ def ev_empty_component_module():
     return holds, "; ".join("%s: %s" % (n, ("dumped %r" % r) if ok else r) for n, ok, r in out)
 
 
+# The budget's other limits. Their defaults (pickletool's) are far above any
+# input a test can hold (2^28 items, 8 GiB, 4 GiB); the strict budget
+# (pickletool --strict-limits, Limits::strict()) shows each one, and CPython
+# loads every input below.
+STRICT_CONTAINER_LEN = 1 << 20
+STRICT_TOTAL_BYTES = 256 << 20
+STRICT_INPUT_BYTES = 1 << 24
+
+
+def long_list_input(items=STRICT_CONTAINER_LEN + 1):
+    # PROTO 4, EMPTY_LIST, MARK, NONE x items, APPENDS, STOP.
+    return b"\x80\x04](" + b"N" * items + b"e."
+
+
+def big_bytes_call_input(count=STRICT_TOTAL_BYTES):
+    # builtins.bytes(count): a 24-byte input making `count` zero bytes.
+    return b"\x80\x04cbuiltins\nbytes\nJ" + count.to_bytes(4, "little") + b"\x85R."
+
+
+def long_input(total=STRICT_INPUT_BYTES + 1):
+    # PROTO 4, BINBYTES of total - 8 zero bytes, STOP: `total` bytes in all.
+    return b"\x80\x04B" + (total - 8).to_bytes(4, "little") + b"\0" * (total - 8) + b"."
+
+
+def _ev_loads(make, limit_mb, what):
+    def ev():
+        code = """
+        import pickle, sys
+        from divergences import %s
+        v = pickle.loads(%s())
+        print(type(v).__name__, len(v))
+        """ % (make, make)
+        rc, out, err = run_limited(code, limit_mb)
+        return rc == 0, ("pickle.loads of %s: %s" % (what, out)) if rc == 0 else err[-300:]
+    return ev
+
+
 DIVERGENCES = [
     {
         "id": "codecs-not-evaluated",
@@ -440,6 +477,40 @@ DIVERGENCES = [
         "why": "whether CPython's dump succeeds depends on which top-level packages import on the "
                "machine that dumps; the codec answers the same everywhere",
         "evidence": ev_empty_component_module,
+    },
+    {
+        "id": "container-over-max-len",
+        "input": long_list_input,
+        "cpython": "a container grows as long as memory lasts: a list of 2^20 + 1 items loads",
+        "codec": "refuses the opcode that would make a container longer than Limits::max_container_len "
+                 "(2^28 items by default, 2^20 strict): 'a container exceeds 1048576 items "
+                 "(max_container_len)' here under --strict-limits; the default budget loads it",
+        "category": "resource-limit",
+        "why": "the decoder's memory stays within its budget (§8); the limit is documented and configurable",
+        "evidence": _ev_loads("long_list_input", 512, "a list of 2^20 + 1 Nones"),
+    },
+    {
+        "id": "graph-over-max-total-bytes",
+        "input": big_bytes_call_input,
+        "cpython": "builtins.bytes(2^28) from a 24-byte input allocates its 256 MiB and loads",
+        "codec": "counts everything the graph holds (nodes, payload bytes, item vectors) against "
+                 "Limits::max_total_bytes (8 GiB by default, 256 MiB strict) and refuses what would "
+                 "pass it: 'the graph exceeds the memory budget (max_total_bytes)' here under "
+                 "--strict-limits; the default budget loads it",
+        "category": "resource-limit",
+        "why": "a few bytes of input must not make the decoder allocate without bound (§8)",
+        "evidence": _ev_loads("big_bytes_call_input", 1024, "builtins.bytes(2^28)"),
+    },
+    {
+        "id": "input-over-max-input-bytes",
+        "input": long_input,
+        "cpython": "a pickle is as long as its file: 2^24 + 1 bytes load",
+        "codec": "refuses a pickle longer than Limits::max_input_bytes (4 GiB by default, 16 MiB strict) "
+                 "at the opcode that crosses it: 'the pickle exceeds the input budget (max_input_bytes)' "
+                 "here under --strict-limits; the default budget loads it",
+        "category": "resource-limit",
+        "why": "a service reading untrusted pickles bounds how much it reads (§8)",
+        "evidence": _ev_loads("long_input", 512, "a pickle of 2^24 + 1 bytes"),
     },
 ]
 

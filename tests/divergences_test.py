@@ -301,6 +301,42 @@ def case_empty_component_module(run, e):
         data, ("reject", line.decode().strip()), ("accept", b"cos..b\nC\np0\n.")) == e["id"])
 
 
+def case_container_over_max_len(run, e):
+    n = divergences.STRICT_CONTAINER_LEN
+    data = divergences.input_bytes(e)
+    run.check("input is a list of 2^20 + 1 items", data == divergences.long_list_input(n + 1))
+    run.expect_error("2^20 + 1 items, strict", ["show", "--strict-limits", "-"], data,
+                     "a container exceeds %d items (max_container_len)" % n, 4 + n + 1, "APPENDS")
+    run.expect_recodes("2^20 + 1 items, default budget", data, {4: pickle.dumps([None] * (n + 1), 4)})
+    at = divergences.long_list_input(n)
+    run.expect("2^20 items, strict", ["recode", "--strict-limits", "--protocol", "4"], at, 0,
+               pickle.dumps([None] * n, 4))
+
+
+def case_graph_over_max_total_bytes(run, e):
+    limit = divergences.STRICT_TOTAL_BYTES
+    data = divergences.input_bytes(e)
+    run.check("input is bytes(2^28)", data == divergences.big_bytes_call_input(limit))
+    run.expect_error("bytes(2^28), strict", ["show", "--strict-limits", "-"], data,
+                     "the graph exceeds the memory budget (max_total_bytes)", 24, "REDUCE")
+    run.expect_recodes("bytes(2^28), default budget", data, {5: pickle.dumps(bytes(limit), 5)})
+    below = divergences.big_bytes_call_input(limit - 4096)
+    run.expect("bytes(2^28 - 4096), strict", ["recode", "--strict-limits", "--protocol", "5"], below, 0,
+               pickle.dumps(bytes(limit - 4096), 5))
+
+
+def case_input_over_max_input_bytes(run, e):
+    limit = divergences.STRICT_INPUT_BYTES
+    data = divergences.input_bytes(e)
+    run.check("input is 2^24 + 1 bytes", len(data) == limit + 1)
+    run.expect_error("2^24 + 1 bytes, strict", ["show", "--strict-limits", "-"], data,
+                     "the pickle exceeds the input budget (max_input_bytes)", limit, "BINBYTES")
+    run.expect_recodes("2^24 + 1 bytes, default budget", data, {4: pickle.dumps(pickle.loads(data), 4)})
+    at = divergences.long_input(limit)
+    run.expect("2^24 bytes, strict", ["recode", "--strict-limits", "--protocol", "4"], at, 0,
+               pickle.dumps(pickle.loads(at), 4))
+
+
 CASES = {
     "codecs-not-evaluated": case_codecs_not_evaluated,
     "memo-huge-sparse-index": case_memo_huge_sparse_index,
@@ -311,6 +347,9 @@ CASES = {
     "frame-read-file-vs-buffer": case_frame_file_vs_buffer,
     "builtins-module-string-memo": case_builtins_module_string,
     "empty-component-module-dump": case_empty_component_module,
+    "container-over-max-len": case_container_over_max_len,
+    "graph-over-max-total-bytes": case_graph_over_max_total_bytes,
+    "input-over-max-input-bytes": case_input_over_max_input_bytes,
 }
 
 
