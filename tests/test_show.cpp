@@ -14,6 +14,7 @@
 
 #include "picklecodec/show.hpp"
 #include "picklecodec/value.hpp"
+#include "utf8.hpp"
 
 namespace {
 
@@ -294,28 +295,9 @@ TEST(Show, JsonFixed) {
 TEST(Show, JsonAgreesWithPython) {
   Graph g;
   NodeId root = g.list();
-  auto utf8 = [](uint32_t cp) {
-    std::string out;
-    if (cp < 0x80) {
-      out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-      out += static_cast<char>(0xc0 | (cp >> 6));
-      out += static_cast<char>(0x80 | (cp & 0x3f));
-    } else if (cp < 0x10000) {
-      out += static_cast<char>(0xe0 | (cp >> 12));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-      out += static_cast<char>(0x80 | (cp & 0x3f));
-    } else {
-      out += static_cast<char>(0xf0 | (cp >> 18));
-      out += static_cast<char>(0x80 | ((cp >> 12) & 0x3f));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-      out += static_cast<char>(0x80 | (cp & 0x3f));
-    }
-    return out;
-  };
   std::string chunk;
   for (uint32_t cp = 0; cp < 0x110000; cp += (cp < 0x10000 ? 1 : 13)) {
-    chunk += utf8(cp);
+    pkl::append_utf8(chunk, cp);
     // (Not U+DBFF then U+DC00 in one str: json.loads joins an escaped
     // surrogate pair into one code point, as it does for json.dumps.)
     if (chunk.size() > 300 || cp == 0xdbff) {
