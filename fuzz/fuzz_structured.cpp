@@ -28,6 +28,7 @@
 
 #include "fuzz_common.hpp"
 #include "picklecodec/opcodes.hpp"
+#include "utf8.hpp"  // codec/src: the library's own UTF-8 writer
 
 extern "C" size_t LLVMFuzzerMutate(uint8_t* data, size_t size, size_t max_size);
 
@@ -715,25 +716,7 @@ void mutate_program(Rng& rng, Program& p) {
 // The graph builder
 // ===================================================================
 
-std::string utf8_of(uint32_t cp) {  // surrogates allowed (surrogatepass)
-  std::string s;
-  if (cp < 0x80) {
-    s += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    s += static_cast<char>(0xc0 | (cp >> 6));
-    s += static_cast<char>(0x80 | (cp & 0x3f));
-  } else if (cp < 0x10000) {
-    s += static_cast<char>(0xe0 | (cp >> 12));
-    s += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-    s += static_cast<char>(0x80 | (cp & 0x3f));
-  } else {
-    s += static_cast<char>(0xf0 | (cp >> 18));
-    s += static_cast<char>(0x80 | ((cp >> 12) & 0x3f));
-    s += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-    s += static_cast<char>(0x80 | (cp & 0x3f));
-  }
-  return s;
-}
+using pkl::utf8_of;  // surrogates allowed (surrogatepass), as the graph keeps them
 
 struct Builder {
   FuzzedDataProvider& fdp;

@@ -11,6 +11,7 @@
 
 #include "picklecodec/error.hpp"
 #include "picklecodec/value.hpp"
+#include "utf8.hpp"
 
 namespace pkl::detail {
 
@@ -45,8 +46,7 @@ void require_ascii(std::string_view data);
 std::string latin1_to_utf8(std::string_view data);
 // Decodes UTF-8 with errors='replace' (as PyErr_Format's %s does).
 std::string utf8_replace(std::string_view data);
-// Appends code point `cp` as UTF-8 (surrogates as 3-byte sequences).
-void append_utf8(std::string& out, uint32_t cp);
+// (Appending a code point as UTF-8: pkl::append_utf8, utf8.hpp.)
 // Next code point of surrogatepass UTF-8 known to be well formed.
 uint32_t next_code_point(std::string_view s, size_t& i) noexcept;
 
