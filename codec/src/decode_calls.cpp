@@ -583,17 +583,14 @@ NodeId Machine::newobj(NodeId cls, NodeId args, NodeId kwargs, bool ex) {
   const char* cls_type = nullptr;
   if (g_.kind(cls) == Kind::Global) {
     gi = info(cls);
-    switch (gi.special) {
-      case Special::CodecsEncode:
-      case Special::Getattr:
-        cls_type = "builtin_function_or_method";
-        break;
-      case Special::Reconstructor:
-        cls_type = "function";
-        break;
-      default:
-        is_type = true;
-    }
+    // _codecs.encode is CPython's own function (§2.1), no class. getattr and
+    // copyreg._reconstructor are special only when called in their shape
+    // (§2.2); otherwise they are inert globals, which NEWOBJ accepts as
+    // CPython with inert stand-ins does.
+    if (gi.special == Special::CodecsEncode)
+      cls_type = "builtin_function_or_method";
+    else
+      is_type = true;
     if (gi.class_index >= 0) is_type = true;
   }
   if (!is_type)

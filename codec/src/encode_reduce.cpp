@@ -326,7 +326,9 @@ void Engine::save_buffer(NodeId n) {
   const BufferData& bd = g_.buffer_data(n);
   // READONLY_BUFFER on a writable in-band object leaves a memoryview in
   // CPython (the decoder's Buffer with no index), which no protocol pickles.
-  if (bd.index == UINT64_MAX) fail(ErrorCode::TypeError, "cannot pickle memoryview objects");
+  // (Below protocol 2 copyreg._reduce_ex says it, from 2 on object.__reduce_ex__.)
+  if (bd.index == UINT64_MAX)
+    fail(ErrorCode::TypeError, proto_ < 2 ? "cannot pickle 'memoryview' object" : "cannot pickle memoryview objects");
   if (proto_ < 5) unpicklable("PickleBuffer can only pickled with protocol >= 5");
   const bool in_band = o_.buffer_callback ? o_.buffer_callback(g_, n) : true;
   if (in_band) {
