@@ -341,6 +341,12 @@ class Cmp {
             return acc;
           }
         }
+        if (od.class_index == kSX && (o_.protocol == 2 || o_.protocol == 3)) {
+          // An SX with keyword arguments is written, and read back, as the
+          // inert functools.partial call (same_instance): fingerprint it so.
+          const Rec* r = std::any_cast<Rec>(&od.native);
+          if (r && r->nx_kwargs != kNoNode && g.length(r->nx_kwargs) > 0) return mix(mix(h, 0), 0x5eed);
+        }
         uint64_t acc = mix(h, static_cast<uint64_t>(od.class_index + 1));
         if (od.class_index >= 0) return acc;  // registered: by class (its callable is how it was made)
         // copyreg.__newobj_ex__ becomes a call of a functools.partial object at
