@@ -235,6 +235,58 @@ constexpr std::array<uint32_t, 256> kScalarOps = [] {
   return t;
 }();
 
+#if defined(__x86_64__) && defined(__GNUC__) && defined(__SSE2__)
+#define PKL_SCALAR_SSE2 1
+
+// The bytes next_offsets() covers at once.
+constexpr ptrdiff_t kNextBlock = 64;
+// next_offsets()'s mark of a position that is not a number scalar_run()
+// takes (never a position: they are below kNextBlock + 11).
+constexpr uint8_t kNotScalar = 0xff;
+
+// For each position i of [0, kNextBlock) of `blk`, as if an opcode were
+// there: next[i], i + the opcode's length when it is one the mixed loop of
+// scalar_run() takes (BININT1 2, BININT2 3, BININT 5, BINFLOAT 9, LONG1 of
+// a count of 1 to 8: 2 + the count), else kNotScalar; shl[i], the left
+// shift that keeps its argument's bits in a 64-bit word (LONG1: 64 - 8 *
+// count). 16 positions at a time; reads kNextBlock + 1 bytes of `blk`.
+inline void next_offsets(const uint8_t* blk, uint8_t* next, uint8_t* shl) noexcept {
+  const __m128i j = _mm_set1_epi8(static_cast<char>(op::BININT));
+  const __m128i k1 = _mm_set1_epi8(static_cast<char>(op::BININT1));
+  const __m128i k2 = _mm_set1_epi8(static_cast<char>(op::BININT2));
+  const __m128i g = _mm_set1_epi8(static_cast<char>(op::BINFLOAT));
+  const __m128i l = _mm_set1_epi8(static_cast<char>(op::LONG1));
+  const __m128i one = _mm_set1_epi8(1);
+  const __m128i zero = _mm_setzero_si128();
+  __m128i at = _mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  for (ptrdiff_t i = 0; i < kNextBlock; i += 16) {
+    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + i));
+    const __m128i n = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + i + 1));  // LONG1's count
+    const __m128i is_j = _mm_cmpeq_epi8(b, j), is_k1 = _mm_cmpeq_epi8(b, k1), is_k2 = _mm_cmpeq_epi8(b, k2);
+    const __m128i is_g = _mm_cmpeq_epi8(b, g);
+    // LONG1 of a count of 1 to 8: (count - 1) & 0xf8 is 0.
+    const __m128i n_ok = _mm_cmpeq_epi8(_mm_and_si128(_mm_sub_epi8(n, one), _mm_set1_epi8(static_cast<char>(0xf8))), zero);
+    const __m128i is_l = _mm_and_si128(_mm_cmpeq_epi8(b, l), n_ok);
+    __m128i len = _mm_and_si128(is_j, _mm_set1_epi8(5));
+    len = _mm_or_si128(len, _mm_and_si128(is_k1, _mm_set1_epi8(2)));
+    len = _mm_or_si128(len, _mm_and_si128(is_k2, _mm_set1_epi8(3)));
+    len = _mm_or_si128(len, _mm_and_si128(is_g, _mm_set1_epi8(9)));
+    len = _mm_or_si128(len, _mm_and_si128(is_l, _mm_add_epi8(n, _mm_set1_epi8(2))));
+    const __m128i valid = _mm_or_si128(_mm_or_si128(is_j, is_k1), _mm_or_si128(_mm_or_si128(is_k2, is_g), is_l));
+    // Invalid: all bits set (kNotScalar); valid: at + len.
+    _mm_store_si128(reinterpret_cast<__m128i*>(next + i),
+                    _mm_or_si128(_mm_add_epi8(at, len), _mm_xor_si128(valid, _mm_set1_epi8(-1))));
+    const __m128i n8 = _mm_add_epi8(_mm_add_epi8(n, n), _mm_add_epi8(n, n));  // 4n
+    __m128i sh = _mm_and_si128(is_j, _mm_set1_epi8(32));
+    sh = _mm_or_si128(sh, _mm_and_si128(is_k1, _mm_set1_epi8(56)));
+    sh = _mm_or_si128(sh, _mm_and_si128(is_k2, _mm_set1_epi8(48)));
+    sh = _mm_or_si128(sh, _mm_and_si128(is_l, _mm_sub_epi8(_mm_set1_epi8(64), _mm_add_epi8(n8, n8))));
+    _mm_store_si128(reinterpret_cast<__m128i*>(shl + i), sh);
+    at = _mm_add_epi8(at, _mm_set1_epi8(16));
+  }
+}
+#endif
+
 }  // namespace
 
 size_t Machine::scalar_run() {
@@ -295,6 +347,50 @@ size_t Machine::scalar_run() {
     }
     // Mixed opcodes: the next 64 numbers (at most) without a branch on which.
     const size_t stop = room - k < 64 ? room : k + 64;
+#ifdef PKL_SCALAR_SSE2
+    // Where the window allows, the opcodes are found through next_offsets():
+    // the offset of the next opcode is one load from a table made 16 bytes
+    // at a time, so the chain from one number to the next is that load,
+    // not the load of the opcode, its table entry and the length's select.
+    if (lim - p >= kNextBlock + 16) {
+      const uint8_t* blk = p;
+      alignas(16) uint8_t next[kNextBlock];
+      alignas(16) uint8_t shift[kNextBlock];
+      next_offsets(blk, next, shift);
+      size_t pos = 0;
+      while (k < stop) {
+        if (pos >= kNextBlock) {
+          blk += kNextBlock;
+          pos -= kNextBlock;
+          if (lim - blk < kNextBlock + 16) break;  // the rest by the loop below
+          next_offsets(blk, next, shift);
+        }
+        const uint8_t* q = blk + pos;
+        const size_t nx = next[pos];
+        if (nx == kNotScalar) {
+          p = q;
+          goto done;  // not a number this loop takes
+        }
+        const uint32_t e = kScalarOps[*q];
+        uint64_t w1, w2;
+        std::memcpy(&w1, q + 1, 8);
+        std::memcpy(&w2, q + 2, 8);
+        const uint64_t w = (e & kLong) ? w2 : w1;
+        const unsigned shl = shift[pos];
+        const uint64_t x = w << shl;
+        const uint64_t sx = static_cast<uint64_t>(static_cast<int64_t>(x) >> shl);
+        const uint64_t ux = x >> shl;
+        const bool flt = (e & kFloat) != 0;
+        uint64_t bits = (e & kSigned) ? sx : ux;
+        bits = flt ? __builtin_bswap64(w1) : bits;  // BINFLOAT is big-endian
+        GraphAccess::write_scalar(out, k, flt ? Kind::Float : Kind::Int, bits);
+        sp[k] = out.first + static_cast<NodeId>(k);
+        ++k;
+        pos = nx;  // pos + this opcode's length
+      }
+      p = blk + pos;
+    }
+#endif
     while (k < stop && lim - p >= 10) {
       const uint32_t e = kScalarOps[*p];
       const unsigned n = p[1];  // LONG1's count

@@ -8,6 +8,8 @@
 // errors stay exactly those of the public API. Internal header.
 #pragma once
 
+#include <bit>
+#include <cstddef>
 #include <cstring>
 #include <span>
 #include <string_view>
@@ -101,7 +103,18 @@ class GraphAccess {
     return {g.nodes_.data() + g.nodes_.size(), static_cast<NodeId>(g.nodes_.size())};
   }
   static void write_scalar(ScalarOut& o, size_t i, Kind k, uint64_t bits) noexcept {
-    o.out[i] = Graph::Node{k, 0, 0, 0, bits};
+    if constexpr (std::endian::native == std::endian::little) {
+      // Two 8-byte stores (the member-wise copy was five): the kind in the
+      // low byte of the first word, flags, spare and aux zero.
+      static_assert(sizeof(Graph::Node) == 16 && offsetof(Graph::Node, kind) == 0 &&
+                    offsetof(Graph::Node, aux) == 4 && offsetof(Graph::Node, bits) == 8);
+      const uint64_t head = static_cast<uint8_t>(k);
+      char* d = reinterpret_cast<char*>(o.out + i);
+      std::memcpy(d, &head, 8);
+      std::memcpy(d + 8, &bits, 8);
+    } else {
+      o.out[i] = Graph::Node{k, 0, 0, 0, bits};
+    }
   }
   static void commit_scalars(Graph& g, size_t count) noexcept {
     g.nodes_.resize_up_unchecked(g.nodes_.size() + count);
