@@ -352,7 +352,8 @@ size_t Machine::scalar_run() {
     // the offset of the next opcode is one load from a table made 16 bytes
     // at a time, so the chain from one number to the next is that load,
     // not the load of the opcode, its table entry and the length's select.
-    if (lim - p >= kNextBlock + 16) {
+    // (Not for a run that ends here: a record's two floats, say.)
+    if (lim - p >= kNextBlock + 16 && kScalarOps[*p] != 0) {
       const uint8_t* blk = p;
       alignas(16) uint8_t next[kNextBlock];
       alignas(16) uint8_t shift[kNextBlock];
@@ -477,7 +478,8 @@ void Machine::fast_run() {
         const uint64_t n = le(p + 1, static_cast<int>(w));
         if (n < 3 || n > avail - 1 - w) goto out;  // singletons, or past the window
         const auto* data = reinterpret_cast<const char*>(p + 1 + w);
-        if (!ascii(data, n) && !utf8_fast(data, n, avail - 1 - w - n)) goto out;
+        const size_t slack = avail - 1 - w - n;  // readable bytes after the str
+        if (!ascii_window(data, n, slack) && !utf8_fast(data, n, slack)) goto out;
         v = GraphAccess::try_str3(g_, data, n);
         if (v == kNoNode) goto out;
         p += 1 + w + n;

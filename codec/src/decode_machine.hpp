@@ -13,6 +13,10 @@
 #include <unordered_map>
 #include <vector>
 
+#if defined(__x86_64__) && defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "decode_memo.hpp"
 #include "decode_reader.hpp"
 #include "picklecodec/decode.hpp"
@@ -131,6 +135,27 @@ class Machine {
     unsigned c = 0;
     for (size_t i = 0; i < n; ++i) c |= static_cast<unsigned char>(p[i]);
     return c < 0x80;
+  }
+  // ascii(p, n) for a str followed by `slack` readable bytes: with SSE2,
+  // one 16-byte load and mask for up to 16 bytes (when 16 can be read), two
+  // overlapping loads up to 32, without a loop or a branch on the length
+  // past that choice.
+  static PKL_HOT bool ascii_window(const char* p, size_t n, size_t slack) noexcept {
+#if defined(__x86_64__) && defined(__SSE2__)
+    if (n <= 16) {
+      if (slack < 16 - n) return ascii(p, n);
+      const int m = _mm_movemask_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+      return (static_cast<unsigned>(m) & ((1u << n) - 1)) == 0;
+    }
+    if (n <= 32) {
+      const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+      const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + n - 16));
+      return _mm_movemask_epi8(_mm_or_si128(a, b)) == 0;
+    }
+#else
+    (void)slack;
+#endif
+    return ascii(p, n);
   }
   void check_utf8(std::string_view data);
   // A run of BININT, BININT1, BININT2, BINFLOAT and short LONG1 from the reader's cursor.
