@@ -88,7 +88,8 @@ __attribute__((target("ssse3"))) inline __m128i utf8_block(const Utf8Tables& t, 
 // utf8_valid / require_utf8, which decide and report). `slack` is how many
 // readable bytes follow the text: the last partial block is read whole when
 // there is room, masked to the text.
-__attribute__((target("ssse3"))) bool utf8_valid_ssse3(const uint8_t* s, size_t n, size_t slack) noexcept {
+// The method's three lookup tables.
+__attribute__((target("ssse3"), always_inline)) inline Utf8Tables utf8_tables() noexcept {
   constexpr uint8_t TOO_SHORT = 1 << 0, TOO_LONG = 1 << 1, OVERLONG_3 = 1 << 2, TOO_LARGE = 1 << 3,
                     OVERLONG_2 = 1 << 5, TWO_CONTS = 1 << 7, TOO_LARGE_1000 = 1 << 6,
                     OVERLONG_4 = 1 << 6, CARRY = TOO_SHORT | TOO_LONG | TWO_CONTS;
@@ -110,6 +111,11 @@ __attribute__((target("ssse3"))) bool utf8_valid_ssse3(const uint8_t* s, size_t 
                         c(TOO_LONG | OVERLONG_2 | TWO_CONTS | TOO_LARGE),
                         c(TOO_LONG | OVERLONG_2 | TWO_CONTS | TOO_LARGE), c(TOO_SHORT), c(TOO_SHORT),
                         c(TOO_SHORT), c(TOO_SHORT));
+  return t;
+}
+
+__attribute__((target("ssse3"))) bool utf8_valid_ssse3(const uint8_t* s, size_t n, size_t slack) noexcept {
+  const Utf8Tables t = utf8_tables();
   __m128i prev = _mm_setzero_si128();
   __m128i err = _mm_setzero_si128();
   size_t i = 0;
@@ -138,6 +144,17 @@ __attribute__((target("ssse3"))) bool utf8_valid_ssse3(const uint8_t* s, size_t 
   return _mm_movemask_epi8(_mm_cmpeq_epi8(err, _mm_setzero_si128())) == 0xffff;
 }
 
+// utf8_valid_ssse3 of a str of n < 16 bytes followed by at least 16 - n
+// readable bytes: one block, masked to the str (for fast_run_ssse3).
+__attribute__((target("ssse3"), always_inline)) inline bool utf8_short_ssse3(const uint8_t* s, size_t n) noexcept {
+  alignas(16) static constexpr uint8_t kMask[32] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                                    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+  const __m128i last = _mm_and_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s)),
+                                     _mm_loadu_si128(reinterpret_cast<const __m128i*>(kMask + 16 - n)));
+  const __m128i err = utf8_block(utf8_tables(), last, _mm_setzero_si128());
+  return _mm_movemask_epi8(_mm_cmpeq_epi8(err, _mm_setzero_si128())) == 0xffff;
+}
+
 bool have_ssse3() noexcept {
   static const bool yes = __builtin_cpu_supports("ssse3");
   return yes;
@@ -158,6 +175,9 @@ inline bool utf8_fast(const char* data, size_t n, size_t slack) noexcept {
 }  // namespace
 
 Machine::Machine(Reader& in, const DecodeOptions& options) : in_(in), opt_(options) {
+#ifdef PKL_UTF8_SIMD
+  simd_ = have_ssse3();
+#endif
   stack_.reserve(64);
 }
 
@@ -426,150 +446,30 @@ done:
   return k;
 }
 
-void Machine::fast_run() {
-  const uint8_t* p = in_.cursor();
-  const uint8_t* const lim = in_.limit();
-  const uint64_t max_memo = opt_.limits.max_memo_entries;
-  while (p < lim && !stack_.full()) {
-    const size_t avail = static_cast<size_t>(lim - p);
-    NodeId v;
-    switch (*p) {
-      case op::BININT:
-        if (avail < 5) goto out;
-        v = GraphAccess::try_scalar(g_, Kind::Int, static_cast<uint64_t>(le_int32(p + 1)));
-        if (v == kNoNode) goto out;
-        p += 5;
-        goto scalar;
-      case op::BININT1:
-        if (avail < 2) goto out;
-        v = GraphAccess::try_scalar(g_, Kind::Int, p[1]);
-        if (v == kNoNode) goto out;
-        p += 2;
-        goto scalar;
-      case op::BININT2:
-        if (avail < 3) goto out;
-        v = GraphAccess::try_scalar(g_, Kind::Int, le(p + 1, 2));
-        if (v == kNoNode) goto out;
-        p += 3;
-        goto scalar;
-      case op::BINFLOAT: {
-        if (avail < 9) goto out;
-        uint64_t bits;
-        std::memcpy(&bits, p + 1, 8);
-        if constexpr (std::endian::native == std::endian::little) bits = __builtin_bswap64(bits);
-        v = GraphAccess::try_scalar(g_, Kind::Float, bits);
-        if (v == kNoNode) goto out;
-        p += 9;
-        goto scalar;
-      }
-      case op::NONE:
-        v = g_.none();
-        p += 1;
-        break;
-      case op::NEWTRUE:
-      case op::NEWFALSE:
-        v = g_.boolean(*p == op::NEWTRUE);
-        p += 1;
-        break;
-      case op::SHORT_BINUNICODE:
-      case op::BINUNICODE: {
-        const size_t w = *p == op::SHORT_BINUNICODE ? 1 : 4;
-        if (avail < 1 + w) goto out;
-        const uint64_t n = le(p + 1, static_cast<int>(w));
-        if (n < 3 || n > avail - 1 - w) goto out;  // singletons, or past the window
-        const auto* data = reinterpret_cast<const char*>(p + 1 + w);
-        const size_t slack = avail - 1 - w - n;  // readable bytes after the str
-        if (!ascii_window(data, n, slack) && !utf8_fast(data, n, slack)) goto out;
-        v = GraphAccess::try_str3(g_, data, n);
-        if (v == kNoNode) goto out;
-        p += 1 + w + n;
-        break;
-      }
-      case op::BINGET:
-        if (avail < 2) goto out;
-        v = memo_.get_dense(p[1]);
-        if (v == kNoNode) goto out;
-        p += 2;
-        break;
-      case op::LONG_BINGET:
-        if (avail < 5) goto out;
-        v = memo_.get_dense(le(p + 1, 4));
-        if (v == kNoNode) goto out;
-        p += 5;
-        break;
-      case op::MEMOIZE:
-        if (stack_.size() <= fence_ || !memo_.try_put_next(memo_.next_dense(), stack_.back(), max_memo)) goto out;
-        p += 1;
-        continue;
-      case op::BINPUT:
-        if (avail < 2 || stack_.size() <= fence_ || !memo_.try_put_next(p[1], stack_.back(), max_memo)) goto out;
-        p += 2;
-        continue;
-      case op::LONG_BINPUT:
-        if (avail < 5 || stack_.size() <= fence_ || !memo_.try_put_next(le(p + 1, 4), stack_.back(), max_memo))
-          goto out;
-        p += 5;
-        continue;
-      case op::MARK:
-        if (marks_.size() >= opt_.limits.max_depth || marks_.size() == marks_.capacity()) goto out;
-        marks_.push_back(stack_.size());  // capacity is there: no allocation
-        fence_ = stack_.size();
-        p += 1;
-        continue;
-      case op::EMPTY_DICT:
-        v = GraphAccess::try_empty_dict(g_);
-        if (v == kNoNode) goto out;
-        p += 1;
-        break;
-      case op::EMPTY_LIST:
-        v = GraphAccess::try_empty_list(g_);
-        if (v == kNoNode) goto out;
-        p += 1;
-        break;
-      case op::EMPTY_TUPLE:
-        v = GraphAccess::try_tuple(g_, {});
-        if (v == kNoNode) goto out;
-        p += 1;
-        break;
-      case op::TUPLE1:
-      case op::TUPLE2:
-      case op::TUPLE3: {
-        const size_t n = static_cast<size_t>(*p - op::TUPLE1 + 1);
-        if (stack_.size() < n || stack_.size() - n < fence_) goto out;
-        const size_t start = stack_.size() - n;
-        v = GraphAccess::try_tuple(g_, top_from(start));
-        if (v == kNoNode) goto out;
-        stack_.resize(start);
-        p += 1;
-        break;
-      }
-      case op::FRAME: {
-        // The frame is all in the window (and within the budget): FRAME's
-        // prefetch has nothing to do.
-        if (avail < 9) goto out;
-        const uint64_t n = le(p + 1, 8);
-        if (n > avail - 9) goto out;
-        p += 9;
-        continue;
-      }
-      default:
-        goto out;
-    }
-    stack_.push_unchecked(v);
-    continue;
-  scalar:
-    stack_.push_unchecked(v);
-    if (p < lim && (*p == op::BININT || *p == op::BININT1 || *p == op::BININT2 || *p == op::BINFLOAT ||
-                    *p == op::LONG1)) {
-      // Numbers come in runs (a list of ints or floats): scalar_run() takes the rest.
-      in_.set_cursor(p);
-      scalar_run();
-      p = in_.cursor();
-    }
-  }
-out:
-  in_.set_cursor(p);
-}
+#define PKL_FAST_RUN_NAME fast_run_generic
+#define PKL_FAST_RUN_SSSE3 0
+#include "decode_fast_run.inc"
+#undef PKL_FAST_RUN_NAME
+#undef PKL_FAST_RUN_SSSE3
+
+#ifdef PKL_UTF8_SIMD
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("ssse3"))), apply_to = function)
+#else
+#pragma GCC push_options
+#pragma GCC target("ssse3")
+#endif
+#define PKL_FAST_RUN_NAME fast_run_ssse3
+#define PKL_FAST_RUN_SSSE3 1
+#include "decode_fast_run.inc"
+#undef PKL_FAST_RUN_NAME
+#undef PKL_FAST_RUN_SSSE3
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
+#pragma GCC pop_options
+#endif
+#endif
 
 void Machine::op_bytes(std::string_view data) {
   if (opt_.bytes_as_views && data.size() >= opt_.bytes_view_min && in_.in_place()) {
@@ -679,7 +579,15 @@ Graph Machine::run() {
   int op = Error::kNoOpcode;
   try {
     for (;;) {
-      fast_run();
+#ifdef PKL_UTF8_SIMD
+      if (simd_) {
+        fast_run_ssse3();
+      } else {
+        fast_run_generic();
+      }
+#else
+      fast_run_generic();
+#endif
       in_.mark_op();
       int c = in_.next_byte();
       if (c < 0) {

@@ -164,7 +164,8 @@ class Machine {
   // one needs the general loop (another opcode, an argument past the window,
   // no room without allocating, anything to report). Never throws; leaves
   // the reader at the first opcode it did not decode.
-  void fast_run();
+  void fast_run_generic();
+  void fast_run_ssse3();  // the same with SSSE3 (x86-64, when the CPU has it: simd_)
   // True when the next opcode is one scalar_run() decodes.
   bool scalar_next() const noexcept {
     const uint8_t* p = in_.cursor();
@@ -212,6 +213,7 @@ class Machine {
   void flush_bytearrays();
 
   Reader& in_;
+  bool simd_ = false;  // fast_run_ssse3 rather than fast_run_generic
   const DecodeOptions& opt_;
   Graph g_;
   NodeStack stack_;
