@@ -195,6 +195,8 @@ class Machine {
   void build(NodeId inst, NodeId state);                      // BUILD
   void do_append(int64_t x);                                  // APPEND(S)
   void do_setitems(int64_t x);                                // SETITEM(S)
+  // GraphAccess::try_dict_fill, remembering the keys of the last fill.
+  bool try_fill(detail::DictData& d, std::span<const NodeId> items);
   void do_additems(int64_t mark);                             // ADDITEMS
   NodeId call_builtin(Special s, NodeId callable, NodeId args);
   NodeId reconstruct_registered(int32_t index, NodeId cls, NodeId base, NodeId callable, NodeId args);
@@ -229,6 +231,11 @@ class Machine {
     GlobalInfo info;
   };
   InfoCache info_cache_[8];
+  // The key ids of the last SETITEMS fill_keys() accepted, and its bloom.
+  static constexpr size_t kFillKeys = 8;
+  NodeId fill_keys_[kFillKeys] = {};
+  size_t fill_pairs_ = 0;
+  uint64_t fill_bloom_ = 0;
   NodeId newobj_ = kNoNode;
   NodeId newobj_ex_ = kNoNode;
   std::unordered_map<NodeId, std::string> pending_ba_;
