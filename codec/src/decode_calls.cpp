@@ -767,6 +767,23 @@ void Machine::do_append(int64_t x) {
   stack_.resize(static_cast<size_t>(x));
 }
 
+bool Machine::try_fill(detail::DictData& d, std::span<const NodeId> items) {
+  // Records: one SETITEMS after the other with the same key nodes (memo
+  // GETs of the same strs); what fill_keys said of them still holds.
+  const size_t pairs = items.size() / 2;
+  bool same = pairs == fill_pairs_;
+  for (size_t i = 0; same && i < pairs; ++i) same = items[2 * i] == fill_keys_[i];
+  if (same) return GraphAccess::try_dict_fill_keys(g_, d, items, fill_bloom_);
+  uint64_t bloom;
+  if (!GraphAccess::fill_keys(g_, items, bloom)) return false;
+  if (pairs <= kFillKeys) {
+    for (size_t i = 0; i < pairs; ++i) fill_keys_[i] = items[2 * i];
+    fill_pairs_ = pairs;
+    fill_bloom_ = bloom;
+  }
+  return GraphAccess::try_dict_fill_keys(g_, d, items, bloom);
+}
+
 void Machine::do_setitems(int64_t x) {
   const auto len = static_cast<int64_t>(stack_.size());
   if (x > len || x <= static_cast<int64_t>(fence_)) underflow();
@@ -778,7 +795,7 @@ void Machine::do_setitems(int64_t x) {
     case Kind::Dict: {
       detail::DictData& d = GraphAccess::dict_data(g_, target);
       check_len(d.items.size() + items.size() / 2);
-      if (GraphAccess::try_dict_fill(g_, d, items)) break;
+      if (try_fill(d, items)) break;
       for (size_t k = 0; k + 1 < items.size(); k += 2) GraphAccess::dict_set(g_, d, items[k], items[k + 1]);
       break;
     }

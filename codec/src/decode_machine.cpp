@@ -88,7 +88,8 @@ __attribute__((target("ssse3"))) inline __m128i utf8_block(const Utf8Tables& t, 
 // utf8_valid / require_utf8, which decide and report). `slack` is how many
 // readable bytes follow the text: the last partial block is read whole when
 // there is room, masked to the text.
-__attribute__((target("ssse3"))) bool utf8_valid_ssse3(const uint8_t* s, size_t n, size_t slack) noexcept {
+// The method's three lookup tables.
+__attribute__((target("ssse3"), always_inline)) inline Utf8Tables utf8_tables() noexcept {
   constexpr uint8_t TOO_SHORT = 1 << 0, TOO_LONG = 1 << 1, OVERLONG_3 = 1 << 2, TOO_LARGE = 1 << 3,
                     OVERLONG_2 = 1 << 5, TWO_CONTS = 1 << 7, TOO_LARGE_1000 = 1 << 6,
                     OVERLONG_4 = 1 << 6, CARRY = TOO_SHORT | TOO_LONG | TWO_CONTS;
@@ -110,6 +111,11 @@ __attribute__((target("ssse3"))) bool utf8_valid_ssse3(const uint8_t* s, size_t 
                         c(TOO_LONG | OVERLONG_2 | TWO_CONTS | TOO_LARGE),
                         c(TOO_LONG | OVERLONG_2 | TWO_CONTS | TOO_LARGE), c(TOO_SHORT), c(TOO_SHORT),
                         c(TOO_SHORT), c(TOO_SHORT));
+  return t;
+}
+
+__attribute__((target("ssse3"))) bool utf8_valid_ssse3(const uint8_t* s, size_t n, size_t slack) noexcept {
+  const Utf8Tables t = utf8_tables();
   __m128i prev = _mm_setzero_si128();
   __m128i err = _mm_setzero_si128();
   size_t i = 0;
@@ -138,6 +144,17 @@ __attribute__((target("ssse3"))) bool utf8_valid_ssse3(const uint8_t* s, size_t 
   return _mm_movemask_epi8(_mm_cmpeq_epi8(err, _mm_setzero_si128())) == 0xffff;
 }
 
+// utf8_valid_ssse3 of a str of n < 16 bytes followed by at least 16 - n
+// readable bytes: one block, masked to the str (for fast_run_ssse3).
+__attribute__((target("ssse3"), always_inline)) inline bool utf8_short_ssse3(const uint8_t* s, size_t n) noexcept {
+  alignas(16) static constexpr uint8_t kMask[32] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                                    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+  const __m128i last = _mm_and_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s)),
+                                     _mm_loadu_si128(reinterpret_cast<const __m128i*>(kMask + 16 - n)));
+  const __m128i err = utf8_block(utf8_tables(), last, _mm_setzero_si128());
+  return _mm_movemask_epi8(_mm_cmpeq_epi8(err, _mm_setzero_si128())) == 0xffff;
+}
+
 bool have_ssse3() noexcept {
   static const bool yes = __builtin_cpu_supports("ssse3");
   return yes;
@@ -158,6 +175,9 @@ inline bool utf8_fast(const char* data, size_t n, size_t slack) noexcept {
 }  // namespace
 
 Machine::Machine(Reader& in, const DecodeOptions& options) : in_(in), opt_(options) {
+#ifdef PKL_UTF8_SIMD
+  simd_ = have_ssse3();
+#endif
   stack_.reserve(64);
 }
 
@@ -235,6 +255,58 @@ constexpr std::array<uint32_t, 256> kScalarOps = [] {
   return t;
 }();
 
+#if defined(__x86_64__) && defined(__GNUC__) && defined(__SSE2__)
+#define PKL_SCALAR_SSE2 1
+
+// The bytes next_offsets() covers at once.
+constexpr ptrdiff_t kNextBlock = 64;
+// next_offsets()'s mark of a position that is not a number scalar_run()
+// takes (never a position: they are below kNextBlock + 11).
+constexpr uint8_t kNotScalar = 0xff;
+
+// For each position i of [0, kNextBlock) of `blk`, as if an opcode were
+// there: next[i], i + the opcode's length when it is one the mixed loop of
+// scalar_run() takes (BININT1 2, BININT2 3, BININT 5, BINFLOAT 9, LONG1 of
+// a count of 1 to 8: 2 + the count), else kNotScalar; shl[i], the left
+// shift that keeps its argument's bits in a 64-bit word (LONG1: 64 - 8 *
+// count). 16 positions at a time; reads kNextBlock + 1 bytes of `blk`.
+inline void next_offsets(const uint8_t* blk, uint8_t* next, uint8_t* shl) noexcept {
+  const __m128i j = _mm_set1_epi8(static_cast<char>(op::BININT));
+  const __m128i k1 = _mm_set1_epi8(static_cast<char>(op::BININT1));
+  const __m128i k2 = _mm_set1_epi8(static_cast<char>(op::BININT2));
+  const __m128i g = _mm_set1_epi8(static_cast<char>(op::BINFLOAT));
+  const __m128i l = _mm_set1_epi8(static_cast<char>(op::LONG1));
+  const __m128i one = _mm_set1_epi8(1);
+  const __m128i zero = _mm_setzero_si128();
+  __m128i at = _mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  for (ptrdiff_t i = 0; i < kNextBlock; i += 16) {
+    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + i));
+    const __m128i n = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + i + 1));  // LONG1's count
+    const __m128i is_j = _mm_cmpeq_epi8(b, j), is_k1 = _mm_cmpeq_epi8(b, k1), is_k2 = _mm_cmpeq_epi8(b, k2);
+    const __m128i is_g = _mm_cmpeq_epi8(b, g);
+    // LONG1 of a count of 1 to 8: (count - 1) & 0xf8 is 0.
+    const __m128i n_ok = _mm_cmpeq_epi8(_mm_and_si128(_mm_sub_epi8(n, one), _mm_set1_epi8(static_cast<char>(0xf8))), zero);
+    const __m128i is_l = _mm_and_si128(_mm_cmpeq_epi8(b, l), n_ok);
+    __m128i len = _mm_and_si128(is_j, _mm_set1_epi8(5));
+    len = _mm_or_si128(len, _mm_and_si128(is_k1, _mm_set1_epi8(2)));
+    len = _mm_or_si128(len, _mm_and_si128(is_k2, _mm_set1_epi8(3)));
+    len = _mm_or_si128(len, _mm_and_si128(is_g, _mm_set1_epi8(9)));
+    len = _mm_or_si128(len, _mm_and_si128(is_l, _mm_add_epi8(n, _mm_set1_epi8(2))));
+    const __m128i valid = _mm_or_si128(_mm_or_si128(is_j, is_k1), _mm_or_si128(_mm_or_si128(is_k2, is_g), is_l));
+    // Invalid: all bits set (kNotScalar); valid: at + len.
+    _mm_store_si128(reinterpret_cast<__m128i*>(next + i),
+                    _mm_or_si128(_mm_add_epi8(at, len), _mm_xor_si128(valid, _mm_set1_epi8(-1))));
+    const __m128i n8 = _mm_add_epi8(_mm_add_epi8(n, n), _mm_add_epi8(n, n));  // 4n
+    __m128i sh = _mm_and_si128(is_j, _mm_set1_epi8(32));
+    sh = _mm_or_si128(sh, _mm_and_si128(is_k1, _mm_set1_epi8(56)));
+    sh = _mm_or_si128(sh, _mm_and_si128(is_k2, _mm_set1_epi8(48)));
+    sh = _mm_or_si128(sh, _mm_and_si128(is_l, _mm_sub_epi8(_mm_set1_epi8(64), _mm_add_epi8(n8, n8))));
+    _mm_store_si128(reinterpret_cast<__m128i*>(shl + i), sh);
+    at = _mm_add_epi8(at, _mm_set1_epi8(16));
+  }
+}
+#endif
+
 }  // namespace
 
 size_t Machine::scalar_run() {
@@ -295,6 +367,51 @@ size_t Machine::scalar_run() {
     }
     // Mixed opcodes: the next 64 numbers (at most) without a branch on which.
     const size_t stop = room - k < 64 ? room : k + 64;
+#ifdef PKL_SCALAR_SSE2
+    // Where the window allows, the opcodes are found through next_offsets():
+    // the offset of the next opcode is one load from a table made 16 bytes
+    // at a time, so the chain from one number to the next is that load,
+    // not the load of the opcode, its table entry and the length's select.
+    // (Not for a run that ends here: a record's two floats, say.)
+    if (lim - p >= kNextBlock + 16 && kScalarOps[*p] != 0) {
+      const uint8_t* blk = p;
+      alignas(16) uint8_t next[kNextBlock];
+      alignas(16) uint8_t shift[kNextBlock];
+      next_offsets(blk, next, shift);
+      size_t pos = 0;
+      while (k < stop) {
+        if (pos >= kNextBlock) {
+          blk += kNextBlock;
+          pos -= kNextBlock;
+          if (lim - blk < kNextBlock + 16) break;  // the rest by the loop below
+          next_offsets(blk, next, shift);
+        }
+        const uint8_t* q = blk + pos;
+        const size_t nx = next[pos];
+        if (nx == kNotScalar) {
+          p = q;
+          goto done;  // not a number this loop takes
+        }
+        const uint32_t e = kScalarOps[*q];
+        uint64_t w1, w2;
+        std::memcpy(&w1, q + 1, 8);
+        std::memcpy(&w2, q + 2, 8);
+        const uint64_t w = (e & kLong) ? w2 : w1;
+        const unsigned shl = shift[pos];
+        const uint64_t x = w << shl;
+        const uint64_t sx = static_cast<uint64_t>(static_cast<int64_t>(x) >> shl);
+        const uint64_t ux = x >> shl;
+        const bool flt = (e & kFloat) != 0;
+        uint64_t bits = (e & kSigned) ? sx : ux;
+        bits = flt ? __builtin_bswap64(w1) : bits;  // BINFLOAT is big-endian
+        GraphAccess::write_scalar(out, k, flt ? Kind::Float : Kind::Int, bits);
+        sp[k] = out.first + static_cast<NodeId>(k);
+        ++k;
+        pos = nx;  // pos + this opcode's length
+      }
+      p = blk + pos;
+    }
+#endif
     while (k < stop && lim - p >= 10) {
       const uint32_t e = kScalarOps[*p];
       const unsigned n = p[1];  // LONG1's count
@@ -329,149 +446,30 @@ done:
   return k;
 }
 
-void Machine::fast_run() {
-  const uint8_t* p = in_.cursor();
-  const uint8_t* const lim = in_.limit();
-  const uint64_t max_memo = opt_.limits.max_memo_entries;
-  while (p < lim && !stack_.full()) {
-    const size_t avail = static_cast<size_t>(lim - p);
-    NodeId v;
-    switch (*p) {
-      case op::BININT:
-        if (avail < 5) goto out;
-        v = GraphAccess::try_scalar(g_, Kind::Int, static_cast<uint64_t>(le_int32(p + 1)));
-        if (v == kNoNode) goto out;
-        p += 5;
-        goto scalar;
-      case op::BININT1:
-        if (avail < 2) goto out;
-        v = GraphAccess::try_scalar(g_, Kind::Int, p[1]);
-        if (v == kNoNode) goto out;
-        p += 2;
-        goto scalar;
-      case op::BININT2:
-        if (avail < 3) goto out;
-        v = GraphAccess::try_scalar(g_, Kind::Int, le(p + 1, 2));
-        if (v == kNoNode) goto out;
-        p += 3;
-        goto scalar;
-      case op::BINFLOAT: {
-        if (avail < 9) goto out;
-        uint64_t bits;
-        std::memcpy(&bits, p + 1, 8);
-        if constexpr (std::endian::native == std::endian::little) bits = __builtin_bswap64(bits);
-        v = GraphAccess::try_scalar(g_, Kind::Float, bits);
-        if (v == kNoNode) goto out;
-        p += 9;
-        goto scalar;
-      }
-      case op::NONE:
-        v = g_.none();
-        p += 1;
-        break;
-      case op::NEWTRUE:
-      case op::NEWFALSE:
-        v = g_.boolean(*p == op::NEWTRUE);
-        p += 1;
-        break;
-      case op::SHORT_BINUNICODE:
-      case op::BINUNICODE: {
-        const size_t w = *p == op::SHORT_BINUNICODE ? 1 : 4;
-        if (avail < 1 + w) goto out;
-        const uint64_t n = le(p + 1, static_cast<int>(w));
-        if (n < 3 || n > avail - 1 - w) goto out;  // singletons, or past the window
-        const auto* data = reinterpret_cast<const char*>(p + 1 + w);
-        if (!ascii(data, n) && !utf8_fast(data, n, avail - 1 - w - n)) goto out;
-        v = GraphAccess::try_str3(g_, data, n);
-        if (v == kNoNode) goto out;
-        p += 1 + w + n;
-        break;
-      }
-      case op::BINGET:
-        if (avail < 2) goto out;
-        v = memo_.get_dense(p[1]);
-        if (v == kNoNode) goto out;
-        p += 2;
-        break;
-      case op::LONG_BINGET:
-        if (avail < 5) goto out;
-        v = memo_.get_dense(le(p + 1, 4));
-        if (v == kNoNode) goto out;
-        p += 5;
-        break;
-      case op::MEMOIZE:
-        if (stack_.size() <= fence_ || !memo_.try_put_next(memo_.next_dense(), stack_.back(), max_memo)) goto out;
-        p += 1;
-        continue;
-      case op::BINPUT:
-        if (avail < 2 || stack_.size() <= fence_ || !memo_.try_put_next(p[1], stack_.back(), max_memo)) goto out;
-        p += 2;
-        continue;
-      case op::LONG_BINPUT:
-        if (avail < 5 || stack_.size() <= fence_ || !memo_.try_put_next(le(p + 1, 4), stack_.back(), max_memo))
-          goto out;
-        p += 5;
-        continue;
-      case op::MARK:
-        if (marks_.size() >= opt_.limits.max_depth || marks_.size() == marks_.capacity()) goto out;
-        marks_.push_back(stack_.size());  // capacity is there: no allocation
-        fence_ = stack_.size();
-        p += 1;
-        continue;
-      case op::EMPTY_DICT:
-        v = GraphAccess::try_empty_dict(g_);
-        if (v == kNoNode) goto out;
-        p += 1;
-        break;
-      case op::EMPTY_LIST:
-        v = GraphAccess::try_empty_list(g_);
-        if (v == kNoNode) goto out;
-        p += 1;
-        break;
-      case op::EMPTY_TUPLE:
-        v = GraphAccess::try_tuple(g_, {});
-        if (v == kNoNode) goto out;
-        p += 1;
-        break;
-      case op::TUPLE1:
-      case op::TUPLE2:
-      case op::TUPLE3: {
-        const size_t n = static_cast<size_t>(*p - op::TUPLE1 + 1);
-        if (stack_.size() < n || stack_.size() - n < fence_) goto out;
-        const size_t start = stack_.size() - n;
-        v = GraphAccess::try_tuple(g_, top_from(start));
-        if (v == kNoNode) goto out;
-        stack_.resize(start);
-        p += 1;
-        break;
-      }
-      case op::FRAME: {
-        // The frame is all in the window (and within the budget): FRAME's
-        // prefetch has nothing to do.
-        if (avail < 9) goto out;
-        const uint64_t n = le(p + 1, 8);
-        if (n > avail - 9) goto out;
-        p += 9;
-        continue;
-      }
-      default:
-        goto out;
-    }
-    stack_.push_unchecked(v);
-    continue;
-  scalar:
-    stack_.push_unchecked(v);
-    if (p < lim && (*p == op::BININT || *p == op::BININT1 || *p == op::BININT2 || *p == op::BINFLOAT ||
-                    *p == op::LONG1)) {
-      // Numbers come in runs (a list of ints or floats): scalar_run() takes the rest.
-      in_.set_cursor(p);
-      scalar_run();
-      p = in_.cursor();
-    }
-  }
-out:
-  in_.set_cursor(p);
-}
+#define PKL_FAST_RUN_NAME fast_run_generic
+#define PKL_FAST_RUN_SSSE3 0
+#include "decode_fast_run.inc"
+#undef PKL_FAST_RUN_NAME
+#undef PKL_FAST_RUN_SSSE3
+
+#ifdef PKL_UTF8_SIMD
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("ssse3"))), apply_to = function)
+#else
+#pragma GCC push_options
+#pragma GCC target("ssse3")
+#endif
+#define PKL_FAST_RUN_NAME fast_run_ssse3
+#define PKL_FAST_RUN_SSSE3 1
+#include "decode_fast_run.inc"
+#undef PKL_FAST_RUN_NAME
+#undef PKL_FAST_RUN_SSSE3
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
+#pragma GCC pop_options
+#endif
+#endif
 
 void Machine::op_bytes(std::string_view data) {
   if (opt_.bytes_as_views && data.size() >= opt_.bytes_view_min && in_.in_place()) {
@@ -581,7 +579,15 @@ Graph Machine::run() {
   int op = Error::kNoOpcode;
   try {
     for (;;) {
-      fast_run();
+#ifdef PKL_UTF8_SIMD
+      if (simd_) {
+        fast_run_ssse3();
+      } else {
+        fast_run_generic();
+      }
+#else
+      fast_run_generic();
+#endif
       in_.mark_op();
       int c = in_.next_byte();
       if (c < 0) {

@@ -13,6 +13,10 @@
 #include <unordered_map>
 #include <vector>
 
+#if defined(__x86_64__) && defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "decode_memo.hpp"
 #include "decode_reader.hpp"
 #include "picklecodec/decode.hpp"
@@ -132,6 +136,27 @@ class Machine {
     for (size_t i = 0; i < n; ++i) c |= static_cast<unsigned char>(p[i]);
     return c < 0x80;
   }
+  // ascii(p, n) for a str followed by `slack` readable bytes: with SSE2,
+  // one 16-byte load and mask for up to 16 bytes (when 16 can be read), two
+  // overlapping loads up to 32, without a loop or a branch on the length
+  // past that choice.
+  static PKL_HOT bool ascii_window(const char* p, size_t n, size_t slack) noexcept {
+#if defined(__x86_64__) && defined(__SSE2__)
+    if (n <= 16) {
+      if (slack < 16 - n) return ascii(p, n);
+      const int m = _mm_movemask_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+      return (static_cast<unsigned>(m) & ((1u << n) - 1)) == 0;
+    }
+    if (n <= 32) {
+      const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+      const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + n - 16));
+      return _mm_movemask_epi8(_mm_or_si128(a, b)) == 0;
+    }
+#else
+    (void)slack;
+#endif
+    return ascii(p, n);
+  }
   void check_utf8(std::string_view data);
   // A run of BININT, BININT1, BININT2, BINFLOAT and short LONG1 from the reader's cursor.
   size_t scalar_run();  // how many it decoded
@@ -139,7 +164,8 @@ class Machine {
   // one needs the general loop (another opcode, an argument past the window,
   // no room without allocating, anything to report). Never throws; leaves
   // the reader at the first opcode it did not decode.
-  void fast_run();
+  void fast_run_generic();
+  void fast_run_ssse3();  // the same with SSSE3 (x86-64, when the CPU has it: simd_)
   // True when the next opcode is one scalar_run() decodes.
   bool scalar_next() const noexcept {
     const uint8_t* p = in_.cursor();
@@ -169,6 +195,8 @@ class Machine {
   void build(NodeId inst, NodeId state);                      // BUILD
   void do_append(int64_t x);                                  // APPEND(S)
   void do_setitems(int64_t x);                                // SETITEM(S)
+  // GraphAccess::try_dict_fill, remembering the keys of the last fill.
+  bool try_fill(detail::DictData& d, std::span<const NodeId> items);
   void do_additems(int64_t mark);                             // ADDITEMS
   NodeId call_builtin(Special s, NodeId callable, NodeId args);
   NodeId reconstruct_registered(int32_t index, NodeId cls, NodeId base, NodeId callable, NodeId args);
@@ -187,6 +215,7 @@ class Machine {
   void flush_bytearrays();
 
   Reader& in_;
+  bool simd_ = false;  // fast_run_ssse3 rather than fast_run_generic
   const DecodeOptions& opt_;
   Graph g_;
   NodeStack stack_;
@@ -202,6 +231,11 @@ class Machine {
     GlobalInfo info;
   };
   InfoCache info_cache_[8];
+  // The key ids of the last SETITEMS fill_keys() accepted, and its bloom.
+  static constexpr size_t kFillKeys = 8;
+  NodeId fill_keys_[kFillKeys] = {};
+  size_t fill_pairs_ = 0;
+  uint64_t fill_bloom_ = 0;
   NodeId newobj_ = kNoNode;
   NodeId newobj_ex_ = kNoNode;
   std::unordered_map<NodeId, std::string> pending_ba_;

@@ -8,6 +8,8 @@
 // errors stay exactly those of the public API. Internal header.
 #pragma once
 
+#include <bit>
+#include <cstddef>
 #include <cstring>
 #include <span>
 #include <string_view>
@@ -101,7 +103,18 @@ class GraphAccess {
     return {g.nodes_.data() + g.nodes_.size(), static_cast<NodeId>(g.nodes_.size())};
   }
   static void write_scalar(ScalarOut& o, size_t i, Kind k, uint64_t bits) noexcept {
-    o.out[i] = Graph::Node{k, 0, 0, 0, bits};
+    if constexpr (std::endian::native == std::endian::little) {
+      // Two 8-byte stores (the member-wise copy was five): the kind in the
+      // low byte of the first word, flags, spare and aux zero.
+      static_assert(sizeof(Graph::Node) == 16 && offsetof(Graph::Node, kind) == 0 &&
+                    offsetof(Graph::Node, aux) == 4 && offsetof(Graph::Node, bits) == 8);
+      const uint64_t head = static_cast<uint8_t>(k);
+      char* d = reinterpret_cast<char*>(o.out + i);
+      std::memcpy(d, &head, 8);
+      std::memcpy(d + 8, &bits, 8);
+    } else {
+      o.out[i] = Graph::Node{k, 0, 0, 0, bits};
+    }
   }
   static void commit_scalars(Graph& g, size_t count) noexcept {
     g.nodes_.resize_up_unchecked(g.nodes_.size() + count);
@@ -178,12 +191,14 @@ class GraphAccess {
   // not collide) and they fit the small form, the pairs are appended as
   // dict_set would append them one by one. False (nothing done) otherwise.
   static bool try_dict_fill(Graph& g, detail::DictData& d, std::span<const NodeId> kv) {
-    const size_t pairs = kv.size() / 2;
-    constexpr uint64_t kFirst = detail::DictData::kSmall * sizeof(Pair);
-    if (pairs == 0 || pairs > detail::DictData::kSmall || !d.items.empty() || d.items.capacity() != 0 ||
-        g.bytes_held_ + kFirst > g.byte_limit_) {
-      return false;
-    }
+    uint64_t bloom;
+    return fill_keys(g, kv, bloom) && try_dict_fill_keys(g, d, kv, bloom);
+  }
+  // The key half of try_dict_fill: true, with their bloom, when every key of
+  // kv (pairs: key, value) is a str with its hash cached and no two keys'
+  // bloom bits collide (then no two keys are equal). Depends only on the key
+  // nodes, which never change: a caller may keep the answer for the same ids.
+  static bool fill_keys(const Graph& g, std::span<const NodeId> kv, uint64_t& bloom_out) noexcept {
     uint64_t bloom = 0;
     for (size_t i = 0; i < kv.size(); i += 2) {
       const NodeId key = kv[i];
@@ -193,6 +208,17 @@ class GraphAccess {
       const uint64_t bits = detail::DictData::bloom_bits(kr->hash);
       if ((bloom & bits) == bits) return false;  // perhaps an equal key: the general path decides
       bloom |= bits;
+    }
+    bloom_out = bloom;
+    return true;
+  }
+  // The rest of try_dict_fill, for keys fill_keys() accepted with `bloom`.
+  static bool try_dict_fill_keys(Graph& g, detail::DictData& d, std::span<const NodeId> kv, uint64_t bloom) {
+    const size_t pairs = kv.size() / 2;
+    constexpr uint64_t kFirst = detail::DictData::kSmall * sizeof(Pair);
+    if (pairs == 0 || pairs > detail::DictData::kSmall || !d.items.empty() || d.items.capacity() != 0 ||
+        g.bytes_held_ + kFirst > g.byte_limit_) {
+      return false;
     }
     d.items.reserve(detail::DictData::kSmall);  // from the arena, charged as reserve_exact does
     g.bytes_held_ += kFirst;
