@@ -276,15 +276,28 @@ def _accepted(answer):
     return str(answer).startswith("ok")
 
 
+def _failed_import(message):
+    """The module name of "... import of module 'x' failed" (the name as
+    Python's repr quotes it: "os.'." in double quotes), or None."""
+    import ast
+    import re
+    m = re.search(r"""import of module ('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*") failed""", message)
+    if m is None:
+        return None
+    try:
+        return ast.literal_eval(m.group(1))
+    except (ValueError, SyntaxError):
+        return None
+
+
 def known_divergence(data, codec_answer=None, cpython_answer=None):
     """The id of a listed divergence that `data` exhibits, or None. Used by
     ci/diffcheck and tests/recode_test.py for inputs other than the listed ones."""
     if uses_unevaluated_codec(data):
         return "codecs-not-evaluated"
-    if (codec_answer and cpython_answer and "import of module '" in str(codec_answer)
-            and _accepted(cpython_answer)):
-        module = str(codec_answer).split("import of module '", 1)[1].rsplit("' failed", 1)[0]
-        if has_empty_component(module):
+    if codec_answer and cpython_answer and _accepted(cpython_answer):
+        module = _failed_import(str(codec_answer))
+        if module is not None and has_empty_component(module):
             return "empty-component-module-dump"
     return None
 

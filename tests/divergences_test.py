@@ -299,6 +299,12 @@ def case_empty_component_module(run, e):
                    b"' failed\n")
     run.check("classified from both answers", divergences.known_divergence(
         data, ("reject", line.decode().strip()), ("accept", b"cos..b\nC\np0\n.")) == e["id"])
+    # A name holding a quote is quoted the other way ("os.'."; found by fuzz_diff_cpython).
+    quoted = b"cos.'.\n7\n."
+    qline = "pickletool: error: Can't pickle <class 'os.'..7'>: import of module \"os.'.\" failed\n"
+    run.expect("refused: os.'.", ["recode", "--protocol", "0"], quoted, 1, b"", qline.encode())
+    run.check("classified with the name in double quotes", divergences.known_divergence(
+        quoted, ("reject", qline.strip()), ("accept", b"cos.'.\n7\np0\n.")) == e["id"])
 
 
 def case_container_over_max_len(run, e):
