@@ -45,6 +45,7 @@ except Exception:
     _DIVERGENCE_INPUTS = []
 
 # Exceptions by which CPython cannot answer (CONFORMANCE.md section 6).
+# (The oracle's ReplayIncomplete arrives as a MemoryError too: see _load.)
 CANNOT_ANSWER = (MemoryError, RecursionError)
 
 _last_value = [None]
@@ -130,7 +131,7 @@ def _load(data):
     r = _streammode.load_stream_peek(data, persistent=False)[0]
     if not r.ok:
         name, module, msg = r.error
-        if name in ("MemoryError", "RecursionError"):
+        if name in ("MemoryError", "RecursionError", "ReplayIncomplete"):
             raise MemoryError("%s: %s" % (name, msg))
         raise _Rejected("%s: %s" % (name, msg))
     return r.value

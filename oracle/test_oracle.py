@@ -696,6 +696,26 @@ class TestPicklerGlobalsAsStandins(unittest.TestCase):
                 self.assertEqual(builder.build_dump(doc, [q])[q][1], pickle.dumps(real, q), q)
 
 
+class TestReplayIncomplete(unittest.TestCase):
+    # The C unpickler reads FLOAT text up to a NUL ("0\0" is 0.0); the
+    # pure-Python replay refuses it, so it never sees the NEWOBJ_EX after it,
+    # and the oracle cannot tell that call from a NEWOBJ: it says so.
+    DATA = (b"\x80\x04cm\nC\n)\x81F0\x00\n0cm\nD\n)}\x92\x86.")
+
+    def test_c_unpickler_reads_past_the_nul(self):
+        self.assertEqual(pickle.loads(b"F0\x00\n."), 0.0)
+
+    def test_the_oracle_cannot_answer(self):
+        r = inert.load_stream(self.DATA, persistent=False)[0]
+        self.assertFalse(r.ok)
+        self.assertEqual(r.error[0], "ReplayIncomplete")
+
+    def test_without_the_float_it_answers(self):
+        data = self.DATA.replace(b"F0\x00\n0", b"")
+        v = inert.loads(data)
+        self.assertEqual(inert.inert_fields(v[1])[0].__name__, "__newobj_ex__")
+
+
 class TestServer(unittest.TestCase):
     def test_requests(self):
         with OracleClient() as c:
