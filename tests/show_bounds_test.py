@@ -49,6 +49,11 @@ def hostile_inputs():
         b"J" + struct.pack("<i", i << 12) + b"N" for i in range(100000)) + b"u."
     yield "set-100k-strs", b"\x80\x04\x8f(" + b"".join(
         b"\x8c\x06" + ("%06d" % i).encode() for i in range(100000)) + b"\x90."
+    # bytes(N) / bytearray(N): N zero bytes from a few input bytes (found in
+    # the fuzz_structured corpus: 722 MiB for 625 bytes). Zero pages, never
+    # written, so the graph holds them as address space.
+    yield "bytes-2^28-zeros-then-error", b"\x80\x04cbuiltins\nbytes\nJ\x00\x00\x00\x10\x85R0F1e309\n."
+    yield "bytearrays-4x2^26-zeros", b"\x80\x04(" + b"cbuiltins\nbytearray\nJ\x00\x00\x00\x04\x85R0" * 4 + b"N."
     yield "text-long-4300-digits", b"L" + b"9" * 4300 + b"L\n."
     yield "text-int-100k-digits", b"I" + b"7" * 100000 + b"\n."
     yield "appends-over-huge-stack", b"](" + b"N" * n + b"e."

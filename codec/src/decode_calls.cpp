@@ -457,8 +457,9 @@ NodeId Machine::bytes_like(NodeId source, NodeId encoding, NodeId errors, bool b
         if (count < 0) fail(ErrorCode::ValueError, "negative count");
         if (static_cast<uint64_t>(count) + g_.bytes_held() > opt_.limits.max_total_bytes)
           fail(ErrorCode::ResourceLimit, "the graph exceeds the memory budget (max_total_bytes)");
-        data.assign(static_cast<size_t>(count), '\0');
-        break;
+        // Zero pages, not written: a 24-byte bytes(2**28) costs address
+        // space until something reads or writes it.
+        return GraphAccess::zero_bytes(g_, static_cast<size_t>(count), ba);
       }
       case Kind::List:
       case Kind::Tuple:

@@ -46,6 +46,21 @@ const char* kind_name(Kind k) noexcept {
 
 namespace detail {
 
+void* Arena::allocate_zeroed(size_t bytes) {
+  bytes = (bytes + 7) & ~size_t{7};
+  if (bytes <= kChunk / 4) {
+    void* p = allocate(bytes);
+    std::memset(p, 0, bytes);
+    return p;
+  }
+  size_t size = bytes;
+  void* p = page_allocate_zeroed(size);
+  chunks_.reserve(chunks_.size() + 1);
+  chunks_.emplace_back(p, size);  // given back by page_free, as the chunks are
+  allocated_ += size;
+  return p;
+}
+
 void* Arena::allocate_slow(size_t bytes) {
   if (bytes > kChunk / 4) {
     auto block = std::make_unique_for_overwrite<uint64_t[]>(bytes / 8);
@@ -213,6 +228,17 @@ Rec* Graph::Impl::new_rec(Graph& g, const void* data, size_t bytes, uint64_t uni
   r->external = 0;
   if (bytes) std::memcpy(r->inline_chars(), data, bytes);
   return r;
+}
+
+NodeId Graph::Impl::make_zero_rec(Graph& g, Kind k, size_t bytes) {
+  if (!g.impl_) throw Error(ErrorCode::Usage, "use of a moved-from graph");
+  g.charge(sizeof(Rec) + static_cast<uint64_t>(bytes));
+  auto* r = static_cast<Rec*>(g.impl_->arena.allocate_zeroed(sizeof(Rec) + bytes));
+  r->len = bytes;
+  r->hash = 0;
+  r->hashed = 0;
+  r->external = 0;
+  return g.add(k, 0, static_cast<uint64_t>(reinterpret_cast<uintptr_t>(r)));
 }
 
 NodeId Graph::Impl::make_rec(Graph& g, Kind k, uint8_t flags, const void* data, size_t bytes,

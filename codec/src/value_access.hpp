@@ -131,6 +131,12 @@ class GraphAccess {
     if (data.size() <= 1) return g.bytes_unshared(data);
     return record(g, Kind::Bytes, data.data(), data.size(), data.size());
   }
+  // bytes(n) / bytearray(n): n zero bytes, not written (resident only as read
+  // or written later). bytes of 0 or 1 byte are the shared ones.
+  static NodeId zero_bytes(Graph& g, size_t n, bool bytearray) {
+    if (!bytearray && n <= 1) return g.bytes(std::string_view("\0", n));
+    return detail::guarded([&] { return Graph::Impl::make_zero_rec(g, bytearray ? Kind::ByteArray : Kind::Bytes, n); });
+  }
   // Graph::tuple of valid ids.
   static NodeId tuple(Graph& g, std::span<const NodeId> items) {
     return record(g, Kind::Tuple, items.data(), items.size() * sizeof(NodeId), items.size());

@@ -74,6 +74,9 @@ class Arena {
     }
     return allocate_slow(bytes);
   }
+  // 8-aligned zeroed storage for `bytes` bytes; a large one is fresh zero
+  // pages, resident only once written.
+  void* allocate_zeroed(size_t bytes);
   // Storage from the current chunk, or null (never allocates, never throws).
   void* try_allocate(size_t bytes) noexcept {
     bytes = (bytes + 7) & ~size_t{7};
@@ -402,6 +405,8 @@ struct Graph::Impl {
   static NodeId make_rec(Graph& g, Kind k, uint8_t flags, const void* data, size_t bytes,
                          uint64_t units);
   static detail::Rec* new_rec(Graph& g, const void* data, size_t bytes, uint64_t units);
+  // A record of `bytes` zero bytes (bytes(N), bytearray(N)), not written.
+  static NodeId make_zero_rec(Graph& g, Kind k, size_t bytes);
 
   // Grows v's capacity for `extra` more items, charging the growth to the budget.
   template <class V>

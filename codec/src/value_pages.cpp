@@ -130,6 +130,18 @@ void* page_allocate(size_t& bytes, bool exact) {
   return p;
 }
 
+void* page_allocate_zeroed(size_t& bytes) {
+  const size_t size = round_block(bytes);
+#if defined(__linux__)
+  void* p = map_block(size);  // anonymous memory: zero, and not resident until written
+#else
+  void* p = std::calloc(size, 1);
+#endif
+  if (!p) throw std::bad_alloc();
+  bytes = size;
+  return p;
+}
+
 void* page_reallocate(void* p, size_t old_bytes, size_t& bytes) {
   const size_t size = round_block(bytes);
   if (size <= old_bytes) {

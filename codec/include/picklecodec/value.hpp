@@ -77,6 +77,9 @@ inline constexpr size_t kPageMin = size_t{64} << 10;
 // always the size the same request gives (for callers that cannot keep the
 // actual size).
 void* page_allocate(size_t& bytes, bool exact = false);
+// A fresh block of zero pages, never from the cache: its pages take memory
+// only once written (bytes(N) from a few input bytes stays address space).
+void* page_allocate_zeroed(size_t& bytes);
 // The actual size of a block of `bytes` that page_allocate(bytes, true) gives.
 size_t page_block_size(size_t bytes) noexcept;
 // Grows a block of `old_bytes` (its actual size) to at least `bytes`
