@@ -131,7 +131,7 @@ def _load(data):
     r = _streammode.load_stream_peek(data, persistent=False)[0]
     if not r.ok:
         name, module, msg = r.error
-        if name in ("MemoryError", "RecursionError", "ReplayIncomplete"):
+        if name in _inert.CANNOT_ANSWER:
             raise MemoryError("%s: %s" % (name, msg))
         raise _Rejected("%s: %s" % (name, msg))
     return r.value

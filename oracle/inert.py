@@ -189,6 +189,11 @@ class ReplayIncomplete(Exception):
     count it as an input CPython cannot answer (like MemoryError)."""
 
 
+# The exceptions (by describe_exception's name) by which CPython, or the
+# oracle standing for it, cannot answer (CONFORMANCE.md section 6).
+CANNOT_ANSWER = ("MemoryError", "RecursionError", "ReplayIncomplete")
+
+
 def _new_hook(cls, *args, **kwargs):
     """Reached by NEWOBJ, NEWOBJ_EX and instantiate() (INST/OBJ, no args)."""
     h = type.__getattribute__(cls, "_pti_home")

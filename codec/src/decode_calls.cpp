@@ -16,7 +16,7 @@ namespace pkl::detail {
 namespace {
 
 // The §2.1 builtins: globals that resolve to CPython's own objects.
-bool is_builtin_type(Special s) {
+bool is_cpython_builtin(Special s) {
   return s == Special::Set || s == Special::FrozenSet || s == Special::ByteArray || s == Special::Bytes ||
          s == Special::CodecsEncode;
 }
@@ -277,7 +277,8 @@ NodeId Machine::call(NodeId callable, NodeId args) {
 // unless it is object's. A registered class mirrors a plain Python class (no
 // __new__, no __init__ of its own). -> kNoNode when base is a class or object
 // the decoder does not know, whose __new__ would run: the call stays inert.
-NodeId Machine::reconstruct_registered(int32_t index, NodeId cls, NodeId base, NodeId callable, NodeId args) {
+NodeId Machine::reconstruct_registered(NodeId cls, NodeId base, NodeId callable, NodeId args) {
+  const int32_t index = info(cls).class_index;
   const std::string c = last_component(g_.global_data(cls).qualname);
   std::string base_type;  // the type whose __new__ runs, when it is CPython's own
   switch (g_.kind(base)) {
@@ -286,7 +287,7 @@ NodeId Machine::reconstruct_registered(int32_t index, NodeId cls, NodeId base, N
       if (bi.special == Special::Object) return make_registered(index, callable, args, g_.tuple({}), kNoNode);
       if (bi.special == Special::CodecsEncode || bi.class_index >= 0)
         fail(ErrorCode::TypeError, c + "() takes no arguments");  // object.__new__ with an argument
-      if (!is_builtin_type(bi.special)) return kNoNode;
+      if (!is_cpython_builtin(bi.special)) return kNoNode;
       base_type = g_.global_data(base).qualname;
       break;
     }
@@ -376,7 +377,7 @@ NodeId Machine::call_builtin(Special s, NodeId callable, NodeId args) {
       // not build (inert or registered). A §2.1 builtin (builtins.bytes, ...)
       // is CPython's own object, whose attributes are real: getattr on it is
       // an ordinary call, kept inert, so it re-encodes as the same REDUCE.
-      if (n == 2 && g_.kind(a[0]) == Kind::Global && g_.kind(a[1]) == Kind::Str && !is_builtin_type(info(a[0]).special)) {
+      if (n == 2 && g_.kind(a[0]) == Kind::Global && g_.kind(a[1]) == Kind::Str && !is_cpython_builtin(info(a[0]).special)) {
         const GlobalData& gd = g_.global_data(a[0]);
         std::string module = gd.module;
         std::string qualname = gd.qualname + "." + std::string(g_.as_str(a[1]));
@@ -388,7 +389,7 @@ NodeId Machine::call_builtin(Special s, NodeId callable, NodeId args) {
     }
     case Special::Reconstructor: {
       if (n == 3 && g_.kind(a[0]) == Kind::Global && info(a[0]).class_index >= 0) {
-        const NodeId created = reconstruct_registered(info(a[0]).class_index, a[0], a[1], callable, args);
+        const NodeId created = reconstruct_registered(a[0], a[1], callable, args);
         if (created != kNoNode) return created;
       }
       break;
@@ -605,11 +606,7 @@ NodeId Machine::newobj(NodeId cls, NodeId args, NodeId kwargs, bool ex) {
   // tp_new gets the kwargs dict as it is: set and bytearray ignore it,
   // frozenset refuses any, bytes parses it (bytes_keywords), but every other
   // __new__ (a Python function) first requires every key to be a str.
-  const bool c_new_has_own_rules = gi.class_index < 0 && (gi.special == Special::Set ||
-                                                          gi.special == Special::FrozenSet ||
-                                                          gi.special == Special::ByteArray ||
-                                                          gi.special == Special::Bytes);
-  if (has_kwargs && !c_new_has_own_rules)
+  if (has_kwargs && !(gi.class_index < 0 && is_cpython_builtin(gi.special)))
     for (const auto& item : g_.dict_items(kwargs))
       if (g_.kind(item.first) != Kind::Str) fail(ErrorCode::TypeError, "keywords must be strings");
 

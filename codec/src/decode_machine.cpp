@@ -255,6 +255,17 @@ constexpr std::array<uint32_t, 256> kScalarOps = [] {
   return t;
 }();
 
+// A number opcode's node bits, without a branch: its argument word `w`
+// (w1, or w2 for LONG1) cut to its bits by `shl`, sign-extended if signed;
+// BINFLOAT's big-endian double from w1.
+inline uint64_t scalar_bits(uint32_t e, uint64_t w1, uint64_t w, unsigned shl) noexcept {
+  const uint64_t x = w << shl;
+  const uint64_t sx = static_cast<uint64_t>(static_cast<int64_t>(x) >> shl);
+  const uint64_t ux = x >> shl;
+  const uint64_t bits = (e & kSigned) ? sx : ux;
+  return (e & kFloat) ? __builtin_bswap64(w1) : bits;
+}
+
 #if defined(__x86_64__) && defined(__GNUC__) && defined(__SSE2__)
 #define PKL_SCALAR_SSE2 1
 
@@ -397,14 +408,8 @@ size_t Machine::scalar_run() {
         std::memcpy(&w1, q + 1, 8);
         std::memcpy(&w2, q + 2, 8);
         const uint64_t w = (e & kLong) ? w2 : w1;
-        const unsigned shl = shift[pos];
-        const uint64_t x = w << shl;
-        const uint64_t sx = static_cast<uint64_t>(static_cast<int64_t>(x) >> shl);
-        const uint64_t ux = x >> shl;
-        const bool flt = (e & kFloat) != 0;
-        uint64_t bits = (e & kSigned) ? sx : ux;
-        bits = flt ? __builtin_bswap64(w1) : bits;  // BINFLOAT is big-endian
-        GraphAccess::write_scalar(out, k, flt ? Kind::Float : Kind::Int, bits);
+        const uint64_t bits = scalar_bits(e, w1, w, shift[pos]);
+        GraphAccess::write_scalar(out, k, (e & kFloat) ? Kind::Float : Kind::Int, bits);
         sp[k] = out.first + static_cast<NodeId>(k);
         ++k;
         pos = nx;  // pos + this opcode's length
@@ -425,15 +430,9 @@ size_t Machine::scalar_run() {
         w2 = __builtin_bswap64(w2);
       }
       const uint64_t w = lng ? w2 : w1;
-      const unsigned shl = lng ? 64 - 8 * n : (e >> 8) & 0xff;
-      const uint64_t x = w << shl;
-      const uint64_t sx = static_cast<uint64_t>(static_cast<int64_t>(x) >> shl);
-      const uint64_t ux = x >> shl;
-      const bool flt = (e & kFloat) != 0;
-      uint64_t bits = (e & kSigned) ? sx : ux;
-      bits = flt ? __builtin_bswap64(w1) : bits;  // BINFLOAT is big-endian
+      const uint64_t bits = scalar_bits(e, w1, w, lng ? 64 - 8 * n : (e >> 8) & 0xff);
       p += lng ? 2 + n : (e & 0xff);
-      GraphAccess::write_scalar(out, k, flt ? Kind::Float : Kind::Int, bits);
+      GraphAccess::write_scalar(out, k, (e & kFloat) ? Kind::Float : Kind::Int, bits);
       sp[k] = out.first + static_cast<NodeId>(k);
       ++k;
     }

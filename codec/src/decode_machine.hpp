@@ -195,11 +195,11 @@ class Machine {
   void build(NodeId inst, NodeId state);                      // BUILD
   void do_append(int64_t x);                                  // APPEND(S)
   void do_setitems(int64_t x);                                // SETITEM(S)
-  // GraphAccess::try_dict_fill, remembering the keys of the last fill.
+  // GraphAccess::fill_keys then try_dict_fill_keys, remembering the keys of the last fill.
   bool try_fill(detail::DictData& d, std::span<const NodeId> items);
   void do_additems(int64_t mark);                             // ADDITEMS
   NodeId call_builtin(Special s, NodeId callable, NodeId args);
-  NodeId reconstruct_registered(int32_t index, NodeId cls, NodeId base, NodeId callable, NodeId args);
+  NodeId reconstruct_registered(NodeId cls, NodeId base, NodeId callable, NodeId args);
   NodeId make_registered(int32_t index, NodeId callable, NodeId args, NodeId create_args, NodeId kwargs);
   NodeId bytes_like(NodeId source, NodeId encoding, NodeId errors, bool bytearray_result);
   std::array<NodeId, 3> bytes_keywords(NodeId args, NodeId kwargs);

@@ -221,24 +221,14 @@ NodeId Graph::add(Kind k, uint32_t aux, uint64_t bits) {
 
 Rec* Graph::Impl::new_rec(Graph& g, const void* data, size_t bytes, uint64_t units) {
   g.charge(sizeof(Rec) + static_cast<uint64_t>(bytes));
-  auto* r = static_cast<Rec*>(g.impl_->arena.allocate(sizeof(Rec) + bytes));
+  detail::Arena& a = g.impl_->arena;
+  auto* r = static_cast<Rec*>(data || !bytes ? a.allocate(sizeof(Rec) + bytes) : a.allocate_zeroed(sizeof(Rec) + bytes));
   r->len = units;
   r->hash = 0;
   r->hashed = 0;
   r->external = 0;
-  if (bytes) std::memcpy(r->inline_chars(), data, bytes);
+  if (data && bytes) std::memcpy(r->inline_chars(), data, bytes);
   return r;
-}
-
-NodeId Graph::Impl::make_zero_rec(Graph& g, Kind k, size_t bytes) {
-  if (!g.impl_) throw Error(ErrorCode::Usage, "use of a moved-from graph");
-  g.charge(sizeof(Rec) + static_cast<uint64_t>(bytes));
-  auto* r = static_cast<Rec*>(g.impl_->arena.allocate_zeroed(sizeof(Rec) + bytes));
-  r->len = bytes;
-  r->hash = 0;
-  r->hashed = 0;
-  r->external = 0;
-  return g.add(k, 0, static_cast<uint64_t>(reinterpret_cast<uintptr_t>(r)));
 }
 
 NodeId Graph::Impl::make_rec(Graph& g, Kind k, uint8_t flags, const void* data, size_t bytes,

@@ -135,7 +135,8 @@ class GraphAccess {
   // or written later). bytes of 0 or 1 byte are the shared ones.
   static NodeId zero_bytes(Graph& g, size_t n, bool bytearray) {
     if (!bytearray && n <= 1) return g.bytes(std::string_view("\0", n));
-    return detail::guarded([&] { return Graph::Impl::make_zero_rec(g, bytearray ? Kind::ByteArray : Kind::Bytes, n); });
+    const Kind k = bytearray ? Kind::ByteArray : Kind::Bytes;
+    return detail::guarded([&] { return Graph::Impl::make_rec(g, k, 0, nullptr, n, n); });
   }
   // Graph::tuple of valid ids.
   static NodeId tuple(Graph& g, std::span<const NodeId> items) {
@@ -192,15 +193,9 @@ class GraphAccess {
   static detail::DictData& dict_data(Graph& g, NodeId dict) noexcept {
     return g.impl_->dicts[g.nodes_[dict].aux];
   }
-  // A whole SETITEMS into a new, empty dict at once: when every key is a
-  // str with its hash cached, no two keys may be equal (their bloom bits do
-  // not collide) and they fit the small form, the pairs are appended as
-  // dict_set would append them one by one. False (nothing done) otherwise.
-  static bool try_dict_fill(Graph& g, detail::DictData& d, std::span<const NodeId> kv) {
-    uint64_t bloom;
-    return fill_keys(g, kv, bloom) && try_dict_fill_keys(g, d, kv, bloom);
-  }
-  // The key half of try_dict_fill: true, with their bloom, when every key of
+  // A whole SETITEMS into a new, empty dict at once, in two halves (the
+  // decoder keeps the first's answer for the next dict with the same keys:
+  // Machine::try_fill). The key half: true, with their bloom, when every key of
   // kv (pairs: key, value) is a str with its hash cached and no two keys'
   // bloom bits collide (then no two keys are equal). Depends only on the key
   // nodes, which never change: a caller may keep the answer for the same ids.
@@ -218,7 +213,9 @@ class GraphAccess {
     bloom_out = bloom;
     return true;
   }
-  // The rest of try_dict_fill, for keys fill_keys() accepted with `bloom`.
+  // The dict half, for keys fill_keys() accepted with `bloom`: when they fit
+  // the small form, the pairs are appended as dict_set would append them one
+  // by one. False (nothing done) otherwise.
   static bool try_dict_fill_keys(Graph& g, detail::DictData& d, std::span<const NodeId> kv, uint64_t bloom) {
     const size_t pairs = kv.size() / 2;
     constexpr uint64_t kFirst = detail::DictData::kSmall * sizeof(Pair);

@@ -404,9 +404,9 @@ struct Graph::Impl {
   static void grow_nodes(Graph& g);
   static NodeId make_rec(Graph& g, Kind k, uint8_t flags, const void* data, size_t bytes,
                          uint64_t units);
+  // A record of `bytes` copied from `data`; with data null, of `bytes` zero
+  // bytes not written (bytes(N), bytearray(N): Arena::allocate_zeroed).
   static detail::Rec* new_rec(Graph& g, const void* data, size_t bytes, uint64_t units);
-  // A record of `bytes` zero bytes (bytes(N), bytearray(N)), not written.
-  static NodeId make_zero_rec(Graph& g, Kind k, size_t bytes);
 
   // Grows v's capacity for `extra` more items, charging the growth to the budget.
   template <class V>
