@@ -354,11 +354,14 @@ class Registry(object):
         self.loading = False
         self.pending_instantiate = None
         self._modnames = {}
-        self._kinds = None          # replayed NEWOBJ kinds, computed lazily
-        self._kind_index = 0
+        self._replay = None         # the replay's call log, computed lazily
+        self._newobj_index = 0      # NEWOBJ/NEWOBJ_EX __new__ calls so far
+        self._newobj_call = None    # ... and the one being made
+        self._reduce_index = 0      # recover_tuple calls so far
         self.replay_source = None   # (bytes, start offset, unpickler kwargs)
-        self.replay_kind = None     # set by the replay unpickler
-        self.replay_log = None
+        self.replay_kind = None     # set by the replay unpickler ...
+        self.replay_refs = None     # ... with the memo indices of the call's arguments
+        self.replay_log = None      # {"newobj": [(kind, refs)], "reduce": [ref]} when we are the replay
         self.unpickler = None       # the C unpickler of this load (its memo)
         for (m, q), cls in (registered or {}).items():
             self.register(m, q, cls)
@@ -413,51 +416,64 @@ class Registry(object):
     def recover_identity(self, args, kwargs):
         """NEWOBJ_EX's args tuple and kwargs dict reach __new__ repacked.
         CPython's pickler memoizes them and may refer to them again (e.g. a
-        __getnewargs_ex__ result also kept in the state), so find the
-        memoized originals: the newest memo entry holding exactly these
-        items (by identity)."""
-        u = self.unpickler
-        if u is None:
+        __getnewargs_ex__ result also kept in the state), so give back the
+        originals the pickle passed: when the memo holds a candidate (equal
+        items, by identity), the replay tells which memo entry the call
+        took, if any. (An unmemoized argument is never shared: the stack
+        machine cannot copy an object back above a later push but by GET.)"""
+        if self.replay_log is not None:
             return args, kwargs
-        try:
-            memo = u.memo.copy()
-        except Exception:
+        memo = self._memo()
+        if memo is None:
             return args, kwargs
-        best_a = best_k = None
-        for idx in sorted(memo):
-            v = memo[idx]
-            tv = type(v)
-            if tv is tuple and len(v) == len(args) and all(x is y for x, y in zip(v, args)):
-                best_a = v
-            elif (tv is dict and len(v) == len(kwargs)
-                  and all(k in v and v[k] is kwargs[k] for k in kwargs)
-                  and list(v) == list(kwargs)):
-                best_k = v
-        return (best_a if best_a is not None else args), (best_k if best_k is not None else kwargs)
+        if not any(_same_items(v, args) or _same_items(v, kwargs) for v in memo.values()):
+            return args, kwargs
+        refs = self._replayed("newobj", self._newobj_call)[1]
+        return _memo_original(memo, refs[0], args), _memo_original(memo, refs[1], kwargs)
 
     def recover_tuple(self, args):
-        """The newest memoized tuple holding exactly args' items (by
-        identity), else args itself (an unmemoized tuple has no other use)."""
+        """REDUCE's argument tuple as the pickle passed it (see
+        recover_identity), where a hook received it repacked."""
+        if self.replay_log is not None:
+            self.replay_log["reduce"].append(self.replay_refs)
+            return args
+        idx = self._reduce_index
+        self._reduce_index += 1
+        memo = self._memo()
+        if memo is None or not any(_same_items(v, args) for v in memo.values()):
+            return args
+        return _memo_original(memo, self._replayed("reduce", idx), args)
+
+    def _memo(self):
+        """A copy of the C unpickler's memo, or None outside a replayable load."""
         u = self.unpickler
-        if u is None:
-            return args
+        if u is None or self.replay_source is None:
+            return None
         try:
-            memo = u.memo.copy()
+            return u.memo.copy()
         except Exception:
-            return args
-        for idx in sorted(memo, reverse=True):
-            v = memo[idx]
-            if type(v) is tuple and len(v) == len(args) and all(x is y for x, y in zip(v, args)):
-                return v
-        return args
+            return None
+
+    def _replayed(self, log, idx):
+        """Entry idx of the replay's log of `log` calls."""
+        if self._replay is None:
+            self._replay = _replay_calls(*self.replay_source)
+        entries = self._replay[log]
+        if idx >= len(entries):
+            # The pure-Python replay stopped before this call (the C and
+            # Python unpicklers disagree earlier, e.g. FLOAT text with a NUL).
+            raise ReplayIncomplete("the oracle cannot tell what %s call %d took: its pure-Python "
+                                   "replay stopped after %d calls" % (log, idx, len(entries)))
+        return entries[idx]
 
     # -- NEWOBJ vs NEWOBJ_EX --
     def newobj_kind(self, has_kwargs):
         if self.replay_log is not None:          # we are the replay
-            self.replay_log.append(self.replay_kind)
+            self.replay_log["newobj"].append((self.replay_kind, self.replay_refs))
             return self.replay_kind
-        idx = self._kind_index
-        self._kind_index += 1
+        idx = self._newobj_index
+        self._newobj_index += 1
+        self._newobj_call = idx
         if has_kwargs:
             return "ex"
         src = self.replay_source
@@ -468,15 +484,30 @@ class Registry(object):
             return "newobj"
         if b"\x81" not in data[src[1]:]:
             return "ex"
-        if self._kinds is None:
-            self._kinds = _replay_kinds(*src)
-        if idx >= len(self._kinds):
-            # The pure-Python replay stopped before this call (the C and
-            # Python unpicklers disagree earlier, e.g. FLOAT text with a
-            # NUL): NEWOBJ and NEWOBJ_EX with no kwargs look alike here.
-            raise ReplayIncomplete("the oracle cannot tell NEWOBJ from NEWOBJ_EX at call %d: its pure-Python "
-                                   "replay stopped after %d calls" % (idx, len(self._kinds)))
-        return self._kinds[idx]
+        return self._replayed("newobj", idx)[0]
+
+
+def _same_items(v, obj):
+    """v holds exactly obj's items, by identity (a tuple; a dict, in order).
+    Empty tuples are one object: their identity never shows (§4)."""
+    tv = type(v)
+    if tv is not type(obj) or len(v) != len(obj):
+        return False
+    if tv is tuple:
+        return len(v) > 0 and all(x is y for x, y in zip(v, obj))
+    if tv is dict:
+        return list(v) == list(obj) and all(v[k] is obj[k] for k in obj)
+    return False
+
+
+def _memo_original(memo, ref, obj):
+    """memo[ref] when the replay saw the call take that entry, else obj."""
+    if ref is None:
+        return obj
+    v = memo.get(ref)
+    if v is obj or (v is not None and _same_items(v, obj)):
+        return v
+    raise ReplayIncomplete("the oracle's replay and load disagree on memo entry %d" % ref)
 
 
 # ---------------------------------------------------------------------------
@@ -538,16 +569,61 @@ class _ReplayUnpickler(pickle._Unpickler):
             raise pickle.UnpicklingError("no persistent_load")
         return PersId(pid)
 
+    def _memo_index(self, obj):
+        for idx, v in self.memo.items():
+            if v is obj:
+                return idx
+        return None
+
     def _load_newobj(self):
         self._pti_registry.replay_kind = "newobj"
+        self._pti_registry.replay_refs = None
         pickle._Unpickler.load_newobj(self)
 
     def _load_newobj_ex(self):
-        self._pti_registry.replay_kind = "ex"
+        reg = self._pti_registry
+        reg.replay_kind = "ex"
+        st = self.stack
+        reg.replay_refs = ((self._memo_index(st[-2]), self._memo_index(st[-1]))
+                           if len(st) >= 2 else (None, None))
         pickle._Unpickler.load_newobj_ex(self)
+
+    def _load_reduce(self):
+        self._pti_registry.replay_refs = self._memo_index(self.stack[-1]) if self.stack else None
+        pickle._Unpickler.load_reduce(self)
+
+    def _nul_cut(self, load):
+        # The C unpickler parses INT, LONG, FLOAT, GET and PUT text as C
+        # strings, which end at a NUL; the Python one refuses the whole line.
+        readline = self.readline
+        line = readline()
+        if b"\0" in line:
+            line = line[:line.index(b"\0")] + b"\n"
+        self.readline = io.BytesIO(line).readline
+        try:
+            load(self)
+        finally:
+            self.readline = readline
+
+    for _op, _load in ((pickle.INT, pickle._Unpickler.load_int), (pickle.LONG, pickle._Unpickler.load_long),
+                       (pickle.FLOAT, pickle._Unpickler.load_float), (pickle.GET, pickle._Unpickler.load_get),
+                       (pickle.PUT, pickle._Unpickler.load_put)):
+        dispatch[_op[0]] = (lambda load: lambda self: self._nul_cut(load))(_load)
+    del _op, _load
+
+    def _load_inst(self):
+        self._pti_registry.replay_refs = None   # INST/OBJ pass a fresh tuple
+        pickle._Unpickler.load_inst(self)
+
+    def _load_obj(self):
+        self._pti_registry.replay_refs = None
+        pickle._Unpickler.load_obj(self)
 
     dispatch[pickle.NEWOBJ[0]] = _load_newobj
     dispatch[pickle.NEWOBJ_EX[0]] = _load_newobj_ex
+    dispatch[pickle.REDUCE[0]] = _load_reduce
+    dispatch[pickle.INST[0]] = _load_inst
+    dispatch[pickle.OBJ[0]] = _load_obj
 
 
 # Non-zero while a replay runs: registered classes' hooks run again then, on
@@ -562,12 +638,15 @@ def replaying():
     return _REPLAYING[0] > 0
 
 
-def _replay_kinds(data, start, kw):
+def _replay_calls(data, start, kw):
+    """Replay the pickle with the pure-Python unpickler: which opcode made
+    each NEWOBJ-family __new__ call, and which memo entries each such call
+    and each recover_tuple call took."""
     registered = kw.get("registered_map") or {}
     # Registering re-homes the classes; the load being replayed keeps its own.
     homes = {cls: _HOME.get(cls) for cls in registered.values()}
     reg = Registry(registered)
-    reg.replay_log = []
+    reg.replay_log = {"newobj": [], "reduce": []}
     f = io.BytesIO(data)
     f.seek(start)
     opts = dict(kw)

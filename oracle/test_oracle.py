@@ -696,24 +696,94 @@ class TestPicklerGlobalsAsStandins(unittest.TestCase):
                 self.assertEqual(builder.build_dump(doc, [q])[q][1], pickle.dumps(real, q), q)
 
 
-class TestReplayIncomplete(unittest.TestCase):
-    # The C unpickler reads FLOAT text up to a NUL ("0\0" is 0.0); the
-    # pure-Python replay refuses it, so it never sees the NEWOBJ_EX after it,
-    # and the oracle cannot tell that call from a NEWOBJ: it says so.
-    DATA = (b"\x80\x04cm\nC\n)\x81F0\x00\n0cm\nD\n)}\x92\x86.")
+class TestArgumentIdentity(unittest.TestCase):
+    """A hook receives NEWOBJ_EX's args and kwargs, and _reconstructor's
+    argument tuple, repacked; the oracle gives back the very objects the
+    pickle passed (the replay tells which memo entry, if any), so the
+    re-dump refers to them as CPython does to the real ones."""
 
-    def test_c_unpickler_reads_past_the_nul(self):
-        self.assertEqual(pickle.loads(b"F0\x00\n."), 0.0)
+    def _same_as_real(self, data, real, **load_kw):
+        for q in PROTOCOLS:
+            got = inert.redump(data, [q], **load_kw)[0][1][q]
+            self.assertEqual(got, (True, pickle.dumps(real, q)), q)
+
+    def _newobj_ex_of(self, kwargs):
+        class D(object):
+            pass
+        D.__qualname__ = "D"
+        D.__module__ = "oracle_ident_mod"
+
+        class O(object):
+            def __reduce_ex__(self, proto):
+                return (copyreg.__newobj_ex__, (D, (), kwargs))
+        return D, O()
+
+    def test_newobj_ex_takes_an_older_of_equal_dicts(self):
+        d0, d1 = {}, {}
+        D, o = self._newobj_ex_of(d0)
+        real = [d0, d1, o]
+        with RealModule("oracle_ident_mod", D=D):
+            data = pickle.dumps(real, 4)
+            self.assertIn(b"h\x01", data)     # the call takes the first dict: GET 1
+            self._same_as_real(data, real)
+
+    def test_newobj_ex_takes_a_fresh_dict_equal_to_a_memoized_one(self):
+        d0 = {}
+        D, o = self._newobj_ex_of({})
+        data = (b"\x80\x04]\x94(}\x94\x8c\x10oracle_ident_mod\x8c\x01D\x93)}\x92e.")
+        with RealModule("oracle_ident_mod", D=D):
+            self._same_as_real(data, [d0, o])
+
+    def test_reconstructor_takes_an_older_of_equal_tuples(self):
+        class C(object):
+            pass
+        C.__qualname__ = "C"
+        C.__module__ = "oracle_ident_mod2"
+        t0, t1 = (C, object, None), (C, object, None)
+
+        class O(object):
+            def __reduce_ex__(self, proto):
+                return (copyreg._reconstructor, t0)
+        class R(object):
+            pass
+        real = [t0, t1, O()]
+        with RealModule("oracle_ident_mod2", C=C):
+            for p in PROTOCOLS:
+                # (_reconstructor is a hook only while some class is registered)
+                self._same_as_real(pickle.dumps(real, p), real, registered={("oracle_ident_mod2", "R"): R})
+
+
+class TestReplayIncomplete(unittest.TestCase):
+    # The C unpickler takes a FRAME inside a FRAME; the pure-Python replay
+    # refuses it ("beginning of a new frame ..."), so it never sees
+    # the NEWOBJ_EX after it, and the oracle cannot tell that call from a
+    # NEWOBJ: it says so.
+    FRAMES = (b"\x95\x0b\x00\x00\x00\x00\x00\x00\x00"
+              b"\x95\x02\x00\x00\x00\x00\x00\x00\x00K\x010")
+    DATA = b"\x80\x04cm\nC\n)\x81" + FRAMES + b"cm\nD\n)}\x92\x86."
+
+    def test_c_unpickler_reads_the_nested_frame(self):
+        self.assertEqual(pickle.Unpickler(io.BytesIO(b"\x80\x04" + self.FRAMES + b"N.")).load(), None)
+        with self.assertRaises(pickle.UnpicklingError):
+            pickle._loads(b"\x80\x04" + self.FRAMES + b"N.")
 
     def test_the_oracle_cannot_answer(self):
         r = inert.load_stream(self.DATA, persistent=False)[0]
         self.assertFalse(r.ok)
         self.assertEqual(r.error[0], "ReplayIncomplete")
 
-    def test_without_the_float_it_answers(self):
-        data = self.DATA.replace(b"F0\x00\n0", b"")
+    def test_without_the_frames_it_answers(self):
+        data = self.DATA.replace(self.FRAMES, b"")
         v = inert.loads(data)
         self.assertEqual(inert.inert_fields(v[1])[0].__name__, "__newobj_ex__")
+
+    def test_replay_reads_numbers_up_to_a_nul_as_c_does(self):
+        # INT, LONG, FLOAT, GET and PUT text end at a NUL for the C
+        # unpickler; the replay reads them the same way and answers.
+        for text in (b"F0\x00x\n0", b"I7\x00x\n0", b"L7\x00\n0", b"]p9\x00\n0g9\x00\n0"):
+            data = b"\x80\x04cm\nC\n)\x81" + text + b"cm\nD\n)}\x92\x86."
+            v = inert.loads(data)
+            self.assertEqual(inert.inert_fields(v[1])[0].__name__, "__newobj_ex__", text)
 
 
 class TestServer(unittest.TestCase):
