@@ -167,6 +167,26 @@ TEST(Encode, RoundTripsThroughTheDecoder) {
   }
 }
 
+// Below protocol 3 bytes are _codecs.encode(<latin-1 str>, 'latin1') and a
+// bytearray is bytearray(<those bytes>): large, every byte value, the str is
+// widened into the encoder's store, where the bytearray's bytes also live.
+TEST(Encode, LargeBytesAndBytearrayBelowProtocol3RoundTrip) {
+  std::string data(300000, '\0');
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>((i * 7) & 0xFF);
+  pkl::Graph g;
+  const NodeId l = g.list();
+  for (int k = 0; k < 4; ++k) {
+    g.list_append(l, g.bytes(data.substr(k)));
+    g.list_append(l, g.bytearray(data.substr(0, data.size() - k)));
+  }
+  for (int p = 0; p <= 3; ++p) {
+    const std::string bytes = pkl::encode(g, l, proto(p));
+    pkl::Graph back = pkl::decode(bytes);
+    EXPECT_TRUE(pkl::isomorphic(g, l, back, back.root())) << "protocol " << p;
+    EXPECT_EQ(pkl::encode(back, proto(p)), bytes) << "protocol " << p;
+  }
+}
+
 TEST(Encode, DefaultsAndProtocolRange) {
   pkl::Graph g;
   g.set_root(g.integer(1));

@@ -10,6 +10,7 @@
 
 #include "decode_machine.hpp"
 #include "decode_text.hpp"
+#include "latin1.hpp"
 
 namespace pkl::detail {
 
@@ -92,32 +93,6 @@ Codec codec_of(std::string_view name) {
 std::string encode_str(std::string_view utf8, Codec codec) {
   if (codec == Codec::Utf8) {
     if (utf8_valid(utf8, false)) return std::string(utf8);
-  }
-  if (codec == Codec::Latin1) {
-    // The common case (protocol 2 bytes): every character below U+0100, so
-    // one byte each, decoded without a branch per character; anything else
-    // is left to the general loop below, which reports it.
-    std::string out(utf8.size(), '\0');
-    const auto* s = reinterpret_cast<const unsigned char*>(utf8.data());
-    char* o = out.data();
-    const size_t n = utf8.size();
-    size_t i = 0, k = 0;
-    unsigned bad = 0;
-    while (i + 1 < n && !bad) {
-      const unsigned c = s[i], d = s[i + 1];
-      const unsigned hi = c >> 7;
-      bad = hi & (static_cast<unsigned>((c & 0xFE) != 0xC2) | static_cast<unsigned>((d & 0xC0) != 0x80));
-      o[k++] = static_cast<char>(hi ? ((c & 0x1Fu) << 6) | (d & 0x3Fu) : c);
-      i += 1 + hi;
-    }
-    if (!bad && i + 1 == n && s[i] < 0x80) {
-      o[k++] = static_cast<char>(s[i]);
-      ++i;
-    }
-    if (!bad && i == n) {
-      out.resize(k);
-      return out;
-    }
   }
   const uint32_t limit = codec == Codec::Latin1 ? 0x100 : codec == Codec::Ascii ? 0x80 : 0x110000;
   auto bad = [&](uint32_t cp) { return codec == Codec::Utf8 ? (cp >= 0xD800 && cp <= 0xDFFF) : cp >= limit; };
@@ -359,6 +334,11 @@ NodeId Machine::call_builtin(Special s, NodeId callable, NodeId args) {
         fail(ErrorCode::TypeError, "encoding with '" + std::string(encoding) + "' codec failed (TypeError: " + fn +
                                        "() argument 1 must be str, not " +
                                        arg_type_name(a[0]) + ")");
+      }
+      if (codec == Codec::Latin1) {
+        // The common case (protocol 2 bytes): every character below U+0100;
+        // anything else is left to encode_str, which reports it.
+        if (auto latin1 = utf8_to_latin1(g_.as_str(a[0]), scratch_)) return g_.bytes(*latin1);
       }
       if (n == 3 && g_.as_str(a[2]) != "strict") {
         // The error handler only matters when a character cannot be encoded;

@@ -14,6 +14,7 @@
 #endif
 
 #include "decode_text.hpp"
+#include "latin1.hpp"
 #include "picklecodec/opcodes.hpp"
 
 namespace pkl::detail {

@@ -271,13 +271,6 @@ uint32_t next_code_point(std::string_view s, size_t& i) noexcept {
   return 0xFFFD;
 }
 
-std::string latin1_to_utf8(std::string_view data) {
-  std::string out;
-  out.reserve(data.size() + data.size() / 4);
-  for (char ch : data) append_utf8(out, static_cast<uint8_t>(ch));
-  return out;
-}
-
 std::string utf8_replace(std::string_view data) {
   std::string out;
   size_t pos = 0;

@@ -42,8 +42,6 @@ void require_utf8(std::string_view data, bool surrogatepass);
 size_t first_non_ascii(std::string_view data) noexcept;
 // Requires ASCII (the 'ascii' codec, strict), throwing CPython's error.
 void require_ascii(std::string_view data);
-// Latin-1 bytes to UTF-8.
-std::string latin1_to_utf8(std::string_view data);
 // Decodes UTF-8 with errors='replace' (as PyErr_Format's %s does).
 std::string utf8_replace(std::string_view data);
 // (Appending a code point as UTF-8: pkl::append_utf8, utf8.hpp.)

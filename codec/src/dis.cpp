@@ -5,6 +5,7 @@
 // messages behind them).
 #include "picklecodec/dis.hpp"
 #include "bigint.hpp"
+#include "latin1.hpp"
 #include "utf8.hpp"
 
 #include <algorithm>
@@ -66,13 +67,6 @@ int hex_value(uint8_t c) {
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
-}
-
-std::string latin1_to_utf8(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) append_utf8(out, static_cast<uint8_t>(c));
-  return out;
 }
 
 std::string hex2(uint8_t b) {
@@ -657,14 +651,14 @@ Arg Disassembler::read_arg(const OpcodeInfo& info) {
     }
     case ArgType::String1: {
       read_fixed(1, v, "uint1");
-      a.repr = repr_str(latin1_to_utf8(read_counted(v, "string1")));
+      a.repr = repr_str(detail::latin1_to_utf8(read_counted(v, "string1")));
       break;
     }
     case ArgType::String4: {
       read_fixed(4, v, "int4");
       auto n = static_cast<int32_t>(static_cast<uint32_t>(v));
       if (n < 0) fail_arg(Fault{ErrorCode::BadArgument, "string4 byte count < 0: " + std::to_string(n)});
-      a.repr = repr_str(latin1_to_utf8(read_counted(static_cast<uint64_t>(n), "string4")));
+      a.repr = repr_str(detail::latin1_to_utf8(read_counted(static_cast<uint64_t>(n), "string4")));
       break;
     }
     case ArgType::Bytes1:
@@ -799,7 +793,7 @@ uint64_t Disassembler::run() {
     line.clear();
     {
       char c = static_cast<char>(code);
-      std::string r = repr_str(latin1_to_utf8(std::string_view(&c, 1)));
+      std::string r = repr_str(detail::latin1_to_utf8(std::string_view(&c, 1)));
       std::string codetext = r.substr(1, r.size() - 2);
       line += codetext;
       if (codetext.size() < 4) line.append(4 - codetext.size(), ' ');  // all ASCII

@@ -2,6 +2,7 @@
 // batches: _pickle.c's save(), save_list / batch_list_exact, save_dict /
 // batch_dict_exact, save_set, save_frozenset and save_tuple, step by step.
 #include "encode_engine.hpp"
+#include "latin1.hpp"
 
 #include <bit>
 #include <cstring>
@@ -45,10 +46,11 @@ Engine::Engine(const Graph* g, Graph* mg, const EncodeOptions& options, std::str
     fail(ErrorCode::Usage, "pickle protocol must be <= " + std::to_string(kHighestProtocol));
   memo_.assign(g_.size());
   active_.assign(g_.size());
-  // The pickle is at most about the graph's payload bytes plus a few bytes
-  // a node (a float is 9): reserved, not touched, so the output buffer is
-  // not copied as it grows.
-  out_.reserve(GraphAccess::arena_bytes(g_) + 10 * g_.size() + 4096);
+  // The pickle is at most about the graph's payload bytes (twice that below
+  // protocol 3, whose bytes are written as latin-1 text in UTF-8) plus a
+  // few bytes a node (a float is 9): reserved, not touched, so the output
+  // buffer is not copied as it grows.
+  out_.reserve((proto_ < 3 ? 2 : 1) * GraphAccess::arena_bytes(g_) + 10 * g_.size() + 4096);
   stack_.reserve(64);
 }
 
@@ -91,6 +93,21 @@ Val Engine::s_str(std::string_view utf8) {
   s.t = add_text(utf8);
   s.tn = utf8.size();
   return add_synth(s);
+}
+
+Val Engine::s_str_of_latin1(Val bytes) {
+  // Megabytes for a large blob: a binary pickle gets them widened straight
+  // into the output when the str is saved (save_str); protocol 0's
+  // raw-unicode-escape reads the UTF-8 from the text store.
+  const std::string_view data = str_utf8(bytes);
+  if (bin_) {
+    Synth s{SKind::Str};
+    s.latin1 = true;
+    s.view = bytes;
+    s.tn = detail::latin1_utf8_size(data);
+    return add_synth(s);
+  }
+  return s_str(detail::latin1_to_utf8(data));
 }
 
 Val Engine::s_named_str(char cat, std::string_view utf8) {
@@ -222,6 +239,7 @@ std::pair<Val, Val> Engine::dict_pair(Val v, size_t i) const {
 std::string_view Engine::str_utf8(Val v) const {
   if (!is_synth(v)) return kind_of(v) == Kind::Str ? g_.as_str(v) : g_.as_bytes(v);
   const Synth& s = syn(v);
+  if (s.latin1) throw std::logic_error("str_utf8 of a latin-1 str that is never stored");
   return text(s.t, s.tn);
 }
 

@@ -59,6 +59,7 @@ enum class SKind : uint8_t {
 struct Synth {
   SKind kind;
   bool named = false;
+  bool latin1 = false;  // a Str of tn UTF-8 bytes: the latin-1 decoding of bytes `view`, never stored
   uint32_t memo = 0;  // memo index + 1, fresh objects only
   Val view = kNoVal;
   uint32_t skip = 0;  // items of `view` start at this index
@@ -165,6 +166,7 @@ class Engine {
   std::string_view text(size_t off, size_t len) const { return std::string_view(text_).substr(off, len); }
   Val s_global(std::string_view module, std::string_view qualname);
   Val s_str(std::string_view utf8);                 // a fresh str
+  Val s_str_of_latin1(Val bytes);                   // a fresh str: bytes decoded as latin-1
   Val s_named_str(char cat, std::string_view utf8);  // one str per (cat, text)
   Val s_latin1_char(unsigned code);
   Val s_str_piece(std::string_view utf8);  // a substring made by str.split (singletons included)
@@ -249,6 +251,7 @@ class Engine {
   void save_float(double v);
   void save_str(Val v);
   void save_str_data(Val v, std::string_view utf8);  // the opcodes, without the memo
+  size_t str_header(char* header, size_t size);
   void save_bytes_data(Val v, std::string_view data);  // protocol 3+ bytes
   void save_bytearray_data(Val v, std::string_view data);
   void save_pers_text(Val pid);
@@ -313,8 +316,6 @@ class Engine {
 // Python's raw_unicode_escape as _pickle.c's copy of it (also escapes \\, \0,
 // \n, \r and \x1a) of surrogatepass UTF-8.
 std::string raw_unicode_escape(std::string_view utf8);
-// UTF-8 of the latin-1 decoding of bytes.
-std::string latin1_to_utf8(std::string_view bytes);
 bool is_ascii(std::string_view s);
 bool has_surrogate(std::string_view utf8);
 // Python's str(v) for a persistent id at protocol 0.

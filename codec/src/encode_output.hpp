@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "latin1.hpp"
 #include "picklecodec/opcodes.hpp"
 
 namespace pkl::enc {
@@ -159,6 +160,20 @@ class Out {
       write(header, header_size);
       write(data.data(), data.size());
     }
+  }
+
+  // write_bytes of a header and the UTF-8 (`size` bytes) of the latin-1
+  // decoding of `latin1`, widened in place rather than built elsewhere first.
+  void write_widened(const char* header, size_t header_size, std::string_view latin1, size_t size) {
+    const bool outside = size >= kFrameSizeTarget;
+    if (outside) commit_frame();
+    const bool framing = framing_;
+    if (outside) framing_ = false;
+    write(header, header_size);
+    if (cap_ - len_ < size + detail::kLatin1Slack) grow(size + detail::kLatin1Slack);
+    detail::latin1_to_utf8(latin1, p_ + len_);
+    len_ += size;
+    framing_ = framing;
   }
 
   size_t size() const noexcept { return len_; }

@@ -8,6 +8,7 @@
 #include "compat_tables.inc"
 #include "interned_chars.inc"
 #include "encode_engine.hpp"
+#include "latin1.hpp"
 
 namespace pkl::enc {
 
@@ -269,16 +270,16 @@ void Engine::save_global(Val v) {
 
 // Below protocol 3: _codecs.encode(latin-1 str, 'latin1'), or bytes() when empty.
 void Engine::save_bytes(Val v) {
-  std::string utf8;
   int single = -1;
   bool empty;
+  Val str = kNoVal;
   {
     const std::string_view data = str_utf8(v);
     empty = data.empty();
     if (data.size() == 1)
       single = static_cast<unsigned char>(data[0]);
-    else
-      utf8 = latin1_to_utf8(data);
+    else if (!empty)
+      str = s_str_of_latin1(v);
   }
   Reduce r;
   r.obj = v;
@@ -290,7 +291,7 @@ void Engine::save_bytes(Val v) {
   }
   const Val callable = s_global("_codecs", "encode");
   // A one-character latin-1 str is the interpreter's singleton.
-  const Val str = single >= 0 ? s_latin1_char(static_cast<unsigned>(single)) : s_str(utf8);
+  if (single >= 0) str = s_latin1_char(static_cast<unsigned>(single));
   const Val latin1 = s_named_str('L', "latin1");
   save_reduce(callable, s_tuple({str, latin1}), r, kNoVal);
 }

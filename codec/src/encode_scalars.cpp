@@ -74,23 +74,6 @@ std::string raw_unicode_escape(std::string_view utf8) {
   return out;
 }
 
-std::string latin1_to_utf8(std::string_view bytes) {
-  size_t high = 0;
-  for (char ch : bytes) high += static_cast<unsigned char>(ch) >> 7;
-  std::string out(bytes.size() + high, '\0');
-  char* o = out.data();
-  for (char ch : bytes) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c < 0x80) {
-      *o++ = ch;
-    } else {
-      *o++ = static_cast<char>(0xc0 | (c >> 6));
-      *o++ = static_cast<char>(0x80 | (c & 0x3f));
-    }
-  }
-  return out;
-}
-
 bool is_ascii(std::string_view s) {
   for (char c : s)
     if (static_cast<unsigned char>(c) >= 0x80) return false;
@@ -211,31 +194,40 @@ void Engine::save_float(double v) {
 }
 
 void Engine::save_str(Val v) {
-  save_str_data(v, str_utf8(v));
+  if (is_synth(v) && syn(v).latin1) {
+    const Synth& s = syn(v);
+    char header[9];
+    out_.write_widened(header, str_header(header, s.tn), str_utf8(s.view), s.tn);
+  } else {
+    save_str_data(v, str_utf8(v));
+  }
   memo_put(v);
+}
+
+// The BINUNICODE-family header of a str of `size` UTF-8 bytes; -> its length.
+size_t Engine::str_header(char* header, size_t size) {
+  if (size <= 0xff && proto_ >= 4) {
+    header[0] = static_cast<char>(op::SHORT_BINUNICODE);
+    header[1] = static_cast<char>(size);
+    return 2;
+  }
+  if (size <= 0xffffffffu) {
+    header[0] = static_cast<char>(op::BINUNICODE);
+    put_le(header + 1, size, 4);
+    return 5;
+  }
+  if (proto_ >= 4) {
+    header[0] = static_cast<char>(op::BINUNICODE8);
+    put_le(header + 1, size, 8);
+    return 9;
+  }
+  unpicklable("serializing a string larger than 4 GiB requires pickle protocol 4 or higher");
 }
 
 void Engine::save_str_data(Val, std::string_view data) {
   if (bin_) {
     char header[9];
-    size_t len;
-    const size_t size = data.size();
-    if (size <= 0xff && proto_ >= 4) {
-      header[0] = static_cast<char>(op::SHORT_BINUNICODE);
-      header[1] = static_cast<char>(size);
-      len = 2;
-    } else if (size <= 0xffffffffu) {
-      header[0] = static_cast<char>(op::BINUNICODE);
-      put_le(header + 1, size, 4);
-      len = 5;
-    } else if (proto_ >= 4) {
-      header[0] = static_cast<char>(op::BINUNICODE8);
-      put_le(header + 1, size, 8);
-      len = 9;
-    } else {
-      unpicklable("serializing a string larger than 4 GiB requires pickle protocol 4 or higher");
-    }
-    out_.write_bytes(header, len, data);
+    out_.write_bytes(header, str_header(header, data.size()), data);
   } else {
     const std::string encoded = raw_unicode_escape(data);
     out_.op(op::UNICODE);

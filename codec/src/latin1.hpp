@@ -1,0 +1,29 @@
+// Latin-1 <-> UTF-8, the conversions of protocol-2 bytes: the encoder writes
+// bytes as _codecs.encode(<the latin-1 decoding as a str>, 'latin1'), the
+// decoder runs that call, and STRING / BINSTRING with encoding='latin1' and
+// the disassembler read latin-1 text. Megabytes at a time for a large blob,
+// so both directions take 16 bytes a step with SSSE3 where the CPU has it.
+// Internal header.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace pkl::detail {
+
+// The UTF-8 of the latin-1 decoding of `bytes` (every byte one code point).
+std::string latin1_to_utf8(std::string_view bytes);
+// Its size, and the same written to `out`, which has room for that size
+// plus kLatin1Slack bytes (scribbled on).
+constexpr size_t kLatin1Slack = 16;
+size_t latin1_utf8_size(std::string_view bytes) noexcept;
+void latin1_to_utf8(std::string_view bytes, char* out) noexcept;
+
+// The latin-1 encoding of `utf8`, in `scratch` (reused from call to call),
+// when it is valid UTF-8 and every character of it is below U+0100;
+// nullopt otherwise (the caller's general codec loop decides and reports).
+std::optional<std::string_view> utf8_to_latin1(std::string_view utf8, std::string& scratch);
+
+}  // namespace pkl::detail
