@@ -77,7 +77,8 @@ uint64_t read_limit(std::string_view s, uint64_t stop_end) {
     uint64_t at = pos + 1;
     if (code == pkl::op::FRAME) {
       if (at + 8 > s.size()) return stop_end;
-      frame_end = at + 8 + le(s, at, 8);
+      // A FRAME inside a frame: the outer one was read whole already.
+      frame_end = std::max<uint64_t>(frame_end, at + 8 + le(s, at, 8));
       pos = at + 8;
       continue;
     }
