@@ -189,9 +189,17 @@ class ReplayIncomplete(Exception):
     count it as an input CPython cannot answer (like MemoryError)."""
 
 
+class NestedOnBuiltin(Exception):
+    """The oracle cannot answer: a dump needs a stand-in nested under a §2.1
+    builtin (`_codecs encode.x`, `builtins bytes.x`). In CPython the parent
+    is the real builtin, one object with the builtin the pickler writes for
+    bytes, a set, ...; a real builtin cannot hold the stand-in's attribute,
+    so no namespace module can show CPython's answer."""
+
+
 # The exceptions (by describe_exception's name) by which CPython, or the
 # oracle standing for it, cannot answer (CONFORMANCE.md section 6).
-CANNOT_ANSWER = ("MemoryError", "RecursionError", "ReplayIncomplete")
+CANNOT_ANSWER = ("MemoryError", "RecursionError", "ReplayIncomplete", "NestedOnBuiltin")
 
 
 def _new_hook(cls, *args, **kwargs):
@@ -831,6 +839,10 @@ class _DumpSession(object):
         mod = self._module(module)
         reg = home.registry
         parts = qualname.split(".")
+        for i in range(1, len(parts)):
+            if (module, ".".join(parts[:i])) in SAFE_BUILTINS:
+                raise NestedOnBuiltin("%s.%s is nested under the builtin %s.%s"
+                                      % (module, qualname, module, ".".join(parts[:i])))
         top = reg.lookup(module, parts[0]) or reg.get(module, parts[0])
         mod.__dict__.setdefault(parts[0], top)
         parent = top

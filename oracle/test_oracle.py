@@ -753,6 +753,23 @@ class TestArgumentIdentity(unittest.TestCase):
                 self._same_as_real(pickle.dumps(real, p), real, registered={("oracle_ident_mod2", "R"): R})
 
 
+class TestNestedOnBuiltin(unittest.TestCase):
+    # `_codecs encode.x` below protocol 4 is getattr(_codecs.encode, 'x'),
+    # whose parent CPython takes to be the real builtin (the one it writes
+    # for bytes too); the oracle's stand-in cannot hang off it: it says so.
+    def test_the_oracle_cannot_answer(self):
+        data = b"](C\x01\x9fc_codecs\nencode.x\ne."
+        got = inert.redump(data, [0, 4])[0][1]
+        self.assertEqual(got[0][0], False)
+        self.assertEqual(got[0][1][0], "NestedOnBuiltin")
+        self.assertIn("NestedOnBuiltin", inert.CANNOT_ANSWER)
+
+    def test_other_dotted_names_still_answer(self):
+        data = b"](C\x01\x9fcm\nencode.x\ne."
+        got = inert.redump(data, [0])[0][1]
+        self.assertEqual(got[0][0], True)
+
+
 class TestReplayIncomplete(unittest.TestCase):
     # The C unpickler takes a FRAME inside a FRAME; the pure-Python replay
     # refuses it ("beginning of a new frame ..."), so it never sees
