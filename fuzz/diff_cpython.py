@@ -45,7 +45,7 @@ except Exception:
     _DIVERGENCE_INPUTS = []
 
 # Exceptions by which CPython cannot answer (CONFORMANCE.md section 6).
-# (The oracle's ReplayIncomplete arrives as a MemoryError too: see _load.)
+# (The oracle's own, inert.CANNOT_ANSWER, go by name: see _cannot_answer and _load.)
 CANNOT_ANSWER = (MemoryError, RecursionError)
 
 _last_value = [None]
@@ -125,6 +125,11 @@ def _cpython_cannot_answer(data):
     return None
 
 
+def _cannot_answer(e):
+    """CPython's own (MemoryError, RecursionError) or the oracle's (inert.CANNOT_ANSWER)."""
+    return isinstance(e, CANNOT_ANSWER) or (_inert is not None and type(e).__name__ in _inert.CANNOT_ANSWER)
+
+
 def _load(data):
     if _streammode is None:
         return _NoGlobals(io.BytesIO(data)).load()
@@ -167,10 +172,8 @@ def answer(data):
     for p in PROTOCOLS:
         try:
             dumps.append(_dump(obj, p))
-        except CANNOT_ANSWER as e:
-            return ("skip", "CPython cannot answer at protocol %d: %s" % (p, _describe(e)))
         except Exception as e:
-            if _inert is not None and type(e).__name__ in _inert.CANNOT_ANSWER:  # e.g. NestedOnBuiltin
+            if _cannot_answer(e):
                 return ("skip", "CPython cannot answer at protocol %d: %s" % (p, _describe(e)))
             dumps.append(_describe(e))
     _last_value[0] = obj

@@ -469,7 +469,7 @@ class Registry(object):
         entries = self._replay[log]
         if idx >= len(entries):
             # The pure-Python replay stopped before this call (the C and
-            # Python unpicklers disagree earlier, e.g. FLOAT text with a NUL).
+            # Python unpicklers disagree earlier, e.g. on a FRAME inside a frame).
             raise ReplayIncomplete("the oracle cannot tell what %s call %d took: its pure-Python "
                                    "replay stopped after %d calls" % (log, idx, len(entries)))
         return entries[idx]

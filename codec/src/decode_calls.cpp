@@ -89,14 +89,21 @@ Codec codec_of(std::string_view name) {
   return Codec::Unknown;
 }
 
-// str.encode(codec, 'strict') of surrogatepass UTF-8, errors in CPython's words.
-std::string encode_str(std::string_view utf8, Codec codec) {
+// str.encode(codec, 'strict') of surrogatepass UTF-8, errors in CPython's
+// words: utf8 itself, or the encoding written to `buf` (reused from call to call).
+std::string_view encode_str(std::string_view utf8, Codec codec, std::string& buf) {
   if (codec == Codec::Utf8) {
-    if (utf8_valid(utf8, false)) return std::string(utf8);
+    if (utf8_valid(utf8, false)) return utf8;
+  }
+  if (codec == Codec::Latin1) {
+    // The common case (protocol 2 bytes and bytearrays): every character
+    // below U+0100; anything else is left to the loop below, which reports it.
+    if (auto latin1 = utf8_to_latin1(utf8, buf)) return *latin1;
   }
   const uint32_t limit = codec == Codec::Latin1 ? 0x100 : codec == Codec::Ascii ? 0x80 : 0x110000;
   auto bad = [&](uint32_t cp) { return codec == Codec::Utf8 ? (cp >= 0xD800 && cp <= 0xDFFF) : cp >= limit; };
-  std::string out;
+  std::string& out = buf;
+  out.clear();
   out.reserve(utf8.size());
   size_t i = 0, pos = 0;
   while (i < utf8.size()) {
@@ -141,7 +148,8 @@ std::string encode_str(std::string_view utf8, Codec codec) {
 // An argument that CPython's argument parser converts to a C string ("s"):
 // its UTF-8 (UnicodeEncodeError for a surrogate), then no NUL in it.
 void require_c_string(std::string_view arg) {
-  (void)encode_str(arg, Codec::Utf8);
+  std::string buf;
+  (void)encode_str(arg, Codec::Utf8, buf);
   if (arg.find('\0') != std::string_view::npos) fail(ErrorCode::ValueError, "embedded null character");
 }
 
@@ -335,22 +343,17 @@ NodeId Machine::call_builtin(Special s, NodeId callable, NodeId args) {
                                        "() argument 1 must be str, not " +
                                        arg_type_name(a[0]) + ")");
       }
-      if (codec == Codec::Latin1) {
-        // The common case (protocol 2 bytes): every character below U+0100;
-        // anything else is left to encode_str, which reports it.
-        if (auto latin1 = utf8_to_latin1(g_.as_str(a[0]), scratch_)) return g_.bytes(*latin1);
-      }
       if (n == 3 && g_.as_str(a[2]) != "strict") {
         // The error handler only matters when a character cannot be encoded;
         // then the result depends on a handler the decoder does not run.
         try {
-          return g_.bytes(encode_str(g_.as_str(a[0]), codec));
+          return g_.bytes(encode_str(g_.as_str(a[0]), codec, scratch_));
         } catch (const Error& e) {
           if (e.code() != ErrorCode::ValueError) throw;
           break;
         }
       }
-      return g_.bytes(encode_str(g_.as_str(a[0]), codec));
+      return g_.bytes(encode_str(g_.as_str(a[0]), codec, scratch_));
     }
     case Special::Getattr: {
       // §2.2 nests names on globals that stand for a class the decoder does
@@ -410,13 +413,13 @@ NodeId Machine::bytes_like(NodeId source, NodeId encoding, NodeId errors, bool b
     if (errors != kNoNode && g_.as_str(errors) != "strict") {
       // The handler matters only for a character the codec cannot encode.
       try {
-        data = encode_str(g_.as_str(source), codec);
+        data = encode_str(g_.as_str(source), codec, scratch_);
       } catch (const Error& e) {
         if (e.code() != ErrorCode::ValueError) throw;
         return kNoNode;
       }
     } else {
-      data = encode_str(g_.as_str(source), codec);
+      data = encode_str(g_.as_str(source), codec, scratch_);
     }
   } else {
     switch (g_.kind(source)) {

@@ -240,8 +240,8 @@ class Machine {
   NodeId newobj_ex_ = kNoNode;
   std::unordered_map<NodeId, std::string> pending_ba_;
   uint64_t pending_ba_bytes_ = 0;
-  // _codecs.encode's latin-1 output before it becomes a bytes node (no
-  // larger than the longest str met, which the input holds).
+  // encode_str's output before it becomes a bytes node (no larger than
+  // the longest str met, which the input holds).
   std::string scratch_;
 };
 

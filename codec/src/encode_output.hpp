@@ -11,7 +11,6 @@
 #include <string>
 #include <string_view>
 
-#include "latin1.hpp"
 #include "picklecodec/opcodes.hpp"
 
 namespace pkl::enc {
@@ -149,29 +148,23 @@ class Out {
       len_ += header_size + data.size();
       return;
     }
-    if (data.size() >= kFrameSizeTarget) {
-      commit_frame();
-      const bool framing = framing_;
-      framing_ = false;
-      write(header, header_size);
-      write(data.data(), data.size());
-      framing_ = framing;
-    } else {
-      write(header, header_size);
-      write(data.data(), data.size());
-    }
+    write_made(header, header_size, data.size(), 0,
+               [&](char* p) { std::memcpy(p, data.data(), data.size()); });
   }
 
-  // write_bytes of a header and the UTF-8 (`size` bytes) of the latin-1
-  // decoding of `latin1`, widened in place rather than built elsewhere first.
-  void write_widened(const char* header, size_t header_size, std::string_view latin1, size_t size) {
+  // write_bytes of a header and a payload of `size` bytes that make(p)
+  // writes in place (it may scribble on `slack` bytes past them).
+  template <class Make>
+  void write_made(const char* header, size_t header_size, size_t size, size_t slack, Make&& make) {
     const bool outside = size >= kFrameSizeTarget;
-    if (outside) commit_frame();
     const bool framing = framing_;
-    if (outside) framing_ = false;
+    if (outside) {
+      commit_frame();
+      framing_ = false;
+    }
     write(header, header_size);
-    if (cap_ - len_ < size + detail::kLatin1Slack) grow(size + detail::kLatin1Slack);
-    detail::latin1_to_utf8(latin1, p_ + len_);
+    if (cap_ - len_ < size + slack) grow(size + slack);
+    make(p_ + len_);
     len_ += size;
     framing_ = framing;
   }

@@ -8,7 +8,6 @@
 #include "compat_tables.inc"
 #include "interned_chars.inc"
 #include "encode_engine.hpp"
-#include "latin1.hpp"
 
 namespace pkl::enc {
 

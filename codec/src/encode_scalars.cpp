@@ -7,6 +7,7 @@
 
 #include "bigint.hpp"
 #include "encode_engine.hpp"
+#include "latin1.hpp"
 #include "picklecodec/repr.hpp"
 #include "value_access.hpp"
 
@@ -197,7 +198,10 @@ void Engine::save_str(Val v) {
   if (is_synth(v) && syn(v).latin1) {
     const Synth& s = syn(v);
     char header[9];
-    out_.write_widened(header, str_header(header, s.tn), str_utf8(s.view), s.tn);
+    // Widened in place, not built elsewhere first: megabytes for a large blob.
+    const std::string_view latin1 = str_utf8(s.view);
+    out_.write_made(header, str_header(header, s.tn), s.tn, detail::kLatin1Slack,
+                    [&](char* p) { detail::latin1_to_utf8(latin1, p); });
   } else {
     save_str_data(v, str_utf8(v));
   }

@@ -18,9 +18,8 @@ namespace {
 
 // ---- scalar ---------------------------------------------------------------
 
-// latin-1 -> UTF-8 of s[0, n) into o (room for n + high bytes); -> bytes written.
-size_t widen_scalar(const uint8_t* s, size_t n, char* o) noexcept {
-  char* const start = o;
+// latin-1 -> UTF-8 of s[0, n) into o (room for n + high bytes).
+void widen_scalar(const uint8_t* s, size_t n, char* o) noexcept {
   for (size_t i = 0; i < n; ++i) {
     const unsigned c = s[i];
     if (c < 0x80) {
@@ -30,7 +29,6 @@ size_t widen_scalar(const uint8_t* s, size_t n, char* o) noexcept {
       *o++ = static_cast<char>(0x80 | (c & 0x3F));
     }
   }
-  return static_cast<size_t>(o - start);
 }
 
 // UTF-8 below U+0100 -> latin-1, from s[i] on; o[k] on. False at the first
