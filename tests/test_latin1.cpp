@@ -104,3 +104,26 @@ TEST(Latin1, PairsAcrossBlockEdges) {
 }
 
 }  // namespace
+
+// latin1_length: the character count of text below U+0100 at every length
+// around the 16-byte steps, and nullopt for a byte of 0xC4 or above at every
+// position (a lead beyond U+00FF, 3- and 4-byte leads, 0xFF).
+TEST(Latin1, LengthAtEveryLengthAndSpoiler) {
+  using pkl::detail::latin1_length;
+  std::mt19937 rng(13);
+  for (int high : {0, 50, 100}) {
+    for (size_t n = 0; n <= 80; ++n) {
+      const std::string bytes = random_bytes(rng, n, high);
+      const std::string utf8 = widen_ref(bytes);
+      ASSERT_EQ(latin1_length(utf8), n) << n << " " << high;
+      for (size_t at = 0; at <= utf8.size(); ++at) {
+        for (char spoiler : {'\xC4', '\xE2', '\xF0', '\xFF'}) {
+          std::string bad = utf8;
+          bad.insert(at, 1, spoiler);
+          ASSERT_FALSE(latin1_length(bad)) << n << " " << at;
+        }
+      }
+    }
+  }
+  EXPECT_EQ(latin1_length("\xC3\xA9\xC3"), 2u);  // counts, does not validate
+}

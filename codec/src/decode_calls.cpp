@@ -94,6 +94,8 @@ Codec codec_of(std::string_view name) {
 std::string_view encode_str(std::string_view utf8, Codec codec, std::string& buf) {
   if (codec == Codec::Utf8) {
     if (utf8_valid(utf8, false)) return utf8;
+  } else if (latin1_length(utf8) == utf8.size()) {
+    return utf8;  // no continuation bytes in valid UTF-8: ASCII, its own latin-1 and ASCII encoding
   }
   if (codec == Codec::Latin1) {
     // The common case (protocol 2 bytes and bytearrays): every character
@@ -143,6 +145,28 @@ std::string_view encode_str(std::string_view utf8, Codec codec, std::string& buf
     fail(ErrorCode::ValueError, m);
   }
   return out;
+}
+
+// The same of a str node: a str kept as latin-1 is its own latin-1 encoding.
+std::string_view encode_str(const Graph& g, NodeId str, Codec codec, std::string& buf) {
+  if (codec == Codec::Latin1) {
+    const std::string_view latin1 = GraphAccess::str_latin1(g, str);
+    if (latin1.data()) return latin1;
+  }
+  return encode_str(g.as_str(str), codec, buf);
+}
+
+// Bytes from this size on share a str's storage: below it the pointer and
+// the indirection are not worth it.
+constexpr size_t kShareMin = 4096;
+
+// str.encode(codec) as a bytes node. A large encoding that is the str's own
+// storage (a latin-1 str's latin-1, an ASCII str's bytes: what protocols 0-2
+// write for a bytes) is shared with the str rather than copied.
+NodeId encoded_bytes(Graph& g, NodeId str, Codec codec, std::string& buf) {
+  const std::string_view data = encode_str(g, str, codec, buf);
+  if (data.size() >= kShareMin && data.data() != buf.data()) return GraphAccess::bytes_in_graph(g, data);
+  return g.bytes(data);
 }
 
 // An argument that CPython's argument parser converts to a C string ("s"):
@@ -347,13 +371,13 @@ NodeId Machine::call_builtin(Special s, NodeId callable, NodeId args) {
         // The error handler only matters when a character cannot be encoded;
         // then the result depends on a handler the decoder does not run.
         try {
-          return g_.bytes(encode_str(g_.as_str(a[0]), codec, scratch_));
+          return encoded_bytes(g_, a[0], codec, scratch_);
         } catch (const Error& e) {
           if (e.code() != ErrorCode::ValueError) throw;
           break;
         }
       }
-      return g_.bytes(encode_str(g_.as_str(a[0]), codec, scratch_));
+      return encoded_bytes(g_, a[0], codec, scratch_);
     }
     case Special::Getattr: {
       // §2.2 nests names on globals that stand for a class the decoder does
@@ -410,17 +434,19 @@ NodeId Machine::bytes_like(NodeId source, NodeId encoding, NodeId errors, bool b
     if (!encoding_known(name)) fail(ErrorCode::LookupError, "unknown encoding: " + std::string(name));
     const Codec codec = codec_of(name);
     if (codec == Codec::Unknown) return kNoNode;
+    auto make = [&] {
+      return ba ? g_.bytearray(encode_str(g_, source, codec, scratch_)) : encoded_bytes(g_, source, codec, scratch_);
+    };
     if (errors != kNoNode && g_.as_str(errors) != "strict") {
       // The handler matters only for a character the codec cannot encode.
       try {
-        data = encode_str(g_.as_str(source), codec, scratch_);
+        return make();
       } catch (const Error& e) {
         if (e.code() != ErrorCode::ValueError) throw;
         return kNoNode;
       }
-    } else {
-      data = encode_str(g_.as_str(source), codec, scratch_);
     }
+    return make();
   } else {
     switch (g_.kind(source)) {
       case Kind::Bytes:

@@ -111,7 +111,11 @@ class Machine {
   [[noreturn]] void memo_missing(int64_t idx) const;
   // BINUNICODE(8), SHORT_BINUNICODE: validated, then a str.
   PKL_HOT void op_unicode(std::string_view data) {
-    if (!ascii(data.data(), data.size())) [[unlikely]] check_utf8(data);
+    if (!ascii(data.data(), data.size())) [[unlikely]] {
+      check_utf8(data);
+      push(GraphAccess::str_non_ascii(g_, data));
+      return;
+    }
     push(GraphAccess::str(g_, data));
   }
   // True when every byte is below 0x80 (then the bytes are valid UTF-8).

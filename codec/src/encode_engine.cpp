@@ -248,9 +248,9 @@ int Engine::singleton_code(Val v) const {
     const Synth& s = syn(v);
     return s.kind == SKind::Latin1Char ? static_cast<int>(s.a) : -1;
   }
-  const std::string_view s = v < GraphAccess::size(g_) && GraphAccess::kind(g_, v) == Kind::Str
-                                ? GraphAccess::str(g_, v)
-                                : g_.as_str(v);
+  const bool node = v < GraphAccess::size(g_) && GraphAccess::kind(g_, v) == Kind::Str;
+  if (node && GraphAccess::str_size(g_, v) > 2) return -1;  // not made (a latin-1 str's UTF-8)
+  const std::string_view s = node ? GraphAccess::str(g_, v) : g_.as_str(v);
   if (s.empty()) return static_cast<int>(kEmptyStr);
   if (s.size() == 1 && static_cast<unsigned char>(s[0]) < 0x80) return static_cast<unsigned char>(s[0]);
   if (s.size() == 2) {
@@ -579,15 +579,14 @@ inline bool Engine::save_inline(Val v) {
       // read once (only strs of up to two bytes can be singletons).
       out_.boundary();
       ensure_node(v);
-      const std::string_view text = GraphAccess::str(g_, v);
-      const int code = text.size() <= 2 ? singleton_code(v) : -1;
+      const int code = GraphAccess::str_size(g_, v) <= 2 ? singleton_code(v) : -1;
       uint32_t cell = memo_[v];
       if (cell == 0 && code >= 0) cell = latin1_memo_[code];
       if (cell) {
         memo_get(cell);
         return true;
       }
-      save_str_data(v, text);
+      save_node_str_data(v);
       cell = next_memo();
       memo_[v] = cell;
       ++node_puts_;
@@ -665,7 +664,7 @@ void Engine::step_save(Val v, bool pers) {
           return;
         }
         if (k == Kind::Str) {
-          save_str_data(v, g_.as_str(v));
+          save_node_str_data(v);
           memo_put_node(v, k);
         } else if (k == Kind::List) {
           if (bin_)

@@ -251,6 +251,8 @@ class Engine {
   void save_float(double v);
   void save_str(Val v);
   void save_str_data(Val v, std::string_view utf8);  // the opcodes, without the memo
+  void save_node_str_data(NodeId v);                  // the same of a graph str
+  void save_latin1_str(std::string_view latin1, size_t utf8_size);  // binary, widened in place
   size_t str_header(char* header, size_t size);
   void save_bytes_data(Val v, std::string_view data);  // protocol 3+ bytes
   void save_bytearray_data(Val v, std::string_view data);

@@ -195,17 +195,31 @@ void Engine::save_float(double v) {
 }
 
 void Engine::save_str(Val v) {
-  if (is_synth(v) && syn(v).latin1) {
+  if (!is_synth(v)) {
+    save_node_str_data(v);
+  } else if (syn(v).latin1) {
     const Synth& s = syn(v);
-    char header[9];
-    // Widened in place, not built elsewhere first: megabytes for a large blob.
-    const std::string_view latin1 = str_utf8(s.view);
-    out_.write_made(header, str_header(header, s.tn), s.tn, detail::kLatin1Slack,
-                    [&](char* p) { detail::latin1_to_utf8(latin1, p); });
+    save_latin1_str(str_utf8(s.view), s.tn);
   } else {
     save_str_data(v, str_utf8(v));
   }
   memo_put(v);
+}
+
+void Engine::save_node_str_data(NodeId v) {
+  const std::string_view latin1 = GraphAccess::str_latin1(g_, v);
+  if (latin1.data() && bin_) {
+    save_latin1_str(latin1, GraphAccess::str_size(g_, v));
+  } else {
+    save_str_data(v, g_.as_str(v));  // protocol 0's raw-unicode-escape reads UTF-8
+  }
+}
+
+// Widened in place, not built elsewhere first: megabytes for a large blob.
+void Engine::save_latin1_str(std::string_view latin1, size_t utf8_size) {
+  char header[9];
+  out_.write_made(header, str_header(header, utf8_size), utf8_size, detail::kLatin1Slack,
+                  [&](char* p) { detail::latin1_to_utf8(latin1, p); });
 }
 
 // The BINUNICODE-family header of a str of `size` UTF-8 bytes; -> its length.

@@ -211,16 +211,49 @@ std::string latin1_to_utf8(std::string_view bytes) {
   return out;
 }
 
-std::optional<std::string_view> utf8_to_latin1(std::string_view utf8, std::string& scratch) {
+std::optional<size_t> latin1_length(std::string_view utf8) noexcept {
   const auto* s = reinterpret_cast<const uint8_t*>(utf8.data());
   const size_t n = utf8.size();
-  if (scratch.size() < n + 8) scratch.resize(n + 8);
+  size_t cont = 0, i = 0;
+  unsigned top = 0;
+#ifdef PKL_LATIN1_SIMD
+  // SSE2 is x86-64's baseline: no dispatch.
+  const __m128i c0 = _mm_set1_epi8(static_cast<char>(0xC0)), x80 = _mm_set1_epi8(static_cast<char>(0x80));
+  __m128i max = _mm_setzero_si128();
+  for (; n - i >= 16; i += 16) {
+    const __m128i v = load16(s + i);
+    max = _mm_max_epu8(max, v);
+    const unsigned m = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_and_si128(v, c0), x80)));
+    cont += kTables.bits[m & 0xFF] + kTables.bits[m >> 8];
+  }
+  alignas(16) uint8_t lanes[16];
+  _mm_store_si128(reinterpret_cast<__m128i*>(lanes), max);
+  for (uint8_t b : lanes) top = b > top ? b : top;
+#endif
+  for (; i < n; ++i) {
+    cont += (s[i] & 0xC0) == 0x80;
+    top = s[i] > top ? s[i] : top;
+  }
+  if (top >= 0xC4) return std::nullopt;
+  return n - cont;
+}
+
+std::optional<size_t> utf8_to_latin1(std::string_view utf8, char* out) noexcept {
+  const auto* s = reinterpret_cast<const uint8_t*>(utf8.data());
+  const size_t n = utf8.size();
   size_t i = 0, k = 0;
 #ifdef PKL_LATIN1_SIMD
-  if (have_ssse3()) i = narrow_ssse3(s, n, scratch.data(), k);
+  if (have_ssse3()) i = narrow_ssse3(s, n, out, k);
 #endif
-  if (!narrow_scalar(s, n, i, scratch.data(), k)) return std::nullopt;
-  return std::string_view(scratch.data(), k);
+  if (!narrow_scalar(s, n, i, out, k)) return std::nullopt;
+  return k;
+}
+
+std::optional<std::string_view> utf8_to_latin1(std::string_view utf8, std::string& scratch) {
+  if (scratch.size() < utf8.size() + 8) scratch.resize(utf8.size() + 8);
+  const std::optional<size_t> k = utf8_to_latin1(utf8, scratch.data());
+  if (!k) return std::nullopt;
+  return std::string_view(scratch.data(), *k);
 }
 
 }  // namespace pkl::detail

@@ -21,6 +21,14 @@ constexpr size_t kLatin1Slack = 16;
 size_t latin1_utf8_size(std::string_view bytes) noexcept;
 void latin1_to_utf8(std::string_view bytes, char* out) noexcept;
 
+// How many characters `utf8` holds when no byte of it is 0xC4 or above (then
+// valid UTF-8 encodes nothing beyond U+00FF); nullopt otherwise. Counts
+// without validating: the conversion below checks.
+std::optional<size_t> latin1_length(std::string_view utf8) noexcept;
+// The latin-1 encoding of `utf8` written to `out` (room for its length plus
+// 8 bytes, scribbled on), -> that length; nullopt as below.
+std::optional<size_t> utf8_to_latin1(std::string_view utf8, char* out) noexcept;
+
 // The latin-1 encoding of `utf8`, in `scratch` (reused from call to call),
 // when it is valid UTF-8 and every character of it is below U+0100;
 // nullopt otherwise (the caller's general codec loop decides and reports).

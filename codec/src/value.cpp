@@ -13,6 +13,7 @@
 #endif
 
 #include "bigint.hpp"
+#include "latin1.hpp"
 #include "picklecodec/repr.hpp"
 #include "value_access.hpp"
 #include "value_impl.hpp"
@@ -284,7 +285,43 @@ NodeId Graph::str(std::string_view utf8) {
       if (slot == kNoNode) slot = Impl::make_rec(*this, Kind::Str, 0, utf8.data(), utf8.size(), utf8.size());
       return slot;
     }
-    return Impl::make_rec(*this, Kind::Str, 0, utf8.data(), utf8.size(), utf8.size());
+    return Impl::make_str(*this, utf8);
+  });
+}
+
+NodeId Graph::Impl::make_str(Graph& g, std::string_view utf8) {
+  const size_t size = utf8.size();
+  if (size >= kLatin1StrMin) {
+    const std::optional<size_t> count = detail::latin1_length(utf8);
+    if (count && (size - *count) * 8 >= size) {
+      // Charged as the UTF-8 record it stands for: limits do not depend on
+      // how a str is kept, and the UTF-8, if it is ever made, is paid for.
+      g.charge(sizeof(Rec) + static_cast<uint64_t>(size));
+      const size_t room = sizeof(Rec) + sizeof(Rec::Latin1Head) + *count + 8;
+      auto* r = static_cast<Rec*>(g.impl_->arena.allocate(room));
+      Rec::Latin1Head* head = r->latin1_head();
+      if (detail::utf8_to_latin1(utf8, reinterpret_cast<char*>(head + 1)) == count) {
+        r->len = size;
+        r->hash = 0;
+        r->hashed = 0;
+        r->external = Rec::kLatin1;
+        head->utf8 = nullptr;
+        head->count = *count;
+        return g.add(Kind::Str, 0, static_cast<uint64_t>(reinterpret_cast<uintptr_t>(r)));
+      }
+      // Not UTF-8 after all (the public Graph::str does not check): kept as given.
+      g.bytes_held_ -= sizeof(Rec) + size;
+    }
+  }
+  return make_rec(g, Kind::Str, 0, utf8.data(), size, size);
+}
+
+void Graph::Impl::make_utf8(const Graph& g, const Rec* r) {
+  const std::string_view latin1 = r->latin1();
+  guarded([&] {
+    auto* p = static_cast<char*>(g.impl_->arena.allocate(r->len + detail::kLatin1Slack));
+    detail::latin1_to_utf8(latin1, p);
+    r->latin1_head()->utf8 = p;
   });
 }
 
@@ -323,7 +360,7 @@ NodeId Graph::bytes_view(std::string_view data) {
 bool Graph::is_view(NodeId n) const {
   check(n);
   const Kind k = nodes_[n].kind;
-  return (k == Kind::Bytes) && Impl::rec(*this, n)->external != 0;
+  return (k == Kind::Bytes) && Impl::rec(*this, n)->external == Rec::kExternal;
 }
 
 NodeId Graph::bytearray(std::string_view data) {
@@ -534,7 +571,7 @@ void Graph::Impl::dict_put(Graph& g, detail::DictData& d, NodeId key, NodeId val
       // unindexed), but a str's or bytes' cached hash makes the scan cheap,
       // and the bloom of the str and bytes keys skips it for a new key.
       if (kk == Kind::Str || kk == Kind::Bytes) {
-        const Rec* kr = rec(g, key);
+        const Rec* kr = utf8_rec(g, key);
         const uint64_t kh = kr->hashed ? kr->hash : scalar_hash(g, key);  // cached
         const uint64_t bit = detail::DictData::bloom_bits(kh);
         if ((d.bloom & bit) == bit) {
@@ -542,7 +579,7 @@ void Graph::Impl::dict_put(Graph& g, detail::DictData& d, NodeId key, NodeId val
             const NodeId ik = item.first;
             if (ik != key) {
               if (g.nodes_[ik].kind != kk) continue;
-              const Rec* ir = rec(g, ik);
+              const Rec* ir = utf8_rec(g, ik);
               if ((ir->hashed && ir->hash != kh) || ir->len != kr->len ||
                   std::memcmp(ir->chars(), kr->chars(), kr->len) != 0) {
                 continue;
@@ -670,7 +707,7 @@ double Graph::as_float(NodeId n) const {
 std::string_view Graph::as_str(NodeId n) const {
   check(n);
   if (nodes_[n].kind != Kind::Str) wrong_kind(nodes_[n].kind, "str");
-  const Rec* r = Impl::rec(*this, n);
+  const Rec* r = Impl::utf8_rec(*this, n);
   return std::string_view(r->chars(), r->len);
 }
 

@@ -45,9 +45,16 @@ class GraphAccess {
   static bool int_small(const Graph& g, NodeId n) noexcept { return !(g.nodes_[n].flags & 1); }
   // The raw bits of an Int (int64), Float (binary64) or Bool (0 / 1).
   static uint64_t bits(const Graph& g, NodeId n) noexcept { return g.nodes_[n].bits; }
-  static std::string_view str(const Graph& g, NodeId n) noexcept {
-    const Rec* r = Graph::Impl::rec(g, n);
+  static std::string_view str(const Graph& g, NodeId n) {
+    const Rec* r = Graph::Impl::utf8_rec(g, n);
     return {r->chars(), static_cast<size_t>(r->len)};
+  }
+  // A str's size in UTF-8 bytes, and its latin-1 bytes when it is kept so
+  // (else null data): the encoder widens those straight into its output.
+  static size_t str_size(const Graph& g, NodeId n) noexcept { return Graph::Impl::rec(g, n)->len; }
+  static std::string_view str_latin1(const Graph& g, NodeId n) noexcept {
+    const Rec* r = Graph::Impl::rec(g, n);
+    return r->external == Rec::kLatin1 ? r->latin1() : std::string_view();
   }
   static std::span<const NodeId> list_items(const Graph& g, NodeId n) noexcept {
     return g.impl_->lists[g.nodes_[n].aux];
@@ -125,6 +132,22 @@ class GraphAccess {
   static NodeId str(Graph& g, std::string_view utf8) {
     if (utf8.size() <= 2) return g.str(utf8);  // "" and one-character strs are singletons
     return record(g, Kind::Str, utf8.data(), utf8.size(), utf8.size());
+  }
+  // The same of UTF-8 that is not all ASCII: a large one may be kept as latin-1.
+  static NodeId str_non_ascii(Graph& g, std::string_view utf8) {
+    if (utf8.size() >= Graph::Impl::kLatin1StrMin) return Graph::Impl::make_str(g, utf8);
+    return str(g, utf8);
+  }
+  // A bytes of `payload`, which a str record of g holds (its latin-1 or its
+  // ASCII): both are immutable and live as long as the graph, so the bytes
+  // points to it instead of holding a copy, and is charged as such a record.
+  static NodeId bytes_in_graph(Graph& g, std::string_view payload) {
+    return detail::guarded([&] {
+      const char* p = payload.data();
+      Rec* r = Graph::Impl::new_rec(g, &p, sizeof p, payload.size());
+      r->external = Rec::kInGraph;
+      return g.add(Kind::Bytes, 0, static_cast<uint64_t>(reinterpret_cast<uintptr_t>(r)));
+    });
   }
   // Graph::bytes_unshared.
   static NodeId bytes_unshared(Graph& g, std::string_view data) {

@@ -189,6 +189,7 @@ uint64_t Graph::Impl::scalar_hash(const Graph& g, NodeId n) {
     case Kind::Bytes: {
       Rec* r = rec(g, n);
       if (!r->hashed) {
+        if (nd.kind == Kind::Str) utf8_rec(g, n);
         r->hash = detail::siphash_tagged_bytes(
             k, nd.kind == Kind::Str ? detail::kTagStr : detail::kTagBytes, r->chars(), r->len);
         r->hashed = 1;
@@ -372,6 +373,11 @@ int Graph::Impl::shallow_equal(const Graph& g, NodeId a, NodeId b) {
       const Rec* rb = rec(g, b);
       if (ra->len != rb->len) return 0;
       if (ra->hashed && rb->hashed && ra->hash != rb->hash) return 0;
+      if (ra->external == Rec::kLatin1 && rb->external == Rec::kLatin1) return ra->latin1() == rb->latin1() ? 1 : 0;
+      if (ka == Kind::Str) {
+        utf8_rec(g, a);
+        utf8_rec(g, b);
+      }
       return std::memcmp(ra->chars(), rb->chars(), ra->len) == 0 ? 1 : 0;
     }
     case Kind::Tuple: {

@@ -35,15 +35,26 @@ namespace detail {
 // Header of a record in the arena: strs, bytes, bytearrays, big ints and
 // tuples keep their payload right after it. The hash is cached lazily. An
 // external record (a bytes made by Graph::bytes_view) holds, instead of its
-// payload, a pointer to the caller's bytes.
+// payload, a pointer to the caller's bytes. A latin-1 str (a large str that
+// would take a third more as UTF-8: Graph::Impl::make_str) holds a
+// Latin1Head and then its latin-1 bytes; `len` is still its UTF-8 size, and
+// the head's pointer is null until the UTF-8 is first asked for
+// (Graph::Impl::utf8_rec makes it, in the arena).
 struct Rec {
+  // kInGraph: a bytes whose payload is part of another record of the same
+  // graph (the latin-1 or ASCII str it was encoded from), by pointer as kExternal.
+  static constexpr uint32_t kInline = 0, kExternal = 1, kLatin1 = 2, kInGraph = 3;
+  struct Latin1Head {
+    const char* utf8;
+    uint64_t count;  // characters (latin-1 bytes)
+  };
   uint64_t len;       // payload length in units (bytes, or NodeIds for tuples)
   uint64_t hash;      // valid when hashed != 0
   uint32_t hashed;
-  uint32_t external;  // the payload is elsewhere: *(const char**)(this + 1)
+  uint32_t external;  // kInline, or the payload is elsewhere: *(const char**)(this + 1)
   const char* chars() const noexcept {
     if (external) [[unlikely]] {
-      const char* p;
+      const char* p;  // a latin-1 str's Latin1Head::utf8
       std::memcpy(&p, this + 1, sizeof p);
       return p;
     }
@@ -53,6 +64,13 @@ struct Rec {
   char* inline_chars() noexcept { return reinterpret_cast<char*>(this + 1); }
   const NodeId* ids() const noexcept { return reinterpret_cast<const NodeId*>(this + 1); }
   NodeId* ids() noexcept { return reinterpret_cast<NodeId*>(this + 1); }
+  Latin1Head* latin1_head() const noexcept {
+    return reinterpret_cast<Latin1Head*>(const_cast<Rec*>(this) + 1);
+  }
+  std::string_view latin1() const noexcept {
+    const Latin1Head* h = latin1_head();
+    return {reinterpret_cast<const char*>(h + 1), static_cast<size_t>(h->count)};
+  }
 };
 
 // A bump allocator of records whose addresses never move, so string_views and
@@ -372,6 +390,19 @@ struct Graph::Impl {
   static detail::Rec* rec(const Graph& g, NodeId n) noexcept {
     return reinterpret_cast<detail::Rec*>(static_cast<uintptr_t>(g.nodes_[n].bits));
   }
+  // The record of a str with its UTF-8 at chars(): a latin-1 one gets it
+  // made the first time (in the arena, already charged when the str was made).
+  static const detail::Rec* utf8_rec(const Graph& g, NodeId n) {
+    const detail::Rec* r = rec(g, n);
+    if (r->external == detail::Rec::kLatin1 && !r->latin1_head()->utf8) [[unlikely]] make_utf8(g, r);
+    return r;
+  }
+  static void make_utf8(const Graph& g, const detail::Rec* r);
+  // A str of validated UTF-8 (surrogatepass), kept as latin-1 when that is
+  // large and saves an eighth or more (as CPython keeps a str of such
+  // characters at a byte each).
+  static NodeId make_str(Graph& g, std::string_view utf8);
+  static constexpr size_t kLatin1StrMin = 4096;
   static bool is_big(const Graph& g, NodeId n) noexcept { return g.nodes_[n].flags & 1; }
   static const Node& node(const Graph& g, NodeId n) noexcept { return g.nodes_[n]; }
 

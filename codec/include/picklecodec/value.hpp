@@ -43,7 +43,7 @@ enum class Kind : uint8_t {
   Bool,
   Int,        // arbitrary precision; int64 fast path inside
   Float,      // bit-exact binary64
-  Str,        // any Python str, stored as UTF-8 with surrogates allowed ("surrogatepass")
+  Str,        // any Python str, read as UTF-8 with surrogates allowed ("surrogatepass")
   Bytes,
   ByteArray,
   Tuple,
@@ -230,6 +230,10 @@ class Graph {
   // `utf8` is UTF-8 that may encode surrogates (U+D800..U+DFFF) as 3-byte
   // sequences; the caller guarantees it is well formed in that sense
   // (see str_is_valid). One-character strs below U+0100 and "" are singletons.
+  // A str of 4 KiB of UTF-8 or more whose characters are all below U+0100,
+  // where latin-1 saves an eighth or more, is kept as latin-1 (as CPython
+  // keeps it: a protocol-2 bytes decodes through one); as_str makes its UTF-8
+  // when first asked. The budget counts every str as its UTF-8.
   NodeId str(std::string_view utf8);
   NodeId bytes(std::string_view data);
   // A bytes that is its own object even at length 1, as CPython 3.8+ makes
@@ -282,7 +286,10 @@ class Graph {
   // Decimal text of any int ("-123").
   std::string int_decimal(NodeId n) const;
   double as_float(NodeId n) const;
-  std::string_view as_str(NodeId n) const;    // UTF-8 (surrogatepass)
+  // UTF-8 (surrogatepass), valid as long as the graph. For a str kept as
+  // latin-1 the first call makes the UTF-8 (the graph then holds both); like
+  // hashing, it writes to the graph: no two threads at once, even reading.
+  std::string_view as_str(NodeId n) const;
   std::string_view as_bytes(NodeId n) const;  // Bytes or ByteArray
   // Tuple, List, Set, FrozenSet: items in order.
   std::span<const NodeId> items(NodeId n) const;
