@@ -204,8 +204,9 @@ else:
     long_type = int
 
 def u(s):
-    # a text string from an ASCII/escape literal, the same under 2 and 3
-    return s.encode("ascii").decode("unicode_escape") if PY2 else s
+    # a text string from an ASCII/escape literal, the same under 2 and 3 (a
+    # literal without escapes stays itself: Python 3 shares equal literals)
+    return s.encode("ascii").decode("unicode_escape") if PY2 or "\\" in s else s
 
 MANIFEST = []
 
@@ -238,10 +239,19 @@ def floats():
 def texts():
     return [u(""), u("a"), u("\\xff"), u("\\u0100"), u("\\u20ac"), u("\\U0001f600"), u("a\\nb\\\\c"),
             u("x") * 255, u("y") * 256, u("z") * 300, u("\\u00e9") * 128,
-            u("tab\\there"), u("nul\\x00byte")] + ([] if PY2 else ["\ud800", "a\udfffb"])
+            u("tab\\there"), u("nul\\x00byte")] + ([] if PY2 else ["\ud800", "a\udfffb"]) + large_texts()
+
+def large_texts():
+    # Around where the codec keeps a str as latin-1 (4096 UTF-8 bytes), one
+    # of them twice (a memo GET of it), and one that a last character beyond
+    # U+00FF keeps as UTF-8.
+    big = u("\\u00e9") * 2048
+    return [u("\\u00e9") * 2047, big, big, u("\\u00e9") * 2100 + u("\\u0100")]
 
 def byteses():
-    return [b"", b"a", b"\x00", b"\xff", b"ab", b"x" * 255, b"y" * 256, b"z" * 1000]
+    # The last: protocols 0-2 write it as a latin-1 str of 6528 UTF-8 bytes.
+    return [b"", b"a", b"\x00", b"\xff", b"ab", b"x" * 255, b"y" * 256, b"z" * 1000,
+            bytes(bytearray(range(256))) * 17]
 
 def containers():
     big_list = list(range(1500))
