@@ -46,7 +46,10 @@ std::string expand_str(const TextSpec& t) {
       for (uint32_t cp : kSpecialChars[t.specials[order[next]] % kSpecialChars.size()]) cps.push_back(cp);
       ++next;
     }
-    if (p < t.len) cps.push_back(t.seed % 7 == 0 ? base : 'a' + (base - 'a' + p) % 26);
+    // One str in five is latin-1 beyond ASCII throughout (U+00A0..U+00FF):
+    // from 4 KiB of UTF-8 on, the codec keeps such a str as latin-1.
+    if (p < t.len)
+      cps.push_back(t.seed % 5 == 1 ? 0xA0 + (base - 'a' + p) % 96 : t.seed % 7 == 0 ? base : 'a' + (base - 'a' + p) % 26);
   }
   std::string out;
   out.reserve(cps.size() + 16);
@@ -617,7 +620,7 @@ uint32_t text_len() {
   switch (*rc::gen::weightedElement<int>({{30, 0}, {6, 1}, {6, 2}, {3, 3}})) {
     case 0: return static_cast<uint32_t>(pick(0, 12));
     case 1: return *rc::gen::element<uint32_t>(0u, 1u, 2u, 3u, 4u, 8u, 255u, 256u, 257u);
-    case 2: return *rc::gen::element<uint32_t>(254u, 255u, 256u, 257u, 258u, 65535u, 65536u);
+    case 2: return *rc::gen::element<uint32_t>(254u, 255u, 256u, 257u, 258u, 2047u, 2048u, 65535u, 65536u);
     default: return *rc::gen::element<uint32_t>(65534u, 65535u, 65536u, 65537u, 65536u * 2 + 1);
   }
 }
