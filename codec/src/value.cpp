@@ -383,7 +383,7 @@ NodeId Graph::list(std::span<const NodeId> items) {
     auto& lists = impl_->lists;
     charge(sizeof(detail::ListItems) + items.size() * sizeof(NodeId));
     Impl::grow(*this, lists, 1);
-    lists.emplace_back(items.begin(), items.end(), detail::SmallArenaAlloc<NodeId>(&impl_->arena));
+    lists.emplace_back(items.begin(), items.end(), &impl_->arena);
     try {
       return add(Kind::List, static_cast<uint32_t>(lists.size() - 1), 0);
     } catch (...) {
@@ -545,10 +545,10 @@ void Graph::list_extend(NodeId list, std::span<const NodeId> items) {
     if (aliased) {
       const std::vector<NodeId> copy(items.begin(), items.end());
       Impl::grow(*this, v, copy.size());
-      v.insert(v.end(), copy.begin(), copy.end());
+      v.append(copy.begin(), copy.end());
     } else {
       Impl::grow(*this, v, items.size());
-      v.insert(v.end(), items.begin(), items.end());
+      v.append(items.begin(), items.end());
     }
   });
 }

@@ -175,7 +175,7 @@ class GraphAccess {
         [[unlikely]] {
       return kNoNode;
     }
-    lists.emplace_back(detail::SmallArenaAlloc<NodeId>(&g.impl_->arena));  // no allocation
+    lists.emplace_back(&g.impl_->arena);  // no allocation
     g.bytes_held_ += cost;
     g.nodes_.push_unchecked(Graph::Node{Kind::List, 0, 0, static_cast<uint32_t>(lists.size() - 1), 0});
     return static_cast<NodeId>(n);
@@ -206,7 +206,7 @@ class GraphAccess {
   static void list_extend(Graph& g, NodeId list, std::span<const NodeId> items) {
     auto& v = g.impl_->lists[g.nodes_[list].aux];
     if (v.capacity() - v.size() < items.size()) Graph::Impl::grow(g, v, items.size());
-    v.insert(v.end(), items.begin(), items.end());
+    v.append(items.begin(), items.end());
   }
   static size_t list_length(const Graph& g, NodeId list) noexcept {
     return g.impl_->lists[g.nodes_[list].aux].size();

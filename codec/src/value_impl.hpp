@@ -178,7 +178,102 @@ struct SmallArenaAlloc {
   bool operator==(const SmallArenaAlloc<U>& o) const noexcept { return arena == o.arena; }
 };
 
-using ListItems = std::vector<NodeId, SmallArenaAlloc<NodeId>>;
+// The items of a list: trivially copyable items in three tiers of storage.
+// Up to kArenaItems items come from the graph's arena (most lists are small:
+// no malloc), then from malloc (grown by realloc), and from kPageMin bytes on
+// from a page block grown by page_grow: a cached block already resident when
+// there is one, else the block itself, remapped. A std::vector kept its old
+// block beside the new one at every doubling, and the old blocks stayed in
+// the block cache, resident: a big list's growth cost half its size again in
+// peak memory. The capacity is always what was asked for (the budget is
+// charged for it); a page block may be bigger (block_).
+template <class T>
+class ItemVector {
+  static_assert(std::is_trivially_copyable_v<T>);
+
+ public:
+  static constexpr size_t kArenaItems = 8;
+
+  explicit ItemVector(Arena* arena) noexcept : arena_(arena) {}
+  template <class It>
+  ItemVector(It first, It last, Arena* arena) : arena_(arena) {
+    append(first, last);
+  }
+  ItemVector(const ItemVector&) = delete;
+  ItemVector& operator=(const ItemVector&) = delete;
+  ~ItemVector() { release(); }
+
+  size_t size() const noexcept { return n_; }
+  size_t capacity() const noexcept { return cap_; }
+  bool empty() const noexcept { return n_ == 0; }
+  T* data() noexcept { return p_; }
+  const T* data() const noexcept { return p_; }
+  T* begin() noexcept { return p_; }
+  T* end() noexcept { return p_ + n_; }
+  const T* begin() const noexcept { return p_; }
+  const T* end() const noexcept { return p_ + n_; }
+  T& operator[](size_t i) noexcept { return p_[i]; }
+  const T& operator[](size_t i) const noexcept { return p_[i]; }
+
+  void reserve(size_t n) {
+    if (n <= cap_) return;
+    if (n > UINT32_MAX) throw std::bad_alloc();
+    const size_t bytes = n * sizeof(T);
+    if (bytes <= block_) {  // a page block taken bigger than asked for
+      cap_ = static_cast<uint32_t>(n);
+      return;
+    }
+    T* q;
+    if (in_arena(n)) {
+      q = static_cast<T*>(arena_->allocate(bytes));  // the old arena block is left unused
+      if (n_) std::memcpy(static_cast<void*>(q), static_cast<const void*>(p_), n_ * sizeof(T));
+    } else if (bytes < kPageMin) {
+      const bool heap = cap_ && !in_arena(cap_);
+      void* r = heap ? std::realloc(static_cast<void*>(p_), bytes) : std::malloc(bytes);
+      if (!r) throw std::bad_alloc();
+      q = static_cast<T*>(r);
+      if (!heap && n_) std::memcpy(r, static_cast<const void*>(p_), n_ * sizeof(T));
+    } else if (block_) {
+      size_t size = bytes;
+      q = static_cast<T*>(page_grow(p_, block_, n_ * sizeof(T), size));
+      block_ = size;
+    } else {
+      size_t size = bytes;
+      q = static_cast<T*>(page_allocate_growable(size));
+      if (n_) std::memcpy(static_cast<void*>(q), static_cast<const void*>(p_), n_ * sizeof(T));
+      if (cap_ && !in_arena(cap_)) std::free(p_);
+      block_ = size;
+    }
+    p_ = q;
+    cap_ = static_cast<uint32_t>(n);
+  }
+  // Room for one more: the caller has reserved it (Graph::Impl::grow).
+  void push_back(const T& v) noexcept { p_[n_++] = v; }
+  template <class It>
+  void append(It first, It last) {
+    const size_t k = static_cast<size_t>(last - first);
+    if (cap_ - n_ < k) reserve(n_ + k);
+    std::copy(first, last, p_ + n_);
+    n_ += static_cast<uint32_t>(k);
+  }
+
+ private:
+  bool in_arena(size_t cap) const noexcept { return arena_ && cap <= kArenaItems; }
+  void release() noexcept {
+    if (block_) {
+      page_free_growable(p_, block_, n_ * sizeof(T));
+    } else if (cap_ && !in_arena(cap_)) {
+      std::free(p_);
+    }
+  }
+
+  T* p_ = nullptr;
+  uint32_t n_ = 0, cap_ = 0;
+  Arena* arena_ = nullptr;
+  size_t block_ = 0;  // a page block's actual size, or 0
+};
+
+using ListItems = ItemVector<NodeId>;
 
 // An allocator that asks for transparent huge pages for big blocks (hash
 // indexes of large dicts are probed at random: fewer TLB misses).

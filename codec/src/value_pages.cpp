@@ -79,6 +79,7 @@ struct Cache {
     void* p;
     size_t size;
     size_t used;  // what the cache counts: the bytes its last owner used (resident), rounded
+    bool growable;  // a list's items (page_free_growable): what page_grow looks for
   };
   std::vector<Block> blocks;  // oldest first
   size_t total = 0;
@@ -91,16 +92,16 @@ Cache& cache() {
   return *c;
 }
 
-// A cached block of at least `size` bytes and not much more (best fit), or
-// of exactly `size` bytes when `exact`; null when there is none.
-void* take_cached(size_t& size, bool exact) noexcept {
+// The smallest cached block of at least `size` bytes and at most `most`
+// (only a growable one when `growable`), or null when there is none.
+void* take_cached(size_t& size, size_t most, bool growable = false) noexcept {
   Cache& c = cache();
   std::lock_guard<std::mutex> lock(c.m);
   size_t best = SIZE_MAX;
   size_t at = 0;
   for (size_t i = 0; i < c.blocks.size(); ++i) {
     const size_t s = c.blocks[i].size;
-    if (s >= size && (exact ? s == size : s - size <= size) && s < best) {
+    if (s >= size && s <= most && s < best && (!growable || c.blocks[i].growable)) {
       best = s;
       at = i;
     }
@@ -120,7 +121,9 @@ size_t page_block_size(size_t bytes) noexcept { return round_block(bytes); }
 
 void* page_allocate(size_t& bytes, bool exact) {
   size_t size = round_block(bytes);
-  if (void* p = take_cached(size, exact)) {
+  // A block may be up to twice the size asked for: one that big has done
+  // the same job for the last graph (a loop of similar decodes).
+  if (void* p = take_cached(size, exact ? size : 2 * size)) {
     bytes = size;
     return p;
   }
@@ -163,6 +166,23 @@ void* page_reallocate(void* p, size_t old_bytes, size_t& bytes) {
 #endif
 }
 
+void* page_grow(void* p, size_t old_bytes, size_t used, size_t& bytes) {
+  size_t size = round_block(bytes);
+  if (size <= old_bytes) {
+    bytes = old_bytes;
+    return p;
+  }
+  // Any cached list block that is big enough: in a loop of decodes, the last
+  // graph's full-grown one, within which the growth to come then stays.
+  if (void* q = take_cached(size, SIZE_MAX, true)) {
+    std::memcpy(q, p, used);
+    page_free_growable(p, old_bytes, used);
+    bytes = size;
+    return q;
+  }
+  return page_reallocate(p, old_bytes, bytes);
+}
+
 // Drops the oldest cached blocks until `total + room <= limit` (lock held).
 void evict(Cache& c, size_t room) noexcept {
   size_t drop = 0;
@@ -175,7 +195,18 @@ void evict(Cache& c, size_t room) noexcept {
   c.blocks.erase(c.blocks.begin(), c.blocks.begin() + static_cast<ptrdiff_t>(drop));
 }
 
-void page_free(void* p, size_t bytes, size_t used) noexcept {
+void* page_allocate_growable(size_t& bytes) {
+  size_t size = round_block(bytes);
+  if (void* p = take_cached(size, SIZE_MAX, true)) {
+    bytes = size;
+    return p;
+  }
+  return page_allocate(bytes);
+}
+
+namespace {
+
+void give_back(void* p, size_t bytes, size_t used, bool growable) noexcept {
   if (!p) return;
   used = std::min(round_block(std::max(used, kSmallPage)), bytes);
   Cache& c = cache();
@@ -185,7 +216,7 @@ void page_free(void* p, size_t bytes, size_t used) noexcept {
       try {
         c.blocks.reserve(c.blocks.size() + 1);
         evict(c, used);
-        c.blocks.push_back({p, bytes, used});
+        c.blocks.push_back({p, bytes, used, growable});
         c.total += used;
         PKL_POISON(p, bytes);
         return;
@@ -197,6 +228,11 @@ void page_free(void* p, size_t bytes, size_t used) noexcept {
   unmap_block(p, bytes);
 }
 
+}  // namespace
+
+void page_free(void* p, size_t bytes, size_t used) noexcept { give_back(p, bytes, used, false); }
+void page_free_growable(void* p, size_t bytes, size_t used) noexcept { give_back(p, bytes, used, true); }
+
 }  // namespace detail
 
 size_t set_block_cache_limit(size_t bytes) noexcept {
@@ -206,6 +242,12 @@ size_t set_block_cache_limit(size_t bytes) noexcept {
   c.limit = bytes;
   detail::evict(c, 0);
   return old;
+}
+
+size_t block_cache_bytes() noexcept {
+  detail::Cache& c = detail::cache();
+  std::lock_guard<std::mutex> lock(c.m);
+  return c.total;
 }
 
 void release_block_cache() noexcept {

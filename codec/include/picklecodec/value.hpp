@@ -85,6 +85,15 @@ size_t page_block_size(size_t bytes) noexcept;
 // Grows a block of `old_bytes` (its actual size) to at least `bytes`
 // (rounded up on return); contents kept. May move it.
 void* page_reallocate(void* p, size_t old_bytes, size_t& bytes);
+// Blocks of a list's items, which grow: from the cache, any block a list
+// gave back that is big enough (in a loop of decodes, the last graph's
+// full-grown block, within which the growth to come stays), else as
+// page_allocate; grown (first `used` bytes live) into such a block (a copy,
+// where remapping would fault fresh pages in), else as page_reallocate; and
+// given back as page_free does. The caller keeps the sizes returned.
+void* page_allocate_growable(size_t& bytes);
+void* page_grow(void* p, size_t old_bytes, size_t used, size_t& bytes);
+void page_free_growable(void* p, size_t bytes, size_t used) noexcept;
 // Gives a block back (`bytes` its actual size; `used`, how many bytes from
 // its start were used, what the cache counts it for).
 void page_free(void* p, size_t bytes, size_t used) noexcept;
@@ -344,6 +353,8 @@ class Graph {
 size_t set_block_cache_limit(size_t bytes) noexcept;
 // Gives every cached block back to the system.
 void release_block_cache() noexcept;
+// The bytes the cache holds now (of each block, the part its last owner used).
+size_t block_cache_bytes() noexcept;
 
 // Structural identity of two graphs: same values (floats bit for bit), same
 // sharing and cycles (a bijection between the nodes reached from the roots).
