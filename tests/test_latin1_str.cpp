@@ -44,6 +44,32 @@ std::string le(uint64_t v, int n) {
   return s;
 }
 
+// A large str that converts to latin-1 is not validated again: one that is
+// not UTF-8 still gets CPython's error, and over the budget the encoding is
+// still checked first.
+TEST(Latin1Str, DecoderErrorsAsForAnyStr) {
+  auto pickle = [](const std::string& utf8) { return "\x80\x02X"s + le(utf8.size(), 4) + utf8 + "."; };
+  auto message = [](const std::string& data, const DecodeOptions& o = {}) -> std::string {
+    try {
+      decode(data, o);
+    } catch (const Error& e) {
+      return std::to_string(static_cast<int>(e.code())) + " " + e.message();
+    }
+    return "no error";
+  };
+  const std::string body = repeat(e_acute, 3000);
+  const std::string bad = std::to_string(static_cast<int>(ErrorCode::BadArgument)) + " ";
+  // pickle.loads(b'\x80\x02X' + ... + b'.') under python3:
+  EXPECT_EQ(message(pickle(body + "\xc3(")),
+            bad + "'utf-8' codec can't decode byte 0xc3 in position 6000: invalid continuation byte");
+  EXPECT_EQ(message(pickle(body + "\x80")), bad + "'utf-8' codec can't decode byte 0x80 in position 6000: invalid start byte");
+  EXPECT_EQ(message(pickle(body + "\xc3")), bad + "'utf-8' codec can't decode byte 0xc3 in position 6000: unexpected end of data");
+  DecodeOptions tight;
+  tight.limits.max_total_bytes = 5000;
+  EXPECT_EQ(message(pickle(body + "\x80"), tight).substr(0, bad.size()), bad);
+  EXPECT_EQ(message(pickle(body), tight).substr(0, 3), std::to_string(static_cast<int>(ErrorCode::ResourceLimit)) + " ");
+}
+
 TEST(Latin1Str, WhichStrsAreKeptSo) {
   Graph g;
   struct Case {

@@ -112,8 +112,17 @@ class Machine {
   // BINUNICODE(8), SHORT_BINUNICODE: validated, then a str.
   PKL_HOT void op_unicode(std::string_view data) {
     if (!ascii(data.data(), data.size())) [[unlikely]] {
+      // A large str of characters below U+0100 is converted to latin-1, which
+      // checks it as the validator would: one pass over megabytes, not two.
+      if (data.size() >= GraphAccess::kLatin1StrMin) {
+        const NodeId n = GraphAccess::latin1_str(g_, data);
+        if (n != kNoNode) {
+          push(n);
+          return;
+        }
+      }
       check_utf8(data);
-      push(GraphAccess::str_non_ascii(g_, data));
+      push(GraphAccess::str(g_, data));
       return;
     }
     push(GraphAccess::str(g_, data));

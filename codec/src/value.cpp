@@ -62,6 +62,14 @@ void* Arena::allocate_zeroed(size_t bytes) {
   return p;
 }
 
+void* Arena::allocate_pages(size_t& bytes) {
+  chunks_.reserve(chunks_.size() + 1);
+  void* p = page_allocate(bytes);
+  chunks_.emplace_back(p, bytes);  // given back by page_free, as the chunks are
+  allocated_ += bytes;
+  return p;
+}
+
 void* Arena::allocate_slow(size_t bytes) {
   if (bytes > kChunk / 4) {
     auto block = std::make_unique_for_overwrite<uint64_t[]>(bytes / 8);
@@ -232,10 +240,29 @@ Rec* Graph::Impl::new_rec(Graph& g, const void* data, size_t bytes, uint64_t uni
   return r;
 }
 
+Rec* Graph::Impl::new_paged_rec(Graph& g, const void* data, size_t bytes, uint64_t units) {
+  g.charge(sizeof(Rec) + static_cast<uint64_t>(bytes));
+  detail::Arena& a = g.impl_->arena;
+  size_t size = bytes;
+  char* payload = static_cast<char*>(a.allocate_pages(size));
+  std::memcpy(payload, data, bytes);
+  auto* r = static_cast<Rec*>(a.allocate(sizeof(Rec) + sizeof payload));
+  r->len = units;
+  r->hash = 0;
+  r->hashed = 0;
+  r->external = Rec::kInGraph;
+  std::memcpy(r->inline_chars(), &payload, sizeof payload);
+  return r;
+}
+
 NodeId Graph::Impl::make_rec(Graph& g, Kind k, uint8_t flags, const void* data, size_t bytes,
                              uint64_t units) {
   if (!g.impl_) throw Error(ErrorCode::Usage, "use of a moved-from graph");
-  Rec* r = new_rec(g, data, bytes, units);
+  // A large payload of bytes on pages of its own: behind a record header it
+  // took one page more (257 for a MiB), and its block now comes from the
+  // block cache (resident, in a loop of decodes) rather than from malloc.
+  const bool paged = data && bytes >= detail::kPageMin && (k == Kind::Str || k == Kind::Bytes || k == Kind::ByteArray);
+  Rec* r = paged ? new_paged_rec(g, data, bytes, units) : new_rec(g, data, bytes, units);
   NodeId n = g.add(k, 0, static_cast<uint64_t>(reinterpret_cast<uintptr_t>(r)));
   g.nodes_[n].flags = flags;
   return n;
@@ -290,36 +317,41 @@ NodeId Graph::str(std::string_view utf8) {
 }
 
 NodeId Graph::Impl::make_str(Graph& g, std::string_view utf8) {
+  const NodeId n = try_latin1_str(g, utf8);
+  return n != kNoNode ? n : make_rec(g, Kind::Str, 0, utf8.data(), utf8.size(), utf8.size());
+}
+
+NodeId Graph::Impl::try_latin1_str(Graph& g, std::string_view utf8) {
   const size_t size = utf8.size();
-  if (size >= kLatin1StrMin) {
-    const std::optional<size_t> count = detail::latin1_length(utf8);
-    if (count && (size - *count) * 8 >= size) {
-      // Charged as the UTF-8 record it stands for: limits do not depend on
-      // how a str is kept, and the UTF-8, if it is ever made, is paid for.
-      g.charge(sizeof(Rec) + static_cast<uint64_t>(size));
-      const size_t room = sizeof(Rec) + sizeof(Rec::Latin1Head) + *count + 8;
-      auto* r = static_cast<Rec*>(g.impl_->arena.allocate(room));
-      Rec::Latin1Head* head = r->latin1_head();
-      if (detail::utf8_to_latin1(utf8, reinterpret_cast<char*>(head + 1)) == count) {
-        r->len = size;
-        r->hash = 0;
-        r->hashed = 0;
-        r->external = Rec::kLatin1;
-        head->utf8 = nullptr;
-        head->count = *count;
-        return g.add(Kind::Str, 0, static_cast<uint64_t>(reinterpret_cast<uintptr_t>(r)));
-      }
-      // Not UTF-8 after all (the public Graph::str does not check): kept as given.
-      g.bytes_held_ -= sizeof(Rec) + size;
-    }
-  }
-  return make_rec(g, Kind::Str, 0, utf8.data(), size, size);
+  if (size < kLatin1StrMin) return kNoNode;
+  const std::optional<size_t> count = detail::latin1_length(utf8);
+  if (!count || (size - *count) * 8 < size) return kNoNode;
+  // Charged as the UTF-8 record it stands for: limits do not depend on how a
+  // str is kept, and the UTF-8, if it is ever made, is paid for. Over the
+  // budget, or not UTF-8, it is the caller's general path that reports, in
+  // the order it always has (the decoder: the encoding first).
+  const uint64_t cost = sizeof(Rec) + static_cast<uint64_t>(size);
+  if (g.bytes_held_ > g.byte_limit_ || cost > g.byte_limit_ - g.bytes_held_) return kNoNode;
+  detail::Arena& a = g.impl_->arena;
+  auto* latin1 = static_cast<char*>(a.allocate_large(*count + 8));
+  if (detail::utf8_to_latin1(utf8, latin1) != count) return kNoNode;
+  auto* r = static_cast<Rec*>(a.allocate(sizeof(Rec) + sizeof(Rec::Latin1Head)));
+  g.charge(cost);
+  r->len = size;
+  r->hash = 0;
+  r->hashed = 0;
+  r->external = Rec::kLatin1;
+  Rec::Latin1Head* head = r->latin1_head();
+  head->utf8 = nullptr;
+  head->count = *count;
+  head->latin1 = latin1;
+  return g.add(Kind::Str, 0, static_cast<uint64_t>(reinterpret_cast<uintptr_t>(r)));
 }
 
 void Graph::Impl::make_utf8(const Graph& g, const Rec* r) {
   const std::string_view latin1 = r->latin1();
   guarded([&] {
-    auto* p = static_cast<char*>(g.impl_->arena.allocate(r->len + detail::kLatin1Slack));
+    auto* p = static_cast<char*>(g.impl_->arena.allocate_large(r->len + detail::kLatin1Slack));
     detail::latin1_to_utf8(latin1, p);
     r->latin1_head()->utf8 = p;
   });

@@ -133,11 +133,12 @@ class GraphAccess {
     if (utf8.size() <= 2) return g.str(utf8);  // "" and one-character strs are singletons
     return record(g, Kind::Str, utf8.data(), utf8.size(), utf8.size());
   }
-  // The same of UTF-8 that is not all ASCII: a large one may be kept as latin-1.
-  static NodeId str_non_ascii(Graph& g, std::string_view utf8) {
-    if (utf8.size() >= Graph::Impl::kLatin1StrMin) return Graph::Impl::make_str(g, utf8);
-    return str(g, utf8);
-  }
+  // A str of `utf8`, not yet validated, kept as latin-1 (Graph::str's rule),
+  // or kNoNode when it is not such a str or not UTF-8.
+  static NodeId latin1_str(Graph& g, std::string_view utf8) { return Graph::Impl::try_latin1_str(g, utf8); }
+  static constexpr size_t kLatin1StrMin = Graph::Impl::kLatin1StrMin;
+  // Strs of more bytes than this are never made by the try_ functions.
+  static constexpr size_t kInlineMax = 1024;
   // A bytes of `payload`, which a str record of g holds (its latin-1 or its
   // ASCII): both are immutable and live as long as the graph, so the bytes
   // points to it instead of holding a copy, and is charged as such a record.
@@ -289,7 +290,7 @@ class GraphAccess {
   static NodeId try_record(Graph& g, Kind k, const void* data, size_t bytes, uint64_t units) noexcept {
     const size_t n = g.nodes_.size();
     const uint64_t cost = sizeof(Rec) + bytes + sizeof(Graph::Node);
-    if (bytes > 1024 || n == g.nodes_.capacity() || g.bytes_held_ + cost > g.byte_limit_) [[unlikely]] {
+    if (bytes > kInlineMax || n == g.nodes_.capacity() || g.bytes_held_ + cost > g.byte_limit_) [[unlikely]] {
       return kNoNode;
     }
     auto* r = static_cast<Rec*>(g.impl_->arena.try_allocate(sizeof(Rec) + bytes));

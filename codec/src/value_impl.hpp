@@ -36,8 +36,8 @@ namespace detail {
 // tuples keep their payload right after it. The hash is cached lazily. An
 // external record (a bytes made by Graph::bytes_view) holds, instead of its
 // payload, a pointer to the caller's bytes. A latin-1 str (a large str that
-// would take a third more as UTF-8: Graph::Impl::make_str) holds a
-// Latin1Head and then its latin-1 bytes; `len` is still its UTF-8 size, and
+// takes an eighth or more less as latin-1: Graph::Impl::make_str) holds a
+// Latin1Head that points to its latin-1 bytes; `len` is still its UTF-8 size, and
 // the head's pointer is null until the UTF-8 is first asked for
 // (Graph::Impl::utf8_rec makes it, in the arena).
 struct Rec {
@@ -46,7 +46,8 @@ struct Rec {
   static constexpr uint32_t kInline = 0, kExternal = 1, kLatin1 = 2, kInGraph = 3;
   struct Latin1Head {
     const char* utf8;
-    uint64_t count;  // characters (latin-1 bytes)
+    uint64_t count;      // characters (latin-1 bytes)
+    const char* latin1;  // right after the head, or a page block of the arena's
   };
   uint64_t len;       // payload length in units (bytes, or NodeIds for tuples)
   uint64_t hash;      // valid when hashed != 0
@@ -69,7 +70,7 @@ struct Rec {
   }
   std::string_view latin1() const noexcept {
     const Latin1Head* h = latin1_head();
-    return {reinterpret_cast<const char*>(h + 1), static_cast<size_t>(h->count)};
+    return {h->latin1, static_cast<size_t>(h->count)};
   }
 };
 
@@ -95,6 +96,12 @@ class Arena {
   // 8-aligned zeroed storage for `bytes` bytes; a large one is fresh zero
   // pages, resident only once written.
   void* allocate_zeroed(size_t bytes);
+  // A page block of at least `bytes` (set to its size) of its own, given back
+  // with the arena: a large payload starts on a page and takes no page more
+  // than its size needs.
+  void* allocate_pages(size_t& bytes);
+  // allocate(), or allocate_pages() from kPageMin bytes on.
+  void* allocate_large(size_t bytes) { return bytes >= kPageMin ? allocate_pages(bytes) : allocate(bytes); }
   // Storage from the current chunk, or null (never allocates, never throws).
   void* try_allocate(size_t bytes) noexcept {
     bytes = (bytes + 7) & ~size_t{7};
@@ -497,6 +504,9 @@ struct Graph::Impl {
   // large and saves an eighth or more (as CPython keeps a str of such
   // characters at a byte each).
   static NodeId make_str(Graph& g, std::string_view utf8);
+  // The latin-1 form of such a str, or kNoNode when it is not one (or not
+  // UTF-8: converting checks the encoding as the UTF-8 validator would).
+  static NodeId try_latin1_str(Graph& g, std::string_view utf8);
   static constexpr size_t kLatin1StrMin = 4096;
   static bool is_big(const Graph& g, NodeId n) noexcept { return g.nodes_[n].flags & 1; }
   static const Node& node(const Graph& g, NodeId n) noexcept { return g.nodes_[n]; }
@@ -533,6 +543,9 @@ struct Graph::Impl {
   // A record of `bytes` copied from `data`; with data null, of `bytes` zero
   // bytes not written (bytes(N), bytearray(N): Arena::allocate_zeroed).
   static detail::Rec* new_rec(Graph& g, const void* data, size_t bytes, uint64_t units);
+  // The same for a large str, bytes or bytearray: the payload in page blocks
+  // of its own, the record a kInGraph pointer to it.
+  static detail::Rec* new_paged_rec(Graph& g, const void* data, size_t bytes, uint64_t units);
 
   // Grows v's capacity for `extra` more items, charging the growth to the budget.
   template <class V>
