@@ -579,14 +579,19 @@ inline bool Engine::save_inline(Val v) {
       // read once (only strs of up to two bytes can be singletons).
       out_.boundary();
       ensure_node(v);
-      const int code = GraphAccess::str_size(g_, v) <= 2 ? singleton_code(v) : -1;
+      const GraphAccess::StoredStr text = GraphAccess::str_stored(g_, v);
+      const int code = text.bytes.size() <= 2 && !text.latin1 ? singleton_code(v) : -1;
       uint32_t cell = memo_[v];
       if (cell == 0 && code >= 0) cell = latin1_memo_[code];
       if (cell) {
         memo_get(cell);
         return true;
       }
-      save_node_str_data(v);
+      if (!text.latin1) [[likely]] {
+        save_str_data(v, text.bytes);
+      } else {
+        save_node_str_data(v);
+      }
       cell = next_memo();
       memo_[v] = cell;
       ++node_puts_;

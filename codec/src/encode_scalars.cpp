@@ -207,11 +207,13 @@ void Engine::save_str(Val v) {
 }
 
 void Engine::save_node_str_data(NodeId v) {
-  const std::string_view latin1 = GraphAccess::str_latin1(g_, v);
-  if (latin1.data() && bin_) {
-    save_latin1_str(latin1, GraphAccess::str_size(g_, v));
+  const GraphAccess::StoredStr s = GraphAccess::str_stored(g_, v);
+  if (!s.latin1) {
+    save_str_data(v, s.bytes);
+  } else if (bin_) {
+    save_latin1_str(s.bytes, GraphAccess::str_size(g_, v));
   } else {
-    save_str_data(v, g_.as_str(v));  // protocol 0's raw-unicode-escape reads UTF-8
+    save_str_data(v, GraphAccess::str(g_, v));  // protocol 0's raw-unicode-escape reads UTF-8
   }
 }
 

@@ -56,6 +56,16 @@ class GraphAccess {
     const Rec* r = Graph::Impl::rec(g, n);
     return r->external == Rec::kLatin1 ? r->latin1() : std::string_view();
   }
+  // What a str holds, read once: its UTF-8, or (latin1 set) its latin-1.
+  struct StoredStr {
+    std::string_view bytes;
+    bool latin1;
+  };
+  static StoredStr str_stored(const Graph& g, NodeId n) noexcept {
+    const Rec* r = Graph::Impl::rec(g, n);
+    if (r->external == Rec::kLatin1) [[unlikely]] return {r->latin1(), true};
+    return {{r->chars(), static_cast<size_t>(r->len)}, false};
+  }
   static std::span<const NodeId> list_items(const Graph& g, NodeId n) noexcept {
     return g.impl_->lists[g.nodes_[n].aux];
   }

@@ -507,7 +507,10 @@ struct Graph::Impl {
   // The latin-1 form of such a str, or kNoNode when it is not one (or not
   // UTF-8: converting checks the encoding as the UTF-8 validator would).
   static NodeId try_latin1_str(Graph& g, std::string_view utf8);
-  static constexpr size_t kLatin1StrMin = 4096;
+#ifndef PKL_LARGE_STR_MIN
+#define PKL_LARGE_STR_MIN 4096
+#endif
+  static constexpr size_t kLatin1StrMin = PKL_LARGE_STR_MIN;
   static bool is_big(const Graph& g, NodeId n) noexcept { return g.nodes_[n].flags & 1; }
   static const Node& node(const Graph& g, NodeId n) noexcept { return g.nodes_[n]; }
 
