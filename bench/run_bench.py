@@ -257,7 +257,9 @@ def table(results):
                + (" (glibc tuned to keep freed memory, both sides: --steady)" if results.get("steady") else
                   " (glibc's default allocator settings)")
                + ". Peaks are the extra resident memory of one call "
-               "in a fresh process (VmHWM after it minus VmRSS before it, input already in memory).")
+               "in a fresh process, after the same small load and dump on both sides (VmHWM after it minus "
+               "the resident memory before it from /proc/self/smaps_rollup, less the file pages, i.e. code, "
+               "it mapped in; input already in memory).")
     return "\n\n".join(out) + "\n"
 
 

@@ -182,15 +182,16 @@ class Out {
     std::memset(p_ + len_, 0xfe, kFrameHeaderSize);
     len_ += kFrameHeaderSize;
   }
-  // Makes n more bytes writable: within the reserved capacity a step of
-  // about a 64th of what is written, 64 KiB at least (resize zero-fills what it adds, and
-  // what the pickle does not reach of the last step stays resident: an
-  // eighth left up to 12% of a large pickle's size in its peak memory);
-  // past it, the capacity doubles.
+  // Makes n more bytes writable: within the reserved capacity a step of 16
+  // KiB, or what one larger write needs; past it, the capacity doubles.
+  // resize() zero-fills what it adds, and what the pickle does not reach of
+  // the last step stays resident: steps of an eighth of what was written
+  // left up to 12% of a large pickle's size in its peak memory.
   void grow(size_t n) {
     const size_t need = len_ + n;
     if (need > buf_.capacity()) buf_.reserve(std::max(need, buf_.capacity() * 2));
-    const size_t want = std::max(need, std::min(buf_.capacity(), len_ + std::max<size_t>(len_ / 64, 65536)));
+    constexpr size_t kStep = size_t{16} << 10;
+    const size_t want = n >= kStep ? need : std::min(buf_.capacity(), len_ + kStep);
     buf_.resize(want);
     p_ = buf_.data();
     cap_ = want;
