@@ -11,6 +11,7 @@
 #include "picklecodec/decode.hpp"
 #include "picklecodec/encode.hpp"
 #include "picklecodec/error.hpp"
+#include "latin1.hpp"
 #include "value_access.hpp"
 
 namespace {
@@ -176,18 +177,8 @@ std::string protocol2_list(const std::string& utf8) {
          "q\x01h\x01" "c_codecs\nencode\nq\x02h\x01X\x06\x00\x00\x00latin1q\x03\x86q\x04Rq\x05" "e."s;
 }
 
-std::string to_utf8(const std::string& latin1) {
-  std::string utf8;
-  for (unsigned char c : latin1) {
-    if (c < 0x80) {
-      utf8 += static_cast<char>(c);
-    } else {
-      utf8 += static_cast<char>(0xC0 | (c >> 6));
-      utf8 += static_cast<char>(0x80 | (c & 0x3F));
-    }
-  }
-  return utf8;
-}
+// The UTF-8 of latin-1 text (latin1.cpp, checked against a reference in test_latin1.cpp).
+std::string to_utf8(const std::string& latin1) { return pkl::detail::latin1_to_utf8(latin1); }
 
 TEST(Latin1Str, DecodedAndEncodedAsLatin1) {
   std::string latin1;

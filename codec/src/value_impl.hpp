@@ -2,13 +2,15 @@
 //
 // Layout: a node is 16 bytes (kind, flags, aux, bits). Strs, bytes,
 // bytearrays, big ints (flags bit 0) and tuples keep their payload in an
-// arena record that `bits` points to; lists, dicts, sets, globals, objects
-// and buffers live in side tables indexed by `aux`; ints, floats and bools
-// are held in `bits` itself; a persid's `bits` is the pid node.
+// arena record that `bits` points to (a payload of 64 KiB or more in a page
+// block of its own, behind a pointer; see Rec for the other forms); lists,
+// dicts, sets, globals, objects and buffers live in side tables indexed by
+// `aux`; ints, floats and bools are held in `bits` itself; a persid's `bits`
+// is the pid node.
 //
 // Const functions that hash (key_equal, dict_get, set_contains, hashable)
-// fill hash caches in records and sets: a graph is not safe to use from two
-// threads at once, even read-only.
+// fill hash caches in records and sets, and as_str makes a latin-1 str's
+// UTF-8: a graph is not safe to use from two threads at once, even read-only.
 #pragma once
 
 #include <algorithm>
