@@ -30,6 +30,12 @@
 #include "picklecodec/value.hpp"
 #include "siphash.hpp"
 
+// From how many UTF-8 bytes a str may be kept as latin-1 (and a bytes encoded
+// from a str share its storage): codec/CMakeLists.txt's PICKLECODEC_LARGE_STR_MIN.
+#ifndef PKL_LARGE_STR_MIN
+#define PKL_LARGE_STR_MIN 4096
+#endif
+
 namespace pkl {
 
 namespace detail {
@@ -49,7 +55,7 @@ struct Rec {
   struct Latin1Head {
     const char* utf8;
     uint64_t count;      // characters (latin-1 bytes)
-    const char* latin1;  // right after the head, or a page block of the arena's
+    const char* latin1;  // in the arena (a page block of its own when large)
   };
   uint64_t len;       // payload length in units (bytes, or NodeIds for tuples)
   uint64_t hash;      // valid when hashed != 0
@@ -150,8 +156,8 @@ class Arena {
   size_t allocated() const noexcept { return allocated_; }
 };
 
-// An allocator for the item vectors of lists and dicts: blocks of up to
-// kArenaItems items come from the graph's arena (most containers are small;
+// An allocator for the item vectors of dicts (lists have ItemVector): blocks
+// of up to kArenaItems items come from the graph's arena (most are small;
 // no malloc, no free, no per-block header), larger ones from the heap. Arena
 // blocks are given back with the graph; a vector that outgrows one leaves it
 // unused (at most kArenaItems items).
@@ -509,9 +515,6 @@ struct Graph::Impl {
   // The latin-1 form of such a str, or kNoNode when it is not one (or not
   // UTF-8: converting checks the encoding as the UTF-8 validator would).
   static NodeId try_latin1_str(Graph& g, std::string_view utf8);
-#ifndef PKL_LARGE_STR_MIN
-#define PKL_LARGE_STR_MIN 4096
-#endif
   static constexpr size_t kLatin1StrMin = PKL_LARGE_STR_MIN;
   static bool is_big(const Graph& g, NodeId n) noexcept { return g.nodes_[n].flags & 1; }
   static const Node& node(const Graph& g, NodeId n) noexcept { return g.nodes_[n]; }

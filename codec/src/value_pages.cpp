@@ -93,7 +93,7 @@ Cache& cache() {
 }
 
 // The smallest cached block of at least `size` bytes and at most `most`
-// (only a growable one when `growable`), or null when there is none.
+// (only a list's, when `growable`), or null when there is none.
 void* take_cached(size_t& size, size_t most, bool growable = false) noexcept {
   Cache& c = cache();
   std::lock_guard<std::mutex> lock(c.m);

@@ -88,7 +88,8 @@ void* page_reallocate(void* p, size_t old_bytes, size_t& bytes);
 // Blocks of a list's items, which grow: from the cache, any block a list
 // gave back that is big enough (in a loop of decodes, the last graph's
 // full-grown block, within which the growth to come stays), else as
-// page_allocate; grown (first `used` bytes live) into such a block (a copy,
+// page_allocate (which takes any cached block, a list's too, of up to twice
+// its size); grown (first `used` bytes live) into such a list block (a copy,
 // where remapping would fault fresh pages in), else as page_reallocate; and
 // given back as page_free does. The caller keeps the sizes returned.
 void* page_allocate_growable(size_t& bytes);
