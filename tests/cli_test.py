@@ -7,7 +7,8 @@
     pickle.loads(encoding=...) does (show and recode);
   - --no-fix-imports keeps Python 2 names, as fix_imports=False;
   - --strict-limits rejects what the default budget accepts;
-  - a missing file is exit 1 with the OS's reason.
+  - a missing file is exit 1 with the OS's reason;
+  - an empty file or pipe is exit 1 in every command, in CPython's words.
 
     python3 tests/cli_test.py --bin build/release/bin
 """
@@ -122,6 +123,38 @@ def main():
             else:
                 check("recode -p %d of a %d-bit int" % (q, v.bit_length()),
                       rc == 1 and one_error_line(err) and ("pickletool: error: " + why) in err, "rc=%d %r" % (rc, err))
+
+    # An empty input, from a file or a pipe: no pickle at all is an error in
+    # every command (a stream may end cleanly after its first pickle, not
+    # before), each in its reference's words: pickle.load's EOFError for show
+    # and recode, `python3 -m pickletools`' ValueError for dis.
+    with tempfile.TemporaryDirectory() as d:
+        empty = os.path.join(d, "empty.pkl")
+        open(empty, "wb").close()
+        with open(empty, "rb") as f:
+            try:
+                pickle.load(f)
+                load_says = None
+            except EOFError as e:
+                load_says = str(e)
+        dis_says = subprocess.run([sys.executable, "-m", "pickletools", empty],
+                                  capture_output=True).stderr.decode().strip().splitlines()[-1]
+        check("CPython on an empty file", load_says == "Ran out of input" and
+              dis_says == "ValueError: pickle exhausted before seeing STOP", "%r %r" % (load_says, dis_says))
+        for cmd, says in ((["show"], load_says), (["show", "--json"], load_says), (["recode"], load_says),
+                          (["dis"], "pickle exhausted before seeing STOP")):
+            for how, args in (("file", [empty]), ("pipe", ["-"])):
+                rc, out, err = run(tool, cmd + args)
+                check("empty %s %s" % (how, " ".join(cmd)),
+                      rc == 1 and out == b"" and one_error_line(err) and ("pickletool: error: " + says) in err,
+                      "rc=%d out=%r err=%r" % (rc, out, err))
+        # One pickle, then a clean end: fine in a file and in a pipe.
+        one = os.path.join(d, "one.pkl")
+        with open(one, "wb") as f:
+            f.write(pickle.dumps(1, 2))
+        for how, args, data in (("file", [one], b""), ("pipe", ["-"], pickle.dumps(1, 2))):
+            rc, out, err = run(tool, ["show"] + args, data)
+            check("one pickle then the end, %s" % how, rc == 0 and out == b"1\n", "rc=%d %r %r" % (rc, out, err))
 
     # A missing file, and an output file written whole.
     with tempfile.TemporaryDirectory() as d:

@@ -8,6 +8,11 @@ recoded at every protocol 0..5 and compared with CPython 3.11 through the
 oracle. The exit status is diffcheck's (0: no difference outside
 oracle/divergences.py). About 30 s on a release build.
 
+Each pickletool call is bounded in CPU time (ci/diffcheck --timeout, 20 s
+by default, as RLIMIT_CPU), not wall time: on a busy machine the wall
+clock counts other processes' time. A wall-clock guard of 120 s a call
+only catches a hang.
+
     python3 tests/diffcheck_quick_test.py --bin build/bin
 """
 import argparse

@@ -29,8 +29,10 @@ void run_show(const ShowArgs& args) {
   pkl::Decoder decoder(source, options);
   pkl::ShowOptions show_options;
   show_options.width = args.width;
+  size_t shown = 0;
   try {
     while (auto graph = decoder.next()) {
+      ++shown;
       if (args.json) {
         pkl::show_json(*graph, graph->root(), std::cout);
       } else {
@@ -43,6 +45,9 @@ void run_show(const ShowArgs& args) {
     throw;
   }
   std::cout.flush();
+  // A stream may end cleanly after a pickle, not before the first: as
+  // recode and pickle.load (EOFError) do.
+  if (shown == 0) throw pkl::Error(pkl::ErrorCode::EndOfInput, "Ran out of input");
 }
 
 }  // namespace
