@@ -171,9 +171,8 @@ class _StandInMeta(type):
         raise TypeError("cannot delete %r attribute of immutable type %r"
                         % (name, type.__getattribute__(cls, "__qualname__")))
 
-    def __repr__(cls):
-        h = type.__getattribute__(cls, "_pti_home")
-        return "<stand-in %s.%s>" % (h.module, h.qualname)
+    # repr() is type's, "<class 'module.qualname'>" as for a real class:
+    # protocol 0 writes a persistent id as its str(), globals in it included.
 
 
 class _StandInBase(object):

@@ -164,7 +164,16 @@ def handmade_inputs():
         ("hand:py2_copy_reg", b"ccopy_reg\n_reconstructor\n(cmod\nC\nc__builtin__\nobject\nNtR(dVa\nI1\nsb."),
         ("hand:proto3_no_mapping", b"\x80\x03c__builtin__\nset\n)R."),
         ("hand:latin1_string_rejected", b"S'\\xe9'\n."),
-        ("hand:persid_rejected", b"Pabc\n."),
+        # Persistent ids, kept (pickletool's default): written back as an
+        # Unpickler/Pickler pair whose persistent_load/persistent_id keep them.
+        ("hand:persid", b"Pabc\n."),
+        ("hand:binpersid_tuple", b"\x80\x02(X\x07\x00\x00\x00storageq\x00K\x01tQ."),
+        ("hand:binpersid_nested", b"\x80\x02(X\x01\x00\x00\x00aK\x01\x88N(G?\xf8\x00\x00\x00\x00\x00\x00]"
+                                  b"C\x02\xff\x00tl\x85Q."),
+        ("hand:binpersid_shared", b"\x80\x02]q\x00(X\x01\x00\x00\x00kq\x01Qh\x01Qe."),
+        ("hand:binpersid_non_ascii", b"\x80\x02X\x02\x00\x00\x00\xc3\xa9Q."),
+        ("hand:binpersid_globals", b"\x80\x02(X\x07\x00\x00\x00storagectorch\nFloatStorage\nc__builtin__\nset\n"
+                                   b"c_codecs\nencode\ncmod\nA.B\ntQ."),
         # CPython's message quotes the name, line breaks and all: still one line.
         ("hand:encoding_name_with_line_breaks",
          b"c_codecs\nencode\n(Vab\nVa\\u2028b\x0bc\\u0085\ntR."),
@@ -202,8 +211,8 @@ class Run:
         self.set_order = 0
         self.allowed = 0
 
-    def recode(self, data, q):
-        p = subprocess.run([self.tool, "recode", "--protocol", str(q)], input=data, capture_output=True,
+    def recode(self, data, q, *flags):
+        p = subprocess.run([self.tool, "recode", "--protocol", str(q)] + list(flags), input=data, capture_output=True,
                            timeout=300)
         return p.returncode, p.stdout, p.stderr.decode("utf-8", "replace")
 
@@ -241,8 +250,8 @@ def same_but_set_order(codec, cpython, q):
     if not any(op in cpython for op in SET_OPCODES) and b"set\n" not in cpython:
         return False
     try:
-        a = inert.redump(codec, [q], persistent=False)
-        b = inert.redump(cpython, [q], persistent=False)
+        a = inert.redump(codec, [q])
+        b = inert.redump(cpython, [q])
     except RecursionError:
         return False
     if len(a) != len(b) or not all(r.ok for r, _ in a + b):
@@ -269,7 +278,7 @@ def main():
     batches = {q: [] for q in PROTOCOLS}  # (name, data, expected bytes)
     for name, data in inputs:
         try:
-            results = inert.redump(data, PROTOCOLS, persistent=False)
+            results = inert.redump(data, PROTOCOLS)
         except RecursionError:
             run.skipped += 1
             continue
@@ -335,6 +344,21 @@ def main():
                 rc = 1  # the rest of the stream is checked one by one
         if rc != 0 and not batch:
             pass
+
+    # --persistent-id error: CPython's Unpickler without persistent_load.
+    for name, data, opname in [("hand:persid", b"Pabc\n.", "PERSID"), ("hand:binpersid", b"\x80\x02K\x01Q.", "BINPERSID")]:
+        try:
+            pickle.loads(data)
+            cpython = None
+        except pickle.UnpicklingError as e:
+            cpython = str(e)
+        rc, out, err = run.recode(data, 2, "--persistent-id", "error")
+        want = "pickletool: error: %s at offset %d (opcode %s)\n" % (
+            cpython.replace("\n", "\\n"), 0 if opname == "PERSID" else len(data) - 2, opname)
+        if rc == 1 and not out and err == want:
+            run.ok("%s --persistent-id error" % name)
+        else:
+            run.fail("%s --persistent-id error" % name, "exit %d, %r; want %r" % (rc, err, want))
 
     if run.set_order:
         print("(%d recodes differ from CPython only in the order of set items: allowed, §6)" % run.set_order)

@@ -502,7 +502,14 @@ void Machine::op_persid_text() {
   std::string_view text = line.substr(0, line.size() - 1);
   if (first_non_ascii(text) != std::string_view::npos)
     fail(ErrorCode::BadArgument, "persistent IDs in protocol 0 must be ASCII strings");
-  NodeId pid = g_.str(text);
+  push(persistent_load(g_.str(text)));
+}
+
+// The object a persistent id stands for: the caller's hook, else a kept
+// PersId node (DecodeOptions::persistent_ids). Whether there is a hook is
+// checked before the pid is read (require_persistent_load), as CPython does.
+NodeId Machine::persistent_load(NodeId pid) {
+  if (!opt_.persistent_load) return g_.persid(pid);
   NodeId obj;
   try {
     obj = opt_.persistent_load(g_, pid);
@@ -514,7 +521,14 @@ void Machine::op_persid_text() {
     fail(ErrorCode::Usage, std::string("persistent_load failed: ") + e.what());
   }
   if (obj >= g_.size()) fail(ErrorCode::Usage, "persistent_load returned an invalid node");
-  push(obj);
+  return obj;
+}
+
+void Machine::require_persistent_load() {
+  if (!opt_.persistent_load && opt_.persistent_ids != PersistentIds::Keep)
+    fail(ErrorCode::NoHook,
+         "A load persistent id instruction was encountered,\n"
+         "but no persistent_load function was specified.");
 }
 
 void Machine::op_readonly_buffer() {
@@ -867,30 +881,13 @@ Graph Machine::run() {
 
         // ---- the caller's hooks -----------------------------------------------
         case op::PERSID:
-          if (!opt_.persistent_load)
-            fail(ErrorCode::NoHook,
-                 "A load persistent id instruction was encountered,\n"
-                 "but no persistent_load function was specified.");
+          require_persistent_load();
           op_persid_text();
           break;
         case op::BINPERSID: {
-          if (!opt_.persistent_load)
-            fail(ErrorCode::NoHook,
-                 "A load persistent id instruction was encountered,\n"
-                 "but no persistent_load function was specified.");
+          require_persistent_load();
           NodeId pid = pop();
-          NodeId obj;
-          try {
-            obj = opt_.persistent_load(g_, pid);
-          } catch (const Error&) {
-            throw;
-          } catch (const std::bad_alloc&) {
-            throw;
-          } catch (const std::exception& e) {
-            fail(ErrorCode::Usage, std::string("persistent_load failed: ") + e.what());
-          }
-          if (obj >= g_.size()) fail(ErrorCode::Usage, "persistent_load returned an invalid node");
-          push(obj);
+          push(persistent_load(pid));
           break;
         }
         case op::NEXT_BUFFER: {

@@ -189,6 +189,8 @@ class Machine {
   void op_bytes(std::string_view data);    // BINBYTES(8), SHORT_BINBYTES
   void op_ext(int64_t code);
   void op_persid_text();
+  NodeId persistent_load(NodeId pid);
+  void require_persistent_load();
   void op_readonly_buffer();
   void op_dict(size_t mark);
 

@@ -91,8 +91,10 @@ bool has_surrogate(std::string_view utf8) {
 
 std::string quote(std::string_view utf8) { return repr_str(utf8); }
 
-// str(pid) for the scalars and the tuples / lists of them a persistent id
-// usually is; other kinds are refused.
+// str(pid) for the scalars, globals and the tuples / lists of them a
+// persistent id usually is (a PyTorch storage's ('storage', <class>, key,
+// location, numel)); other kinds are refused: str() of an object shows its
+// address (oracle/divergences.py: persid-text-of-object).
 std::string py_str(const Graph& g, NodeId n) {
   struct Item {
     NodeId node;
@@ -112,6 +114,21 @@ std::string py_str(const Graph& g, NodeId n) {
         return true;
       case Kind::Bytes: out += repr_bytes(g.as_bytes(x)); return true;
       case Kind::ByteArray: out += repr_bytes(g.as_bytes(x), true); return true;
+      case Kind::Global: {
+        // A global is a class (CONFORMANCE: globals), and str() of a class is
+        // type.__repr__: the module left out for builtins. _codecs.encode is
+        // CPython's own function.
+        const GlobalData& d = g.global_data(x);
+        if (d.module == "_codecs" && d.qualname == "encode") {
+          out += "<built-in function encode>";
+        } else {
+          out += "<class '";
+          if (d.module != "builtins") (out += d.module) += '.';
+          out += d.qualname;
+          out += "'>";
+        }
+        return true;
+      }
       default: return false;
     }
   };

@@ -31,6 +31,11 @@ void DecodeFlags::add_to(CLI::App* cmd) {
       ->check(CLI::IsMember({"ascii", "latin1", "bytes"}, CLI::ignore_case))
       ->default_str("ascii");
   cmd->add_flag("--strict-limits", strict, "decode with the tight budget Limits::strict()");
+  cmd->add_option("--persistent-id", persistent_id,
+                  "persistent ids (PERSID, BINPERSID): keep them as persistent-id nodes, written back as "
+                  "read, or refuse them as an Unpickler without persistent_load does")
+      ->check(CLI::IsMember({"keep", "error"}))
+      ->default_str("keep");
 }
 
 void DecodeFlags::apply(pkl::DecodeOptions& options) const {
@@ -41,4 +46,5 @@ void DecodeFlags::apply(pkl::DecodeOptions& options) const {
                             : name == "bytes" ? pkl::StringEncoding::Bytes
                                               : pkl::StringEncoding::Ascii;
   if (strict) options.limits = pkl::Limits::strict();
+  options.persistent_ids = persistent_id == "error" ? pkl::PersistentIds::Refuse : pkl::PersistentIds::Keep;
 }

@@ -29,11 +29,14 @@ class OpenFd {
   bool own_;
 };
 
-// --encoding and --strict-limits, as pickle.loads(encoding=...) and the
-// budget Limits::strict().
+// --encoding, --strict-limits and --persistent-id: as
+// pickle.loads(encoding=...), the budget Limits::strict(), and what a
+// persistent id becomes (keep: a PersId node, written back as it was read;
+// error: CPython's error without persistent_load).
 struct DecodeFlags {
   std::string encoding = "ascii";  // ascii, latin1 or bytes
   bool strict = false;
+  std::string persistent_id = "keep";  // keep or error
 
   void add_to(CLI::App* cmd);
   void apply(pkl::DecodeOptions& options) const;

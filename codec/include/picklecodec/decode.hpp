@@ -31,6 +31,23 @@ enum class GlobalPolicy : uint8_t {
   AllowlistOnly,  // an error naming it ("Can't get attribute ...")
 };
 
+// What a persistent id (PERSID, BINPERSID) becomes when no persistent_load
+// hook is set.
+enum class PersistentIds : uint8_t {
+  // CPython's Unpickler without persistent_load: an error, "A load
+  // persistent id instruction was encountered, but no persistent_load
+  // function was specified." (ErrorCode::NoHook).
+  Refuse,
+  // A PersId node holding the pid, as an Unpickler whose persistent_load
+  // returns a marker wrapping the pid (one new marker per opcode: a pid
+  // read twice is two nodes). The encoder writes such a node back with its
+  // pid (EncodeOptions: no option needed) exactly as a Pickler whose
+  // persistent_id returns that pid: BINPERSID from protocol 1, PERSID with
+  // str(pid) at protocol 0. This is how a PyTorch checkpoint's data.pkl or
+  // a ZODB record is read and written without their storage.
+  Keep,
+};
+
 struct DecodeOptions {
   Limits limits;
   StringEncoding string_encoding = StringEncoding::Ascii;
@@ -40,9 +57,9 @@ struct DecodeOptions {
   // Registered classes for typed decoding; may be null.
   const ClassRegistry* registry = nullptr;
   // persistent_load(pid): returns the node that stands for pid. Unset:
-  // "A load persistent id instruction was encountered, but no
-  // persistent_load function was specified."
+  // what `persistent_ids` says.
   std::function<NodeId(Graph&, NodeId pid)> persistent_load;
+  PersistentIds persistent_ids = PersistentIds::Refuse;
   // Out-of-band buffers for NEXT_BUFFER, in order (pickle.loads(buffers=...)).
   // Unset: "pickle stream refers to out-of-band data but no *buffers* argument was given".
   std::optional<std::vector<std::string>> buffers;
