@@ -11,7 +11,8 @@ The full gate, in order (a failed build skips the steps that need it):
 
   1. g++ release build; its tests by group (unit, property, corpus replay,
      examples against Python, script/oracle/table tests); the differential
-     check against every CPython on the machine (ci/diffcheck --all-pythons).
+     check against every CPython on the machine (ci/diffcheck --all-pythons);
+     mutation testing of codec/ on a fixed sample (ci/mutate --quick).
   2. clang ASan+UBSan build; the same test groups under it.
   3. clang libFuzzer build; ci/fuzz, every target for --fuzz-seconds (60).
   4. clang coverage build; the whole ctest suite, the differential check and
@@ -329,6 +330,20 @@ def fuzz_figures(expected):
     return figures
 
 
+def mutate_figures(text):
+    """ci/mutate's summary line; the step fails below its target rate."""
+    m = re.findall(r"^mutate: (\d+) mutants, (\d+) killed, (\d+) timeout, (\d+) survived, (\d+) equivalent, "
+                   r"(\d+) uncompilable; kill rate ([\d.]+)% \(target ([\d.]+)%\): (PASS|FAIL)\s*$", text, re.M)
+    if not m:
+        return {"fail": "no ci/mutate summary line"}
+    n, killed, timeout, survived, equivalent, uncompilable, rate, target, verdict = m[-1]
+    figs = {"mutants": int(n), "killed": int(killed) + int(timeout), "survived": int(survived),
+            "equivalent": int(equivalent), "uncompilable": int(uncompilable), "kill_rate%": float(rate)}
+    if verdict != "PASS":
+        figs["fail"] = "kill rate %s%% < %s%% (survivors: build/mutate/quick.md)" % (rate, target)
+    return figs
+
+
 def load_threshold(path=THRESHOLD_FILE):
     with open(path) as f:
         t = json.load(f)
@@ -580,6 +595,9 @@ def main(argv=None):
     gate.run("differential check (release)", ["python3", "ci/diffcheck", "--bin", "build/release/bin"]
              + gate.diffcheck_args, needs=["release"], figures=diffcheck_figures, timeout=3600)
     if not args.quick:
+        # A fixed sample of 12 mutants of codec/ in ci/mutate's own copy and build (build/mutate).
+        gate.run("mutation testing (ci/mutate --quick)", ["python3", "ci/mutate", "--quick", "--jobs", jobs],
+                 needs=["release"], figures=mutate_figures, timeout=7200)
         gate.build("asan-ubsan")
         test_steps(gate, "asan-ubsan")
         gate.build("fuzz", targets=["fuzz/all"])
@@ -703,6 +721,16 @@ def self_test():
             bad = ok.replace("0 differ", "3 differ").replace("PASS", "FAIL")
             self.assertIn("fail", diffcheck_figures(bad))
             self.assertIn("fail", diffcheck_figures("diffcheck: no pickletool in x\n"))
+
+        def test_mutate(self):
+            line = ("mutate: 12 mutants, 10 killed, 1 timeout, 0 survived, 1 equivalent, 0 uncompilable; "
+                    "kill rate 100.0% (target 95%): PASS\n")
+            f = mutate_figures(line)
+            self.assertEqual((f["mutants"], f["killed"], f["kill_rate%"]), (12, 11, 100.0))
+            self.assertNotIn("fail", f)
+            bad = line.replace("0 survived", "1 survived").replace("100.0%", "91.7%").replace("PASS", "FAIL")
+            self.assertIn("fail", mutate_figures(bad))
+            self.assertIn("fail", mutate_figures("ci/mutate: the suite fails without a mutant\n"))
 
         def test_fuzz(self):
             head = ("| target | time | execs | execs/s (avg) | cov | ft | corpus before -> after | new findings | known |\n"
