@@ -8,6 +8,8 @@ One table, DIVERGENCES: each entry has
   category  resource-limit | cpython-oom-or-recursion | c-vs-python-disagree
             | cpython-bug-not-copied | not-implemented (outside CONFORMANCE.md
             §6's allowed list: a gap of the codec, kept visible here until closed)
+            | references-disagree (the real-class reference, oracle/realclass.py,
+            and the inert one disagree; the entry says which one the codec follows)
   why       the reason
   evidence  a function returning (holds: bool, detail: str) that
             demonstrates CPython's behaviour *now*, on this machine.
@@ -362,6 +364,78 @@ def long_input(total=STRICT_INPUT_BYTES + 1):
     return b"\x80\x04B" + (total - 8).to_bytes(4, "little") + b"\0" * (total - 8) + b"."
 
 
+# -- the two references (oracle/realclass.py: CPython with the real classes) --
+
+def numpy_protocol_2_input():
+    # pickle.dumps(numpy.arange(2, dtype='u1'), 2) (numpy 1.24): _reconstruct, then BUILD of the state.
+    return (b"\x80\x02cnumpy.core.multiarray\n_reconstruct\nq\x00cnumpy\nndarray\nq\x01K\x00\x85q\x02c_codecs\n"
+            b"encode\nq\x03X\x01\x00\x00\x00bq\x04X\x06\x00\x00\x00latin1q\x05\x86q\x06Rq\x07\x87q\x08Rq\t(K\x01"
+            b"K\x02\x85q\ncnumpy\ndtype\nq\x0bX\x02\x00\x00\x00u1q\x0c\x89\x88\x87q\rRq\x0e(K\x03X\x01\x00\x00\x00|"
+            b"q\x0fNNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tq\x10b\x89h\x03X\x02\x00\x00\x00\x00\x01q\x11h\x05"
+            b"\x86q\x12Rq\x13tq\x14b.")
+
+
+def cloudpickle_code_input():
+    # cloudpickle.dumps(compile('1 + 1', '<divergence>', 'eval'), 4) (cloudpickle 2.2, CPython 3.11).
+    return (b"\x80\x04\x95\x8c\x00\x00\x00\x00\x00\x00\x00\x8c\x17cloudpickle.cloudpickle\x94\x8c\r"
+            b"_builtin_type\x94\x93\x94\x8c\x08CodeType\x94\x85\x94R\x94(K\x00K\x00K\x00K\x00K\x01K\x00C\x06"
+            b"\x97\x00d\x00S\x00\x94K\x02\x85\x94))\x8c\x0c<divergence>\x94\x8c\x08<module>\x94h\tK\x01C\n\xf0"
+            b"\x03\x01\x01\x01\xd8\x00\x05\x80\x05\x94C\x00\x94))t\x94R\x94.")
+
+
+def bad_decimal_input():
+    # decimal.Decimal('one'): the class refuses the string.
+    return b"cdecimal\nDecimal\n(Vone\ntR."
+
+
+def real_class_verdicts(make):
+    """Under the libraries' Python (oracle/realclass.py): the inert
+    reference's bytes at every protocol judged against CPython with the real
+    classes.  -> (verdicts {q: verdict}, protocols where the two references'
+    bytes differ), or raises with the child's error."""
+    import json
+    import realclass
+    code = """
+    import json, sys
+    sys.path.insert(0, %r)
+    import divergences, inert, realclass
+    data = divergences.%s()
+    refs = realclass.reference(data, range(6), trusted=True)
+    codec, disagree = {}, []
+    for q in range(6):
+        try:
+            mine = b"".join(inert.dumps(r.value, q) for r in inert.load_stream(data))
+            codec[q] = ("accept", mine)
+        except Exception as e:
+            codec[q] = ("reject", str(e))
+        real = refs.get("dumps", {}).get(q)
+        if real is None or real[0] != "ok" or codec[q] != ("accept", real[1]):
+            disagree.append(q)
+    v = realclass.judge(data, range(6), codec, {q: True for q in range(6)}, trusted=True)
+    print(json.dumps({"verdicts": {str(k): x for k, x in v.items()}, "disagree": disagree}))
+    """ % (HERE, make)
+    p = subprocess.run([realclass.LIBRARY_PYTHON, "-c", textwrap.dedent(code)], capture_output=True, text=True,
+                       timeout=300, env=dict(os.environ, PYTHONHASHSEED="0"))
+    if p.returncode != 0:
+        raise RuntimeError(p.stderr.strip()[-400:])
+    out = json.loads(p.stdout)
+    return out["verdicts"], out["disagree"]
+
+
+def _ev_real(make, entry_id, what):
+    def ev():
+        verdicts, disagree = real_class_verdicts(make)
+        if "cannot" in verdicts:
+            return False, "the real-class reference cannot answer: %s" % verdicts["cannot"]
+        allowed = sorted(int(q) for q, v in verdicts.items() if v.get("divergence") == entry_id)
+        other = sorted(int(q) for q, v in verdicts.items() if v["status"] not in ("agree", "allowed"))
+        holds = bool(allowed) and not other and sorted(disagree) == allowed
+        return holds, ("%s: the references disagree at protocols %s; judged %s there" % (
+            what, ",".join(map(str, disagree)) or "none", entry_id if allowed else
+            "; ".join("%s %s" % (q, v["status"]) for q, v in sorted(verdicts.items()))))
+    return ev
+
+
 def _ev_loads(make, limit_mb, what):
     def ev():
         code = """
@@ -528,6 +602,50 @@ DIVERGENCES = [
         "category": "resource-limit",
         "why": "a service reading untrusted pickles bounds how much it reads (§8)",
         "evidence": _ev_loads("long_input", 512, "a pickle of 2^24 + 1 bytes"),
+    },
+    {
+        "id": "real-class-reduction",
+        "input": numpy_protocol_2_input,
+        "cpython": "with the real classes, CPython re-dumps what the class's code reduces the object to at "
+                   "protocol q now: a numpy array pickled at protocol 2 re-dumps at 5 as "
+                   "numpy.core.numeric._frombuffer(PickleBuffer, dtype, shape, order) (ndarray.__reduce_ex__); "
+                   "the same happens with numpy's dtype singletons and pandas' interned objects, shared where "
+                   "the input wrote them twice, and with a class's state recomputed by its __reduce__",
+        "codec": "writes the reduction, state and sharing the input spelled, as the inert reference "
+                 "(oracle/inert.py) does: _reconstruct(ndarray, (0,), b'b') + BUILD at 5",
+        "category": "references-disagree",
+        "why": "the codec runs no class code, so it cannot know what a class's __reduce_ex__ returns; it "
+               "follows the inert reference. Allowed only when CPython, loading the codec's bytes with the "
+               "real classes, re-dumps exactly its own reference bytes (the same object), and the codec "
+               "gave the inert reference's bytes (oracle/realclass.py judge())",
+        "evidence": _ev_real("numpy_protocol_2_input", "real-class-reduction",
+                             "numpy.arange(2, dtype='u1'), protocol 2"),
+    },
+    {
+        "id": "real-class-dump-refused",
+        "input": cloudpickle_code_input,
+        "cpython": "with the real classes, CPython loads what cloudpickle wrote (here a code object) and its "
+                   "pickler refuses to dump it again: TypeError: cannot pickle code objects",
+        "codec": "writes the reduction the input spelled (cloudpickle's _builtin_type('CodeType')(...)), as the "
+                 "inert reference does",
+        "category": "references-disagree",
+        "why": "the object exists only through the library's reduction; the codec follows the inert "
+               "reference. Allowed only when the library's own pickler (cloudpickle's) re-dumps the object "
+               "CPython loads from the codec's bytes exactly as the one it loads from the input",
+        "evidence": _ev_real("cloudpickle_code_input", "real-class-dump-refused",
+                             "cloudpickle.dumps(compile('1 + 1', ...), 4)"),
+    },
+    {
+        "id": "real-class-load-refused",
+        "input": bad_decimal_input,
+        "cpython": "with the real classes, the class's own code refuses the input: decimal.Decimal('one') "
+                   "raises decimal.InvalidOperation while loading (the inert reference loads it)",
+        "codec": "keeps the call inert and writes it back (Reduce(decimal.Decimal, ('one',))), as the inert "
+                 "reference does",
+        "category": "references-disagree",
+        "why": "the codec never runs what a pickle names (docs/conformance.md), so it cannot know that a "
+               "class would refuse its arguments or state; it follows the inert reference",
+        "evidence": _ev_real("bad_decimal_input", "real-class-load-refused", "decimal.Decimal('one')"),
     },
 ]
 

@@ -343,6 +343,70 @@ def case_input_over_max_input_bytes(run, e):
                pickle.dumps(pickle.loads(at), 4))
 
 
+def real_class_case(run, e, show, disagree):
+    """The codec writes the inert reference's bytes at every protocol, and the
+    real-class reference (oracle/realclass.py, under Debian's python3 with
+    the libraries) judges them allowed under this entry exactly where the two
+    references disagree, agreeing elsewhere."""
+    import realclass
+    data = divergences.input_bytes(e)
+    run.expect("decodes", ["show", "-"], data, 0, show)
+    inert_bytes = {q: b"".join(inert.dumps(r.value, q) for r in inert.load_stream(data)) for q in PROTOCOLS}
+    run.expect_recodes("the inert reference's bytes", data, inert_bytes)
+    codec = {}
+    for q in PROTOCOLS:
+        rc, out, err, _ = run.pickletool(["recode", "--protocol", str(q), "-"], data)
+        codec[q] = ("accept", out) if rc == 0 else ("reject", err.decode("utf-8", "replace"))
+    why = realclass.available()
+    if why:
+        run.fail("the real-class reference", why)
+        return
+    oracle = realclass.RealClassOracle(300)
+    try:
+        req = {"op": "judge", "data": __import__("base64").b64encode(data).decode(), "protocols": list(PROTOCOLS),
+               "codec": {str(q): (k, __import__("base64").b64encode(v).decode() if k == "accept" else v)
+                         for q, (k, v) in codec.items()},
+               "inert_agrees": {str(q): codec[q] == ("accept", inert_bytes[q]) for q in PROTOCOLS},
+               "trusted": True}
+        ans = oracle.request(req)
+    finally:
+        oracle.close()
+    if not ans.get("ok") or "cannot" in ans["verdict"]:
+        run.fail("the real-class reference answers", str(ans)[:300])
+        return
+    got = {int(q): v.get("divergence") or v["status"] for q, v in ans["verdict"].items()}
+    want = {q: e["id"] if q in disagree else "agree" for q in PROTOCOLS}
+    run.check("judged %s at %s, agree elsewhere" % (e["id"], ",".join(map(str, disagree))), got == want,
+              "got %r" % got)
+
+
+def case_real_class_reduction(run, e):
+    real_class_case(run, e, b"""Reduce(
+  numpy.core.multiarray._reconstruct,
+  (<global numpy.ndarray>, (0,), b'b'),
+  state=(
+    1,
+    (2,),
+    Reduce(
+      numpy.dtype,
+      ('u1', False, True),
+      state=(3, '|', None, None, None, -1, -1, 0),
+    ),
+    False,
+    b'\\x00\\x01',
+  ),
+)
+""", [5])
+
+
+def case_real_class_dump_refused(run, e):
+    real_class_case(run, e, None, list(PROTOCOLS))
+
+
+def case_real_class_load_refused(run, e):
+    real_class_case(run, e, b"Reduce(decimal.Decimal, ('one',))\n", list(PROTOCOLS))
+
+
 CASES = {
     "codecs-not-evaluated": case_codecs_not_evaluated,
     "memo-huge-sparse-index": case_memo_huge_sparse_index,
@@ -356,6 +420,9 @@ CASES = {
     "container-over-max-len": case_container_over_max_len,
     "graph-over-max-total-bytes": case_graph_over_max_total_bytes,
     "input-over-max-input-bytes": case_input_over_max_input_bytes,
+    "real-class-reduction": case_real_class_reduction,
+    "real-class-dump-refused": case_real_class_dump_refused,
+    "real-class-load-refused": case_real_class_load_refused,
 }
 
 
