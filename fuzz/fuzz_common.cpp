@@ -287,7 +287,17 @@ class Matcher {
   pkl::NodeId state(const pkl::Graph& g, const pkl::ObjectData& o) const {
     if (eq_.none_state_is_no_state && o.state != pkl::kNoNode && g.kind(o.state) == pkl::Kind::None)
       return pkl::kNoNode;
+    if (eq_.plain_false_state_is_no_state && o.state != pkl::kNoNode && !g.truthy(o.state) && made_by_new_alone(g, o))
+      return pkl::kNoNode;
     return o.state;
+  }
+  static bool made_by_new_alone(const pkl::Graph& g, const pkl::ObjectData& o) {
+    if (o.class_index >= 0 || !o.listitems.empty() || !o.dictitems.empty() || o.callable == pkl::kNoNode ||
+        g.kind(o.callable) != pkl::Kind::Global || o.args == pkl::kNoNode || g.kind(o.args) != pkl::Kind::Tuple ||
+        g.length(o.args) != 1 || g.kind(g.items(o.args)[0]) != pkl::Kind::Global)
+      return false;
+    const pkl::GlobalData& c = g.global_data(o.callable);
+    return c.module == "copyreg" && c.qualname == "__newobj__";
   }
   bool same(pkl::NodeId x, pkl::NodeId y) {
     using pkl::Kind;

@@ -68,6 +68,10 @@ struct Equivalence {
   // An inert object's None state is not written (save_reduce writes BUILD
   // only for a state that is not None): None and no state are the same.
   bool none_state_is_no_state = true;
+  // An instance made by cls.__new__(cls) alone (copyreg.__newobj__(cls), no
+  // items) is written as a plain class's: no BUILD of a false state below
+  // protocol 2, nor of an empty dict from 2. Such a state and none are the same.
+  bool plain_false_state_is_no_state = true;
   // Set and frozenset members in any order (CONFORMANCE.md section 6):
   // members are matched after sorting them by a structural fingerprint.
   bool sets_unordered = false;

@@ -23,7 +23,8 @@ How the pieces map onto the C code paths (the why behind the odd tricks):
   stores that very tuple in `.args`.  So args identity (memo sharing) is kept.
 * INST/OBJ with no args go through `instantiate()`, which looks up
   `__getinitargs__` and then calls `cls.__new__(cls)`; the lookup is what
-  tells that call apart from NEWOBJ.
+  tells that call apart from NEWOBJ. The object is the one NEWOBJ makes,
+  recorded as copyreg.__newobj__(cls): __init__ is not called.
 * NEWOBJ and NEWOBJ_EX with an empty kwargs dict look the same from Python
   (empty **kwargs); in that rare case the pickle is replayed with the
   pure-Python unpickler, whose dispatch is instrumented, to learn which
@@ -206,8 +207,10 @@ def _new_hook(cls, *args, **kwargs):
     h = type.__getattribute__(cls, "_pti_home")
     reg = h.registry
     if reg.pending_instantiate is cls and not args and not kwargs:
+        # INST/OBJ without arguments: cls.__new__(cls), the object NEWOBJ
+        # makes, so recorded as copyreg.__newobj__(cls) (not as a call of cls).
         reg.pending_instantiate = None
-        return _make_inert(cls, ())
+        return _make_inert(reg.get("copyreg", "__newobj__"), (cls,))
     reg.pending_instantiate = None
     kind = reg.newobj_kind(bool(kwargs))
     if kind == "ex":
@@ -271,8 +274,17 @@ class InertObject(BaseException):
         if c is None or kwargs:
             raise TypeError("InertObject cannot be created directly")
         d = self.__dict__
+        a = BaseException.args.__get__(self)
+        h = _home(c) if type(c) is _StandInMeta else None
+        if (h is not None and h.is_reconstructor and h.registry.loading and len(a) == 3
+                and type(a[0]) is _StandInMeta and a[2] is None
+                and a[1] is h.registry.standins.get(("builtins", "object"), _MISSING)):
+            # _reconstructor(cls, object, None) of a stand-in class is
+            # object.__new__(cls), how protocols 0-1 write a plain instance:
+            # the object NEWOBJ makes, recorded as copyreg.__newobj__(cls).
+            c, a = h.registry.get("copyreg", "__newobj__"), (a[0],)
         d["_pti_callable"] = None if c is _NO_CALLABLE else c
-        d["_pti_args"] = BaseException.args.__get__(self)
+        d["_pti_args"] = a
         d["_pti_has_state"] = False
         d["_pti_state"] = None
         d["_pti_listitems"] = []
@@ -297,8 +309,19 @@ class InertObject(BaseException):
         d = self.__dict__
         li = d["_pti_listitems"]
         di = d["_pti_dictitems"]
-        return (d["_pti_callable"], d["_pti_args"], d["_pti_state"],
-                iter(li) if li else None, iter(di) if di else None)
+        c, a, state = d["_pti_callable"], d["_pti_args"], d["_pti_state"]
+        if protocol < 2 and not li and not di and _made_by_new_alone(c, a):
+            # Below protocol 2, an instance made by cls.__new__(cls) alone is
+            # written as CPython writes a plain class's (copyreg._reduce_ex):
+            # _reconstructor(cls, object, None), the state only when true.
+            # The graph's stand-ins of those names are those globals.
+            reg = _home(c).registry
+            rc = reg.standins.get(("copyreg", "_reconstructor")) or copyreg._reconstructor
+            ob = reg.standins.get(("builtins", "object")) or object
+            return (rc, (a[0], ob, None), state if state else None)
+        if type(state) is dict and not state and not li and not di and _made_by_new_alone(c, a):
+            state = None   # object.__getstate__ of an empty __dict__: no BUILD
+        return (c, a, state, iter(li) if li else None, iter(di) if di else None)
 
     def __reduce__(self):
         return self.__reduce_ex__(0)
@@ -316,6 +339,14 @@ class InertObject(BaseException):
             self.__dict__.get("_pti_callable"), len(self.__dict__.get("_pti_args") or ()), id(self))
 
     __str__ = __repr__
+
+
+def _made_by_new_alone(c, args):
+    """copyreg.__newobj__(cls) with cls a class (stand-in, registered or a
+    safe builtin type; not _codecs.encode, a function)."""
+    h = _home(c) if type(c) is _StandInMeta else None
+    return (h is not None and (h.module, h.qualname) == ("copyreg", "__newobj__")
+            and type(args) is tuple and len(args) == 1 and isinstance(args[0], type))
 
 
 def _make_inert(c, args):

@@ -249,11 +249,40 @@ class TestInertSemantics(unittest.TestCase):
         # NEWOBJ_EX below protocol 4: functools.partial(C.__new__, C, ...), as CPython.
         self.assertIn(b"cfunctools\npartial\n", inert.dumps(c, 2))
 
-    def test_inst_without_args_is_a_call(self):
-        v = load1(b"(i__main__\nC\n(dp0\nS'a'\nI1\nsb.").value
-        c, args, has, state = inert.inert_fields(v)[:4]
-        self.assertEqual((inert.global_name_of(c), args, has, state), (("__main__", "C"), (), True, {"a": 1}))
-        self.assertEqual(inert.dumps(v, 0), b"c__main__\nC\np0\n(tRp1\n(dp2\nVa\np3\nI1\nsb.")
+    def test_inst_obj_without_args_are_new(self):
+        # CPython's instantiate(): cls.__new__(cls), __init__ not called (how
+        # Python 2 writes classic instances): the object NEWOBJ makes.
+        for data in (b"(i__main__\nC\n(dp0\nS'a'\nI1\nsb.", b"(c__main__\nC\no}X\x01\x00\x00\x00aK\x01sb."):
+            r = load1(data)
+            c, args, has, state = inert.inert_fields(r.value)[:4]
+            C = r.registry.get("__main__", "C")
+            self.assertEqual((c, args, has, state), (r.registry.get("copyreg", "__newobj__"), (C,), True, {"a": 1}))
+        # With arguments INST and OBJ call the class (Python 2's __getinitargs__).
+        r = load1(b"(I1\ni__main__\nC\n(dp0\nS'a'\nI1\nsb.")
+        self.assertEqual(inert.inert_fields(r.value)[:2], (r.registry.get("__main__", "C"), (1,)))
+
+    def test_plain_instances_redump_as_real_classes(self):
+        # An instance made by cls.__new__(cls) alone is written as CPython
+        # writes one of a plain class: _reconstructor below protocol 2 (the
+        # state only when true), NEWOBJ from 2 (no BUILD of an empty dict).
+        class C(object):
+            def __init__(self, needed):
+                raise AssertionError("__init__ called")
+        C.__qualname__ = "C"
+        inputs = [
+            b"(i__main__\nC\n(dp0\nS'a'\nI1\nsb.",                      # INST, no arguments
+            b"(c__main__\nC\no}b.",                                     # OBJ, an empty dict state
+            b"\x80\x02c__main__\nC\n)\x81}X\x01\x00\x00\x00bK\x02sb.",    # NEWOBJ
+            b"ccopy_reg\n_reconstructor\n(c__main__\nC\nc__builtin__\nobject\nNtR(dVa\nI1\nsb.",
+            # the _reconstructor arguments used again: a tuple of their own
+            b"(ccopy_reg\n_reconstructor\n(c__main__\nC\nc__builtin__\nobject\nNtp0\nRp1\ng0\nt.",
+        ]
+        with RealModule("__main__", C=C):
+            for data in inputs:
+                real = pickle.loads(data, encoding="latin1")
+                for q in PROTOCOLS:
+                    self.assertEqual(inert.redump(data, [q], encoding="latin1")[0][1][q],
+                                     (True, pickle.dumps(real, q)), (data, q))
 
     def test_build_replaces_and_keeps_falsy(self):
         v = load1(b"\x80\x02cm\nC\n)R}bK\x00b.").value
@@ -618,7 +647,7 @@ class TestStateHooksAsRealCPython(unittest.TestCase):
                                                                 registered=fac.registered_map())],
                              [per for _r, per in inert.redump(data, PROTOCOLS)])
         # The argument tuple kept (memoized, used again): same re-dump as without registered classes.
-        data = b"(ccopy_reg\n_reconstructor\n(cm\nC\nc__builtin__\nobject\nNtp0\nRp1\ng0\nt."
+        data = b"(ccopy_reg\n_reconstructor\n(cm\nC\ncm\nBase\nNtp0\nRp1\ng0\nt."
         r, fac = self.load_with(data, classes)
         self.assertIs(inert.inert_fields(r.value[0])[1], r.value[1])
         for q in PROTOCOLS:
@@ -739,7 +768,8 @@ class TestArgumentIdentity(unittest.TestCase):
             pass
         C.__qualname__ = "C"
         C.__module__ = "oracle_ident_mod2"
-        t0, t1 = (C, object, None), (C, object, None)
+        # (state 0, not None: _reconstructor(C, object, None) is object.__new__(C), a plain instance)
+        t0, t1 = (C, object, 0), (C, object, 0)
 
         class O(object):
             def __reduce_ex__(self, proto):

@@ -279,6 +279,19 @@ NodeId Machine::call(NodeId callable, NodeId args) {
   }
 }
 
+// INST and OBJ: CPython's instantiate() (Modules/_pickle.c). Without
+// arguments a class is made by cls.__new__(cls), __init__ not called (how
+// Python 2 writes every classic instance at protocols 0-1): the object NEWOBJ
+// makes, recorded as copyreg.__newobj__(cls). Every global is a class here
+// (CONFORMANCE: globals) but _codecs.encode, CPython's own function, which
+// is called. A class defining __getinitargs__ would be called too; an inert
+// global has none. Anything else on the stack is called: cls(*args).
+NodeId Machine::instantiate(NodeId cls, NodeId args) {
+  if (g_.length(args) == 0 && g_.kind(cls) == Kind::Global && info(cls).special != Special::CodecsEncode)
+    return newobj(cls, args, kNoNode, false);
+  return call(cls, args);
+}
+
 // copyreg._reconstructor(cls, base, state) for a registered cls: copyreg's
 // three lines, obj = base.__new__(cls, state), then base.__init__(obj, state)
 // unless it is object's. A registered class mirrors a plain Python class (no
@@ -399,6 +412,14 @@ NodeId Machine::call_builtin(Special s, NodeId callable, NodeId args) {
         const NodeId created = reconstruct_registered(a[0], a[1], callable, args);
         if (created != kNoNode) return created;
       }
+      // _reconstructor(cls, object, None) of an inert class is
+      // object.__new__(cls), how protocols 0-1 write an instance of a plain
+      // class: the object NEWOBJ makes (copyreg.__newobj__(cls)), which the
+      // encoder writes back as CPython writes a plain instance at each protocol.
+      if (n == 3 && g_.kind(a[0]) == Kind::Global && info(a[0]).class_index < 0 &&
+          !is_cpython_builtin(info(a[0]).special) && g_.kind(a[1]) == Kind::Global &&
+          info(a[1]).special == Special::Object && g_.kind(a[2]) == Kind::None)
+        return newobj(a[0], g_.tuple({}), kNoNode, false);
       break;
     }
     case Special::None:

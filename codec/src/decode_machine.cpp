@@ -837,7 +837,7 @@ Graph Machine::run() {
           check_len(stack_.size() - m);
           NodeId args = g_.tuple(top_from(m));
           stack_.resize(m);
-          push(call(cls, args));
+          push(instantiate(cls, args));
           break;
         }
         case op::OBJ: {
@@ -847,7 +847,7 @@ Graph Machine::run() {
           NodeId args = g_.tuple(top_from(m + 1));
           stack_.resize(m + 1);
           NodeId cls = pop();
-          push(call(cls, args));
+          push(instantiate(cls, args));
           break;
         }
         case op::REDUCE: {

@@ -205,7 +205,8 @@ class Machine {
   NodeId newobj_global(bool ex);
 
   // ---- values (decode_calls.cpp) -------------------------------------------
-  NodeId call(NodeId callable, NodeId args);                 // REDUCE, INST, OBJ
+  NodeId call(NodeId callable, NodeId args);                 // REDUCE (INST, OBJ with arguments)
+  NodeId instantiate(NodeId cls, NodeId args);               // INST, OBJ
   NodeId newobj(NodeId cls, NodeId args, NodeId kwargs, bool ex);  // NEWOBJ(_EX)
   void build(NodeId inst, NodeId state);                      // BUILD
   void do_append(int64_t x);                                  // APPEND(S)

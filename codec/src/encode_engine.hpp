@@ -276,6 +276,7 @@ class Engine {
   void save_set_reduce(Val v, bool frozen);
   void save_buffer(NodeId n);
   void save_object(NodeId n);
+  bool made_by_new_alone(const ObjectData& od) const;
   void save_registered(NodeId n);
   void save_synth_object(Val v);  // ObjectNew / Partial
   // save_reduce() of (callable, args) for r.obj; cls_of_obj: obj's class when

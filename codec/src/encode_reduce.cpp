@@ -362,7 +362,40 @@ void Engine::save_object(NodeId n) {
     r.dict_kind = Src::ObjectDict;
   }
   r.prev_active = enter(n);
+  // An instance made by cls.__new__(cls) alone (NEWOBJ, INST / OBJ without
+  // arguments, copyreg._reconstructor(cls, object, None)) is written as
+  // CPython writes an instance of a plain class. From protocol 2 that is
+  // its recorded copyreg.__newobj__(cls) (object.__reduce_ex__'s NEWOBJ),
+  // and no BUILD for an empty dict (object.__getstate__ of an empty
+  // __dict__ is None: how Python 2's BUILD of an attribute-less classic
+  // instance comes back).
+  const bool plain = made_by_new_alone(od);
+  if (plain && proto_ >= 2 && r.state != kNoVal && g_.kind(r.state) == Kind::Dict && g_.length(r.state) == 0)
+    r.state = kNoVal;
+  if (plain && proto_ < 2) {
+    // Below protocol 2, copyreg._reduce_ex: _reconstructor(cls, object,
+    // None), and the state only when it is true.
+    if (r.state != kNoVal && !g_.truthy(r.state)) r.state = kNoVal;
+    const Val cls = g_.items(od.args)[0];
+    save_reduce(s_global("copyreg", "_reconstructor"), s_tuple({cls, s_global("builtins", "object"), g_.none()}), r,
+                kNoVal);
+    return;
+  }
   save_reduce(od.callable, od.args, r, kNoVal);
+}
+
+// copyreg.__newobj__(cls) with cls a class (a global other than
+// _codecs.encode, CPython's function), and no list or dict items.
+bool Engine::made_by_new_alone(const ObjectData& od) const {
+  if (od.callable == kNoNode || g_.kind(od.callable) != Kind::Global || !od.listitems.empty() ||
+      !od.dictitems.empty() || od.args == kNoNode || g_.kind(od.args) != Kind::Tuple || g_.length(od.args) != 1)
+    return false;
+  const GlobalData& c = g_.global_data(od.callable);
+  if (c.module != "copyreg" || c.qualname != "__newobj__") return false;
+  const NodeId cls = g_.items(od.args)[0];
+  if (g_.kind(cls) != Kind::Global) return false;
+  const GlobalData& k = g_.global_data(cls);
+  return !(k.module == "_codecs" && k.qualname == "encode");
 }
 
 void Engine::save_registered(NodeId n) {

@@ -24,8 +24,14 @@ struct ClassHooks {
 
   // ---- decoding -------------------------------------------------------
   // Makes the C++ value for cls.__new__(cls, *args, **kwargs) (NEWOBJ,
-  // NEWOBJ_EX, copyreg._reconstructor) or cls(*args) (REDUCE, INST, OBJ).
-  // `kwargs` is kNoNode when there are none. Required for decoding.
+  // NEWOBJ_EX, copyreg._reconstructor, and INST / OBJ without arguments,
+  // which CPython makes with cls.__new__(cls), __init__ not called: how
+  // Python 2 writes classic instances) or cls(*args) (REDUCE, INST and OBJ
+  // with arguments). `kwargs` is kNoNode when there are none. A registered
+  // class mirrors a plain Python class (no __new__, __init__ or
+  // __getinitargs__ of its own), so both are one hook; an instance made by
+  // __new__ records copyreg.__newobj__(cls, *args) as its callable and
+  // arguments, as NEWOBJ does. Required for decoding.
   std::function<std::any(const Graph&, NodeId args, NodeId kwargs)> create;
   // __setstate__(state): when present, BUILD calls it with the state as is.
   std::function<void(std::any& self, const Graph&, NodeId state)> set_state;
