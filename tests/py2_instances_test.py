@@ -110,9 +110,9 @@ def expected_difference(cls, proto, q):
     An object made by cls.__new__(cls) alone (NEWOBJ, INST/OBJ without
     arguments, copy_reg._reconstructor(cls, object, None)) is written as
     CPython writes an instance of a plain class: byte for byte the real
-    class's. Where the pickle says more than the real class keeps, the codec
-    keeps what the pickle says (oracle/divergences.py:
-    real-class-instance-forgets-how-it-was-made)."""
+    class's. Where the pickle says more than the real class keeps (here: a
+    call of the class, Python 2's __getinitargs__), the codec keeps what the
+    pickle says (oracle/divergences.py: real-class-reduction)."""
     if cls in CALLED:
         return "made by a call of the class: REDUCE of it, where the real class writes NEWOBJ / _reconstructor"
     return None
