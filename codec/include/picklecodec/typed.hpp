@@ -154,6 +154,13 @@ class Dumper {
  public:
   explicit Dumper(Graph& g, uint32_t max_depth = detail::kMaxTypedDepth) : graph_(g), max_depth_(max_depth) {}
   Graph& graph() noexcept { return graph_; }
+  // The protocol the pickle will be written at (some types, numpy arrays
+  // among them, are reduced differently at protocol 5).
+  int protocol() const noexcept { return protocol_; }
+  void set_protocol(int p) noexcept { protocol_ = p < 0 || p > kHighestProtocol ? kHighestProtocol : p; }
+  // Nodes a conversion keeps by name to use again (numpy's builtin dtypes
+  // are one object each, written once and then referred to).
+  std::unordered_map<std::string, NodeId>& named() noexcept { return named_; }
 
   // The node for `v` (the conversion chosen as the header comment says).
   template <class T>
@@ -178,7 +185,9 @@ class Dumper {
   Graph& graph_;
   uint32_t depth_ = 0;
   uint32_t max_depth_;
+  int protocol_ = kDefaultProtocol;
   std::unordered_map<const void*, NodeId> shared_;
+  std::unordered_map<std::string, NodeId> named_;
   ClassRegistry registry_;
   std::unordered_map<std::type_index, int> class_indexes_;
 };
@@ -190,6 +199,10 @@ class Loader {
  public:
   explicit Loader(const Graph& g, uint32_t max_depth = detail::kMaxTypedDepth) : graph_(g), max_depth_(max_depth) {}
   const Graph& graph() const noexcept { return graph_; }
+  // What keeps the graph alive when load() made it (views into it, such as
+  // an ndarray's data, hold it); null when the caller owns the graph.
+  const std::shared_ptr<const void>& owner() const noexcept { return owner_; }
+  void set_owner(std::shared_ptr<const void> o) noexcept { owner_ = std::move(o); }
 
   template <class T>
   void load(NodeId n, T& out);
@@ -223,6 +236,7 @@ class Loader {
   const Graph& graph_;
   uint32_t depth_ = 0;
   uint32_t max_depth_;
+  std::shared_ptr<const void> owner_;
   std::unordered_map<NodeId, SharedEntry> shared_;
   std::unordered_set<NodeId> in_progress_;
 };
@@ -386,6 +400,7 @@ template <class T>
 std::string dump(const T& v, const EncodeOptions& options = {}) {
   Graph g;
   Dumper d(g);
+  d.set_protocol(options.protocol);
   NodeId root;
   try {
     root = d.dump(v);
@@ -394,11 +409,7 @@ std::string dump(const T& v, const EncodeOptions& options = {}) {
   }
   EncodeOptions o = options;
   o.registry = &d.registry();
-  try {
-    return encode(g, root, o);
-  } catch (Error& e) {
-    throw;
-  }
+  return encode(g, root, o);
 }
 template <class T>
 std::string dump(const T& v, int protocol) {
@@ -416,15 +427,30 @@ void dump(Sink& sink, const T& v, const EncodeOptions& options = {}) {
 
 // pickle.loads(data) as a T. The decoder's budget and policies are the
 // options' (an inert decode: options.registry is not needed for PKL_CLASS types).
+namespace detail {
+// The T of a graph load() made: views into it (an ndarray's data) share its ownership.
+template <class T>
+T from_owned_graph(Graph&& graph) {
+  auto g = std::make_shared<const Graph>(std::move(graph));
+  Loader l(*g);
+  l.set_owner(g);
+  T v{};
+  try {
+    l.load(g->root(), v);
+  } catch (TypedError& e) {
+    throw_typed(e);
+  }
+  return v;
+}
+}  // namespace detail
+
 template <class T>
 T load(std::string_view data, const DecodeOptions& options = {}) {
-  const Graph g = decode(data, options);
-  return from_graph<T>(g);
+  return detail::from_owned_graph<T>(decode(data, options));
 }
 template <class T>
 T load(std::span<const uint8_t> data, const DecodeOptions& options = {}) {
-  const Graph g = decode(data, options);
-  return from_graph<T>(g);
+  return detail::from_owned_graph<T>(decode(data, options));
 }
 // The next pickle of a source (pickle.load(file)); ErrorCode::EndOfInput at
 // a clean end of input.
@@ -433,7 +459,7 @@ T load(Source& source, const DecodeOptions& options = {}) {
   Decoder dec(source, options);
   std::optional<Graph> g = dec.next();
   if (!g) throw Error(ErrorCode::EndOfInput, "Ran out of input");
-  return from_graph<T>(*g);
+  return detail::from_owned_graph<T>(std::move(*g));
 }
 
 // ---- the standard conversions ------------------------------------------------
