@@ -124,6 +124,8 @@ def object_allowed(obj, module, name, trusted):
     """May the unpickler hand `obj` (found as module.name) to the load?"""
     if (module, name) in TRUSTED_ONLY or _under(module, TRUSTED_ONLY_MODULES):
         return trusted
+    if any(p.startswith("__") and p.endswith("__") for p in name.split(".")[1:]):
+        return False        # ndarray.__class__, X.__subclasses__, ...: a way out of the allowlist
     top = module.split(".")[0]
     if module in STDLIB_NAMES or top in ("builtins", "functools", "types", "copyreg", "_codecs"):
         first = name.split(".")[0]
@@ -136,7 +138,7 @@ def object_allowed(obj, module, name, trusted):
         return False
     if isinstance(obj, type):
         owner = getattr(obj, "__module__", None) or ""
-        return module_allowed(owner) or owner == "builtins"
+        return module_allowed(owner) and owner != "builtins"   # builtins' types: by STDLIB_NAMES only
     if callable(obj):
         return bool(SAFE_FUNCTION.match(name.rsplit(".", 1)[-1]))
     return True        # data: an enum member, pandas.NA, a constant
@@ -225,6 +227,8 @@ class Session(object):
         the rebuilding functions'."""
         if not isinstance(name, str):
             raise CannotAnswer("getattr with a name that is not a str")
+        if name.startswith("__") and name.endswith("__"):
+            raise CannotAnswer("getattr(..., %r): not on the allowlist" % (name,))
         v = getattr(obj, name, *default)
         if isinstance(v, types.ModuleType):
             ok = False

@@ -81,6 +81,15 @@ class Allowlist(unittest.TestCase):
                     + attr.encode() + b"\x86R.")
             self.assertIn("getattr", cannot(data) or "", attr)
 
+    def test_dunder_paths_refused(self):
+        # Protocol 4 resolves dotted names: collections.OrderedDict.__class__ is `type`.
+        for name in ("OrderedDict.__class__", "OrderedDict.__init_subclass__", "OrderedDict.__subclasses__"):
+            n = name.encode()
+            data = (b"\x80\x04\x8c\x0bcollections\x94\x8c" + bytes([len(n)]) + n + b"\x94\x93\x94.")
+            self.assertIsNotNone(cannot(data), name)
+        data = b"\x80\x02cbuiltins\ngetattr\ncbuiltins\nobject\nX\x09\x00\x00\x00__class__\x86R."
+        self.assertIn("__class__", cannot(data) or "")
+
     def test_stdlib_values(self):
         import collections
         import datetime
