@@ -297,11 +297,35 @@ def known_divergence(data, codec_answer=None, cpython_answer=None):
     ci/diffcheck and tests/recode_test.py for inputs other than the listed ones."""
     if uses_unevaluated_codec(data):
         return "codecs-not-evaluated"
+    if codec_answer and cpython_answer and _accepted(cpython_answer) and _persid_text_refused(str(codec_answer)):
+        return "persid-text-of-object"
     if codec_answer and cpython_answer and _accepted(cpython_answer):
         module = _failed_import(str(codec_answer))
         if module is not None and has_empty_component(module):
             return "empty-component-module-dump"
     return None
+
+
+def persid_object_input():
+    # A persistent id holding an object: (C.__new__(C),).
+    return b"\x80\x02cm\nC\n)\x81\x85Q."
+
+
+def ev_persid_text_of_object():
+    import io
+
+    class Pickler(pickle.Pickler):
+        def persistent_id(self, obj):
+            return obj[1] if type(obj) is tuple and obj[:1] == ("pid",) else None
+    o = object()
+    f = io.BytesIO()
+    Pickler(f, 0).dump(("pid", (o,)))
+    out = f.getvalue()
+    return (" at 0x%x>" % id(o)).encode() in out, "protocol 0 writes %r" % out
+
+
+def _persid_text_refused(message):
+    return "cannot write a persistent id of type" in message or "persistent id nested too deeply" in message
 
 
 def ev_module_string_identity():
@@ -462,6 +486,21 @@ DIVERGENCES = [
         "why": "pickle itself only writes latin1; running the other 100-odd codecs means "
                "reimplementing them. Outside CONFORMANCE.md §6's allowed list: a known gap",
         "evidence": ev_codecs_evaluated,
+    },
+    {
+        "id": "persid-text-of-object",
+        "input": persid_object_input,
+        "cpython": "protocol 0 writes a persistent id as PERSID str(pid): for a pid holding an object, "
+                   "its repr, address included ('(<object object at 0x7f...>,)')",
+        "codec": "writes str(pid) for pids of scalars, globals (as classes: <class 'module.qualname'>), "
+                 "tuples and lists of them (a PyTorch storage id, a ZODB reference); refuses any other "
+                 "pid at protocol 0 with \"cannot write a persistent id of type 'object' at protocol 0\" "
+                 "(PicklingError); from protocol 1 (BINPERSID) it writes every pid as CPython does",
+        "category": "cpython-bug-not-copied",
+        "why": "an address is not data: the text cannot be reproduced, and it cannot be read back "
+               "(CPython's own comment on the line: 'XXX: Should it check whether the pid contains "
+               "embedded newlines?')",
+        "evidence": ev_persid_text_of_object,
     },
     {
         "id": "memo-huge-sparse-index",

@@ -286,6 +286,20 @@ def case_builtins_module_string(run, e):
                   pickle.dumps([set, len], q).count(b"\x8c\x08builtins") == 2)
 
 
+def case_persid_text_of_object(run, e):
+    data = divergences.input_bytes(e)
+    run.expect("decodes", ["show", "-"], data, 0, b"PersId((Object(m.C, ()),))\n")
+    line = b"pickletool: error: cannot write a persistent id of type 'object' at protocol 0\n"
+    run.expect("refused at protocol 0", ["recode", "--protocol", "0"], data, 1, b"", line)
+    cpython = inert.redump(data, PROTOCOLS)[0][1]
+    run.check("CPython writes an address at protocol 0", cpython[0][0] and b" at 0x" in cpython[0][1],
+              repr(cpython[0]))
+    for q in PROTOCOLS[1:]:
+        run.expect("CPython's bytes at protocol %d" % q, ["recode", "--protocol", str(q)], data, 0, cpython[q][1])
+    run.check("classified from both answers", divergences.known_divergence(
+        data, ("reject", line.decode().strip()), ("accept", cpython[0][1])) == e["id"])
+
+
 def case_empty_component_module(run, e):
     data = divergences.input_bytes(e)
     run.expect("decodes", ["show", "-"], data, 0, b"<global os..b.C>\n")
@@ -417,6 +431,7 @@ CASES = {
     "frame-read-file-vs-buffer": case_frame_file_vs_buffer,
     "builtins-module-string-memo": case_builtins_module_string,
     "empty-component-module-dump": case_empty_component_module,
+    "persid-text-of-object": case_persid_text_of_object,
     "container-over-max-len": case_container_over_max_len,
     "graph-over-max-total-bytes": case_graph_over_max_total_bytes,
     "input-over-max-input-bytes": case_input_over_max_input_bytes,
