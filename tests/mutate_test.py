@@ -110,6 +110,12 @@ class Operators(unittest.TestCase):
         self.assertIn(("boundary", "       b <= c);"), got[11])
         self.assertNotIn(("statement", "  ;"), got.get(11, []))  # the end of a statement, not one
 
+    def test_no_minus_beside_a_string_literal(self):
+        got = changes('  out += ", ";\n  x = "a" + s + "b";\n  y = a + b;\n')
+        self.assertEqual(got[1], [("statement", "  ;")])
+        self.assertEqual(got[2], [("statement", "  ;")])
+        self.assertIn(("arithmetic", "  y = a - b;"), got[3])
+
     def test_hex_literals_keep_their_form(self):
         got = changes("  x = 0xff;\n")
         self.assertIn(("constant", "  x = 0x100;"), got[1])
