@@ -8,7 +8,8 @@
   - --no-fix-imports keeps Python 2 names, as fix_imports=False;
   - --strict-limits rejects what the default budget accepts;
   - a missing file is exit 1 with the OS's reason;
-  - an empty file or pipe is exit 1 in every command, in CPython's words.
+  - an empty file or pipe is exit 1 in every command, in CPython's words;
+  - recode from a pipe answers each pickle as soon as it has arrived.
 
     python3 tests/cli_test.py --bin build/release/bin
 """
@@ -16,6 +17,7 @@ import argparse
 import json
 import os
 import pickle
+import select
 import subprocess
 import sys
 import tempfile
@@ -155,6 +157,32 @@ def main():
         for how, args, data in (("file", [one], b""), ("pipe", ["-"], pickle.dumps(1, 2))):
             rc, out, err = run(tool, ["show"] + args, data)
             check("one pickle then the end, %s" % how, rc == 0 and out == b"1\n", "rc=%d %r %r" % (rc, out, err))
+
+    # recode from a pipe writes each pickle as soon as its STOP has arrived
+    # (pickletool reads its standard input ahead, but never waits for more
+    # than a read(2) returns): the writer waits for each answer before it
+    # sends the next pickle, protocol 0 text lines included.
+    proc = subprocess.Popen([tool, "recode", "--protocol", "2", "-"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    answers = []
+    for v in ({"a": [1, 2.5]}, "x" * 100000, list(range(1000))):
+        proc.stdin.write(pickle.dumps(v, 0))
+        proc.stdin.flush()
+        want = pickle.dumps(v, 2)
+        got = b""
+        ready = select.select([proc.stdout], [], [], 30)[0]
+        while ready and len(got) < len(want):
+            chunk = os.read(proc.stdout.fileno(), len(want) - len(got))
+            if not chunk:
+                break
+            got += chunk
+            ready = select.select([proc.stdout], [], [], 30)[0] if len(got) < len(want) else ready
+        answers.append(got == want)
+    proc.stdin.close()
+    rest = proc.stdout.read()
+    rc = proc.wait(60)
+    check("recode streams from a pipe", answers == [True] * 3 and rest == b"" and rc == 0,
+          "answers=%r rest=%r rc=%d" % (answers, rest[:40], rc))
 
     # A missing file, and an output file written whole.
     with tempfile.TemporaryDirectory() as d:

@@ -1,6 +1,9 @@
 // The decoder's byte reader and the byte sources.
 #include "decode_reader.hpp"
 
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -23,13 +26,94 @@ size_t MemorySource::read(void* buf, size_t n) {
   return k;
 }
 
+size_t Source::peek(void*, size_t) { return kNoPeek; }
+
+void Source::consume(void* copy, size_t n) {
+  auto* p = static_cast<uint8_t*>(copy);
+  while (n) {
+    size_t got = read(p, n);
+    if (got == 0) throw Error(ErrorCode::Io, "read failed: the input ended before bytes it had shown");
+    p += got;
+    n -= got;
+  }
+}
+
+namespace {
+[[noreturn]] void io_failed(const char* what) {
+  throw Error(ErrorCode::Io, std::string(what) + " failed: " + std::strerror(errno));
+}
+}  // namespace
+
+FdSource::~FdSource() {
+  if (tee_[0] >= 0) ::close(tee_[0]);
+  if (tee_[1] >= 0) ::close(tee_[1]);
+}
+
 size_t FdSource::read(void* buf, size_t n) {
   for (;;) {
     ssize_t r = ::read(fd_, buf, n);
     if (r >= 0) return static_cast<size_t>(r);
     if (errno == EINTR) continue;
-    throw Error(ErrorCode::Io, std::string("read failed: ") + std::strerror(errno));
+    io_failed("read");
   }
+}
+
+size_t FdSource::peek(void* buf, size_t n) {
+  if (kind_ == Kind::Unknown) {
+    struct stat st {};
+    kind_ = ::fstat(fd_, &st) != 0 ? Kind::Other
+            : S_ISREG(st.st_mode)  ? Kind::File
+            : S_ISFIFO(st.st_mode) ? Kind::Pipe
+            : S_ISSOCK(st.st_mode) ? Kind::Socket
+                                   : Kind::Other;
+    if (kind_ == Kind::Pipe && ::pipe2(tee_, O_CLOEXEC) != 0) kind_ = Kind::Other;
+  }
+  ssize_t r = -1;
+  switch (kind_) {
+    case Kind::File: {
+      const off_t at = ::lseek(fd_, 0, SEEK_CUR);
+      if (at < 0) break;
+      do r = ::pread(fd_, buf, n, at);
+      while (r < 0 && errno == EINTR);
+      if (r < 0) io_failed("read");
+      return static_cast<size_t>(r);
+    }
+    case Kind::Socket:
+      do r = ::recv(fd_, buf, n, MSG_PEEK);
+      while (r < 0 && errno == EINTR);
+      if (r < 0 && errno == ENOTSOCK) break;
+      if (r < 0) io_failed("read");
+      return static_cast<size_t>(r);
+    case Kind::Pipe: {
+      // tee(2) duplicates what the pipe holds (up to the private pipe's
+      // capacity, 64 KiB: it is empty before each call) without consuming
+      // it, waiting until something is there; 0 when the writers are gone.
+      do r = ::tee(fd_, tee_[1], n, 0);
+      while (r < 0 && errno == EINTR);
+      if (r < 0 && errno == EINVAL) break;
+      if (r < 0) io_failed("read");
+      auto* p = static_cast<uint8_t*>(buf);
+      for (size_t got = 0; got < static_cast<size_t>(r);) {
+        ssize_t k = ::read(tee_[0], p + got, static_cast<size_t>(r) - got);
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) io_failed("read");
+        got += static_cast<size_t>(k);
+      }
+      return static_cast<size_t>(r);
+    }
+    default:
+      break;
+  }
+  kind_ = Kind::Other;
+  return kNoPeek;
+}
+
+void FdSource::consume(void* copy, size_t n) {
+  if (kind_ == Kind::File) {
+    if (::lseek(fd_, static_cast<off_t>(n), SEEK_CUR) < 0) io_failed("seek");
+    return;
+  }
+  Source::consume(copy, n);
 }
 
 size_t StreamSource::read(void* buf, size_t n) {
@@ -50,8 +134,10 @@ Reader::Reader(std::span<const uint8_t> data) : in_place_(true), eof_(true) {
   end_ = lim_ = data.data() + data.size();
 }
 
-Reader::Reader(Source& source) : source_(&source), read_ahead_(source.may_read_ahead()) {
+Reader::Reader(Source& source)
+    : source_(&source), read_ahead_(source.may_read_ahead()), peeking_(!read_ahead_) {
   if (auto* m = dynamic_cast<MemorySource*>(&source)) {
+    peeking_ = false;
     memory_source_ = m;
     in_place_ = true;
     eof_ = true;
@@ -85,6 +171,23 @@ void Reader::finish() noexcept {
     memory_source_->read(nullptr, used);
     base_ += used;
     origin_ = cur_;
+  } else if (peeking_) {
+    // Consume what the pickle used; forget what was only looked at (someone
+    // else may read it before the next pickle).
+    try {
+      commit(cur_);
+    } catch (...) {  // the source failed: the next read reports it
+    }
+    end_ = origin_ + std::max(committed_, static_cast<size_t>(cur_ - origin_));
+    set_limit();
+  }
+}
+
+void Reader::commit(const uint8_t* upto) {
+  const size_t target = static_cast<size_t>(upto - origin_);
+  if (target > committed_) {
+    source_->consume(buf_.data() + committed_, target - committed_);
+    committed_ = target;
   }
 }
 
@@ -99,20 +202,33 @@ size_t Reader::read_more(size_t want, bool exact) {
     op_saved_ = base_ + static_cast<uint64_t>(op_ - origin_);
     op_ = nullptr;
   }
+  // fill() asks for more than is at hand only when the pickle needs every
+  // byte at hand and `want` more: what was peeked is consumed now.
+  if (peeking_) commit(end_);
+  // A short or open-ended need (an opcode, a text line) looks ahead; a
+  // long argument of known length is read exactly, straight.
+  const bool peek = peeking_ && want < kMinChunk;
   // Keep the unread bytes; drop the consumed ones when that frees enough room.
   size_t consumed = static_cast<size_t>(cur_ - origin_);
   size_t have = static_cast<size_t>(end_ - cur_);
-  size_t chunk = exact ? want : std::max(want, kMinChunk);
+  size_t chunk = exact && !peek ? want : std::max(want, kMinChunk);
   // Grow only as bytes arrive: at most double what is buffered per step.
   chunk = std::min(chunk, std::max(kMinChunk, have));
   if (consumed && (consumed >= buf_.size() / 2 || have + chunk > buf_.size() - consumed)) {
     if (have) std::memmove(buf_.data(), cur_, have);
     base_ += consumed;
+    committed_ -= std::min(committed_, consumed);
     consumed = 0;
   }
   size_t used = consumed + have;
   if (buf_.size() < used + chunk) buf_.resize(used + chunk);
-  size_t got = source_->read(buf_.data() + used, chunk);
+  uint8_t* to = buf_.data() + used;
+  size_t got = peek ? source_->peek(to, chunk) : Source::kNoPeek;
+  if (got == Source::kNoPeek) {
+    if (peek) peeking_ = false;  // the source cannot look ahead: read exactly
+    got = source_->read(to, peek ? want : chunk);
+    committed_ = used + got;
+  }
   origin_ = buf_.data();
   cur_ = origin_ + consumed;
   end_ = origin_ + used + got;

@@ -1,7 +1,8 @@
 // The decoder's byte reader: one interface over a span in memory (parsed in
 // place, no copy) and over a Source (buffered in bounded chunks as bytes
-// arrive, never past what an opcode needs when the source forbids reading
-// ahead). It enforces Limits::max_input_bytes per pickle and never trusts a
+// arrive; when the source forbids reading ahead, looked at with peek() and
+// consumed no further than the pickle's STOP, or read exactly what each
+// opcode needs when it cannot peek). It enforces Limits::max_input_bytes per pickle and never trusts a
 // declared length: buffers grow only as bytes actually arrive. Internal header.
 #pragma once
 
@@ -76,6 +77,8 @@ class Reader {
   // the bytes available (may be fewer at end of input). Respects the budget.
   size_t fill(uint64_t want);
   size_t read_more(size_t want, bool exact);
+  // Peeking: consumes from the source the bytes of the window up to `upto`.
+  void commit(const uint8_t* upto);
   void set_limit();
   [[noreturn]] void truncated() const;
   [[noreturn]] void over_budget() const;
@@ -85,6 +88,10 @@ class Reader {
   bool in_place_ = false;    // parsing a span directly
   bool read_ahead_ = false;  // the source allows reading past what an opcode needs
   bool eof_ = false;
+  // Looking ahead with Source::peek(): the window's first committed_ bytes
+  // have been consumed from the source, the rest only peeked at.
+  bool peeking_ = false;
+  size_t committed_ = 0;
 
   // The window of bytes at hand: [origin_, end_) with cur_ the next byte;
   // lim_ = min(end_, the pickle's budget end).

@@ -1,37 +1,17 @@
 // pickletool dis FILE|-: the listing `python3 -m pickletools FILE` prints.
 #include <CLI/CLI.hpp>
 
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
 #include <iostream>
 #include <memory>
+#include <span>
 #include <string>
-#include <vector>
 
+#include "cli_input.hpp"
 #include "commands.hpp"
 #include "picklecodec/dis.hpp"
 #include "picklecodec/error.hpp"
 
 namespace {
-
-// The whole input, from a file or (for "-") standard input.
-std::vector<uint8_t> read_input(const std::string& path) {
-  std::FILE* f = path == "-" ? stdin : std::fopen(path.c_str(), "rb");
-  if (!f) throw pkl::Error(pkl::ErrorCode::Io, "can't open '" + path + "': " + std::strerror(errno));
-  std::vector<uint8_t> data;
-  std::vector<uint8_t> chunk(1 << 16);
-  for (;;) {
-    size_t n = std::fread(chunk.data(), 1, chunk.size(), f);
-    data.insert(data.end(), chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(n));
-    if (n < chunk.size()) break;
-  }
-  bool failed = std::ferror(f) != 0;
-  int err = errno;
-  if (f != stdin) std::fclose(f);
-  if (failed) throw pkl::Error(pkl::ErrorCode::Io, "can't read '" + path + "': " + std::strerror(err));
-  return data;
-}
 
 struct DisArgs {
   std::string file;
@@ -40,7 +20,8 @@ struct DisArgs {
 };
 
 void run_dis(const DisArgs& args) {
-  std::vector<uint8_t> data = read_input(args.file);
+  Input input(args.file);
+  const std::span<const uint8_t> data = input.all();
   pkl::DisOptions options;
   options.indentlevel = args.indentlevel;
   try {

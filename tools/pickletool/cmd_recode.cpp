@@ -9,6 +9,7 @@
 #include <string>
 
 #include "cli_common.hpp"
+#include "cli_input.hpp"
 #include "commands.hpp"
 #include "picklecodec/decode.hpp"
 #include "picklecodec/encode.hpp"
@@ -25,16 +26,13 @@ struct RecodeArgs {
 };
 
 void run_recode(const RecodeArgs& args) {
-  const OpenFd in(args.in, OpenFd::Read);
+  Input in(args.in);
   const OpenFd out(args.out, OpenFd::Write);
-
-  // A pipe is read no further than each pickle's STOP, so pickles are
-  // recoded as they arrive.
-  pkl::FdSource source(in.fd(), /*may_read_ahead=*/in.is_named());
   pkl::DecodeOptions options;
   args.decode.apply(options);
+  in.apply(options);
   options.fix_imports = args.fix_imports;
-  pkl::Decoder decoder(source, options);
+  pkl::Decoder decoder(in.source(), options);
 
   pkl::FdSink sink(out.fd());
   pkl::EncodeOptions encode_options;

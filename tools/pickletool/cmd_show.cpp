@@ -7,6 +7,7 @@
 #include <string>
 
 #include "cli_common.hpp"
+#include "cli_input.hpp"
 #include "commands.hpp"
 #include "picklecodec/decode.hpp"
 #include "picklecodec/error.hpp"
@@ -22,11 +23,11 @@ struct ShowArgs {
 };
 
 void run_show(const ShowArgs& args) {
-  const OpenFd in(args.file, OpenFd::Read);
-  pkl::FdSource source(in.fd(), /*may_read_ahead=*/in.is_named());
+  Input in(args.file);
   pkl::DecodeOptions options;
   args.decode.apply(options);
-  pkl::Decoder decoder(source, options);
+  in.apply(options);
+  pkl::Decoder decoder(in.source(), options);
   pkl::ShowOptions show_options;
   show_options.width = args.width;
   size_t shown = 0;

@@ -78,17 +78,34 @@ struct DecodeOptions {
 };
 
 // Where bytes come from. read() returns 0 only at end of input.
+//
+// How much the decoder reads, and how often:
+// - may_read_ahead() true: in chunks of 64 KiB and more, whatever a read
+//   returns (a pipe's read returns what it holds without waiting for more,
+//   so pickles are still decoded as they arrive).
+// - false: never a byte past the STOP of the pickle it returns (except the
+//   rest of a FRAME that holds the STOP: a frame's bytes are declared part of
+//   the stream, and CPython's unpickler reads a frame whole too; the Decoder
+//   keeps those bytes for the next pickle). It looks ahead with peek() when
+//   the source can (a file, a pipe, a socket: see FdSource), and consumes
+//   only what the pickle used; a source that cannot peek is read exactly:
+//   one read per opcode and argument, one per byte of a text line
+//   (protocols 0-3 have no frames), the cost of not reading ahead.
 class Source {
  public:
   virtual ~Source() = default;
   virtual size_t read(void* buf, size_t n) = 0;
   // True when reading ahead is harmless (memory, a private file); false for a
-  // pipe or socket shared with others: then the decoder never reads a byte
-  // past the STOP of the pickle it returns, except the rest of a FRAME that
-  // holds the STOP (a frame's bytes are declared part of the stream, and
-  // CPython's unpickler reads a frame whole too); the Decoder keeps those
-  // bytes for the next pickle.
+  // pipe or socket shared with others (see above).
   virtual bool may_read_ahead() const { return false; }
+  // Looking ahead without consuming: copies up to n of the next bytes into
+  // buf and leaves them in the source, waiting until at least one is there;
+  // 0 at the end of input; kNoPeek (the default) when the source cannot.
+  static constexpr size_t kNoPeek = SIZE_MAX;
+  virtual size_t peek(void* buf, size_t n);
+  // Consumes the next n bytes, which a peek() has just copied to `copy`:
+  // by default reads them again into `copy` (same bytes).
+  virtual void consume(void* copy, size_t n);
 };
 
 class MemorySource final : public Source {
@@ -105,16 +122,27 @@ class MemorySource final : public Source {
   size_t pos_ = 0;
 };
 
-// A POSIX file descriptor (file, pipe, socket); not owned.
+// A POSIX file descriptor (file, pipe, socket); not owned. Without read-ahead
+// it peeks at a regular file with pread(2) (consuming by moving the offset),
+// at a pipe with tee(2) into a private pipe, at a socket with
+// recv(MSG_PEEK); anything else (a terminal, a device) is read exactly.
 class FdSource final : public Source {
  public:
   explicit FdSource(int fd, bool may_read_ahead = false) : fd_(fd), ahead_(may_read_ahead) {}
+  ~FdSource() override;
+  FdSource(const FdSource&) = delete;
+  FdSource& operator=(const FdSource&) = delete;
   size_t read(void* buf, size_t n) override;
   bool may_read_ahead() const override { return ahead_; }
+  size_t peek(void* buf, size_t n) override;
+  void consume(void* copy, size_t n) override;
 
  private:
+  enum class Kind : uint8_t { Unknown, File, Pipe, Socket, Other };
   int fd_;
   bool ahead_;
+  Kind kind_ = Kind::Unknown;
+  int tee_[2] = {-1, -1};  // the private pipe a pipe is peeked through
 };
 
 class StreamSource final : public Source {
