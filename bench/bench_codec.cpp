@@ -11,6 +11,12 @@
 //       whether encode(decode(file)) gives the file back byte for byte.
 //   bench_codec --roundtrip FILE...
 //       checks encode(decode(file), its protocol) == file for each file.
+//   bench_codec --fd-decode=exact|ahead FILE|-
+//       decodes every pickle of FILE or standard input through a Decoder
+//       over FdSource(fd, may_read_ahead = false | true), as a whole process.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <benchmark/benchmark.h>
 
 #include <chrono>
@@ -233,9 +239,25 @@ void register_all(const std::string& dir) {
 
 }  // namespace
 
+// --fd-decode=exact|ahead FILE|-: every pickle of FILE (or of standard
+// input) through a Decoder over an FdSource without / with read-ahead; prints
+// how many. A whole process, for bench/whole_process.py: the library's own
+// cost of a file against a pipe.
+int run_fd_decode(const std::string& mode, const std::string& path) {
+  int fd = path == "-" ? 0 : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw std::runtime_error("can't open " + path);
+  pkl::FdSource source(fd, /*may_read_ahead=*/mode == "ahead");
+  pkl::Decoder decoder(source);
+  size_t count = 0;
+  while (auto g = decoder.next()) ++count;
+  std::printf("%zu pickles\n", count);
+  if (fd != 0) ::close(fd);
+  return 0;
+}
+
 int main(int argc, char** argv) {
   try {
-    std::string dir, peak;
+    std::string dir, peak, fd_decode;
     std::vector<std::string> rest;
     std::vector<char*> args{argv[0]};
     bool roundtrip = false;
@@ -245,6 +267,8 @@ int main(int argc, char** argv) {
         dir = a.substr(11);
       } else if (a.rfind("--peak=", 0) == 0) {
         peak = a.substr(7);
+      } else if (a.rfind("--fd-decode=", 0) == 0) {
+        fd_decode = a.substr(12);
       } else if (a == "--roundtrip") {
         roundtrip = true;
       } else if (a.rfind("--benchmark", 0) == 0 || a.rfind("--v=", 0) == 0) {
@@ -258,6 +282,11 @@ int main(int argc, char** argv) {
       return run_peak(peak, rest[0]);
     }
     if (roundtrip) return run_roundtrip(rest);
+    if (!fd_decode.empty()) {
+      if (rest.size() != 1 || (fd_decode != "exact" && fd_decode != "ahead"))
+        throw std::runtime_error("usage: --fd-decode=exact|ahead FILE|-");
+      return run_fd_decode(fd_decode, rest[0]);
+    }
     if (dir.empty()) throw std::runtime_error("usage: bench_codec --payloads=DIR [benchmark flags]");
     int n = static_cast<int>(args.size());
     benchmark::Initialize(&n, args.data());

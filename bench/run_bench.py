@@ -12,7 +12,10 @@
    measurement (bench_codec --peak, cpython_bench.py peak);
 4. times `pickletool recode` of the 100 MB recode.pkl as a whole process
    against `python3 -c` doing pickle.loads then pickle.dumps of it;
-5. writes OUT/results.json and OUT/table.md and prints the table.
+5. times whole processes per payload (bench/whole_process.py): recode, show
+   and dis against `python3 -c` load + dump, a pipe against the file, and
+   the library's FdSource without read-ahead at every protocol;
+6. writes OUT/results.json and OUT/table.md and prints the table.
 """
 import argparse
 import json
@@ -23,6 +26,8 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import whole_process  # noqa: E402
 ORDER = ["records", "ints", "floats", "strs", "bytes", "objects", "shared", "deep"]
 
 
@@ -247,6 +252,8 @@ def table(results):
                    f"{r['python_s'] / r['codec_s']:.1f} | {r['codec_wall_s']:.3f} | {r['python_wall_s']:.3f} | "
                    f"{r['python_wall_s'] / r['codec_wall_s']:.1f} | {fmt_mb(r['codec_rss_kb'])} | "
                    f"{fmt_mb(r['python_rss_kb'])} | {'yes' if r['identical'] else 'no'} |")
+    if results.get("whole"):
+        out.append(whole_process.tables(results["whole"]))
     mc = results["machine"]
     out.append(f"Machine: {mc['cpu']}, {mc['cores']} cores, {mc['ram_gib']} GiB RAM, Linux {mc['kernel']}; "
                f"{mc['compiler']}; CPython {mc['python']}. Load average {results['load_before'][0]:.1f} before, "
@@ -273,7 +280,8 @@ def main():
     ap.add_argument("--repetitions", type=int)
     ap.add_argument("--steady", action="store_true",
                     help="time both sides with glibc keeping freed memory (see timing_env)")
-    ap.add_argument("--timing-only", action="store_true", help="skip the peak memory and recode measurements")
+    ap.add_argument("--timing-only", action="store_true",
+                    help="skip the peak memory, recode and whole-process measurements")
     args = ap.parse_args()
     min_time = args.min_time if args.min_time is not None else (0.01 if args.quick else 0.5)
     reps = args.repetitions if args.repetitions is not None else (1 if args.quick else 5)
@@ -302,6 +310,9 @@ def main():
         results["recode"] = recode(args.bin, src, args.out, 1 if args.quick else 3)
     else:
         log("bench: no pickletool in --bin: the recode comparison is skipped")
+    if not args.timing_only and os.path.exists(os.path.join(args.bin, "pickletool")):
+        log("bench: whole processes, pipes and files")
+        results["whole"] = whole_process.run(args.bin, args.payloads, 1 if args.quick else 3)
     results["load_after"] = loadavg()
 
     text = table(results)
