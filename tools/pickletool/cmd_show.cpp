@@ -2,8 +2,10 @@
 // its graph, in the readable notation or as graph JSON, one per line.
 #include <CLI/CLI.hpp>
 
+#include <fstream>
 #include <iostream>
 #include <memory>
+#include <span>
 #include <string>
 
 #include "cli_common.hpp"
@@ -12,6 +14,7 @@
 #include "picklecodec/decode.hpp"
 #include "picklecodec/error.hpp"
 #include "picklecodec/show.hpp"
+#include "picklecodec/torch.hpp"
 
 namespace {
 
@@ -22,7 +25,24 @@ struct ShowArgs {
   DecodeFlags decode;
 };
 
+// A PyTorch checkpoint, told by its content (a zip archive, or the legacy
+// format's magic number), is shown as its tree with tensor summaries.
+bool show_torch_checkpoint(const ShowArgs& args) {
+  if (args.file == "-" || args.json) return false;
+  std::ifstream f(args.file, std::ios::binary);
+  uint8_t head[16] = {};
+  f.read(reinterpret_cast<char*>(head), sizeof head);
+  if (!pkl::torch::Checkpoint::looks_like_checkpoint(std::span<const uint8_t>(head, static_cast<size_t>(f.gcount()))))
+    return false;
+  pkl::DecodeOptions options;
+  args.decode.apply(options);
+  pkl::torch::Checkpoint::open(args.file, options).show(std::cout);
+  std::cout.flush();
+  return true;
+}
+
 void run_show(const ShowArgs& args) {
+  if (show_torch_checkpoint(args)) return;
   Input in(args.file);
   pkl::DecodeOptions options;
   args.decode.apply(options);
