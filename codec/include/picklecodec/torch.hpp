@@ -43,6 +43,7 @@
 #include <vector>
 
 #include "picklecodec/decode.hpp"
+#include "picklecodec/typed.hpp"  // pkl::Value, for the rest of the tree
 #include "picklecodec/value.hpp"
 
 namespace pkl::torch {
