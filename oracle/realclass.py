@@ -46,6 +46,7 @@ import json
 import os
 import pickle
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -467,7 +468,10 @@ def _first_diff(a, b):
 # ---------------------------------------------------------------------------
 # The server (runs under LIBRARY_PYTHON) and its client (any python3).
 
-def serve():
+def serve(cpu_seconds):
+    """Answer requests until stdin ends.  Each request may use `cpu_seconds`
+    of CPU time (RLIMIT_CPU, counted from the request's start: SIGXCPU ends
+    the server, and the client counts the input as one it cannot answer)."""
     import resource
     lim = MEMORY_MB << 20
     hard = resource.getrlimit(resource.RLIMIT_AS)[1]
@@ -476,6 +480,11 @@ def serve():
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 3000))
     out = sys.stdout
     for line in sys.stdin:
+        ru = resource.getrusage(resource.RUSAGE_SELF)
+        cpu_hard = resource.getrlimit(resource.RLIMIT_CPU)[1]
+        soft = int(ru.ru_utime + ru.ru_stime + cpu_seconds) + 1
+        if cpu_hard == resource.RLIM_INFINITY or soft < cpu_hard:
+            resource.setrlimit(resource.RLIMIT_CPU, (soft, cpu_hard))
         req = json.loads(line)
         try:
             data = base64.b64decode(req["data"])
@@ -518,18 +527,22 @@ def available():
 
 
 class RealClassOracle(object):
-    """A `realclass.py --serve` child; a request that takes longer than
-    `timeout` seconds kills it (a new one starts on the next request)."""
+    """A `realclass.py --serve` child.  A request may use `cpu_seconds` of
+    CPU time (the server's RLIMIT_CPU); a request with no answer after
+    max(120, 10 x cpu_seconds) seconds of wall time counts as hung and kills
+    the child.  A new one starts on the next request."""
 
-    def __init__(self, timeout=120.0):
-        self.timeout = timeout
+    def __init__(self, cpu_seconds=120.0):
+        self.cpu_seconds = cpu_seconds
+        self.timeout = max(120.0, 10 * cpu_seconds)
         self.proc = None
 
     def _start(self):
         env = dict(os.environ, PYTHONHASHSEED="0", PYTHONDONTWRITEBYTECODE="1", OMP_NUM_THREADS="1",
                    MKL_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
         env.pop("PYTHONPATH", None)
-        self.proc = subprocess.Popen([LIBRARY_PYTHON, os.path.abspath(__file__), "--serve"],
+        self.proc = subprocess.Popen([LIBRARY_PYTHON, os.path.abspath(__file__), "--serve",
+                                      "--cpu-seconds", str(self.cpu_seconds)],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                      env=env, cwd=ROOT)
 
@@ -551,11 +564,15 @@ class RealClassOracle(object):
             left = deadline - time.monotonic()
             if left <= 0 or not sel.select(left):
                 self.close()
-                return {"ok": False, "error": "the real-class oracle gave no answer in %gs" % self.timeout}
+                return {"ok": False, "error": "the real-class oracle hung: no answer after %gs" % self.timeout}
             chunk = os.read(self.proc.stdout.fileno(), 1 << 20)
             if not chunk:
+                rc = self.proc.wait()
                 self.close()
-                return {"ok": False, "error": "the real-class oracle died"}
+                if rc in (-signal.SIGXCPU, -signal.SIGKILL):
+                    return {"ok": False, "error": "the real-class oracle used more than %gs of CPU time"
+                                                  % self.cpu_seconds}
+                return {"ok": False, "error": "the real-class oracle died (status %s)" % rc}
             buf += chunk
         sel.close()
         return json.loads(buf)
@@ -600,11 +617,12 @@ def main():
     import argparse
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--serve", action="store_true")
+    ap.add_argument("--cpu-seconds", type=float, default=120.0, help="CPU time per request (--serve)")
     ap.add_argument("--dump", nargs=2, metavar=("Q", "FILE"))
     ap.add_argument("--globals", metavar="FILE")
     a = ap.parse_args()
     if a.serve:
-        serve()
+        serve(a.cpu_seconds)
         return 0
     if a.dump:
         with open(a.dump[1], "rb") as f:
