@@ -221,7 +221,18 @@ size_t growth_over_decodes(const std::string& p, size_t n, int decodes) {
   return after > before ? after - before : 0;
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+#define PKL_TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define PKL_TEST_ASAN 1
+#endif
+#endif
+
 TEST(MutationGaps, DecodeInALoopGivesItsMemoryBack) {
+#ifdef PKL_TEST_ASAN
+  GTEST_SKIP() << "AddressSanitizer keeps freed memory in its quarantine: resident memory is not the codec's";
+#endif
   const size_t n = 256 * 1024;  // items: 1 MiB of NodeIds; strs: several MiB of records
   const std::string p = list_of_strs(n);
   const size_t old = set_block_cache_limit(0);
