@@ -9,9 +9,10 @@ Runs under Debian's /usr/bin/python3, which has the libraries as Debian
 packages (ci/deps --libraries): numpy, pandas, scikit-learn, torch,
 cloudpickle, zodbpickle and persistent.  Every object of ITEMS below is written by its
 library's usual writer at every protocol that writer supports (0-5 for
-pickle and cloudpickle, 1-5 for torch.save's data.pkl, 1-3 for zodbpickle);
+pickle and cloudpickle, 1-5 for torch.save's data.pkl, 1-3 for zodbpickle,
+0-2 for Python 2.7's cPickle from pyenv);
 corpus/realworld/MANIFEST.tsv names each file's writer, library version,
-protocol, what it is and its sha256 (the real-class oracle trusts only
+protocol, what it is, its sha256 and the encoding it loads with (the real-class oracle trusts only
 files whose hash the manifest records: oracle/realclass.py).
 
 Deterministic: PYTHONHASHSEED=0 (the script re-runs itself with it), every
@@ -26,19 +27,25 @@ import hashlib
 import io
 import os
 import pickle
+import subprocess
 import sys
 import zipfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "corpus", "realworld")
-MANIFEST_HEADER = "file\twriter\tlibrary\tprotocol\tdescription\tsha256\n"
+MANIFEST_HEADER = "file\twriter\tlibrary\tprotocol\tdescription\tsha256\tencoding\n"
+# Items that load only with pickle.loads(encoding=...) (Python 2 byte strings
+# that are not ASCII): the manifest's "encoding" column, ASCII otherwise.
+ENCODING = {"py2_datetime": "latin1"}
 
 
 def versions():
     import numpy, pandas, sklearn, torch, cloudpickle  # noqa: E401
     return {"numpy": numpy.__version__, "pandas": pandas.__version__, "sklearn": sklearn.__version__,
             "torch": torch.__version__, "cloudpickle": cloudpickle.__version__,
-            "zodbpickle": _dist_version("zodbpickle"), "python": sys.version.split()[0]}
+            "zodbpickle": _dist_version("zodbpickle"), "python": sys.version.split()[0],
+            "python2": subprocess.run([python2(), "-c", "import sys; sys.stdout.write(sys.version.split()[0])"],
+                                      capture_output=True, text=True).stdout}
 
 
 def _dist_version(name):
@@ -312,6 +319,53 @@ def std_collections():
             functools.partial(int, base=2), frozenset({1, 2}), bytearray(b"ba")]
 
 
+# Python 2.7's cPickle (pyenv), for the standard types as Python 2 programs
+# wrote them: text as str (bytes) and unicode, long, the datetime and
+# Decimal states as byte strings.  Run under 2.7 at protocols 0-2.
+PY2_SOURCE = r'''
+import cPickle, sys, datetime, decimal, collections, fractions, uuid
+d = collections.defaultdict(list)
+d["k"].append(1)
+ITEMS = {
+    "py2_text_numbers": [u"caf\xe9", "ascii str", 2 ** 70, -5L, 1.5, complex(1, 2), True, None],
+    "py2_datetime": [datetime.date(2020, 2, 29), datetime.datetime(2021, 1, 2, 3, 4, 5, 6),
+                     datetime.timedelta(days=-1, seconds=3), datetime.time(12, 30)],
+    "py2_decimal_fraction_uuid": [decimal.Decimal("3.14"), fractions.Fraction(22, 7),
+                                  uuid.UUID("12345678-1234-5678-1234-567812345678")],
+    "py2_collections": [collections.OrderedDict([("b", 1), ("a", 2)]), collections.Counter("abracadabra"),
+                        collections.deque([1, 2], 5), d, set([1, 2]), frozenset([3])],
+}
+name, q = sys.argv[1], int(sys.argv[2])
+sys.stdout.write(cPickle.dumps(ITEMS[name], q))
+'''
+PY2_ITEMS = {
+    "py2_text_numbers": "Python 2 str, unicode, long, float, complex, bool, None",
+    "py2_datetime": "Python 2 date, datetime, timedelta, time (states as byte strings)",
+    "py2_decimal_fraction_uuid": "Python 2 Decimal, Fraction, UUID",
+    "py2_collections": "Python 2 OrderedDict, Counter, deque, defaultdict, set, frozenset",
+}
+
+
+def python2():
+    import glob
+    root = subprocess.run(["pyenv", "root"], capture_output=True, text=True).stdout.strip() or \
+        os.path.expanduser("~/.pyenv")
+    found = sorted(glob.glob(os.path.join(root, "versions", "2.7*", "bin", "python")))
+    if not found:
+        raise SystemExit("gen_realworld: no Python 2.7 under %s/versions (pyenv)" % root)
+    return found[-1]
+
+
+def write_python2(name, q):
+    if q > 2:
+        return None
+    p = subprocess.run([python2(), "-c", PY2_SOURCE, name, str(q)], capture_output=True,
+                       env=dict(os.environ, PYTHONHASHSEED="0"))
+    if p.returncode != 0:
+        raise RuntimeError(p.stderr.decode("utf-8", "replace")[-500:])
+    return p.stdout
+
+
 # Items whose bytes change from run to run, whatever the seeds: a tensor's
 # storage pickles through torch's legacy save, which names the storage by its
 # address (str(storage._cdata)).  --check does not compare them.
@@ -359,7 +413,7 @@ ITEMS = [
     ("stdlib_enums", "pickle", "python", std_enums, "enum members and flags (HTTPStatus, RegexFlag, Signals)"),
     ("stdlib_collections", "pickle", "python", std_collections,
      "array, deque, OrderedDict, Counter, defaultdict, namedtuple (SplitResult), partial, frozenset, bytearray"),
-]
+] + [(name, "python2", "python2", None, desc) for name, desc in sorted(PY2_ITEMS.items())]
 
 
 # ---------------------------------------------------------------------------
@@ -419,7 +473,7 @@ def write_zodb(_maker, q):
     return out.getvalue()
 
 
-WRITERS = {"pickle": write_pickle, "cloudpickle": write_cloudpickle, "torch.save": write_torch_save,
+WRITERS = {"python2": write_python2, "pickle": write_pickle, "cloudpickle": write_cloudpickle, "torch.save": write_torch_save,
            "zodbpickle": write_zodb}
 
 
@@ -429,7 +483,7 @@ def generate():
     rows = []
     for name, writer, lib, maker, desc in ITEMS:
         for q in range(6):
-            data = WRITERS[writer](maker, q)
+            data = WRITERS[writer](name if writer == "python2" else maker, q)
             if data is None:
                 continue
             rows.append(("%s.p%d.pickle" % (name, q), writer, lib, ver.get(lib, "?"), q, desc, data))
@@ -439,13 +493,14 @@ def generate():
 def manifest_text(rows):
     out = [MANIFEST_HEADER]
     for fn, writer, lib, ver, q, desc, data in rows:
-        out.append("%s\t%s\t%s %s\t%d\t%s\t%s\n" % (fn, writer, lib, ver, q, desc,
-                                                    hashlib.sha256(data).hexdigest()))
+        out.append("%s\t%s\t%s %s\t%d\t%s\t%s\t%s\n" % (fn, writer, lib, ver, q, desc,
+                                                        hashlib.sha256(data).hexdigest(),
+                                                        ENCODING.get(fn.split(".")[0], "ASCII")))
     return "".join(out)
 
 
 def read_manifest(directory=OUT):
-    """-> [dict(file, writer, library, protocol, description, sha256)] of the committed corpus."""
+    """-> [dict(file, writer, library, protocol, description, sha256, encoding)] of the committed corpus."""
     rows = []
     with open(os.path.join(directory, "MANIFEST.tsv"), encoding="utf-8") as f:
         keys = f.readline().rstrip("\n").split("\t")

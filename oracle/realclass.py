@@ -166,8 +166,9 @@ class PersId(object):
 class Session(object):
     """One input: the unpickler's and pickler's shared state (torch storages)."""
 
-    def __init__(self, trusted):
+    def __init__(self, trusted, encoding="ASCII"):
         self.trusted = trusted
+        self.encoding = encoding     # of Python 2 str, as pickle.loads(encoding=...)
         self.storages = {}      # torch storage key -> storage
         self.pids = {}          # storage _cdata -> [pid objects in load order]
         self.cursor = {}
@@ -254,7 +255,7 @@ class Session(object):
 
             def persistent_load(self, pid):
                 return session.persistent_load(pid)
-        return Unpickler(f)
+        return Unpickler(f, encoding=self.encoding)
 
     def load_stream(self, data):
         """-> [value], every pickle of the stream, as pickle.loads reads one:
@@ -293,12 +294,12 @@ def forget_dynamic_classes():
             cp._DYNAMIC_CLASS_TRACKER_BY_CLASS.clear()
 
 
-def writer_redump(data, q, trusted):
+def writer_redump(data, q, trusted, encoding="ASCII"):
     """For objects CPython's pickler refuses (cloudpickle's functions and
     classes): the re-dump by the library's own pickler, to compare two loads.
     -> bytes, or an exception string; None when no library pickler applies."""
     try:
-        s, values = load(data, trusted)
+        s, values = load(data, trusted, encoding)
     except Exception as e:
         return describe(e)
     if "cloudpickle" not in sys.modules:
@@ -338,9 +339,9 @@ def describe(e):
     return "%s: %s" % (type(e).__name__, str(e)[:300])
 
 
-def load(data, trusted=None):
+def load(data, trusted=None, encoding="ASCII"):
     """-> (session, values); raises CannotAnswer, or CPython's own exception."""
-    s = Session(is_trusted(data) if trusted is None else trusted)
+    s = Session(is_trusted(data) if trusted is None else trusted, encoding)
     try:
         return s, s.load_stream(data)
     except (CannotAnswer, MemoryError, RecursionError):
@@ -349,12 +350,12 @@ def load(data, trusted=None):
         raise CannotAnswer("import failed here: %s" % describe(e))
 
 
-def reference(data, protocols, trusted=None):
+def reference(data, protocols, trusted=None, encoding="ASCII"):
     """CPython's answer with the real classes:
     {"answer": "cannot", "why"} | {"answer": "reject", "why"} |
     {"answer": "accept", "dumps": {q: ("ok", bytes) | ("error", msg)}}"""
     try:
-        s, values = load(data, trusted)
+        s, values = load(data, trusted, encoding)
     except CannotAnswer as e:
         return {"answer": "cannot", "why": str(e)}
     except (MemoryError, RecursionError) as e:
@@ -372,23 +373,23 @@ def reference(data, protocols, trusted=None):
     return {"answer": "accept", "dumps": dumps, "session": s, "values": values}
 
 
-def redump_of(data, q, trusted):
+def redump_of(data, q, trusted, encoding="ASCII"):
     """Load `data` with the real classes, dump at q: bytes, or an exception
     string (a global outside the allowlist included: `data` is the codec's
     output, which must name only what the input named)."""
     try:
-        s, values = load(data, trusted)
+        s, values = load(data, trusted, encoding)
         return s.dumps(values, q)
     except Exception as e:
         return describe(e)
 
 
-def judge(data, protocols, codec, inert_agrees, trusted=None):
+def judge(data, protocols, codec, inert_agrees, trusted=None, encoding="ASCII"):
     """Verdict per protocol.  codec: {q: ("accept", bytes) | ("reject", message)};
     inert_agrees: {q: bool}, the codec gave the inert reference's answer at q.
     -> {q: {"status", "divergence"?, "note"}} or {"cannot": why} for the whole input."""
     trusted = is_trusted(data) if trusted is None else trusted
-    ref = reference(data, protocols, trusted)
+    ref = reference(data, protocols, trusted, encoding)
     if ref["answer"] == "cannot":
         return {"cannot": ref["why"]}
     out = {}
@@ -406,7 +407,7 @@ def judge(data, protocols, codec, inert_agrees, trusted=None):
             continue
         status, want = ref["dumps"][q]
         if status == "error":
-            theirs = writer_redump(data, q, trusted)
+            theirs = writer_redump(data, q, trusted, encoding)
             if kind == "reject":
                 if isinstance(theirs, bytes):
                     out[q] = {"status": "differ", "note": "CPython with the real classes loads the input (its "
@@ -440,7 +441,7 @@ def judge(data, protocols, codec, inert_agrees, trusted=None):
         if got == want:
             out[q] = {"status": "agree", "note": ""}
             continue
-        again = redump_of(data, q, trusted)
+        again = redump_of(data, q, trusted, encoding)
         if again != want:
             return {"cannot": "the real classes' re-dump changes from one load to the next (protocol %d)" % q}
         back = redump_of(got, q, trusted)
@@ -497,9 +498,10 @@ def serve(cpu_seconds):
                 # (a divergence's input); the corpus is trusted by its manifest hash.
                 ans = {"ok": True, "verdict": {str(k): v for k, v in
                                                judge(data, protocols, codec, inert,
-                                                     True if req.get("trusted") else None).items()}}
+                                                     True if req.get("trusted") else None,
+                                                     req.get("encoding", "ASCII")).items()}}
             elif req["op"] == "reference":
-                r = reference(data, protocols)
+                r = reference(data, protocols, encoding=req.get("encoding", "ASCII"))
                 ans = {"ok": True, "answer": r["answer"], "why": r.get("why"),
                        "dumps": {str(q): [k, base64.b64encode(v).decode() if k == "ok" else v]
                                  for q, (k, v) in r.get("dumps", {}).items()}}
@@ -577,9 +579,10 @@ class RealClassOracle(object):
         sel.close()
         return json.loads(buf)
 
-    def judge(self, data, protocols, codec, inert_agrees):
+    def judge(self, data, protocols, codec, inert_agrees, encoding="ASCII"):
         """codec: {q: ("accept", bytes) | ("reject", msg)} -> {q: verdict} or {"cannot": why}."""
         req = {"op": "judge", "data": base64.b64encode(data).decode(), "protocols": list(protocols),
+               "encoding": encoding,
                "codec": {str(q): (k, base64.b64encode(v).decode() if k == "accept" else v)
                          for q, (k, v) in codec.items()},
                "inert_agrees": {str(q): bool(v) for q, v in inert_agrees.items()}}

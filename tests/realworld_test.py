@@ -84,8 +84,24 @@ def make_large(directory):
     return sorted(os.path.join(directory, f) for f in os.listdir(directory))
 
 
-def check_dis_show(tool, paths):
-    """-> (dis passed, show passed, [problems])."""
+def manifest():
+    """file name -> its row of corpus/realworld/MANIFEST.tsv."""
+    with open(os.path.join(REALWORLD, "MANIFEST.tsv"), encoding="utf-8") as f:
+        keys = f.readline().rstrip("\n").split("\t")
+        return {r["file"]: r for r in (dict(zip(keys, ln.rstrip("\n").split("\t"))) for ln in f)}
+
+
+def encoding_of(path, rows):
+    return rows.get(os.path.basename(path), {}).get("encoding", "ASCII")
+
+
+def encoding_args(encoding):
+    return [] if encoding == "ASCII" else ["--encoding", encoding.lower()]
+
+
+def check_dis_show(tool, paths, rows):
+    """-> (dis passed, show passed, [problems]).  show decodes Python 2
+    str with the encoding the manifest names."""
     dis_ok = show_ok = 0
     problems = []
     for path in paths:
@@ -99,6 +115,7 @@ def check_dis_show(tool, paths):
             dis_ok += 1
         bad = []
         for args in (["show"], ["show", "--json"]):
+            args = args + encoding_args(encoding_of(path, rows))
             r = subprocess.run([tool] + args + [path], capture_output=True, timeout=120)
             if r.returncode != 0:
                 bad.append("%s exit %d: %s" % (" ".join(args), r.returncode, r.stderr[:200]))
@@ -149,9 +166,13 @@ def main():
         os.makedirs(large_dir)
         large = [] if args.no_large else make_large(large_dir)
         corpus = sorted(os.path.join(REALWORLD, f) for f in os.listdir(REALWORLD) if f.endswith(".pickle"))
-        dis_ok, show_ok, problems = check_dis_show(tool, corpus + large)
+        rows = manifest()
+        dis_ok, show_ok, problems = check_dis_show(tool, corpus + large, rows)
         print("realworld: %d files (%d committed, %d made now): dis %d equal to pickletools, show %d succeed"
               % (len(corpus) + len(large), len(corpus), len(large), dis_ok, show_ok))
+        print("realworld: recode at 0-5 against both references, by ci/diffcheck (pickle.loads' default "
+              "ASCII), and with the manifest's encoding for %d files" % sum(
+                  1 for p in corpus if encoding_of(p, rows) != "ASCII"), flush=True)
 
         checks = []      # (path, check record)
         rc, out, report = diffcheck(args.bin, os.path.join(tmp, "dc"), ["--realworld"])
@@ -160,6 +181,12 @@ def main():
             rc2, out2, report2 = diffcheck(args.bin, os.path.join(tmp, "dcl"),
                                            sum((["--input", p] for p in large), []))
             checks += report_checks(report2, os.path.join(tmp, "dcl"))
+        # diffcheck decodes Python 2 str as ASCII, as pickle.loads does by
+        # default; the files that need another encoding again, with it.
+        for path in corpus:
+            enc = encoding_of(path, rows)
+            if enc != "ASCII":
+                checks += encoding_checks(tool, path, enc)
 
     counts = {"inert": {}, "real": {}}
     opened = {}
@@ -197,6 +224,39 @@ def main():
         print("FAIL " + f)
     print("realworld: %s" % ("FAIL (%d problems)" % len(failures) if failures else "PASS"))
     return 1 if failures else 0
+
+
+def encoding_checks(tool, path, encoding):
+    """recode --encoding E at 0..5 against both references loading with
+    encoding=E: [(path, check)] with "status" (inert) and "real" verdicts."""
+    import inert
+    with open(path, "rb") as f:
+        data = f.read()
+    codec, inert_ok = {}, {}
+    try:
+        values = [r.value for r in inert.load_stream(data, encoding=encoding)]
+    except Exception as e:  # noqa: BLE001 - CPython's refusal, compared below
+        values = e
+    out = []
+    for q in range(6):
+        p = subprocess.run([tool, "recode", "--protocol", str(q)] + encoding_args(encoding) + [path],
+                           capture_output=True)
+        codec[q] = ("accept", p.stdout) if p.returncode == 0 else ("reject", p.stderr.decode("utf-8", "replace"))
+        if isinstance(values, Exception):
+            want = ("reject", None)
+        else:
+            want = ("accept", b"".join(inert.dumps(v, q) for v in values))
+        inert_ok[q] = codec[q][0] == want[0] and (want[1] is None or codec[q][1] == want[1])
+        out.append({"q": q, "status": "agree" if inert_ok[q] else "differ",
+                    "note": "" if inert_ok[q] else "recode --encoding %s differs from the inert reference" % encoding})
+    oracle = realclass.RealClassOracle()
+    try:
+        verdict = oracle.judge(data, range(6), codec, inert_ok, encoding=encoding)
+    finally:
+        oracle.close()
+    for c in out:
+        c["real"] = {"status": "cannot", "note": verdict["cannot"]} if "cannot" in verdict else verdict[c["q"]]
+    return [(path, c) for c in out]
 
 
 def report_checks(report, work):
