@@ -70,7 +70,7 @@ struct Equivalence {
   bool none_state_is_no_state = true;
   // An instance made by cls.__new__(cls) alone (copyreg.__newobj__(cls), no
   // items) is written as a plain class's: no BUILD of a false state below
-  // protocol 2, nor of an empty dict from 2. Such a state and none are the same.
+  // protocol 2. Such a state and none are the same.
   bool plain_false_state_is_no_state = true;
   // Set and frozenset members in any order (CONFORMANCE.md section 6):
   // members are matched after sorting them by a structural fingerprint.

@@ -319,8 +319,6 @@ class InertObject(BaseException):
             rc = reg.standins.get(("copyreg", "_reconstructor")) or copyreg._reconstructor
             ob = reg.standins.get(("builtins", "object")) or object
             return (rc, (a[0], ob, None), state if state else None)
-        if type(state) is dict and not state and not li and not di and _made_by_new_alone(c, a):
-            state = None   # object.__getstate__ of an empty __dict__: no BUILD
         return (c, a, state, iter(li) if li else None, iter(di) if di else None)
 
     def __reduce__(self):
@@ -588,12 +586,29 @@ class InertUnpickler(_pickle.Unpickler):
         return PersId(pid)
 
 
+class _ReverseMemo(dict):
+    """The replay's memo, also indexed by object: id -> first index written.
+    (Memoized objects stay alive in the memo, so their ids stay theirs.)"""
+
+    def __init__(self):
+        dict.__init__(self)
+        self.first = {}
+        self.overwritten = False
+
+    def __setitem__(self, idx, obj):
+        if idx in self:
+            self.overwritten = True
+        dict.__setitem__(self, idx, obj)
+        self.first.setdefault(id(obj), idx)
+
+
 class _ReplayUnpickler(pickle._Unpickler):
     """Pure-Python twin, only to learn which opcode made each __new__ call."""
     dispatch = dict(pickle._Unpickler.dispatch)
 
     def __init__(self, file, registry, persistent=True, **kw):
         pickle._Unpickler.__init__(self, file, **kw)
+        self.memo = _ReverseMemo()
         self._pti_registry = registry
         self._pti_persistent = persistent
 
@@ -608,7 +623,14 @@ class _ReplayUnpickler(pickle._Unpickler):
         return PersId(pid)
 
     def _memo_index(self, obj):
-        for idx, v in self.memo.items():
+        """The first memo index holding obj, or None: a lookup, not a scan
+        of the memo per call (quadratic on a pickle of many REDUCEs)."""
+        idx = self.memo.first.get(id(obj))
+        if idx is None:
+            return None
+        if self.memo.get(idx) is obj and not self.memo.overwritten:
+            return idx
+        for idx, v in self.memo.items():   # an index was written twice: scan
             if v is obj:
                 return idx
         return None

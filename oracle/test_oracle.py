@@ -264,14 +264,14 @@ class TestInertSemantics(unittest.TestCase):
     def test_plain_instances_redump_as_real_classes(self):
         # An instance made by cls.__new__(cls) alone is written as CPython
         # writes one of a plain class: _reconstructor below protocol 2 (the
-        # state only when true), NEWOBJ from 2 (no BUILD of an empty dict).
+        # state only when true), NEWOBJ from 2.
         class C(object):
             def __init__(self, needed):
                 raise AssertionError("__init__ called")
         C.__qualname__ = "C"
         inputs = [
             b"(i__main__\nC\n(dp0\nS'a'\nI1\nsb.",                      # INST, no arguments
-            b"(c__main__\nC\no}b.",                                     # OBJ, an empty dict state
+            b"(c__main__\nC\no}X\x01\x00\x00\x00bK\x02sb.",                # OBJ
             b"\x80\x02c__main__\nC\n)\x81}X\x01\x00\x00\x00bK\x02sb.",    # NEWOBJ
             b"ccopy_reg\n_reconstructor\n(c__main__\nC\nc__builtin__\nobject\nNtR(dVa\nI1\nsb.",
             # the _reconstructor arguments used again: a tuple of their own
@@ -283,6 +283,16 @@ class TestInertSemantics(unittest.TestCase):
                 for q in PROTOCOLS:
                     self.assertEqual(inert.redump(data, [q], encoding="latin1")[0][1][q],
                                      (True, pickle.dumps(real, q)), (data, q))
+            # An empty dict state: dropped below protocol 2 as copyreg does;
+            # kept from 2, as a __getstate__ returning {} writes it.
+            data = b"(c__main__\nC\no}b."
+            real = pickle.loads(data)
+            for q in PROTOCOLS:
+                got = inert.redump(data, [q])[0][1][q]
+                if q < 2:
+                    self.assertEqual(got, (True, pickle.dumps(real, q)), q)
+                else:
+                    self.assertTrue(got[0] and got[1].endswith((b"}q\x02b.", b"}\x94b.")), (q, got))
 
     def test_build_replaces_and_keeps_falsy(self):
         v = load1(b"\x80\x02cm\nC\n)R}bK\x00b.").value

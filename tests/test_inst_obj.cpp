@@ -120,10 +120,11 @@ TEST(InstObj, WrittenAsAPlainInstance) {
   g = decode(kPlainP2);
   EXPECT_EQ(encode_at(g, 0), kPlainP0);
   EXPECT_EQ(encode_at(g, 1), kPlainP1);
-  // No attributes (Python 2's BUILD of an empty dict): no BUILD.
+  // No attributes (Python 2's BUILD of an empty dict): no BUILD below
+  // protocol 2; kept from 2, as a __getstate__ returning {} writes it.
   g = decode("(im\nC\n(db."sv);
   EXPECT_EQ(encode_at(g, 0), "ccopy_reg\n_reconstructor\np0\n(cm\nC\np1\nc__builtin__\nobject\np2\nNtp3\nRp4\n.");
-  EXPECT_EQ(encode_at(g, 2), "\x80\x02" "cm\nC\nq\x00)\x81q\x01."sv);
+  EXPECT_EQ(encode_at(g, 2), "\x80\x02" "cm\nC\nq\x00)\x81q\x01}q\x02" "b."sv);
   // A false state other than a dict: dropped below protocol 2 (copyreg's
   // `if dict:`), written from 2 (__getstate__ returned it).
   g = decode("\x80\x02" "cm\nC\n)\x81K\x00" "b."sv);

@@ -365,14 +365,11 @@ void Engine::save_object(NodeId n) {
   // An instance made by cls.__new__(cls) alone (NEWOBJ, INST / OBJ without
   // arguments, copyreg._reconstructor(cls, object, None)) is written as
   // CPython writes an instance of a plain class. From protocol 2 that is
-  // its recorded copyreg.__newobj__(cls) (object.__reduce_ex__'s NEWOBJ),
-  // and no BUILD for an empty dict (object.__getstate__ of an empty
-  // __dict__ is None: how Python 2's BUILD of an attribute-less classic
-  // instance comes back).
-  const bool plain = made_by_new_alone(od);
-  if (plain && proto_ >= 2 && r.state != kNoVal && g_.kind(r.state) == Kind::Dict && g_.length(r.state) == 0)
-    r.state = kNoVal;
-  if (plain && proto_ < 2) {
+  // its recorded copyreg.__newobj__(cls) (object.__reduce_ex__'s NEWOBJ)
+  // with its state as read: an empty dict too, as a __getstate__ that
+  // returns one writes it (a class without one writes no BUILD instead:
+  // the codec cannot tell them apart).
+  if (proto_ < 2 && made_by_new_alone(od)) {
     // Below protocol 2, copyreg._reduce_ex: _reconstructor(cls, object,
     // None), and the state only when it is true.
     if (r.state != kNoVal && !g_.truthy(r.state)) r.state = kNoVal;
