@@ -102,7 +102,13 @@ struct EncodeOptions {
   // (objects the pickler makes up on its own, e.g. the `_codecs.encode`
   // global of protocol-2 bytes, are not graph nodes and are not offered).
   // A PersId node without this hook (or which it declines) is written as a
-  // persistent id with its own pid.
+  // persistent id with its own pid, as CPython's Pickler whose
+  // persistent_id returns that pid: BINPERSID from protocol 1; at protocol
+  // 0 PERSID of str(pid), written for pids of scalars, globals (str() of a
+  // class: "<class 'module.qualname'>") and tuples / lists of them, refused
+  // (ErrorCode::Unpicklable) for any other pid, whose str() CPython writes
+  // with an address, and, as CPython, when str(pid) is not ASCII. So a graph
+  // decoded with PersistentIds::Keep writes its persistent ids back as read.
   std::function<NodeId(Graph& graph, NodeId node)> persistent_id;
   // Protocol 5 out-of-band buffers, as pickle.dumps(buffer_callback=...):
   // called for each Buffer node written; return true to write the buffer
