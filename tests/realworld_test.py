@@ -15,15 +15,14 @@ by Debian's python3 (not committed):
     oracle/divergences.py; both through `ci/diffcheck --realworld` (its two
     workers; ~20 s of CPU on a release build).
 
-A difference that is a known open bug of the codec (KNOWN_OPEN, each one
-reported with a minimal reproduction) is counted and printed, not failed;
-KNOWN_OPEN is strict: an entry that no longer differs fails the test until
-it is removed.  Anything else failing exits 1.
+A difference that is a known open bug of the codec (oracle/known_open.py,
+each one with a minimal reproduction) is counted and printed, not failed;
+the list is strict: an entry that no longer occurs fails the test until it
+is removed.  Anything else failing exits 1.
 
     python3 tests/realworld_test.py --bin build/bin
 """
 import argparse
-import fnmatch
 import json
 import os
 import subprocess
@@ -36,28 +35,11 @@ REALWORLD = os.path.join(ROOT, "corpus", "realworld")
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(ROOT, "oracle"))
 import dis_test  # noqa: E402 - its expectation of `pickletool dis`
+import known_open  # noqa: E402
 import realclass  # noqa: E402
 
-# Open bugs of the codec that this corpus found, each reported with a minimal
-# reproduction: (file pattern, check ("real": the real-class reference,
-# "show": pickletool show), what the failure says (a substring), the bug).
-KNOWN_OPEN = [
-    ("cloudpickle_*", "real", "load as a different object",
-     "a state_setter call (the 6th item of __reduce__: setter, obj, state, TUPLE2, REDUCE, POP) is dropped by "
-     "the codec and the inert model alike, since its result is popped: cloudpickle's _function_setstate and "
-     "_class_setstate, so the recoded function loses its defaults and globals and the class its methods. "
-     "Repro: a class whose __reduce__ returns (collections.OrderedDict, (), [('a', 1)], None, None, "
-     "collections.OrderedDict.update), pickled at 4: pickle.loads gives OrderedDict([('a', 1)]), "
-     "pickletool show gives Reduce(collections.OrderedDict, ())"),
-    ("cloudpickle_class.p[2-5].pickle", "real", "NEWOBJ class argument must be a type",
-     "NEWOBJ whose class is the result of a call (cloudpickle's _make_skeleton_class(type, 'Point', ...)) is "
-     "refused by the codec and the inert model ('NEWOBJ class argument must be a type, not "
-     "_make_skeleton_class'); CPython loads it (the call returns a class). Repro: "
-     "b'\\x80\\x02cbuiltins\\ntype\\nX\\x01\\x00\\x00\\x00P)}\\x87R)\\x81.' loads in CPython (an instance of "
-     "the new class P), pickletool show refuses it"),
-    ("cloudpickle_class.p[2-5].pickle", "show", "NEWOBJ class argument must be a type",
-     "the same NEWOBJ refusal: pickletool show cannot open the file"),
-]
+# Open bugs of the codec this corpus found: oracle/known_open.py.
+KNOWN_OPEN = known_open.KNOWN_OPEN
 
 # Made at test time by Debian's python3 (too big to commit): name, code
 # giving `obj`, protocols it is written at.
@@ -139,12 +121,7 @@ def diffcheck(bin_dir, work, extra):
 
 
 def open_entry(path, check, text):
-    """The index of the KNOWN_OPEN entry this failure is, or None."""
-    name = os.path.basename(path)
-    for i, (pattern, what, says, _) in enumerate(KNOWN_OPEN):
-        if what == check and fnmatch.fnmatch(name, pattern) and says in text:
-            return i
-    return None
+    return known_open.match(path, check, text)
 
 
 def main():
