@@ -170,6 +170,27 @@ TEST(Torch, DetectsByContent) {
   EXPECT_FALSE(pkl::torch::Checkpoint::looks_like_checkpoint(head(std::string("\x80\x04K\x01.", 5))));
 }
 
+// A tensor's elements count against Limits::max_total_bytes, its storage's
+// or not: 100000 float32 elements over one stored element.
+TEST(Torch, ExpandedTensorIsWithinTheBudget) {
+  pkl::DecodeOptions o;
+  o.limits.max_total_bytes = 400000;
+  const auto ck = pkl::torch::Checkpoint::open(kFixtures + "torch_expanded.pt", o);
+  const auto t = ck.tensors();
+  ASSERT_EQ(t.size(), 1u);
+  EXPECT_EQ(t[0].second.strides, std::vector<int64_t>{0});
+  EXPECT_EQ(t[0].second.to_vector<float>(), std::vector<float>(100000, 0.0f));
+  o.limits.max_total_bytes = 399999;
+  const auto tight = pkl::torch::Checkpoint::open(kFixtures + "torch_expanded.pt", o);
+  try {
+    tight.tensors();
+    FAIL();
+  } catch (const pkl::Error& e) {
+    EXPECT_EQ(e.code(), pkl::ErrorCode::ResourceLimit);
+    EXPECT_EQ(e.message(), "a tensor of 100000 elements exceeds the budget (max_total_bytes)");
+  }
+}
+
 // Damaged archives are errors, never reads outside the file.
 TEST(Torch, DamagedInputIsAnError) {
   const std::string zip = read_file(kFixtures + "torch_small.pt");

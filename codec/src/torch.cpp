@@ -329,6 +329,7 @@ struct Checkpoint::Impl {
   std::string byteorder = "little";
   std::map<std::string, std::shared_ptr<const Storage>> storages;
   std::unordered_map<std::string, StorageRef> refs;  // key -> as the pickle names it
+  uint64_t max_tensor_bytes = UINT64_MAX;            // Limits::max_total_bytes of the options
 
   DecodeOptions options_with_hook(const DecodeOptions& base) {
     DecodeOptions o = base;
@@ -459,6 +460,7 @@ struct Checkpoint::Impl {
 
   // Reads the file: a zip archive by its signature, else the legacy format.
   void read(const DecodeOptions& options) {
+    max_tensor_bytes = options.limits.max_total_bytes;
     const auto& m = *mapping;
     if (m.size >= 4 && m.data[0] == 'P' && m.data[1] == 'K' && m.data[2] == 3 && m.data[3] == 4)
       read_zip(options);
@@ -511,6 +513,17 @@ struct Checkpoint::Impl {
         fail(ErrorCode::ValueError, "a tensor's extent overflows");
       last += span * stride;
     }
+    // A tensor's elements may outnumber its storage's (stride 0, as expand()
+    // makes): to_vector() would make them all, so they count against the budget.
+    uint64_t count = 1;
+    for (int64_t d : t.shape) {
+      if (d && count > std::numeric_limits<uint64_t>::max() / static_cast<uint64_t>(d) / t.element_size)
+        fail(ErrorCode::ResourceLimit, "a tensor's size overflows");
+      count *= static_cast<uint64_t>(d);
+    }
+    if (count * t.element_size > max_tensor_bytes)
+      fail(ErrorCode::ResourceLimit,
+           "a tensor of " + std::to_string(count) + " elements exceeds the budget (max_total_bytes)");
     if (!empty && last >= t.storage->numel)
       fail(ErrorCode::ValueError, "a tensor reaches element " + std::to_string(last) + " of storage " + r.key + ", which has " +
                                       std::to_string(t.storage->numel));

@@ -25,7 +25,9 @@
 // torch._utils._rebuild_tensor_v2 (or _rebuild_tensor, _rebuild_parameter,
 // _rebuild_parameter_with_state) on a storage; its shape, strides and
 // storage offset are checked against the storage, so every element it names
-// lies inside the file. Storages of every dtype torch's typed storages name
+// lies inside the file; a tensor's elements (more than its storage holds
+// when a stride is 0) count against Limits::max_total_bytes, which bounds
+// what to_vector() makes. Storages of every dtype torch's typed storages name
 // (float32/64/16, bfloat16, int8..64, uint8, bool, complex64/128);
 // quantized and sparse tensors stay plain objects of the tree.
 #pragma once
