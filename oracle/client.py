@@ -67,6 +67,16 @@ class OracleClient(object):
     def setstate_calls(self, graph, protocol):
         return self.call("setstate_calls", graph=graph, protocol=protocol)
 
+    def verdict(self, data, protocol, codec, **opts):
+        """The one verdict (oracle/verdict.py) on a recode: codec is ("accept", bytes)
+        or ("reject", message, bytes written)."""
+        c = ({"accept": self.b64(codec[1])} if codec[0] == "accept" else
+             {"reject": codec[1], "written": self.b64(codec[2] if len(codec) > 2 else b"")})
+        return self.call("verdict", data=self.b64(data), protocol=protocol, codec=c, **opts)
+
+    def classify(self, data, codec, cpython):
+        return self.call("classify", data=self.b64(data), codec=codec, cpython=cpython)["divergence"]
+
     def close(self):
         if self.proc.poll() is None:
             try:

@@ -292,17 +292,40 @@ def _failed_import(message):
         return None
 
 
+def _text(answer):
+    return answer[1] if isinstance(answer, tuple) else str(answer)
+
+
+def _empty_component_refused(data, codec_answer, cpython_answer):
+    module = _failed_import(_text(codec_answer))
+    return module is not None and has_empty_component(module)
+
+
+# The python-only checks that need only the input and both answers (the
+# others, set order, frames and the real classes, need the oracle's values:
+# oracle/verdict.py applies them).
+ANSWER_CHECKS = {
+    "unevaluated-codec": lambda data, codec, cpython: uses_unevaluated_codec(data),
+    "empty-component-module": _empty_component_refused,
+}
+
+
 def known_divergence(data, codec_answer=None, cpython_answer=None):
-    """The id of a listed divergence that `data` exhibits, or None. Used by
-    ci/diffcheck and tests/recode_test.py for inputs other than the listed ones."""
-    if uses_unevaluated_codec(data):
-        return "codecs-not-evaluated"
-    if codec_answer and cpython_answer and _accepted(cpython_answer) and _persid_text_refused(str(codec_answer)):
-        return "persid-text-of-object"
-    if codec_answer and cpython_answer and _accepted(cpython_answer):
-        module = _failed_import(str(codec_answer))
-        if module is not None and has_empty_component(module):
-            return "empty-component-module-dump"
+    """The id of the entry whose rules (codec-message, or a python-only check
+    of ANSWER_CHECKS) `data` and the two answers exhibit, or None. Answers as
+    ci/diffcheck gives them (("accept", bytes) / ("reject", msg)) or as
+    fuzz/diff_cpython.py does ("ok ..." / "error ...")."""
+    both = bool(codec_answer) and bool(cpython_answer)
+    codec_refuses = both and _accepted(cpython_answer) and not _accepted(codec_answer)
+    for e in DIVERGENCES:
+        for r in e["rules"]:
+            if r["rule"] == "python-only" and r["check"] in ANSWER_CHECKS:
+                needs_answers = r["check"] != "unevaluated-codec"
+                if (codec_refuses or not needs_answers) and ANSWER_CHECKS[r["check"]](
+                        data, codec_answer, cpython_answer):
+                    return e["id"]
+            elif r["rule"] == "codec-message" and codec_refuses and r["codec"] in _text(codec_answer):
+                return e["id"]
     return None
 
 
@@ -322,10 +345,6 @@ def ev_persid_text_of_object():
     Pickler(f, 0).dump(("pid", (o,)))
     out = f.getvalue()
     return (" at 0x%x>" % id(o)).encode() in out, "protocol 0 writes %r" % out
-
-
-def _persid_text_refused(message):
-    return "cannot write a persistent id of type" in message or "persistent id nested too deeply" in message
 
 
 def ev_module_string_identity():
@@ -473,6 +492,158 @@ def _ev_loads(make, limit_mb, what):
     return ev
 
 
+# -- rules: how a consumer decides that a case exhibits an entry ---------------
+#
+# An entry applies to its own input, exactly (own_input_allowed: not those
+# that are no difference). Its "rules" say where else it applies, each one machine-checkable; codec/gen/gen_divergences.py writes them
+# into harness/divergence_table.hpp for the C++ harness, oracle/verdict.py
+# applies them in Python.
+#   codec-message     the codec refuses with a message containing `codec`
+#                     while CPython accepts (a documented limit, a refusal)
+#   cannot-answer-exception
+#                     CPython's answer (or the oracle's standing for it) is
+#                     this exception type: no verdict ("cannot answer")
+#   cannot-answer-memo-index
+#                     a memo index past `param` is stored: CPython's memo is an
+#                     array that long, beyond a harness's memory
+#   graph-predicate   re-decoding the codec's own bytes at `protocols` may not
+#                     give the graph back, where `predicate` holds of it (pickle
+#                     itself loses the information; decided in C++ by the harness)
+#   python-only       decided by a check that needs the oracle's Python
+#                     (`check`, applied by oracle/verdict.py)
+
+# Categories whose entries are no difference from CPython's answer: the
+# codec's own round trip (pickle-loses-information), bytes that encode the
+# same value (equivalent: the verdict is "same"), no answer (cannot-answer).
+# Their rules alone decide; their input is a demonstration, not an allowance.
+NOT_A_DIFFERENCE = ("pickle-loses-information", "equivalent", "cannot-answer")
+
+
+def own_input_allowed(entry):
+    """Does a difference on the entry's own input count as the entry?"""
+    return entry["category"] not in NOT_A_DIFFERENCE
+
+
+CATEGORIES = ("resource-limit", "cpython-oom-or-recursion", "c-vs-python-disagree", "cpython-bug-not-copied",
+              "not-implemented", "references-disagree", "pickle-loses-information", "environment",
+              "equivalent", "cannot-answer")
+
+# Beyond this memo index CPython cannot answer within a harness's memory:
+# _pickle.c's memo is an array as long as the largest index (LONG_BINPUT
+# 0x0fffffff allocates and clears 2 GiB).
+MAX_MEMO_INDEX = 1 << 22
+
+
+def codec_message(text):
+    return {"rule": "codec-message", "codec": text}
+
+
+def cannot_answer_exception(name):
+    return {"rule": "cannot-answer-exception", "exception": name}
+
+
+def cannot_answer_memo_index(limit):
+    return {"rule": "cannot-answer-memo-index", "param": limit}
+
+
+def graph_predicate(predicate, first, last):
+    return {"rule": "graph-predicate", "predicate": predicate, "protocols": (first, last)}
+
+
+def python_only(check):
+    return {"rule": "python-only", "check": check}
+
+
+# -- pickle loses information: the codec's own round trip ------------------------
+
+def one_byte_bytes_input():
+    # Two distinct b'a' objects at protocol 3 (SHORT_BINBYTES makes new objects).
+    return b"\x80\x03]q\x00(C\x01aq\x01C\x01aq\x02e."
+
+
+def ev_one_byte_bytes():
+    v = pickle.loads(one_byte_bytes_input())
+    back = {q: pickle.loads(pickle.dumps(v, q)) for q in range(6)}
+    shared = [q for q in range(6) if back[q][0] is back[q][1]]
+    return v[0] is not v[1] and shared == [0, 1, 2], (
+        "two distinct b'a' read back as one object at protocols %s" % shared)
+
+
+def global_renamed_input():
+    # STACK_GLOBAL copy_reg._reconstructor: below protocol 3 fix_imports reads
+    # the name as copyreg's.
+    return b"\x80\x04\x8c\x08copy_reg\x8c\x0e_reconstructor\x93."
+
+
+def ev_global_renamed():
+    renamed = pickle.loads(b"ccopy_reg\n_reconstructor\n.")
+    import copyreg
+    return renamed is copyreg._reconstructor, "GLOBAL 'copy_reg _reconstructor' at protocol 0 loads %r" % renamed
+
+
+def newobj_ex_input():
+    # m.C.__new__(m.C, a=1) by NEWOBJ_EX.
+    return b"\x80\x04\x8c\x01m\x8c\x01C\x93)}\x8c\x01aK\x01s\x92."
+
+
+def ev_newobj_ex():
+    import types
+    m = types.ModuleType("divergences_newobj_ex")
+    exec("class C:\n    def __getnewargs_ex__(self):\n        return (), {'a': 1}\n"
+         "    def __new__(cls, **kw):\n        return object.__new__(cls)\n", m.__dict__)
+    sys.modules[m.__name__] = m
+    try:
+        out = {q: pickle.dumps(m.C(), q) for q in (2, 3, 4)}
+    finally:
+        del sys.modules[m.__name__]
+    holds = all(b"functools" in out[q] and b"partial" in out[q] for q in (2, 3)) and b"\x92" in out[4]
+    return holds, "protocols 2-3 write functools.partial(cls.__new__, ...): %r" % out[2][:60]
+
+
+def nan_payload_input():
+    # BINFLOAT: a NaN with payload 1.
+    return b"\x80\x04G\x7f\xf8\x00\x00\x00\x00\x00\x01."
+
+
+def ev_nan_payload():
+    import struct
+    v = pickle.loads(nan_payload_input())
+    text = pickle.dumps(v, 0)
+    back = struct.pack(">d", pickle.loads(text))
+    return text == b"Fnan\n." and back == b"\x7f\xf8" + b"\x00" * 6, (
+        "protocol 0 writes %r, read back as %s" % (text, back.hex()))
+
+
+# -- equivalent bytes, and inputs the oracle cannot answer -----------------------
+
+def set_order_input():
+    # {2, 1} written in the order 2, 1 (CPython writes a set in hash order: 1, 2).
+    return b"\x80\x04\x8f(K\x02K\x01\x90."
+
+
+def ev_set_order():
+    import setorder
+    data = set_order_input()
+    v = pickle.loads(data)
+    cpython = pickle.dumps(v, 4)
+    codec = b"\x80\x04\x95\t" + b"\x00" * 7 + b"\x8f\x94(K\x02K\x01\x90."   # pickletool recode --protocol 4
+    verdict, note = setorder.set_order_equivalent(v, 4, cpython, codec)
+    return cpython != data and verdict is True, "CPython writes %r; the input order: %s" % (cpython, note)
+
+
+def nested_on_builtin_input():
+    # A global nested under _codecs.encode, beside a 1-byte bytes (which CPython
+    # writes with _codecs.encode below protocol 3).
+    return b"](C\x01\x9fc_codecs\nencode.x\ne."
+
+
+def ev_nested_on_builtin():
+    import inert
+    got = inert.redump(nested_on_builtin_input(), range(6))[0][1]
+    names = sorted({v[0] for ok, v in got.values() if not ok})
+    return names == ["NestedOnBuiltin"], "the oracle's dump at 0-5: %s" % ", ".join(names)
+
+
 DIVERGENCES = [
     {
         "id": "codecs-not-evaluated",
@@ -485,6 +656,7 @@ DIVERGENCES = [
         "category": "not-implemented",
         "why": "pickle itself only writes latin1; running the other 100-odd codecs means "
                "reimplementing them. Outside CONFORMANCE.md §6's allowed list: a known gap",
+        "rules": [python_only("unevaluated-codec")],
         "evidence": ev_codecs_evaluated,
     },
     {
@@ -500,6 +672,8 @@ DIVERGENCES = [
         "why": "an address is not data: the text cannot be reproduced, and it cannot be read back "
                "(CPython's own comment on the line: 'XXX: Should it check whether the pid contains "
                "embedded newlines?')",
+        "rules": [codec_message("cannot write a persistent id of type"),
+                  codec_message("persistent id nested too deeply")],
         "evidence": ev_persid_text_of_object,
     },
     {
@@ -514,6 +688,8 @@ DIVERGENCES = [
                  "proportionally to the index",
         "category": "resource-limit",
         "why": "memory must stay bounded by the input size and the configured budget (§8)",
+        "rules": [cannot_answer_memo_index(MAX_MEMO_INDEX), cannot_answer_exception("MemoryError"),
+                  codec_message("(max_memo_entries)")],
         "evidence": ev_memo_huge_index,
     },
     {
@@ -526,6 +702,7 @@ DIVERGENCES = [
                  "(recursion limit raised, in a thread with 1 GiB of stack)",
         "category": "cpython-oom-or-recursion",
         "why": "CPython cannot answer the recode: its pickler recurses on the C stack",
+        "rules": [cannot_answer_exception("RecursionError")],
         "evidence": ev_deep_nesting,
     },
     {
@@ -538,6 +715,7 @@ DIVERGENCES = [
         "category": "resource-limit",
         "why": "CPython's limit is a process-wide setting (sys.set_int_max_str_digits); the codec's "
                "limit is part of its budget, documented and configurable",
+        "rules": [],
         "evidence": ev_int_str_digits_load,
     },
     {
@@ -550,6 +728,7 @@ DIVERGENCES = [
         "category": "resource-limit",
         "why": "the decoder's memory and the depth of what it builds stay within its budget (§8); "
                "CPython could not dump such a graph either (deep-nesting-dump-recursion)",
+        "rules": [codec_message("(max_depth)")],
         "evidence": ev_deep_marks,
     },
     {
@@ -560,6 +739,7 @@ DIVERGENCES = [
         "codec": "follows the C unpickler (accepts)",
         "category": "c-vs-python-disagree",
         "why": "CONFORMANCE.md §1: the C implementation is the reference",
+        "rules": [],
         "evidence": ev_frame_crossing,
     },
     {
@@ -577,6 +757,7 @@ DIVERGENCES = [
         "category": "c-vs-python-disagree",
         "why": "CPython's answer depends on the file object; §1 names pickle.loads. CPython's "
                "pickler never writes such frames",
+        "rules": [python_only("frames-as-hints")],
         "evidence": ev_frame_file_vs_buffer,
     },
     {
@@ -590,6 +771,7 @@ DIVERGENCES = [
         "why": "which str object a global's __module__ is cannot be known from its name; "
                "the oracle's stand-ins of one module share one (interned) string, as real "
                "classes of one module do",
+        "rules": [],
         "evidence": ev_module_string_identity,
     },
     {
@@ -605,6 +787,7 @@ DIVERGENCES = [
         "category": "environment",
         "why": "whether CPython's dump succeeds depends on which top-level packages import on the "
                "machine that dumps; the codec answers the same everywhere",
+        "rules": [python_only("empty-component-module")],
         "evidence": ev_empty_component_module,
     },
     {
@@ -616,6 +799,7 @@ DIVERGENCES = [
                  "(max_container_len)' here under --strict-limits; the default budget loads it",
         "category": "resource-limit",
         "why": "the decoder's memory stays within its budget (§8); the limit is documented and configurable",
+        "rules": [codec_message("(max_container_len)")],
         "evidence": _ev_loads("long_list_input", 512, "a list of 2^20 + 1 Nones"),
     },
     {
@@ -628,6 +812,7 @@ DIVERGENCES = [
                  "--strict-limits; the default budget loads it",
         "category": "resource-limit",
         "why": "a few bytes of input must not make the decoder allocate without bound (§8)",
+        "rules": [codec_message("(max_total_bytes)")],
         "evidence": _ev_loads("big_bytes_call_input", 1024, "builtins.bytes(2^28)"),
         "edge_case": False,  # 256 MiB each way: too big for ci/diffcheck's edge cases
     },
@@ -640,6 +825,7 @@ DIVERGENCES = [
                  "here under --strict-limits; the default budget loads it",
         "category": "resource-limit",
         "why": "a service reading untrusted pickles bounds how much it reads (§8)",
+        "rules": [codec_message("(max_input_bytes)")],
         "evidence": _ev_loads("long_input", 512, "a pickle of 2^24 + 1 bytes"),
     },
     {
@@ -657,6 +843,7 @@ DIVERGENCES = [
                "follows the inert reference. Allowed only when CPython, loading the codec's bytes with the "
                "real classes, re-dumps exactly its own reference bytes (the same object), and the codec "
                "gave the inert reference's bytes (oracle/realclass.py judge())",
+        "rules": [python_only("real-class")],
         "evidence": _ev_real("numpy_protocol_2_input", "real-class-reduction",
                              "numpy.arange(2, dtype='u1'), protocol 2"),
     },
@@ -671,6 +858,7 @@ DIVERGENCES = [
         "why": "the object exists only through the library's reduction; the codec follows the inert "
                "reference. Allowed only when the library's own pickler (cloudpickle's) re-dumps the object "
                "CPython loads from the codec's bytes exactly as the one it loads from the input",
+        "rules": [python_only("real-class")],
         "evidence": _ev_real("cloudpickle_code_input", "real-class-dump-refused",
                              "cloudpickle.dumps(compile('1 + 1', ...), 4)"),
     },
@@ -684,7 +872,75 @@ DIVERGENCES = [
         "category": "references-disagree",
         "why": "the codec never runs what a pickle names (docs/conformance.md), so it cannot know that a "
                "class would refuse its arguments or state; it follows the inert reference",
+        "rules": [python_only("real-class")],
         "evidence": _ev_real("bad_decimal_input", "real-class-load-refused", "decimal.Decimal('one')"),
+    },
+    {
+        "id": "set-item-order",
+        "input": set_order_input,
+        "cpython": "writes a set's items in hash-table order: {2, 1} as 1, 2",
+        "codec": "writes them in the order it stored them (the input's: 2, 1)",
+        "category": "equivalent",
+        "why": "the bytes encode the same value; oracle/setorder.py checks exactly that the codec's bytes are "
+               "CPython's pickler's with the set items in some order (the verdict is 'same')",
+        "rules": [python_only("set-order")],
+        "evidence": ev_set_order,
+    },
+    {
+        "id": "oracle-cannot-answer",
+        "input": nested_on_builtin_input,
+        "cpython": "the oracle standing for CPython cannot answer: NestedOnBuiltin (a stand-in nested under a "
+                   "builtin CPython writes for bytes), ReplayIncomplete (its pure-Python replay stops short)",
+        "codec": "answers (here: the global as written, _codecs.encode.x, at every protocol)",
+        "category": "cannot-answer",
+        "why": "no verdict can be given without CPython's answer; counted apart from agreements",
+        "rules": [cannot_answer_exception("NestedOnBuiltin"), cannot_answer_exception("ReplayIncomplete")],
+        "evidence": ev_nested_on_builtin,
+        # Out of ci/diffcheck's edge cases: no verdict from the inert reference,
+        # and the real-class one rejects the name (no attribute 'encode.x').
+        "edge_case": False,
+    },
+    {
+        "id": "equal-one-byte-bytes-below-3",
+        "input": one_byte_bytes_input,
+        "cpython": "below protocol 3 bytes are written as _codecs.encode(s, 'latin1'), whose 1-byte results are "
+                   "CPython's shared objects: two distinct b'a' read back as one",
+        "codec": "writes what CPython writes; reading it back gives one object, as in CPython",
+        "category": "pickle-loses-information",
+        "why": "the codec's own round trip (decode(encode(g, q)) == g) cannot hold where pickle loses identity",
+        "rules": [graph_predicate("EqualOneByteBytesBelow3", 0, 2)],
+        "evidence": ev_one_byte_bytes,
+    },
+    {
+        "id": "global-name-unstable",
+        "input": global_renamed_input,
+        "cpython": "below protocol 3 GLOBAL text goes through fix_imports: 'copy_reg' is read as copyreg (and a "
+                   "name with a newline or an empty part cannot be written as text)",
+        "codec": "writes the name as CPython does; read back it is another name",
+        "category": "pickle-loses-information",
+        "why": "the codec's own round trip cannot keep a name that GLOBAL text or fix_imports changes",
+        "rules": [graph_predicate("GlobalNameUnstable", 0, 3)],
+        "evidence": ev_global_renamed,
+    },
+    {
+        "id": "newobj-ex-below-4",
+        "input": newobj_ex_input,
+        "cpython": "below protocol 4 NEWOBJ_EX is written as functools.partial(cls.__new__, cls, *args, **kw)()",
+        "codec": "writes the same; read back it is a call of the partial, not NEWOBJ_EX",
+        "category": "pickle-loses-information",
+        "why": "the codec's own round trip cannot give NEWOBJ_EX back from protocols 2-3",
+        "rules": [graph_predicate("NewobjExBelow4", 2, 3)],
+        "evidence": ev_newobj_ex,
+    },
+    {
+        "id": "nan-payload-protocol-0",
+        "input": nan_payload_input,
+        "cpython": "protocol 0 writes every NaN as FLOAT 'nan', read back as float('nan') (0x7ff8000000000000)",
+        "codec": "writes 'nan' as CPython does; the payload is lost",
+        "category": "pickle-loses-information",
+        "why": "the codec's own round trip cannot keep a NaN's payload through text",
+        "rules": [graph_predicate("NanPayloadProtocol0", 0, 0)],
+        "evidence": ev_nan_payload,
     },
 ]
 
@@ -692,6 +948,16 @@ DIVERGENCES = [
 def input_bytes(entry):
     v = entry["input"]
     return v() if callable(v) else v
+
+
+def rules(kind):
+    """(entry id, rule) for every rule of this kind, in table order."""
+    return [(e["id"], r) for e in DIVERGENCES for r in e["rules"] if r["rule"] == kind]
+
+
+# The exceptions (by name) by which CPython, or the oracle standing for it,
+# cannot answer (inert.CANNOT_ANSWER reads this).
+CANNOT_ANSWER = tuple(r["exception"] for _, r in rules("cannot-answer-exception"))
 
 
 def check(verbose=True):

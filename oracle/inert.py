@@ -198,8 +198,9 @@ class NestedOnBuiltin(Exception):
 
 
 # The exceptions (by describe_exception's name) by which CPython, or the
-# oracle standing for it, cannot answer (CONFORMANCE.md section 6).
-CANNOT_ANSWER = ("MemoryError", "RecursionError", "ReplayIncomplete", "NestedOnBuiltin")
+# oracle standing for it, cannot answer: the divergence table's
+# cannot-answer-exception rules (oracle/divergences.py).
+from divergences import CANNOT_ANSWER  # noqa: E402
 
 
 def _new_hook(cls, *args, **kwargs):

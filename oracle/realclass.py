@@ -302,7 +302,9 @@ def writer_redump(data, q, trusted, encoding="ASCII"):
         s, values = load(data, trusted, encoding)
     except Exception as e:
         return describe(e)
-    if "cloudpickle" not in sys.modules:
+    # Only for an input that names cloudpickle: whether an earlier input of
+    # this process imported it must not change the verdict (order-independent).
+    if b"cloudpickle" not in bytes(data) or "cloudpickle" not in sys.modules:
         return None
     import cloudpickle
     try:

@@ -14,6 +14,12 @@ ops:
   build_dump graph, protocols[, buffers(b64 list), oob] ->
             {"dumps": {"<q>": {"ok", "data", "buffers"} | {"ok": false, "error"}}}
   setstate_calls graph, protocol           -> {"data", "accepted", "count", "calls": [graph]}
+  verdict   data(b64), protocol, codec: {"accept": b64} | {"reject": message, "written": b64}
+            [, load options]               -> the one verdict (oracle/verdict.py) on the codec's
+            recode of data at protocol: {"status": same|allowed|different|cannot,
+            "divergence", "kind", "note", "offset", "set_order"}
+  classify  data(b64), codec, cpython (answer texts) -> {"divergence": id | null}: the table's
+            rules that need only the answers (oracle/verdict.py classify)
   quit                                     -> {"bye": true}, then exit
 load options: persistent (bool, default true), encoding, errors,
   fix_imports, buffers (b64 list, for NEXT_BUFFER), extensions ([[module, name, code]]).
@@ -29,6 +35,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import builder  # noqa: E402
 import inert  # noqa: E402
+import streammode  # noqa: E402
+import verdict  # noqa: E402
 
 
 def _b64(b):
@@ -105,7 +113,27 @@ def op_setstate_calls(req):
     return out
 
 
-OPS = {"version": op_version, "redump": op_redump, "load_graph": op_load_graph,
+def op_verdict(req):
+    data = _unb64(req["data"])
+    q = int(req["protocol"])
+    codec = req["codec"]
+    if "accept" in codec:
+        answer = ("accept", _unb64(codec["accept"]))
+    else:
+        answer = ("reject", str(codec["reject"]), _unb64(codec.get("written", "")))
+    opts = _load_options(req)
+    pickles = verdict.oracle_answer(data, [q], **opts)
+    v = verdict.recode(data, q, pickles, answer,
+                       lambda: verdict.oracle_answer(data, [q], streammode.load_stream_peek, **opts))
+    return dict(v._asdict())
+
+
+def op_classify(req):
+    return {"divergence": verdict.classify(_unb64(req["data"]), str(req.get("codec", "")),
+                                           str(req.get("cpython", "")))}
+
+
+OPS = {"version": op_version, "verdict": op_verdict, "classify": op_classify, "redump": op_redump, "load_graph": op_load_graph,
        "build_dump": op_build_dump, "setstate_calls": op_setstate_calls}
 
 

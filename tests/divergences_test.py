@@ -421,6 +421,58 @@ def case_real_class_load_refused(run, e):
     real_class_case(run, e, b"Reduce(decimal.Decimal, ('one',))\n", list(PROTOCOLS))
 
 
+def expect_oracle_recodes(run, e, data):
+    """The codec's recode is the oracle's (CPython's) at every protocol."""
+    cpython = inert.redump(data, PROTOCOLS)[0][1]
+    run.expect_recodes("CPython's bytes", data, {q: cpython[q][1] for q in PROTOCOLS})
+
+
+def case_set_item_order(run, e):
+    import verdict
+    data = divergences.input_bytes(e)
+    run.expect("decodes in the input's order", ["show", "-"], data, 0, b"{2, 1}\n")
+    codec = b"\x80\x04\x95\t" + b"\x00" * 7 + b"\x8f\x94(K\x02K\x01\x90."
+    run.expect("written in the stored order", ["recode", "--protocol", "4"], data, 0, codec)
+    v = pickle.loads(data)
+    cpython = pickle.dumps(v, 4)
+    run.check("CPython writes another order", cpython != codec)
+    run.check("the verdict: same up to set order", verdict.set_order(v, 4, cpython, codec)[0] is True)
+    run.check("not the same for other bytes", verdict.set_order(v, 4, cpython, codec.replace(b"K\x01", b"K\x03"))[0]
+              is False)
+
+
+def case_oracle_cannot_answer(run, e):
+    import verdict
+    data = divergences.input_bytes(e)
+    run.expect("decodes", ["show", "-"], data, 0, b"[b'\\x9f', <global _codecs.encode.x>]\n")
+    run.expect("written as the global it is", ["recode", "--protocol", "4"], data, 0,
+               b"\x80\x04\x95 \x00\x00\x00\x00\x00\x00\x00]\x94(C\x01\x9f\x94\x8c\x07_codecs\x94"
+               b"\x8c\x08encode.x\x94\x93\x94e.")
+    pickles = [(r.ok, r.error, r.value if r.ok else None, per) for r, per in inert.redump(data, PROTOCOLS)]
+    for q in PROTOCOLS:
+        v = verdict.recode(data, q, pickles, ("accept", b""))
+        run.check("protocol %d: no verdict" % q, (v.status, v.divergence) == (verdict.CANNOT, e["id"]), repr(v))
+
+
+def loses_case(show, protocols):
+    """The codec writes what CPython writes at every protocol (the loss is
+    pickle's), and the entry's predicate applies at `protocols`."""
+    def case(run, e):
+        data = divergences.input_bytes(e)
+        run.expect("decodes", ["show", "-"], data, 0, show)
+        expect_oracle_recodes(run, e, data)
+        rule = e["rules"][0]
+        run.check("predicate at protocols %s" % (protocols,), rule["rule"] == "graph-predicate" and
+                  tuple(rule["protocols"]) == protocols, repr(rule))
+    return case
+
+
+case_equal_one_byte_bytes = loses_case(b"[b'a', b'a']\n", (0, 2))
+case_global_name_unstable = loses_case(b"<global copy_reg._reconstructor>\n", (0, 3))
+case_newobj_ex_below_4 = loses_case(b"Object(m.C, (), kwargs={'a': 1})\n", (2, 3))
+case_nan_payload_protocol_0 = loses_case(b"nan\n", (0, 0))
+
+
 CASES = {
     "codecs-not-evaluated": case_codecs_not_evaluated,
     "memo-huge-sparse-index": case_memo_huge_sparse_index,
@@ -438,6 +490,12 @@ CASES = {
     "real-class-reduction": case_real_class_reduction,
     "real-class-dump-refused": case_real_class_dump_refused,
     "real-class-load-refused": case_real_class_load_refused,
+    "set-item-order": case_set_item_order,
+    "oracle-cannot-answer": case_oracle_cannot_answer,
+    "equal-one-byte-bytes-below-3": case_equal_one_byte_bytes,
+    "global-name-unstable": case_global_name_unstable,
+    "newobj-ex-below-4": case_newobj_ex_below_4,
+    "nan-payload-protocol-0": case_nan_payload_protocol_0,
 }
 
 

@@ -206,33 +206,29 @@ def main():
 def encoding_checks(tool, path, encoding):
     """recode --encoding E at 0..5 against both references loading with
     encoding=E: [(path, check)] with "status" (inert) and "real" verdicts."""
-    import inert
+    import verdict
     with open(path, "rb") as f:
         data = f.read()
+    pickles = verdict.oracle_answer(data, range(6), encoding=encoding)
     codec, inert_ok = {}, {}
-    try:
-        values = [r.value for r in inert.load_stream(data, encoding=encoding)]
-    except Exception as e:  # noqa: BLE001 - CPython's refusal, compared below
-        values = e
     out = []
     for q in range(6):
         p = subprocess.run([tool, "recode", "--protocol", str(q)] + encoding_args(encoding) + [path],
                            capture_output=True)
         codec[q] = ("accept", p.stdout) if p.returncode == 0 else ("reject", p.stderr.decode("utf-8", "replace"))
-        if isinstance(values, Exception):
-            want = ("reject", None)
-        else:
-            want = ("accept", b"".join(inert.dumps(v, q) for v in values))
-        inert_ok[q] = codec[q][0] == want[0] and (want[1] is None or codec[q][1] == want[1])
-        out.append({"q": q, "status": "agree" if inert_ok[q] else "differ",
-                    "note": "" if inert_ok[q] else "recode --encoding %s differs from the inert reference" % encoding})
+        v = verdict.recode(data, q, pickles, codec[q] + ((p.stdout,) if p.returncode else ()))
+        inert_ok[q] = v.status == verdict.SAME
+        status = {verdict.SAME: "agree", verdict.ALLOWED: "allowed", verdict.CANNOT: "cannot"}.get(v.status, "differ")
+        out.append({"q": q, "status": status, "divergence": v.divergence,
+                    "note": "" if inert_ok[q] else "recode --encoding %s against the inert reference: %s" % (
+                        encoding, v.note)})
     oracle = realclass.RealClassOracle()
     try:
-        verdict = oracle.judge(data, range(6), codec, inert_ok, encoding=encoding)
+        real = oracle.judge(data, range(6), codec, inert_ok, encoding=encoding)
     finally:
         oracle.close()
     for c in out:
-        c["real"] = {"status": "cannot", "note": verdict["cannot"]} if "cannot" in verdict else verdict[c["q"]]
+        c["real"] = {"status": "cannot", "note": real["cannot"]} if "cannot" in real else real[c["q"]]
     return [(path, c) for c in out]
 
 
