@@ -30,22 +30,20 @@ status is 1 if any step failed, 0 otherwise.
 import argparse
 import glob
 import json
-import math
 import os
 import re
-import resource
 import shlex
-import signal
 import subprocess
 import sys
-import threading
 import time
+
+from lib import llvm, proc
+from lib.figures import (THRESHOLD_FILE, check_coverage, coverage_totals, ctest_figures, diffcheck_figures,
+                         format_figures, fuzz_figures, gtest_figures, load_threshold, mutate_figures,
+                         raised_threshold)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GATE_DIR = os.path.join(ROOT, "build", "gate")
-THRESHOLD_FILE = os.path.join(ROOT, "ci", "coverage-threshold.json")
-LLVM_PROFDATA = "llvm-profdata-14"
-LLVM_COV = "llvm-cov-14"
 
 # Property tests run at their own case counts (150/150/150/80/80/60/100/100,
 # property/README.md): the "gate-sized" run; --property-cases N changes them.
@@ -87,14 +85,6 @@ SANITIZER_ENV = {
 }
 
 
-def show_command(cmd, env=None):
-    """The step's command as one can paste it into a shell at the top of the tree."""
-    assign = " ".join("%s=%s" % (k, shlex.quote(v)) for k, v in sorted((env or {}).items()))
-    if isinstance(cmd, str):
-        return "(export %s; %s)" % (assign, cmd) if assign else cmd
-    return (assign + " " if assign else "") + " ".join(shlex.quote(c) for c in cmd)
-
-
 class Gate:
     def __init__(self, args):
         self.args = args
@@ -119,51 +109,15 @@ class Gate:
         if missing:
             self.record(name, "skipped", 0.0, 0.0, {"reason": "build failed: " + ", ".join(missing)})
             return False
-        shown = show_command(cmd, env)
+        shown = proc.show_command(cmd, env)
         print("\n=== gate: %s\n$ %s" % (name, shown), flush=True)
         if self.args.dry_run:
             return True
         log_path = os.path.join(GATE_DIR, re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") + ".log")
-        full_env = dict(os.environ)
-        full_env.update(env or {})
-        start = time.monotonic()
-        cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-        timed_out = []
-        output = []
-        with open(log_path, "w", buffering=1) as log:  # line-buffered: tail -f works
-            log.write("$ %s\n" % shown)
-            proc = subprocess.Popen(cmd, shell=isinstance(cmd, str), cwd=ROOT, env=full_env,
-                                    stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                    stderr=subprocess.STDOUT, text=True, errors="replace",
-                                    start_new_session=True)
-
-            def kill():
-                timed_out.append(True)
-                try:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                except OSError:
-                    pass
-            timer = threading.Timer(timeout, kill)
-            timer.start()
-            try:
-                for line in proc.stdout:
-                    log.write(line)
-                    output.append(line)
-                    if self.args.verbose:
-                        sys.stdout.write(line)
-                        sys.stdout.flush()
-                rc = proc.wait()
-            except KeyboardInterrupt:
-                os.killpg(proc.pid, signal.SIGKILL)
-                raise
-            finally:
-                timer.cancel()
-        elapsed = time.monotonic() - start
-        cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
-        text = "".join(output)
+        step = proc.run_step(cmd, log_path, env=env, timeout=timeout, echo=self.args.verbose)
+        rc, text, elapsed, cpu = step.rc, step.output, step.seconds, step.cpu
         if not self.args.verbose:
-            sys.stdout.write("".join(output[-12:]))
+            sys.stdout.write("".join(text.splitlines(True)[-12:]))
         figs = {}
         if figures:
             try:
@@ -171,7 +125,7 @@ class Gate:
             except Exception as e:  # a figure parser must not hide the step's result
                 figs = {"fail": "figures unreadable: %s: %s" % (type(e).__name__, e)}
         why = figs.pop("fail", None)
-        if timed_out:
+        if step.timed_out:
             why = "timed out after %d s" % timeout
         elif rc != 0:
             why = "%s (exit status %d)" % (why, rc) if why else "exit status %d" % rc
@@ -232,155 +186,6 @@ class Gate:
         return ok
 
 
-def format_figures(figs):
-    out = []
-    for k, v in figs.items():
-        if k == "log":
-            continue
-        if isinstance(v, dict):
-            v = ", ".join("%s %s" % kv for kv in v.items())
-        elif isinstance(v, list):
-            v = ", ".join(map(str, v))
-        out.append("%s: %s" % (k, str(v).replace("|", "\\|")))
-    return "; ".join(out)
-
-
-# ---------------------------------------------------------------------------
-# Figures: each parser returns a dict; "fail": <why> fails the step.
-
-CTEST_RESULT = re.compile(r"^\s*\d+/\d+ Test +#\d+: (.+?) \.*\s*(?:\*+)?(Passed|Failed|Timeout|Not Run|Exception: .+?|\S+)\s+[\d.]+ sec",
-                          re.M)
-
-
-def ctest_figures(text, groups=None, excluded=()):
-    """Figures of a ctest run; with `groups` ({test: group}), a passed/total count per group."""
-    m = re.search(r"(\d+)% tests passed, (\d+) tests? failed out of (\d+)", text)
-    if not m:
-        return {"fail": "no ctest summary line"}
-    figs = {"tests": int(m.group(3)), "failed": int(m.group(2))}
-    results = {name.strip(): status for name, status in CTEST_RESULT.findall(text)}
-    failed = [n for n, st in results.items() if st != "Passed"]
-    if "The following tests FAILED:" in text:
-        failed = ["%s (%s)" % f for f in re.findall(r"^\s*\d+ - (.+?) \(([^)]*)\)\s*$",
-                                                    text.split("The following tests FAILED:")[-1], re.M)]
-    if groups:
-        per = {}
-        for name, group in groups.items():
-            ok, total = per.get(group, (0, 0))
-            per[group] = (ok + (results.get(name) == "Passed"), total + 1)
-        order = [n for n, _ in TEST_GROUPS] + ["other tests"]
-        for group in sorted(per, key=lambda g: order.index(g) if g in order else len(order)):
-            figs[group] = "%d/%d passed" % per[group]
-        missing = [n for n in groups if n not in results]
-        if missing and not figs["failed"]:
-            figs["fail"] = "tests that did not run: " + ", ".join(sorted(missing)[:10])
-    if excluded:
-        figs["excluded"] = ", ".join(excluded)
-    if failed:
-        figs["failed_tests"] = failed[:10] + (["..."] if len(failed) > 10 else [])
-    if figs["tests"] == 0:
-        figs["fail"] = "no tests ran"
-    elif figs["failed"]:
-        figs["fail"] = "%d of %d tests failed" % (figs["failed"], figs["tests"])
-    return figs
-
-
-def diffcheck_figures(text):
-    last = re.findall(r"^diffcheck: (\d+) checks, (\d+) agree, (\d+) differ, (\d+) allowed.*?; (\d+) inputs; .*?(PASS|FAIL)\s*$",
-                      text, re.M)
-    if not last:
-        return {"fail": "no diffcheck summary line"}
-    checks, agree, differ, allowed, inputs, verdict = last[-1]
-    writers = re.findall(r"^== inputs written by CPython (\S+):", text, re.M)
-    seed = re.findall(r"rerun with --seed (\d+)", text)
-    figs = {"inputs": int(inputs), "checks": int(checks), "agree": int(agree), "differ": int(differ),
-            "allowed": int(allowed), "writers": len(writers)}
-    if seed:
-        figs["seed"] = int(seed[-1])
-    if int(checks) == 0:
-        figs["fail"] = "no checks ran"
-    elif int(differ) or verdict != "PASS":
-        figs["fail"] = "%s differences" % differ
-    return figs
-
-
-FUZZ_ROW = re.compile(r"^\| (fuzz_\w+) \| (\d+)s \| (\d+) \| (\d+) \| (\d+) \| (\d+) \| .*? \| ([^|]*) \| (\d+) \|\s*$", re.M)
-
-
-def fuzz_figures(expected):
-    def figures(text):
-        rows = {m.group(1): m for m in FUZZ_ROW.finditer(text)}
-        if not rows:
-            return {"fail": "no ci/fuzz summary table"}
-        figs = {"targets": len(rows),
-                "execs": {t: int(m.group(3)) for t, m in rows.items()},
-                "cov": {t: int(m.group(5)) for t, m in rows.items()}}
-        new = [m.group(7).strip() for m in rows.values() if m.group(7).strip() not in ("none", "")]
-        figs["new_findings"] = ", ".join(new) or "none"
-        figs["known_findings"] = sum(int(m.group(8)) for m in rows.values())
-        missing = [t for t in expected if t not in rows]
-        idle = [t for t, m in rows.items() if int(m.group(3)) == 0]
-        if missing:
-            figs["fail"] = "targets not fuzzed: " + ", ".join(missing)
-        elif idle:
-            figs["fail"] = "targets that ran no input: " + ", ".join(idle)
-        elif new:
-            figs["fail"] = "new findings in corpus/regressions/: " + ", ".join(new)
-        return figs
-    return figures
-
-
-def mutate_figures(text):
-    """ci/mutate's summary line; the step fails below its target rate."""
-    m = re.findall(r"^mutate: (\d+) mutants, (\d+) killed, (\d+) timeout, (\d+) survived, (\d+) equivalent, "
-                   r"(\d+) uncompilable; kill rate ([\d.]+)% \(target ([\d.]+)%\): (PASS|FAIL)\s*$", text, re.M)
-    if not m:
-        return {"fail": "no ci/mutate summary line"}
-    n, killed, timeout, survived, equivalent, uncompilable, rate, target, verdict = m[-1]
-    figs = {"mutants": int(n), "killed": int(killed) + int(timeout), "survived": int(survived),
-            "equivalent": int(equivalent), "uncompilable": int(uncompilable), "kill_rate%": float(rate)}
-    if verdict != "PASS":
-        figs["fail"] = "kill rate %s%% < %s%% (survivors: build/mutate/quick.md)" % (rate, target)
-    return figs
-
-
-def load_threshold(path=THRESHOLD_FILE):
-    with open(path) as f:
-        t = json.load(f)
-    for k in ("lines", "branches"):
-        if not isinstance(t.get(k), (int, float)) or not 0 <= t[k] <= 100:
-            raise ValueError("%s: %r must be a percentage" % (path, k))
-    return t
-
-
-def floor1(x):
-    """Rounded down to 0.1 (a threshold never exceeds what was measured)."""
-    return math.floor(x * 10 + 1e-9) / 10
-
-
-def check_coverage(measured, threshold):
-    """-> list of shortfalls (empty: the gate passes)."""
-    return ["%s %.2f%% < %.1f%%" % (k, measured[k], threshold[k])
-            for k in ("lines", "branches") if measured[k] < threshold[k]]
-
-
-def raised_threshold(measured, threshold):
-    """The threshold raised to what was measured (rounded down), never lowered."""
-    new = dict(threshold)
-    for k in ("lines", "branches"):
-        new[k] = max(threshold[k], floor1(measured[k]))
-    return new
-
-
-def coverage_totals(export_json):
-    """lines and branches percentages (and counts) from `llvm-cov export -summary-only`."""
-    totals = json.loads(export_json)["data"][0]["totals"]
-    return {"lines": totals["lines"]["percent"], "branches": totals["branches"]["percent"],
-            "lines_count": (totals["lines"]["covered"], totals["lines"]["count"]),
-            "branches_count": (totals["branches"]["covered"], totals["branches"]["count"]),
-            "functions": totals["functions"]["percent"], "regions": totals["regions"]["percent"]}
-
-
 # ---------------------------------------------------------------------------
 # Steps
 
@@ -418,23 +223,6 @@ def ctest_plan(tests, exclude=()):
         if t["name"] not in exclude:
             plan[t["name"]] = next((name for name, sel in TEST_GROUPS if selects(sel, t)), "other tests")
     return plan
-
-
-def gtest_figures(expected):
-    def figures(text):
-        ran = sum(int(n) for n in re.findall(r"^\[=+\] (\d+) tests? from \d+ test suites? ran", text, re.M))
-        passed = sum(int(n) for n in re.findall(r"^\[  PASSED  \] (\d+) tests?", text, re.M))
-        failed = re.findall(r"^\[  FAILED  \] (?!\d+ tests?, listed below)(\S+)", text, re.M)
-        figs = {"tests": ran, "failed": len(set(failed))}
-        if failed:
-            figs["failed_tests"] = sorted(set(failed))[:10]
-            figs["fail"] = "%d of %d tests failed" % (len(set(failed)), ran)
-        elif ran == 0 or passed != ran:
-            figs["fail"] = "%d tests ran, %d passed" % (ran, passed)
-        elif ran < expected:
-            figs["fail"] = "%d tests ran, ctest lists %d" % (ran, expected)
-        return figs
-    return figures
 
 
 def test_steps(gate, preset, quick=False, env=None):
@@ -486,7 +274,7 @@ def test_steps(gate, preset, quick=False, env=None):
            "-j", str(gate.args.jobs), "--timeout", "900"] + sel
     gate.run(("property, corpus, examples, script tests" if direct else "ctest") + suffix, cmd,
              needs=[preset], env=env, timeout=3600,
-             figures=lambda text: ctest_figures(text, groups, drop))
+             figures=lambda text: ctest_figures(text, groups, drop, [n for n, _ in TEST_GROUPS]))
 
 
 def fuzz_targets(bin_dir):
@@ -535,7 +323,7 @@ def coverage_steps(gate):
            "-output-dir={html} codec >/dev/null && "
            "{cov} export $objs -instr-profile={merged} -summary-only codec > {export} && "
            "{cov} report $objs -instr-profile={merged} codec > {summary} && cat {summary}").format(
-               profdata=LLVM_PROFDATA, cov=LLVM_COV, b=build, prof=rel(prof_dir), merged=build + "/merged.profdata",
+               profdata=llvm.tool("llvm-profdata"), cov=llvm.tool("llvm-cov"), b=build, prof=rel(prof_dir), merged=build + "/merged.profdata",
                html=rel(html), export=rel(export), summary=rel(summary))
 
     def figures(text):
@@ -614,139 +402,11 @@ def main(argv=None):
     return 0 if gate.report() else 1
 
 
-# ---------------------------------------------------------------------------
-# python3 ci/gate.py --self-test
-
 def self_test():
-    import tempfile
+    """The gate's parsers and threshold logic (ci/lib/test_gate.py)."""
     import unittest
-
-    class T(unittest.TestCase):
-        def test_threshold_fails_below(self):
-            th = {"lines": 90.0, "branches": 80.0}
-            self.assertEqual(check_coverage({"lines": 90.0, "branches": 80.0}, th), [])
-            self.assertEqual(check_coverage({"lines": 95.0, "branches": 85.5}, th), [])
-            self.assertEqual(len(check_coverage({"lines": 89.99, "branches": 80.0}, th)), 1)
-            self.assertEqual(len(check_coverage({"lines": 90.0, "branches": 79.9}, th)), 1)
-            self.assertEqual(len(check_coverage({"lines": 10.0, "branches": 10.0}, th)), 2)
-
-        def test_threshold_only_raised(self):
-            th = {"lines": 90.0, "branches": 80.0, "note": "n"}
-            self.assertEqual(raised_threshold({"lines": 92.37, "branches": 81.99}, th),
-                             {"lines": 92.3, "branches": 81.9, "note": "n"})
-            self.assertEqual(raised_threshold({"lines": 85.0, "branches": 70.0}, th), th)
-            self.assertEqual(floor1(91.0), 91.0)
-            self.assertEqual(floor1(91.09999), 91.0)
-            self.assertEqual(floor1(88.8), 88.8)
-
-        def test_threshold_file(self):
-            t = load_threshold()
-            self.assertGreater(t["lines"], 0)
-            self.assertGreater(t["branches"], 0)
-            with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
-                f.write('{"lines": "95", "branches": 90}')
-            try:
-                self.assertRaises(ValueError, load_threshold, f.name)
-            finally:
-                os.unlink(f.name)
-
-        def test_coverage_totals(self):
-            doc = {"data": [{"totals": {
-                "lines": {"count": 1000, "covered": 951, "percent": 95.1},
-                "branches": {"count": 400, "covered": 359, "percent": 89.75},
-                "functions": {"count": 10, "covered": 10, "percent": 100.0},
-                "regions": {"count": 10, "covered": 9, "percent": 90.0}}}]}
-            m = coverage_totals(json.dumps(doc))
-            self.assertEqual((m["lines"], m["branches"]), (95.1, 89.75))
-            self.assertEqual(len(check_coverage(m, {"lines": 95.1, "branches": 89.8})), 1)
-
-        def test_ctest(self):
-            ok = "100% tests passed, 0 tests failed out of 580\n"
-            self.assertEqual(ctest_figures(ok), {"tests": 580, "failed": 0})
-            bad = ("99% tests passed, 1 tests failed out of 5\n\nThe following tests FAILED:\n"
-                   "\t583 - examples_test (Failed)\n")
-            f = ctest_figures(bad)
-            self.assertIn("fail", f)
-            self.assertEqual(f["failed_tests"], ["examples_test (Failed)"])
-            self.assertIn("fail", ctest_figures("No tests were found!!!\n"))
-            self.assertIn("fail", ctest_figures("0% tests passed, 0 tests failed out of 0\n"))
-
-        def test_ctest_groups(self):
-            t = lambda n, *l: {"name": n, "labels": list(l), "command": [], "cwd": None, "disabled": False}  # noqa: E731
-            tests = [t("A.b", "unit"), t("Property.X", "property"), t("corpus_fuzz_diff_cpython", "corpus", "oracle"),
-                     t("examples_test", "script"), t("dis_test", "script"), t("gen_x_fresh", "tables"),
-                     t("show_bounds_test", "script"), t("lonely")]
-            plan = ctest_plan(tests, {"show_bounds_test": "why"})
-            self.assertEqual(plan, {"A.b": "unit tests", "Property.X": "property tests",
-                                    "corpus_fuzz_diff_cpython": "corpus replay",
-                                    "examples_test": "examples against Python",
-                                    "dis_test": "script, oracle and table tests",
-                                    "gen_x_fresh": "script, oracle and table tests", "lonely": "other tests"})
-            out = ("1/3 Test #2: Property.X ......   Passed    1.00 sec\n"
-                   "2/3 Test #4: examples_test ....***Failed    0.50 sec\n"
-                   "3/3 Test #5: dis_test ...   Passed   30.10 sec\n"
-                   "67% tests passed, 1 tests failed out of 3\n\nThe following tests FAILED:\n"
-                   "\t  4 - examples_test (Failed)\nErrors while running CTest\n")
-            groups = {"Property.X": "property tests", "examples_test": "examples against Python",
-                      "dis_test": "script, oracle and table tests"}
-            f = ctest_figures(out, groups, ["show_bounds_test"])
-            self.assertEqual(f["examples against Python"], "0/1 passed")
-            self.assertEqual(f["property tests"], "1/1 passed")
-            self.assertEqual(f["failed_tests"], ["examples_test (Failed)"])
-            self.assertIn("fail", f)
-            ok = out.replace("***Failed", "   Passed").split("67%")[0] + "100% tests passed, 0 tests failed out of 3\n"
-            self.assertNotIn("fail", ctest_figures(ok, groups))
-            # a test of the plan that ctest did not run fails the step
-            self.assertIn("fail", ctest_figures(ok, dict(groups, lonely="other tests")))
-
-        def test_gtest(self):
-            ok = "[==========] 581 tests from 40 test suites ran. (4000 ms total)\n[  PASSED  ] 581 tests.\n"
-            self.assertNotIn("fail", gtest_figures(581)(ok))
-            self.assertIn("fail", gtest_figures(600)(ok))
-            bad = ("[  FAILED  ] Encode.X (1 ms)\n[==========] 581 tests from 40 test suites ran.\n"
-                   "[  PASSED  ] 580 tests.\n[  FAILED  ] 1 test, listed below:\n[  FAILED  ] Encode.X\n")
-            f = gtest_figures(581)(bad)
-            self.assertEqual(f["failed_tests"], ["Encode.X"])
-            self.assertIn("fail", f)
-            self.assertIn("fail", gtest_figures(0)(""))
-
-        def test_diffcheck(self):
-            ok = ("diffcheck: fresh set (seed 7, rerun with --seed 7): 1 inputs\n"
-                  "== inputs written by CPython 2.7.18: 20 inputs\n== inputs written by CPython 3.11.7: 9 inputs\n"
-                  "diffcheck: 2994 checks, 2944 agree, 0 differ, 50 allowed (18 CPython cannot answer); "
-                  "499 inputs; 14s; PASS\n")
-            f = diffcheck_figures(ok)
-            self.assertNotIn("fail", f)
-            self.assertEqual((f["checks"], f["writers"], f["seed"]), (2994, 2, 7))
-            bad = ok.replace("0 differ", "3 differ").replace("PASS", "FAIL")
-            self.assertIn("fail", diffcheck_figures(bad))
-            self.assertIn("fail", diffcheck_figures("diffcheck: no pickletool in x\n"))
-
-        def test_mutate(self):
-            line = ("mutate: 12 mutants, 10 killed, 1 timeout, 0 survived, 1 equivalent, 0 uncompilable; "
-                    "kill rate 100.0% (target 95%): PASS\n")
-            f = mutate_figures(line)
-            self.assertEqual((f["mutants"], f["killed"], f["kill_rate%"]), (12, 11, 100.0))
-            self.assertNotIn("fail", f)
-            bad = line.replace("0 survived", "1 survived").replace("100.0%", "91.7%").replace("PASS", "FAIL")
-            self.assertIn("fail", mutate_figures(bad))
-            self.assertIn("fail", mutate_figures("ci/mutate: the suite fails without a mutant\n"))
-
-        def test_fuzz(self):
-            head = ("| target | time | execs | execs/s (avg) | cov | ft | corpus before -> after | new findings | known |\n"
-                    "|---|---|---|---|---|---|---|---|---|\n")
-            row = "| %s | 60s | %d | 100 | 900 | 2000 | 10 files 5 KB -> 10 files 5 KB | %s | 0 |\n"
-            good = head + row % ("fuzz_decode", 6000, "none") + row % ("fuzz_stream", 5000, "none")
-            f = fuzz_figures(["fuzz_decode", "fuzz_stream"])(good)
-            self.assertNotIn("fail", f)
-            self.assertEqual(f["execs"], {"fuzz_decode": 6000, "fuzz_stream": 5000})
-            self.assertIn("fail", fuzz_figures(["fuzz_decode", "fuzz_stream", "fuzz_recode"])(good))
-            idle = head + row % ("fuzz_decode", 0, "none")
-            self.assertIn("fail", fuzz_figures(["fuzz_decode"])(idle))
-            found = head + row % ("fuzz_decode", 10, "crash-0123456789ab")
-            self.assertIn("crash-0123456789ab", fuzz_figures(["fuzz_decode"])(found)["fail"])
-
-    suite = unittest.defaultTestLoader.loadTestsFromTestCase(T)
+    suite = unittest.defaultTestLoader.discover(os.path.join(ROOT, "ci", "lib"), pattern="test_*.py",
+                                                top_level_dir=os.path.join(ROOT, "ci"))
     return 0 if unittest.TextTestRunner(verbosity=2).run(suite).wasSuccessful() else 1
 
 
