@@ -50,7 +50,7 @@ Engine::Engine(const Graph* g, Graph* mg, const EncodeOptions& options, std::str
   // protocol 3, whose bytes are written as latin-1 text in UTF-8) plus a
   // few bytes a node (a float is 9): reserved, not touched, so the output
   // buffer is not copied as it grows.
-  out_.reserve((proto_ < 3 ? 2 : 1) * GraphAccess::arena_bytes(g_) + 10 * g_.size() + 4096);
+  out_.reserve((proto_ < 3 ? 2 : 1) * GraphAccess::payload_bytes(g_) + 10 * g_.size() + 4096);
   stack_.reserve(64);
 }
 

@@ -385,6 +385,7 @@ NodeId Graph::bytes_view(std::string_view data) {
     const char* p = data.data();
     Rec* r = Impl::new_rec(*this, &p, sizeof p, data.size());
     r->external = 1;
+    impl_->view_bytes += data.size();
     return add(Kind::Bytes, 0, static_cast<uint64_t>(reinterpret_cast<uintptr_t>(r)));
   });
 }

@@ -27,6 +27,10 @@ class GraphAccess {
   // Bytes of the arena (strs, bytes, tuples, small containers' items): with
   // size(), what an output estimate needs.
   static size_t arena_bytes(const Graph& g) noexcept { return g.impl_ ? g.impl_->arena.allocated() : 0; }
+  // The payload bytes the graph holds or refers to (arena and bytes views).
+  static size_t payload_bytes(const Graph& g) noexcept {
+    return g.impl_ ? g.impl_->arena.allocated() + g.impl_->view_bytes : 0;
+  }
 
   // Room for n nodes in all (address space: pages are touched only as nodes
   // are made; the budget is charged per node as always).

@@ -485,6 +485,7 @@ struct Graph::Impl {
   std::array<NodeId, 256> bytes1;
   NodeId str0 = kNoNode;
   NodeId bytes0 = kNoNode;
+  size_t view_bytes = 0;  // what the bytes views refer to (not in the arena)
   detail::SipKey key;
 
   static_assert(sizeof(Node) == 16, "a node is 16 bytes");
