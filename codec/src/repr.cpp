@@ -100,6 +100,18 @@ std::string repr_str(std::string_view utf8) {
   out += quote;
   size_t i = 0;
   while (i < utf8.size()) {
+    // A run of printable ASCII that needs no escape goes in at once.
+    size_t j = i;
+    while (j < utf8.size()) {
+      const auto c = static_cast<unsigned char>(utf8[j]);
+      if (c < 0x20 || c >= 0x7f || c == static_cast<unsigned char>(quote) || c == '\\') break;
+      ++j;
+    }
+    if (j > i) {
+      out.append(utf8.data() + i, j - i);
+      i = j;
+      if (i == utf8.size()) break;
+    }
     uint32_t cp = next_code_point(utf8, i);
     if (cp == static_cast<uint32_t>(quote) || cp == '\\') {
       out += '\\';
@@ -137,31 +149,42 @@ std::string repr_bytes(std::string_view data, bool bytearray) {
   // bytearray always escapes a single quote (CPython's bytearray_repr):
   // repr(bytearray(b"'")) is bytearray(b"\'").
   const char quote = choose_quote(data);
+  // Written through a pointer into room for the worst case (4 characters a
+  // byte), then trimmed: a large bytes is mostly \xNN escapes.
   std::string out;
-  out.reserve(data.size() + 16);
-  if (bytearray) out += "bytearray(";
-  out += 'b';
-  out += quote;
+  out.resize(data.size() * 4 + 16);
+  char* w = out.data();
+  auto put = [&w](std::string_view s) {
+    std::memcpy(w, s.data(), s.size());
+    w += s.size();
+  };
+  if (bytearray) put("bytearray(");
+  *w++ = 'b';
+  *w++ = quote;
   for (char ch : data) {
     auto c = static_cast<uint8_t>(ch);
     if (c == static_cast<uint8_t>(quote) || c == '\\' || (bytearray && c == '\'')) {
-      out += '\\';
-      out += ch;
+      *w++ = '\\';
+      *w++ = ch;
     } else if (c == '\t') {
-      out += "\\t";
+      put("\\t");
     } else if (c == '\n') {
-      out += "\\n";
+      put("\\n");
     } else if (c == '\r') {
-      out += "\\r";
+      put("\\r");
     } else if (c < 0x20 || c >= 0x7f) {
-      out += "\\x";
-      append_hex(out, c, 2);
+      w[0] = '\\';
+      w[1] = 'x';
+      w[2] = kHex[c >> 4];
+      w[3] = kHex[c & 0xf];
+      w += 4;
     } else {
-      out += ch;
+      *w++ = ch;
     }
   }
-  out += quote;
-  if (bytearray) out += ')';
+  *w++ = quote;
+  if (bytearray) *w++ = ')';
+  out.resize(static_cast<size_t>(w - out.data()));
   return out;
 }
 
