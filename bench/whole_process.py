@@ -6,9 +6,14 @@ file. run_bench.py calls it for ci/bench; it also runs alone:
 
     python3 bench/whole_process.py --bin BUILD/bin --payloads DIR [--reps N] [--only SUBSTR]
 
-Each measurement is one child process: CPU time (user + system) and peak RSS
-(ru_maxrss) from os.wait4, the best of --reps runs; wall time is recorded
-but not compared (other processes on the machine stretch it). A pipe is fed
+Each measurement is one child process: CPU time (user + system, os.wait4)
+and peak RSS, the best of --reps runs; wall time is recorded but not
+compared (other processes on the machine stretch it). The peak is GNU
+time's %M (Debian's `time` package): the child's own ru_maxrss starts at
+this Python process's resident size (the kernel records the forked copy's
+high-water mark at exec), 21 MB here, which would hide any smaller peak;
+`time` forks the command from its own small process. Without /usr/bin/time
+the peak falls back to ru_maxrss (a floor of this process's size). A pipe is fed
 by a thread of this process (its CPU time is not the child's): what the
 child pays is its own reads and parse.
 
@@ -37,10 +42,18 @@ PY_RECODE = ("import pickle,sys; sys.setrecursionlimit(100000); d=open(sys.argv[
              "open(sys.argv[2],'wb').write(pickle.dumps(pickle.loads(d), 5))")
 
 
+GNU_TIME = "/usr/bin/time"
+
+
 def measure(cmd, pipe_from=None, env=None, guard=900):
     """(CPU s, wall s, peak RSS kB) of one child; stdout to /dev/null unless
     the command names an output. `pipe_from`: a file whose bytes are written
     into the child's standard input through a pipe."""
+    peak_file = None
+    if os.access(GNU_TIME, os.X_OK):
+        fd, peak_file = tempfile.mkstemp(prefix="whole_process_peak_")
+        os.close(fd)
+        cmd = [GNU_TIME, "-f", "%M", "-o", peak_file] + list(cmd)
     t0 = time.perf_counter()
     with open(os.devnull, "wb") as null:
         p = subprocess.Popen(cmd, stdin=subprocess.PIPE if pipe_from else subprocess.DEVNULL,
@@ -73,9 +86,16 @@ def measure(cmd, pipe_from=None, env=None, guard=900):
             feeder.join()
     wall = time.perf_counter() - t0
     rc = os.waitstatus_to_exitcode(status)
+    peak = usage.ru_maxrss
+    if peak_file:
+        with open(peak_file) as f:
+            text = f.read().split()
+        os.unlink(peak_file)
+        if rc == 0:
+            peak = int(text[-1])
     if rc != 0:
         raise SystemExit(f"whole_process: {cmd} exited {rc}: {err.decode(errors='replace')[:300]}")
-    return usage.ru_utime + usage.ru_stime, wall, usage.ru_maxrss
+    return usage.ru_utime + usage.ru_stime, wall, peak
 
 
 def best(reps, cmd, **kw):
