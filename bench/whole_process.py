@@ -20,7 +20,9 @@ child pays is its own reads and parse.
 Rows:
 - per payload file: python3 (pickle.loads then pickle.dumps at protocol 5,
   the real classes importable), pickletool recode -p 5 FILE OUT, show FILE,
-  dis FILE, and recode / show from a pipe (`- < pipe`);
+  dis FILE, and recode / show from a pipe (`- < pipe`); and, like for like,
+  python3 printing repr(pickle.load(f)) against show and `python3 -m
+  pickletools FILE` against dis (one run: pure Python, seconds a MB);
 - per protocol 0..5 (the records and ints S payloads re-dumped at each):
   recode from the file and from a pipe, and the library's Decoder over an
   FdSource that must not read ahead (bench_codec --fd-decode=exact, from the
@@ -40,6 +42,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # The deep payload nests 2,000 levels: past CPython's default recursion limit.
 PY_RECODE = ("import pickle,sys; sys.setrecursionlimit(100000); d=open(sys.argv[1],'rb').read(); "
              "open(sys.argv[2],'wb').write(pickle.dumps(pickle.loads(d), 5))")
+# What show and dis do, done by CPython: print repr(load(f)); pickletools.
+PY_SHOW = "import pickle,sys; sys.setrecursionlimit(100000); print(repr(pickle.load(open(sys.argv[1],'rb'))))"
 
 
 GNU_TIME = "/usr/bin/time"
@@ -121,6 +125,8 @@ def payload_rows(bin_dir, payloads, manifest, reps, tmp, only=None):
         r["dis"] = best(reps, [tool, "dis", path])
         r["recode_pipe"] = best(reps, [tool, "recode", "-p", "5", "-", out], pipe_from=path)
         r["show_pipe"] = best(reps, [tool, "show", "-"], pipe_from=path)
+        r["python_show"] = best(reps, [sys.executable, "-c", PY_SHOW, path], env=env)
+        r["python_dis"] = best(1, [sys.executable, "-m", "pickletools", path], env=env)
         print("whole_process: %-16s python %.3f s %6.1f MB | recode %.3f s (%.1fx) %6.1f MB | show %.3f s (%.1fx) "
               "| dis %.3f s (%.1fx) | pipe: recode %.2fx show %.2fx the file" % (
                   e["file"], r["python"]["cpu_s"], r["python"]["rss_kb"] / 1024, r["recode"]["cpu_s"],
@@ -187,8 +193,9 @@ def tables(res):
     """Markdown: the whole-process table and the pipe-against-file table."""
     out = []
     rows = ["| payload | proto | size | MB | python3 CPU s | recode CPU s | × | show CPU s | × | dis CPU s | × "
-            "| python3 peak MB | recode peak MB | show peak MB | pipe: recode ÷ file | pipe: show ÷ file |",
-            "|" + "---|" * 16]
+            "| python3 peak MB | recode peak MB | show peak MB | dis peak MB | pipe: recode ÷ file "
+            "| pipe: show ÷ file | python3 repr CPU s | show × | pickletools CPU s | dis × |",
+            "|" + "---|" * 21]
     for r in res["payloads"]:
         py = r["python"]["cpu_s"]
         rows.append(
@@ -196,13 +203,17 @@ def tables(res):
             f"{r['recode']['cpu_s']:.3f} | {fmt_x(py, r['recode']['cpu_s'])} | {r['show']['cpu_s']:.3f} | "
             f"{fmt_x(py, r['show']['cpu_s'])} | {r['dis']['cpu_s']:.3f} | {fmt_x(py, r['dis']['cpu_s'])} | "
             f"{r['python']['rss_kb'] / 1024:.1f} | {r['recode']['rss_kb'] / 1024:.1f} | "
-            f"{r['show']['rss_kb'] / 1024:.1f} | "
+            f"{r['show']['rss_kb'] / 1024:.1f} | {r['dis']['rss_kb'] / 1024:.1f} | "
             f"{r['recode_pipe']['cpu_s'] / r['recode']['cpu_s']:.2f} | "
-            f"{r['show_pipe']['cpu_s'] / r['show']['cpu_s']:.2f} |")
+            f"{r['show_pipe']['cpu_s'] / r['show']['cpu_s']:.2f} | "
+            f"{r['python_show']['cpu_s']:.3f} | {fmt_x(r['python_show']['cpu_s'], r['show']['cpu_s'])} | "
+            f"{r['python_dis']['cpu_s']:.2f} | {fmt_x(r['python_dis']['cpu_s'], r['dis']['cpu_s'])} |")
     out.append("Whole processes, CPU seconds (user + system, `wait4`), best of the runs: `python3 -c` "
                "(`pickle.loads` then `pickle.dumps(v, 5)` of the file, interpreter start counted) against "
                "`pickletool recode -p 5 FILE OUT`, `show FILE` and `dis FILE`; peak RSS (`ru_maxrss`); "
-               "pipe ÷ file: the same command reading the file's bytes from a pipe on standard input:\n\n"
+               "pipe ÷ file: the same command reading the file's bytes from a pipe on standard input; like for "
+               "like, `python3 -c` printing `repr(pickle.load(f))` against show and `python3 -m pickletools FILE` "
+               "(one run) against dis:\n\n"
                + "\n".join(rows))
     if res.get("protocols"):
         rows = ["| pickle | proto | MB | recode file CPU s | recode pipe CPU s | pipe ÷ file "
