@@ -63,6 +63,16 @@ struct Tags {
 };
 PKL_CLASS(Tags, "geometry", "Tags", names, weight)
 
+struct Slotted {
+  double x = 0, y = 0;
+};
+PKL_CLASS(Slotted, "geometry", "Slotted", x, y)
+
+struct Half {  // x in the instance dict, y in a slot
+  double x = 0, y = 0;
+};
+PKL_CLASS(Half, "geometry", "Half", x, y)
+
 }  // namespace geometry
 
 namespace {
@@ -86,7 +96,7 @@ const std::string& fixture(const std::string& name, int protocol) {
       std::string n, hex;
       int p = 0;
       ls >> n >> p >> hex;
-      out[{n, p}] = unhex(hex);
+      out[{n, p}] = hex == "-" ? "-" : unhex(hex);
     }
     return out;
   }();
@@ -183,6 +193,20 @@ TEST(TypedBinding, ErrorsNameTheAttribute) {
   g.list_set(names, 1, g.floating(2.5));
   EXPECT_EQ(error_of([&] { pkl::from_graph<Tags>(g); }), ".names[1]: expected str, got float");
   EXPECT_EQ(error_of([&] { pkl::dump(Line{nullptr, nullptr, "\xff"}); }), ".label: std::string is not UTF-8: a str must be");
+}
+
+// Python classes with __slots__: the state (None, slots) or (dict, slots)
+// sets the members from both dicts (CPython refuses them below protocol 2).
+TEST(TypedBinding, SlotsStates) {
+  for (int p = 2; p <= 5; ++p) {
+    const Slotted s = pkl::load<Slotted>(fixture("slotted", p));
+    EXPECT_EQ(s.x, 1.5);
+    EXPECT_EQ(s.y, 2.5);
+    const Half h = pkl::load<Half>(fixture("half", p));
+    EXPECT_EQ(h.x, 3.5);
+    EXPECT_EQ(h.y, 4.5);
+  }
+  EXPECT_EQ(fixture("slotted", 1), "-");
 }
 
 // Unknown attributes are ignored; missing ones keep their defaults.

@@ -39,16 +39,19 @@ void share_newargs(const Graph& g, BoundParts& parts) {
   }
 }
 
-NodeId state_dict(const Graph& g, NodeId state) {
-  if (g.kind(state) == Kind::Dict) return state;
+std::vector<NodeId> state_dicts(const Graph& g, NodeId state) {
+  if (g.kind(state) == Kind::Dict) return {state};
+  std::vector<NodeId> out;
   if (g.kind(state) == Kind::Tuple && g.length(state) == 2) {
-    const NodeId d = g.items(state)[0];
-    if (g.kind(d) == Kind::Dict) return d;
-    // (None, slots): only slots, which are set as attributes too
-    const NodeId slots = g.items(state)[1];
-    if (g.kind(d) == Kind::None && g.kind(slots) == Kind::Dict) return slots;
+    for (NodeId d : g.items(state)) {
+      if (g.kind(d) == Kind::Dict) {
+        out.push_back(d);
+      } else if (g.kind(d) != Kind::None) {
+        return {};
+      }
+    }
   }
-  return kNoNode;
+  return out;
 }
 
 NodeId dict_str_get(const Graph& g, NodeId dict, std::string_view key) {

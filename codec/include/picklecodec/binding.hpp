@@ -23,7 +23,7 @@
 //                                    //   (protocols 2+); loading constructs T(A...)
 //
 // Without pkl_setstate a load sets the listed members from the state's dict
-// (or the first dict of a (dict, slots) state); members the pickle does not
+// (and from both dicts of a (dict, slots) state); members the pickle does not
 // hold keep their default, keys no member names are ignored. Errors name
 // the attribute: ".name: expected str, got int". Where __getnewargs__ and
 // the attributes hold equal strs or bytes, they are written as one object,
@@ -103,9 +103,9 @@ NodeId instance_class(const Graph& g, NodeId obj, std::span<const NodeId>* newar
 // that item's node: Python's __getnewargs__ returns the attributes
 // themselves, so the pickle refers to one object twice (a memo reference).
 void share_newargs(const Graph& g, BoundParts& parts);
-// The dict of a state: a dict, or the first item of a (dict, slots) tuple;
-// kNoNode otherwise.
-NodeId state_dict(const Graph& g, NodeId state);
+// The dicts of a state that set attributes, as BUILD reads them: a dict, or
+// the dicts of a (dict or None, slots dict or None) tuple. Empty otherwise.
+std::vector<NodeId> state_dicts(const Graph& g, NodeId state);
 // The value of a dict's str key, or kNoNode.
 NodeId dict_str_get(const Graph& g, NodeId dict, std::string_view key);
 
@@ -190,21 +190,23 @@ struct convert<T> {
       detail::at_segment([&] { l.load(state, s); }, ".__setstate__()");
       out.pkl_setstate(s);
     } else {
-      const NodeId dict = detail::state_dict(g, state);
-      if (dict == kNoNode) {
+      const std::vector<NodeId> dicts = detail::state_dicts(g, state);
+      if (dicts.empty()) {
         if (g.kind(state) == Kind::None) return;
         l.mismatch(state, "a state dict");
       }
-      std::apply(
-          [&](const auto&... m) {
-            (
-                [&] {
-                  const NodeId v = detail::dict_str_get(g, dict, m.name);
-                  if (v != kNoNode) detail::at_segment([&] { l.load(v, out.*(m.ptr)); }, "." + std::string(m.name));
-                }(),
-                ...);
-          },
-          b.members);
+      for (const NodeId dict : dicts) {  // in BUILD's order: the slots dict's values win
+        std::apply(
+            [&](const auto&... m) {
+              (
+                  [&] {
+                    const NodeId v = detail::dict_str_get(g, dict, m.name);
+                    if (v != kNoNode) detail::at_segment([&] { l.load(v, out.*(m.ptr)); }, "." + std::string(m.name));
+                  }(),
+                  ...);
+            },
+            b.members);
+      }
     }
   }
 };

@@ -453,7 +453,11 @@ T load(std::span<const uint8_t> data, const DecodeOptions& options = {}) {
   return detail::from_owned_graph<T>(decode(data, options));
 }
 // The next pickle of a source (pickle.load(file)); ErrorCode::EndOfInput at
-// a clean end of input.
+// a clean end of input. Each call reads with a Decoder of its own: a
+// MemorySource, or a source that does not read ahead, is left just after the
+// pickle; a file read ahead (FdSource with may_read_ahead) may lose what
+// follows, so for a stream of pickles keep one pkl::Decoder and call
+// from_graph<T> on each graph it returns.
 template <class T>
 T load(Source& source, const DecodeOptions& options = {}) {
   Decoder dec(source, options);
