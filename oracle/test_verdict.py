@@ -26,6 +26,20 @@ class TestTable(unittest.TestCase):
             for r in e["rules"]:
                 self.assertIn(r["rule"], kinds, e["id"])
 
+    def test_every_id_a_consumer_names_is_in_the_table(self):
+        import re
+        ids = {e["id"] for e in divergences.DIVERGENCES}
+        here = os.path.dirname(os.path.abspath(__file__))
+        named = set()
+        for f in ("realclass.py", "verdict.py"):
+            with open(os.path.join(here, f)) as fh:
+                named |= set(re.findall(r'"divergence": "([a-z0-9-]+)"', fh.read()))
+        self.assertTrue(named >= {"real-class-reduction", "real-class-dump-refused", "real-class-load-refused"})
+        self.assertEqual(named - ids, set())
+        checks = {r["check"] for _, r in divergences.rules("python-only")}
+        self.assertEqual(checks, {"unevaluated-codec", "empty-component-module", "frames-as-hints", "set-order",
+                                  "real-class"})
+
     def test_cannot_answer_is_the_tables(self):
         self.assertEqual(set(inert.CANNOT_ANSWER),
                          {"MemoryError", "RecursionError", "ReplayIncomplete", "NestedOnBuiltin"})
@@ -85,6 +99,18 @@ class TestRecode(unittest.TestCase):
         codec = b"\x80\x04\x95\t" + b"\x00" * 7 + b"\x8f\x94(K\x02K\x01\x90."
         v = verdict.recode(data, 4, oracle(data), ("accept", codec))
         self.assertEqual((v.status, v.set_order), (verdict.SAME, 1))
+
+    def test_set_order_is_the_tables_rule(self):
+        data = divergences.set_order_input()
+        codec = b"\x80\x04\x95\t" + b"\x00" * 7 + b"\x8f\x94(K\x02K\x01\x90."
+        entry = next(e for e in divergences.DIVERGENCES if e["id"] == "set-item-order")
+        saved = entry["rules"]
+        entry["rules"] = []
+        try:
+            v = verdict.recode(data, 4, oracle(data), ("accept", codec))
+        finally:
+            entry["rules"] = saved
+        self.assertEqual((v.status, v.kind), (verdict.DIFFERENT, "bytes"))
 
     def test_listed_input_is_allowed(self):
         data = divergences.input_bytes(next(e for e in divergences.DIVERGENCES

@@ -87,10 +87,17 @@ def classify(data, codec_answer, cpython_answer):
     return exact_input(data) or divergences.known_divergence(data, codec_answer, cpython_answer)
 
 
+def python_check(check):
+    """The id of the entry with this python-only check, or None (the check is off)."""
+    return next((ident for ident, r in divergences.rules("python-only") if r["check"] == check), None)
+
+
 def set_order(value, q, cpython, codec):
     """(True | False | None, note): the table's set-item-order rule, exactly
     (oracle/setorder.py): `codec` is CPython's writing of `value` at q with
-    set items in some order."""
+    set items in some order. False when the table has no such rule."""
+    if python_check("set-order") is None:
+        return False, "no set-order rule in the divergence table"
     import setorder
     try:
         return setorder.set_order_equivalent(value, q, cpython, codec)
@@ -227,11 +234,11 @@ def recode(data, q, pickles, codec, frames_as_hints=None):
         ident = None
     if ident:
         return v._replace(status=ALLOWED, divergence=ident)
-    if frames_as_hints is not None and b"\x95" in data:
+    ident = python_check("frames-as-hints")
+    if ident and frames_as_hints is not None and b"\x95" in data:
         alt = frames_as_hints()
         alt_exp = expectation(alt, q)
         if alt_exp[0] != "cannot" and compare_recode(alt, q, alt_exp, codec).status == SAME:
-            ident = next(i for i, r in divergences.rules("python-only") if r["check"] == "frames-as-hints")
             return v._replace(status=ALLOWED, divergence=ident,
                               note=v.note + "; the codec agrees with pickle.loads, which reads frames as hints")
     return v
