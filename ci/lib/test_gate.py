@@ -146,6 +146,24 @@ class T(unittest.TestCase):
         found = head + row % ("fuzz_decode", 10, "crash-0123456789ab")
         self.assertIn("crash-0123456789ab", fuzz_figures(["fuzz_decode"])(found)["fail"])
 
+    def test_run_step_counts_cpu_and_logs(self):
+        from lib import proc
+        with tempfile.TemporaryDirectory() as d:
+            log = os.path.join(d, "step.log")
+            step = proc.run_step([sys.executable, "-c", "import time\nt = time.process_time()\n"
+                                  "while time.process_time() - t < 0.3: pass\nprint('done')"], log)
+            self.assertEqual((step.rc, step.output, step.timed_out), (0, "done\n", False))
+            self.assertGreaterEqual(step.cpu, 0.29)
+            with open(log) as f:
+                self.assertTrue(f.read().endswith("done\n"))
+
+    def test_run_step_kills_the_group_on_timeout(self):
+        from lib import proc
+        step = proc.run_step("sleep 60 & sleep 60; echo never", timeout=0.5)
+        self.assertTrue(step.timed_out)
+        self.assertNotEqual(step.rc, 0)
+        self.assertNotIn("never", step.output)
+
     def test_llvm_tool_found_or_named(self):
         try:
             name = llvm.tool("llvm-cov")
