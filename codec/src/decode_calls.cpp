@@ -401,6 +401,11 @@ NodeId Machine::call_builtin(Special s, NodeId callable, NodeId args) {
         const GlobalData& gd = g_.global_data(a[0]);
         std::string module = gd.module;
         std::string qualname = gd.qualname + "." + std::string(g_.as_str(a[1]));
+        if (opt_.trace) [[unlikely]] {
+          TraceEvent e{.kind = TraceKind::Getattr, .opcode = 0, .offset = 0, .module = module, .qualname = qualname,
+                       .name = g_.as_str(a[1]), .target = a[0]};
+          trace(e, trace_op_);
+        }
         return resolve(module, qualname);
       }
       if (opt_.policy == GlobalPolicy::AllowlistOnly)
@@ -761,12 +766,14 @@ void Machine::set_attrs(NodeId inst, NodeId d, bool slots) {
 
 // ---- item opcodes -------------------------------------------------------------
 
-void Machine::do_append(int64_t x) {
+void Machine::do_append(int64_t x, uint8_t opcode) {
   const auto len = static_cast<int64_t>(stack_.size());
   if (x > len || x <= static_cast<int64_t>(fence_)) underflow();
   if (len == x) return;
   const NodeId target = stack_[static_cast<size_t>(x - 1)];
   auto items = top_from(static_cast<size_t>(x));
+  // Not a list: CPython calls target.extend(items) (or append per item).
+  if (opt_.trace && traced_target(target)) [[unlikely]] trace_method(opcode, "extend", target, items);
   switch (g_.kind(target)) {
     case Kind::List:
       check_len(GraphAccess::list_length(g_, target) + items.size());
@@ -812,13 +819,14 @@ bool Machine::try_fill(detail::DictData& d, std::span<const NodeId> items) {
   return GraphAccess::try_dict_fill_keys(g_, d, items, bloom);
 }
 
-void Machine::do_setitems(int64_t x) {
+void Machine::do_setitems(int64_t x, uint8_t opcode) {
   const auto len = static_cast<int64_t>(stack_.size());
   if (x > len || x <= static_cast<int64_t>(fence_)) underflow();
   if (len == x) return;
   if ((len - x) % 2 != 0) fail(ErrorCode::BadArgument, "odd number of items for SETITEMS");
   const NodeId target = stack_[static_cast<size_t>(x - 1)];
   auto items = top_from(static_cast<size_t>(x));
+  if (opt_.trace && traced_target(target)) [[unlikely]] trace_method(opcode, "__setitem__", target, items);
   switch (g_.kind(target)) {
     case Kind::Dict: {
       detail::DictData& d = GraphAccess::dict_data(g_, target);
@@ -869,6 +877,7 @@ void Machine::do_additems(int64_t mark) {
   if (len == mark) return;
   const NodeId target = stack_[static_cast<size_t>(mark - 1)];
   auto items = top_from(static_cast<size_t>(mark));
+  if (opt_.trace && traced_target(target)) [[unlikely]] trace_method(op::ADDITEMS, "add", target, items);
   switch (g_.kind(target)) {
     case Kind::Set:
       check_len(g_.length(target) + items.size());

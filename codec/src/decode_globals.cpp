@@ -29,16 +29,42 @@ Special special_of(std::string_view module, std::string_view name) {
 
 }  // namespace
 
-NodeId Machine::find_class(std::string_view module, std::string_view name) {
+NodeId Machine::find_class(std::string_view module, std::string_view name, uint8_t via, int32_t ext) {
+  std::string_view m = module, n = name;
   if (proto_ < 3 && opt_.fix_imports) {
     if (const auto* e = compat::find_name(compat::kNameMapping, module, name)) {
-      return resolve(e->to_module, e->to_name);
-    }
-    if (const auto* e = compat::find_import(compat::kImportMapping, module)) {
-      return resolve(e->to, name);
+      m = e->to_module;
+      n = e->to_name;
+    } else if (const auto* e2 = compat::find_import(compat::kImportMapping, module)) {
+      m = e2->to;
     }
   }
-  return resolve(module, name);
+  if (opt_.trace) [[unlikely]] {
+    // Before the policy may refuse it: CPython imports the module first.
+    TraceEvent e{.kind = TraceKind::Global, .opcode = via, .offset = 0, .module = m, .qualname = n,
+                 .raw_module = module, .raw_qualname = name, .ext_code = ext};
+    trace(e, via);
+  }
+  return resolve(m, n);
+}
+
+void Machine::trace(TraceEvent& e, uint8_t opcode) {
+  e.opcode = opcode;
+  e.offset = in_.op_offset();
+  opt_.trace->on_event(e, g_);
+}
+
+void Machine::trace_call(uint8_t opcode, NodeId callable, NodeId args, NodeId kwargs) {
+  TraceEvent e{.kind = TraceKind::Call, .opcode = opcode, .offset = 0, .target = callable, .args = args,
+               .kwargs = kwargs};
+  trace_op_ = opcode;
+  trace(e, opcode);
+}
+
+void Machine::trace_method(uint8_t opcode, const char* method, NodeId target, std::span<const NodeId> items) {
+  TraceEvent e{.kind = TraceKind::Method, .opcode = opcode, .offset = 0, .name = method, .target = target,
+               .items = items.data(), .count = items.size()};
+  trace(e, opcode);
 }
 
 NodeId Machine::resolve(std::string_view module, std::string_view name) {

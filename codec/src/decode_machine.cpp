@@ -494,7 +494,8 @@ void Machine::op_ext(int64_t code) {
     }
   }
   if (!pair) fail(ErrorCode::NoHook, "unregistered extension code " + std::to_string(code));
-  push(find_class(pair->first, pair->second));
+  push(find_class(pair->first, pair->second, code <= 0xff ? op::EXT1 : code <= 0xffff ? op::EXT2 : op::EXT4,
+                  static_cast<int32_t>(code)));
 }
 
 void Machine::op_persid_text() {
@@ -502,13 +503,17 @@ void Machine::op_persid_text() {
   std::string_view text = line.substr(0, line.size() - 1);
   if (first_non_ascii(text) != std::string_view::npos)
     fail(ErrorCode::BadArgument, "persistent IDs in protocol 0 must be ASCII strings");
-  push(persistent_load(g_.str(text)));
+  push(persistent_load(g_.str(text), op::PERSID));
 }
 
 // The object a persistent id stands for: the caller's hook, else a kept
 // PersId node (DecodeOptions::persistent_ids). Whether there is a hook is
 // checked before the pid is read (require_persistent_load), as CPython does.
-NodeId Machine::persistent_load(NodeId pid) {
+NodeId Machine::persistent_load(NodeId pid, uint8_t via) {
+  if (opt_.trace) [[unlikely]] {
+    TraceEvent e{.kind = TraceKind::PersistentLoad, .opcode = op::BINPERSID, .offset = 0, .args = pid};
+    trace(e, via);
+  }
   if (!opt_.persistent_load) return g_.persid(pid);
   NodeId obj;
   try {
@@ -750,12 +755,12 @@ Graph Machine::run() {
         case op::APPEND: {
           int64_t x = static_cast<int64_t>(stack_.size()) - 1;
           if (x <= static_cast<int64_t>(fence_)) underflow();
-          do_append(x);
+          do_append(x, op::APPEND);
           break;
         }
-        case op::APPENDS: do_append(static_cast<int64_t>(marker())); break;
-        case op::SETITEM: do_setitems(static_cast<int64_t>(stack_.size()) - 2); break;
-        case op::SETITEMS: do_setitems(static_cast<int64_t>(marker())); break;
+        case op::APPENDS: do_append(static_cast<int64_t>(marker()), op::APPENDS); break;
+        case op::SETITEM: do_setitems(static_cast<int64_t>(stack_.size()) - 2, op::SETITEM); break;
+        case op::SETITEMS: do_setitems(static_cast<int64_t>(marker()), op::SETITEMS); break;
         case op::ADDITEMS: do_additems(static_cast<int64_t>(marker())); break;
 
         // ---- stack and marks ------------------------------------------------
@@ -812,7 +817,7 @@ Graph Machine::run() {
           if (l2.size() < 2) fail(ErrorCode::Truncated, "pickle data was truncated");
           std::string_view name = l2.substr(0, l2.size() - 1);
           require_utf8(name, false);
-          push(find_class(module, name));
+          push(find_class(module, name, op::GLOBAL));
           break;
         }
         case op::STACK_GLOBAL: {
@@ -820,7 +825,7 @@ Graph Machine::run() {
           NodeId module = pop();
           if (g_.kind(module) != Kind::Str || g_.kind(name) != Kind::Str)
             fail(ErrorCode::BadArgument, "STACK_GLOBAL requires str");
-          push(find_class(g_.as_str(module), g_.as_str(name)));
+          push(find_class(g_.as_str(module), g_.as_str(name), op::STACK_GLOBAL));
           break;
         }
         case op::INST: {
@@ -833,10 +838,11 @@ Graph Machine::run() {
           if (l2.size() < 2) fail(ErrorCode::Truncated, "pickle data was truncated");
           std::string_view name = l2.substr(0, l2.size() - 1);
           require_ascii(name);
-          NodeId cls = find_class(module, name);
+          NodeId cls = find_class(module, name, op::INST);
           check_len(stack_.size() - m);
           NodeId args = g_.tuple(top_from(m));
           stack_.resize(m);
+          if (opt_.trace) [[unlikely]] trace_call(op::INST, cls, args);
           push(instantiate(cls, args));
           break;
         }
@@ -847,18 +853,21 @@ Graph Machine::run() {
           NodeId args = g_.tuple(top_from(m + 1));
           stack_.resize(m + 1);
           NodeId cls = pop();
+          if (opt_.trace) [[unlikely]] trace_call(op::OBJ, cls, args);
           push(instantiate(cls, args));
           break;
         }
         case op::REDUCE: {
           NodeId args = pop();
           NodeId callable = pop();
+          if (opt_.trace) [[unlikely]] trace_call(op::REDUCE, callable, args);
           push(call(callable, args));
           break;
         }
         case op::NEWOBJ: {
           NodeId args = pop();
           NodeId cls = pop();
+          if (opt_.trace) [[unlikely]] trace_call(op::NEWOBJ, cls, args);
           push(newobj(cls, args, kNoNode, false));
           break;
         }
@@ -866,12 +875,17 @@ Graph Machine::run() {
           NodeId kwargs = pop();
           NodeId args = pop();
           NodeId cls = pop();
+          if (opt_.trace) [[unlikely]] trace_call(op::NEWOBJ_EX, cls, args, kwargs);
           push(newobj(cls, args, kwargs, true));
           break;
         }
         case op::BUILD: {
           if (static_cast<int64_t>(stack_.size()) - 2 < static_cast<int64_t>(fence_)) underflow();
           NodeId state = pop();
+          if (opt_.trace) [[unlikely]] {
+            TraceEvent e{.kind = TraceKind::Build, .opcode = op::BUILD, .offset = 0, .target = stack_.back(), .args = state};
+            trace(e, op::BUILD);
+          }
           build(stack_.back(), state);
           break;
         }
@@ -887,7 +901,7 @@ Graph Machine::run() {
         case op::BINPERSID: {
           require_persistent_load();
           NodeId pid = pop();
-          push(persistent_load(pid));
+          push(persistent_load(pid, op::BINPERSID));
           break;
         }
         case op::NEXT_BUFFER: {

@@ -21,6 +21,7 @@
 #include "decode_reader.hpp"
 #include "picklecodec/decode.hpp"
 #include "picklecodec/opcodes.hpp"
+#include "picklecodec/trace.hpp"
 #include "value_access.hpp"
 
 namespace pkl::detail {
@@ -189,7 +190,7 @@ class Machine {
   void op_bytes(std::string_view data);    // BINBYTES(8), SHORT_BINBYTES
   void op_ext(int64_t code);
   void op_persid_text();
-  NodeId persistent_load(NodeId pid);
+  NodeId persistent_load(NodeId pid, uint8_t via);
   void require_persistent_load();
   void op_readonly_buffer();
   void op_dict(size_t mark);
@@ -197,20 +198,32 @@ class Machine {
   // ---- globals (decode_globals.cpp) ---------------------------------------
   // find_class: applies fix_imports below protocol 3, the policy, and
   // returns the interned Global node.
-  NodeId find_class(std::string_view module, std::string_view name);
+  // `via`: the opcode (GLOBAL, STACK_GLOBAL, INST, EXT*), `ext` its code.
+  NodeId find_class(std::string_view module, std::string_view name, uint8_t via, int32_t ext = 0);
   // Like find_class, without fix_imports (getattr's result).
   NodeId resolve(std::string_view module, std::string_view name);
   const GlobalInfo& info(NodeId global);
   // The interned copyreg.__newobj__ / __newobj_ex__ globals (NEWOBJ, NEWOBJ_EX).
   NodeId newobj_global(bool ex);
 
+  // ---- trace mode (picklecodec/trace.hpp): only when opt_.trace is set -----
+  void trace(TraceEvent& e, uint8_t opcode);
+  void trace_call(uint8_t opcode, NodeId callable, NodeId args, NodeId kwargs = kNoNode);
+  void trace_method(uint8_t opcode, const char* method, NodeId target, std::span<const NodeId> items);
+  // A target whose item methods are Python code CPython would call (not a builtin container).
+  bool traced_target(NodeId target) const {
+    const Kind k = g_.kind(target);
+    return k == Kind::Object || k == Kind::Global || k == Kind::PersId;
+  }
+  uint8_t trace_op_ = 0;  // the opcode of the last traced call (a getattr hop happens inside it)
+
   // ---- values (decode_calls.cpp) -------------------------------------------
   NodeId call(NodeId callable, NodeId args);                 // REDUCE (INST, OBJ with arguments)
   NodeId instantiate(NodeId cls, NodeId args);               // INST, OBJ
   NodeId newobj(NodeId cls, NodeId args, NodeId kwargs, bool ex);  // NEWOBJ(_EX)
   void build(NodeId inst, NodeId state);                      // BUILD
-  void do_append(int64_t x);                                  // APPEND(S)
-  void do_setitems(int64_t x);                                // SETITEM(S)
+  void do_append(int64_t x, uint8_t opcode);                  // APPEND(S)
+  void do_setitems(int64_t x, uint8_t opcode);                // SETITEM(S)
   // GraphAccess::fill_keys then try_dict_fill_keys, remembering the keys of the last fill.
   bool try_fill(detail::DictData& d, std::span<const NodeId> items);
   void do_additems(int64_t mark);                             // ADDITEMS

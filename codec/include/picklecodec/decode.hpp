@@ -19,6 +19,8 @@
 
 namespace pkl {
 
+class TraceObserver;  // picklecodec/trace.hpp
+
 // How STRING / BINSTRING / SHORT_BINSTRING (Python 2 str) decode, as
 // pickle.loads(encoding=...): 'ASCII' strict (CPython's default), 'latin1',
 // or 'bytes' (keep them as bytes).
@@ -75,6 +77,9 @@ struct DecodeOptions {
   // the input alive and unchanged for as long as the graph is read.
   bool bytes_as_views = false;
   uint64_t bytes_view_min = 4096;
+  // Trace mode (picklecodec/trace.hpp): every global resolved and every call
+  // CPython would make, told as the decoder reaches it. Not owned; may be null.
+  TraceObserver* trace = nullptr;
 };
 
 // Where bytes come from. read() returns 0 only at end of input.
