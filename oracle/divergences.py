@@ -285,10 +285,10 @@ def uses_unevaluated_codec(data):
 
 def _accepted(answer):
     """An answer as ci/diffcheck gives it (("accept", bytes) / ("reject", msg))
-    or as fuzz/diff_cpython.py does ("ok ..." / "rejected: ...")."""
+    or as fuzz_diff_cpython does ("ok ..." / "accepted" / "error ..." / "rejected: ...")."""
     if isinstance(answer, tuple):
         return answer[0] == "accept"
-    return str(answer).startswith("ok")
+    return str(answer).startswith(("ok", "accepted"))
 
 
 def _failed_import(message):

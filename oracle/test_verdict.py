@@ -64,6 +64,9 @@ class TestClassify(unittest.TestCase):
         # the fuzz target's spelling of the answers
         self.assertEqual(verdict.classify(b"(", "error ResourceLimit: a container exceeds 9 items (max_container_len)",
                                           "ok (3 bytes)"), "container-over-max-len")
+        self.assertEqual(verdict.classify(b"(", "error ResourceLimit: more than 9 open MARKs (max_depth)", "accepted"),
+                         "marks-over-max-depth")
+        self.assertIsNone(verdict.classify(b"(", "error ResourceLimit: (max_depth)", "rejected: UnpicklingError: x"))
 
     def test_memo_index_limit(self):
         at = b"\x80\x04Nr" + divergences.MAX_MEMO_INDEX.to_bytes(4, "little") + b"."
