@@ -111,6 +111,12 @@ TEST(Typed, FloatsAcceptExactInts) {
   EXPECT_EQ(error_of([] { pkl::load<double>(pkl::dump((int64_t{1} << 53) + 1)); }),
             "int 9007199254740993 is not exactly a float");
   EXPECT_EQ(error_of([] { pkl::load<double>(pkl::dump("1.0"s)); }), "expected float, got str");
+  // a list of floats with ints among them (runs of floats are read in bulk)
+  using Num = std::variant<double, int, std::string>;
+  EXPECT_EQ(pkl::load<std::vector<double>>(pkl::dump(std::vector<Num>{0.5, 1, 2.5, 3.5, 4})),
+            (std::vector<double>{0.5, 1.0, 2.5, 3.5, 4.0}));
+  EXPECT_EQ(error_of([] { pkl::load<std::vector<double>>(pkl::dump(std::vector<Num>{0.5, 1, 2.5, "x", 1.5})); }),
+            "[3]: expected float, got str");
 }
 
 TEST(Typed, MismatchNamesThePath) {

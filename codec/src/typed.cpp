@@ -1,10 +1,12 @@
 // The typed layer's non-template parts: error paths and names, big unsigned
 // ints, the Value view, and copying a subgraph between graphs.
+#include <bit>
 #include <unordered_map>
 #include <vector>
 
 #include "picklecodec/repr.hpp"
 #include "picklecodec/typed.hpp"
+#include "value_access.hpp"
 
 namespace pkl {
 
@@ -93,6 +95,17 @@ NodeId uint64_node(Graph& g, uint64_t v) {
   for (int i = 0; i < 8; ++i) le[i] = static_cast<uint8_t>(v >> (8 * i));
   le[8] = 0;
   return g.integer_le(std::span<const uint8_t>(le, 9));
+}
+
+size_t float_run(const Graph& g, std::span<const NodeId> items, double* out) noexcept {
+  const size_t nodes = GraphAccess::size(g);
+  size_t i = 0;
+  for (; i < items.size(); ++i) {
+    const NodeId n = items[i];
+    if (n >= nodes || GraphAccess::kind(g, n) != Kind::Float) break;
+    out[i] = std::bit_cast<double>(GraphAccess::bits(g, n));
+  }
+  return i;
 }
 
 std::string join_alternatives(const std::vector<std::string>& messages) {

@@ -105,6 +105,10 @@ std::string python_type_name(const Graph& g, NodeId n);
 template <class T>
 inline constexpr bool always_false = false;
 
+// The values of the leading Float nodes of `items` (nodes of g) into out;
+// returns how many there were.
+size_t float_run(const Graph& g, std::span<const NodeId> items, double* out) noexcept;
+
 template <class F>
 decltype(auto) at_segment(F&& f, std::string_view segment) {
   try {
@@ -675,14 +679,14 @@ struct convert<std::vector<double, A>> {
     return d.graph().list(items);
   }
   static void load(Loader& l, NodeId n, std::vector<double, A>& out) {
-    const Graph& g = l.graph();
     const auto items = detail::sequence_items(l, n, "list");
     out.resize(items.size());
-    for (size_t i = 0; i < items.size(); ++i) {
-      if (g.kind(items[i]) == Kind::Float) {
-        out[i] = g.as_float(items[i]);
-      } else {
+    for (size_t i = 0; i < items.size();) {
+      // floats in a run without a call per item; anything else one by one
+      i += detail::float_run(l.graph(), items.subspan(i), out.data() + i);
+      if (i < items.size()) {
         detail::at_index([&] { l.load(items[i], out[i]); }, i);
+        ++i;
       }
     }
   }
