@@ -221,7 +221,7 @@ size_t Reader::read_more(size_t want, bool exact) {
     consumed = 0;
   }
   size_t used = consumed + have;
-  if (buf_.size() < used + chunk) buf_.resize(used + chunk);
+  buf_.grow_to(used + chunk);
   uint8_t* to = buf_.data() + used;
   size_t got = peek ? source_->peek(to, chunk) : Source::kNoPeek;
   if (got == Source::kNoPeek) {

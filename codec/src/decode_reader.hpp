@@ -6,8 +6,11 @@
 // declared length: buffers grow only as bytes actually arrive. Internal header.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
+#include <new>
 #include <string_view>
 #include <vector>
 
@@ -104,7 +107,31 @@ class Reader {
   uint64_t op_saved_ = 0;        // its offset once the buffer moved (op_ null)
   uint64_t budget_end_ = UINT64_MAX;  // offset where the pickle's input budget ends
 
-  std::vector<uint8_t> buf_;  // stream mode storage
+  // Stream mode storage, from malloc: it grows by realloc (a large block
+  // moves by mremap, not by a copy) and is never zero-filled.
+  class Buffer {
+   public:
+    Buffer() = default;
+    Buffer(const Buffer&) = delete;
+    Buffer& operator=(const Buffer&) = delete;
+    ~Buffer() { std::free(p_); }
+    uint8_t* data() noexcept { return p_; }
+    size_t size() const noexcept { return n_; }
+    // At least n bytes (growing at least by half, as a vector would).
+    void grow_to(size_t n) {
+      if (n <= n_) return;
+      const size_t want = std::max(n, n_ + n_ / 2);
+      void* q = std::realloc(p_, want);
+      if (!q) throw std::bad_alloc();
+      p_ = static_cast<uint8_t*>(q);
+      n_ = want;
+    }
+
+   private:
+    uint8_t* p_ = nullptr;
+    size_t n_ = 0;
+  };
+  Buffer buf_;
 };
 
 }  // namespace pkl::detail
