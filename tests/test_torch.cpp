@@ -6,6 +6,7 @@
 // machine's torch at test time (skipped when /usr/bin/python3 has no torch).
 #include <gtest/gtest.h>
 
+#include <array>
 #include <complex>
 #include <cstdlib>
 #include <fstream>
@@ -188,6 +189,49 @@ TEST(Torch, ExpandedTensorIsWithinTheBudget) {
   } catch (const pkl::Error& e) {
     EXPECT_EQ(e.code(), pkl::ErrorCode::ResourceLimit);
     EXPECT_EQ(e.message(), "a tensor of 100000 elements exceeds the budget (max_total_bytes)");
+  }
+}
+
+// An archive whose byteorder record says big: the same bytes are numbers of
+// the other order, which to_vector() swaps (complex numbers half by half)
+// and as<T>() refuses to view.
+TEST(Torch, BigEndianArchive) {
+  const std::string dir = ::testing::TempDir();
+  const std::string big = dir + "/torch_big.pt";
+  const std::string cmd = "python3 -c \"import sys, zipfile\n"
+                          "src = zipfile.ZipFile(sys.argv[1]); dst = zipfile.ZipFile(sys.argv[2], 'w')\n"
+                          "for i in src.infolist(): dst.writestr(i, src.read(i))\n"
+                          "dst.writestr('torch_small/byteorder', 'big')\n"
+                          "dst.close()\" " + kFixtures + "torch_small.pt " + big;
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  const auto little = pkl::torch::Checkpoint::open(kFixtures + "torch_small.pt");
+  const auto swapped = pkl::torch::Checkpoint::open(big);
+  EXPECT_EQ(swapped.byteorder(), "big");
+  const auto lt = little.tensors();
+  const auto bt = swapped.tensors();
+  ASSERT_EQ(lt.size(), bt.size());
+  for (size_t i = 0; i < lt.size(); ++i) {
+    const auto& a = lt[i].second;
+    const auto& b = bt[i].second;
+    if (a.element_size != 4 && a.element_size != 16) continue;
+    if (a.element_size == 4) {
+      auto want = a.to_vector<uint32_t>();
+      for (auto& v : want) v = __builtin_bswap32(v);
+      EXPECT_EQ(b.to_vector<uint32_t>(), want) << lt[i].first;
+    } else {
+      using Pair = std::array<uint64_t, 2>;  // a complex128: two float64
+      auto want = a.to_vector<Pair>();
+      for (auto& v : want) v = {__builtin_bswap64(v[0]), __builtin_bswap64(v[1])};
+      const auto got = b.to_vector<Pair>();
+      EXPECT_EQ(got, want) << lt[i].first;
+    }
+  }
+  std::map<std::string, pkl::torch::Tensor> named(bt.begin(), bt.end());
+  try {
+    named.at("model.0.weight").as<float>();
+    FAIL();
+  } catch (const pkl::Error& e) {
+    EXPECT_EQ(e.message(), "the tensor's numbers are not in this machine's byte order: use to_vector()");
   }
 }
 

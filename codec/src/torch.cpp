@@ -10,6 +10,7 @@
 #include <zip.h>
 
 #include <algorithm>
+#include <bit>
 #include <limits>
 #include <sstream>
 #include <unordered_map>
@@ -295,6 +296,8 @@ void Tensor::check(size_t size, size_t align, bool view) const {
     fail(ErrorCode::TypeError, "the tensor holds " + dtype + " (" + std::to_string(element_size) +
                                    "-byte elements), not " + std::to_string(size) + "-byte ones");
   if (view) {
+    if (storage->big_endian != (std::endian::native == std::endian::big) && element_size > 1)
+      fail(ErrorCode::TypeError, "the tensor's numbers are not in this machine's byte order: use to_vector()");
     const auto b = bytes();
     if (reinterpret_cast<uintptr_t>(b.data()) % align != 0)
       fail(ErrorCode::TypeError, "the tensor's data is not aligned to " + std::to_string(align) + " bytes: use to_vector()");
@@ -316,6 +319,10 @@ void Tensor::gather(void* out) const {
       idx[d] = 0;
     }
   }
+  // numbers of the other byte order: each reversed (a complex element's two halves apart)
+  const size_t width = storage->is_complex ? element_size / 2 : element_size;
+  if (storage->big_endian != (std::endian::native == std::endian::big) && width > 1)
+    for (size_t i = 0; i + width <= n * element_size; i += width) std::reverse(dst + i, dst + i + width);
 }
 
 // ---- Checkpoint -----------------------------------------------------------------
@@ -351,6 +358,8 @@ struct Checkpoint::Impl {
     s->numel = r.numel;
     s->location = r.location;
     s->data = data;
+    s->big_endian = byteorder == "big";
+    s->is_complex = s->dtype.rfind("complex", 0) == 0;
     storages.emplace(r.key, std::move(s));
   }
 

@@ -56,7 +56,9 @@ struct Storage {
   uint32_t element_size = 0;
   uint64_t numel = 0;        // elements
   std::string location;      // "cpu", "cuda:0"
-  std::span<const std::byte> data;  // numel * element_size bytes (little-endian unless the archive says big)
+  std::span<const std::byte> data;  // numel * element_size bytes, in the archive's byte order
+  bool big_endian = false;          // the archive's byteorder record says "big"
+  bool is_complex = false;          // complex64 / complex128: two numbers an element
 };
 
 struct Tensor {
@@ -74,14 +76,16 @@ struct Tensor {
   bool is_contiguous() const noexcept;
   // Contiguous tensors: the bytes of the elements, in the mapped file.
   std::span<const std::byte> bytes() const;
-  // Contiguous tensors: the elements as T (sizeof(T) == element_size), no copy.
+  // Contiguous tensors in this machine's byte order: the elements as T
+  // (sizeof(T) == element_size), no copy.
   template <class T>
   std::span<const T> as() const {
     check(sizeof(T), alignof(T), true);
     const auto b = bytes();
     return {reinterpret_cast<const T*>(b.data()), b.size() / sizeof(T)};
   }
-  // Any tensor: its elements as T in C order (a copy; strided views gathered).
+  // Any tensor: its elements as T in C order (a copy; strided views gathered;
+  // a big-endian archive's numbers swapped to this machine's order).
   template <class T>
   std::vector<T> to_vector() const {
     check(sizeof(T), alignof(T), false);
