@@ -7,13 +7,7 @@
 #include <iostream>
 #include <sstream>
 
-#include "picklecodec/binding.hpp"
-#include "seed_classes.hpp"
-
-namespace seed {
-// class SimpleObject: name, name_backwards
-PKL_CLASS(SimpleObject, "__main__", "SimpleObject", name, name_backwards)
-}  // namespace seed
+#include "seed_bound.hpp"  // PKL_CLASS(SimpleObject, "__main__", "SimpleObject", name, name_backwards)
 
 int main(int argc, char** argv) {
   try {

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """typed_examples_test: the examples ported to PKL_CLASS (examples/*_bound.cpp)
-print what the seed's Python programs print and write the bytes they write
-(reading CPython's bytes of bound classes: tests/test_typed_binding.cpp).
+print what the seed's Python programs print and write the bytes they write,
+and read what the Python programs write (pickle_load_from_file_2_bound on the
+file pickle_dump_to_file_1.py wrote).
 
     python3 tests/typed_examples_test.py --bin build/release/bin
 """
@@ -58,6 +59,27 @@ def main():
             if pyb != cppb:
                 failures.append("%s: bytes differ\n python %r\n c++    %r" % (name, pyb, cppb))
             print("%s: %s" % (name, "ok" if pyb == cppb and py.stdout == cpp.stdout else "FAIL"))
+        # pickle_dump_to_file_1: the file's bytes and the lines; then each side
+        # reads the other's file as pickle_load_from_file_2 does.
+        py_file, cpp_file = os.path.join(tmp, "py.dat"), os.path.join(tmp, "cpp.dat")
+        py = subprocess.run([sys.executable, os.path.join(PYDIR, "pickle_dump_to_file_1.py"), py_file],
+                            capture_output=True, text=True)
+        cpp = subprocess.run([os.path.join(args.bin, "pickle_dump_to_file_1_bound"), cpp_file],
+                             capture_output=True, text=True)
+        same = (py.returncode == cpp.returncode == 0 and py.stdout == cpp.stdout and
+                open(py_file, "rb").read() == open(cpp_file, "rb").read())
+        if not same:
+            failures.append("pickle_dump_to_file_1: output or bytes differ\n%s%s" % (py.stdout, cpp.stdout))
+        env = dict(os.environ, PYTHONPATH=PYDIR)
+        want = subprocess.run([sys.executable, os.path.join(PYDIR, "pickle_load_from_file_2.py"), py_file],
+                              capture_output=True, text=True, env=env)
+        for f in (py_file, cpp_file):
+            got = subprocess.run([os.path.join(args.bin, "pickle_load_from_file_2_bound"), f],
+                                 capture_output=True, text=True)
+            if got.returncode != 0 or got.stdout != want.stdout or not want.stdout:
+                failures.append("pickle_load_from_file_2 of %s:\n--- python\n%s--- c++\n%s%s" % (
+                    os.path.basename(f), want.stdout, got.stdout, got.stderr))
+        print("pickle_dump_to_file_1 / pickle_load_from_file_2: %s" % ("ok" if same else "FAIL"))
     for f in failures:
         print("FAIL:", f)
     return 1 if failures else 0
