@@ -10,8 +10,8 @@ oracle/divergences.py). About 30 s on a release build.
 
 Each pickletool call is bounded in CPU time (ci/diffcheck --timeout, 20 s
 by default, as RLIMIT_CPU), not wall time: on a busy machine the wall
-clock counts other processes' time. A wall-clock guard of 120 s a call
-only catches a hang.
+clock counts other processes' time. A wall-clock guard (ten times the CPU
+box, at least 120 s: 200 s a call) only catches a hang.
 
     python3 tests/diffcheck_quick_test.py --bin build/bin
 """
