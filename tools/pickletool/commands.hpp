@@ -9,3 +9,4 @@ class App;
 void add_dis_command(CLI::App& app);
 void add_show_command(CLI::App& app);
 void add_recode_command(CLI::App& app);
+void add_scan_command(CLI::App& app);

@@ -53,6 +53,7 @@ int main(int argc, char** argv) {
   add_dis_command(app);
   add_show_command(app);
   add_recode_command(app);
+  add_scan_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -1,0 +1,482 @@
+// pkl::scan: the decoder in trace mode over each pickle of a container, the
+// policy applied to every step CPython would take (picklecodec/scan.hpp).
+#include "picklecodec/scan.hpp"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zip.h>
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+
+#include "picklecodec/decode.hpp"
+#include "picklecodec/error.hpp"
+#include "picklecodec/opcodes.hpp"
+#include "picklecodec/torch.hpp"
+#include "picklecodec/trace.hpp"
+#include "scan_danger.hpp"
+
+namespace pkl::scan {
+
+const char* verdict_name(Verdict v) noexcept {
+  switch (v) {
+    case Verdict::Clean: return "clean";
+    case Verdict::Unknown: return "unknown";
+    case Verdict::Suspicious: return "suspicious";
+    case Verdict::Dangerous: return "dangerous";
+    case Verdict::Error: return "error";
+  }
+  return "error";
+}
+
+bool parse_verdict(std::string_view w, Verdict& out) noexcept {
+  for (Verdict v : {Verdict::Clean, Verdict::Unknown, Verdict::Suspicious, Verdict::Dangerous, Verdict::Error})
+    if (w == verdict_name(v)) {
+      out = v;
+      return true;
+    }
+  return false;
+}
+
+namespace {
+
+std::string op_name(uint8_t c) {
+  const OpcodeInfo* i = opcode_info(c);
+  return i ? i->name : "?";
+}
+
+struct Scanner;
+
+// One pickle stream's trace, judged as it comes.
+class Judge final : public TraceObserver {
+ public:
+  Judge(Scanner& s, std::string location) : s_(s), loc_(std::move(location)) {}
+  void on_event(const TraceEvent& e, const Graph& g) override;
+
+ private:
+  std::string describe(const Graph& g, NodeId n, int depth = 0) const;
+  // The global whose objects `obj` is one of (the class NEWOBJ or
+  // _reconstructor made it from, or the callable REDUCE called), or kNoNode.
+  NodeId maker(const Graph& g, NodeId obj, int depth = 0) const;
+  void check_global(std::string_view module, std::string_view qualname, uint8_t use, const char* what,
+                    const TraceEvent& e);
+  void nested(const Graph& g, const TraceEvent& e);
+  void add(Verdict sev, std::string rule, std::string category, std::string message, uint64_t offset);
+  void step(const char* what, std::string target, const TraceEvent& e);
+
+  Scanner& s_;
+  std::string loc_;
+};
+
+struct Scanner {
+  const Options& opt;
+  Report& report;
+  uint32_t depth = 0;
+  uint64_t inflated = 0;
+  uint64_t members = 0;
+
+  void finding(Verdict sev, std::string rule, std::string category, std::string message, std::string location,
+               uint64_t offset) {
+    report.verdict = std::max(report.verdict, sev);
+    report.findings.push_back(Finding{sev, std::move(rule), std::move(category), std::move(message),
+                                      std::move(location), offset});
+  }
+
+  // Every pickle of a stream. `expected`: how many pickles the container
+  // holds (the legacy torch format: 5, then raw storages); 0: all of them.
+  void stream(std::span<const uint8_t> data, const std::string& loc, bool kept_pids, size_t expected = 0) {
+    Judge judge(*this, loc);
+    DecodeOptions o;
+    o.limits = opt.limits;
+    o.persistent_ids = PersistentIds::Keep;
+    o.trace = &judge;
+    MemorySource src(data);
+    Decoder dec(src, o);
+    size_t n = 0;
+    for (;;) {
+      uint64_t start = dec.offset();
+      try {
+        auto g = dec.next();
+        if (!g) break;
+        ++n;
+        ++report.pickles;
+        if (expected && n == expected) return;
+      } catch (const Error& e) {
+        const uint64_t at = e.offset() >= 0 ? static_cast<uint64_t>(e.offset()) : start;
+        if (n == 0) {
+          // The first pickle is what pickle.loads reads: it did not load, and
+          // what CPython would do after this point is not known.
+          finding(Verdict::Error, "load-error", "",
+                  std::string("the pickle does not load (") + e.what() +
+                      "); steps before it are reported, what follows is not analysed",
+                  loc, at);
+        } else {
+          finding(Verdict::Suspicious, "trailing-data", "",
+                  "bytes after pickle " + std::to_string(n) + " (from offset " + std::to_string(start) +
+                      ") are not a pickle (" + e.what() + "): pickle.loads ignores them, a reader that "
+                      "loads again fails or reads something else",
+                  loc, start);
+        }
+        return;
+      }
+    }
+    if (n > 1 && !expected)
+      finding(Verdict::Suspicious, "several-pickles", "",
+              "the stream holds " + std::to_string(n) +
+                  " pickles: pickle.loads reads the first only, a reader that loads repeatedly runs each",
+              loc, 0);
+    if (n == 0) finding(Verdict::Error, "empty", "", "no pickle in the input", loc, 0);
+    (void)kept_pids;
+  }
+
+  // .npy: the header, then an object array's pickle (numpy.load(allow_pickle=True)).
+  void npy(std::span<const uint8_t> d, const std::string& loc) {
+    if (d.size() < 10) {
+      finding(Verdict::Error, "bad-npy", "", "truncated .npy header", loc, 0);
+      return;
+    }
+    const int major = d[6];
+    size_t hl, start;
+    if (major == 1) {
+      hl = d[8] | (size_t{d[9]} << 8);
+      start = 10;
+    } else {
+      if (d.size() < 12) {
+        finding(Verdict::Error, "bad-npy", "", "truncated .npy header", loc, 0);
+        return;
+      }
+      hl = d[8] | (size_t{d[9]} << 8) | (size_t{d[10]} << 16) | (size_t{d[11]} << 24);
+      start = 12;
+    }
+    if (start + hl > d.size()) {
+      finding(Verdict::Error, "bad-npy", "", ".npy header longer than the file", loc, 0);
+      return;
+    }
+    std::string_view header(reinterpret_cast<const char*>(d.data()) + start, hl);
+    auto descr = header.find("'descr':");
+    auto end = header.find(',', descr == std::string_view::npos ? 0 : descr);
+    std::string_view dt = descr == std::string_view::npos ? header : header.substr(descr, end - descr);
+    if (dt.find('O') != std::string_view::npos || descr == std::string_view::npos) {
+      // numpy.load pickles object arrays: the pickle follows the header.
+      stream(d.subspan(start + hl), loc + "#array", false, 1);
+    }
+  }
+
+  void blob(std::span<const uint8_t> d, const std::string& loc);
+  void zip(std::span<const uint8_t> d, const std::string& loc);
+};
+
+bool starts_with(std::span<const uint8_t> d, std::string_view magic) {
+  return d.size() >= magic.size() && std::memcmp(d.data(), magic.data(), magic.size()) == 0;
+}
+
+void Scanner::blob(std::span<const uint8_t> d, const std::string& loc) {
+  if (depth > opt.max_nesting) {
+    finding(Verdict::Error, "nesting", "", "containers nested deeper than " + std::to_string(opt.max_nesting), loc, 0);
+    return;
+  }
+  ++depth;
+  if (starts_with(d, "PK\x03\x04") || starts_with(d, "PK\x05\x06")) {
+    if (report.container.empty()) report.container = "zip";
+    zip(d, loc);
+  } else if (starts_with(d, "\x93NUMPY")) {
+    if (report.container.empty()) report.container = "npy";
+    npy(d, loc);
+  } else if (torch::Checkpoint::looks_like_checkpoint(d.subspan(0, std::min<size_t>(d.size(), 64)))) {
+    // torch.save's legacy format: magic, protocol, system info, the data
+    // pickle, the storage keys; then raw storages that torch reads as bytes.
+    if (report.container.empty()) report.container = "torch-legacy";
+    stream(d, loc, true, 5);
+  } else {
+    if (report.container.empty()) report.container = "pickle";
+    stream(d, loc, false);
+  }
+  --depth;
+}
+
+void Scanner::zip(std::span<const uint8_t> d, const std::string& loc) {
+  zip_error_t err;
+  zip_error_init(&err);
+  zip_source_t* src = zip_source_buffer_create(d.data(), d.size(), 0, &err);
+  zip_t* z = src ? zip_open_from_source(src, ZIP_RDONLY | ZIP_CHECKCONS, &err) : nullptr;
+  if (!z) {
+    if (src) zip_source_free(src);
+    finding(Verdict::Error, "bad-zip", "",
+            std::string("a zip archive that cannot be read: ") + zip_error_strerror(&err), loc, 0);
+    zip_error_fini(&err);
+    return;
+  }
+  zip_error_fini(&err);
+  std::unique_ptr<zip_t, int (*)(zip_t*)> guard(z, zip_close);
+  const zip_int64_t n = zip_get_num_entries(z, 0);
+  bool torch_zip = false, torchscript = false;
+  for (zip_int64_t i = 0; i < n; ++i) {
+    const char* name = zip_get_name(z, static_cast<zip_uint64_t>(i), ZIP_FL_ENC_RAW);
+    std::string_view nm = name ? name : "";
+    if (nm.ends_with("/data.pkl") || nm == "data.pkl") torch_zip = true;
+    if (nm.find("/code/") != std::string_view::npos || nm.ends_with("constants.pkl")) torchscript = true;
+  }
+  if (torch_zip && report.container == "zip") report.container = "torch-zip";
+  if (torchscript)
+    finding(Verdict::Suspicious, "torchscript", "code-exec",
+            "a TorchScript archive: its code/ members are programs that torch.jit.load compiles and runs", loc, 0);
+  for (zip_int64_t i = 0; i < n; ++i) {
+    if (++members > opt.max_members) {
+      finding(Verdict::Error, "too-many-members", "", "more than " + std::to_string(opt.max_members) + " members",
+              loc, 0);
+      return;
+    }
+    zip_stat_t st;
+    if (zip_stat_index(z, static_cast<zip_uint64_t>(i), ZIP_FL_ENC_RAW, &st) != 0) continue;
+    std::string mloc = (loc == "-" || loc.empty() ? "" : loc + "/") + std::string(st.name ? st.name : "?");
+    if (st.name && std::string_view(st.name).ends_with("/")) continue;
+    std::unique_ptr<zip_file_t, int (*)(zip_file_t*)> f(zip_fopen_index(z, static_cast<zip_uint64_t>(i), 0),
+                                                        zip_fclose);
+    if (!f) {
+      finding(Verdict::Error, "bad-member", "", std::string("member cannot be read: ") + zip_strerror(z), mloc, 0);
+      continue;
+    }
+    uint8_t head[8] = {};
+    const zip_int64_t got = zip_fread(f.get(), head, sizeof head);
+    if (got < 0) {
+      finding(Verdict::Error, "bad-member", "", "member cannot be inflated", mloc, 0);
+      continue;
+    }
+    std::span<const uint8_t> h(head, static_cast<size_t>(got));
+    std::string_view nm(st.name);
+    const bool pickle_named = nm.ends_with(".pkl");
+    const bool pickle_like = got >= 2 && head[0] == op::PROTO && head[1] <= 5;
+    const bool nested = starts_with(h, "\x93NUMPY") || starts_with(h, "PK\x03\x04");
+    if (!pickle_named && !pickle_like && !nested) continue;  // tensor data, version records
+    // Read the member whole, within the inflation budget.
+    const uint64_t size = (st.valid & ZIP_STAT_SIZE) ? st.size : 0;
+    if (inflated + size > opt.max_inflated_bytes) {
+      finding(Verdict::Error, "inflation-limit", "",
+              "inflating the archive exceeds " + std::to_string(opt.max_inflated_bytes) + " bytes", mloc, 0);
+      return;
+    }
+    std::vector<uint8_t> buf(head, head + got);
+    buf.resize(static_cast<size_t>(std::max<uint64_t>(size, static_cast<uint64_t>(got))));
+    size_t have = static_cast<size_t>(got);
+    while (have < buf.size()) {
+      const zip_int64_t r = zip_fread(f.get(), buf.data() + have, buf.size() - have);
+      if (r <= 0) break;
+      have += static_cast<size_t>(r);
+    }
+    buf.resize(have);
+    inflated += have;
+    blob(buf, mloc);
+  }
+}
+
+// ---- the judge -----------------------------------------------------------------
+
+std::string Judge::describe(const Graph& g, NodeId n, int depth) const {
+  if (n == kNoNode) return "?";
+  switch (g.kind(n)) {
+    case Kind::Global: return g.global_data(n).module + "." + g.global_data(n).qualname;
+    case Kind::Object: {
+      if (depth > 4) return "<result of a call>";
+      const ObjectData& od = g.object_data(n);
+      return "<result of " + describe(g, od.callable, depth + 1) + "(...)>";
+    }
+    case Kind::PersId: return "<persistent object>";
+    default: return std::string("<") + kind_name(g.kind(n)) + ">";
+  }
+}
+
+NodeId Judge::maker(const Graph& g, NodeId obj, int depth) const {
+  if (depth > 8 || g.kind(obj) != Kind::Object) return kNoNode;
+  const ObjectData& od = g.object_data(obj);
+  if (g.kind(od.callable) == Kind::Global) {
+    const GlobalData& gd = g.global_data(od.callable);
+    const bool via_class = (gd.module == "copyreg" && (gd.qualname == "__newobj__" || gd.qualname == "__newobj_ex__" ||
+                                                        gd.qualname == "_reconstructor"));
+    if (via_class && g.length(od.args) > 0) {
+      const NodeId cls = g.items(od.args)[0];
+      return g.kind(cls) == Kind::Global ? cls : kNoNode;
+    }
+    return od.callable;
+  }
+  return maker(g, od.callable, depth + 1);
+}
+
+void Judge::add(Verdict sev, std::string rule, std::string category, std::string message, uint64_t offset) {
+  s_.finding(sev, std::move(rule), std::move(category), std::move(message), loc_, offset);
+}
+
+void Judge::step(const char* what, std::string target, const TraceEvent& e) {
+  s_.report.steps.push_back(Step{what, std::move(target), op_name(e.opcode), loc_, e.offset});
+}
+
+void Judge::check_global(std::string_view module, std::string_view qualname, uint8_t use, const char* what,
+                         const TraceEvent& e) {
+  const std::string name = std::string(module) + "." + std::string(qualname);
+  const uint8_t allowed = s_.opt.policy.uses(module, qualname);
+  if ((allowed & use) == use) return;  // the allowlist says it may
+  // Naming a public attribute of an allowlisted class (an enum member, a
+  // nested class) only reads it; calling it needs an entry of its own.
+  if (use == kImport && !allowed) {
+    const size_t dot = qualname.rfind('.');
+    if (dot != std::string_view::npos && dot + 1 < qualname.size() && qualname[dot + 1] != '_' &&
+        s_.opt.policy.uses(module, qualname.substr(0, dot)) && !detail::danger_of(module, qualname))
+      return;
+  }
+  if (const detail::Danger* d = detail::danger_of(module, qualname)) {
+    add(d->severity, d->severity == Verdict::Dangerous ? "dangerous-callable" : "reflection", d->category,
+        name + " " + what + ": " + d->why, e.offset);
+    return;
+  }
+  add(Verdict::Unknown, "not-allowlisted", "",
+      name + " " + what + (allowed ? " (the allowlist lists it for other uses)" : " (not in the allowlist)"),
+      e.offset);
+}
+
+void Judge::nested(const Graph& g, const TraceEvent& e) {
+  // A loader called on a bytes literal: scan those bytes as the file it would read.
+  if (g.kind(e.args) != Kind::Tuple) return;
+  for (NodeId a : g.items(e.args)) {
+    if (g.kind(a) != Kind::Bytes && g.kind(a) != Kind::ByteArray) continue;
+    std::string_view b = g.as_bytes(a);
+    std::vector<uint8_t> copy(b.begin(), b.end());
+    s_.blob(copy, loc_ + "@" + std::to_string(e.offset));
+  }
+}
+
+void Judge::on_event(const TraceEvent& e, const Graph& g) {
+  switch (e.kind) {
+    case TraceKind::Global: {
+      step("import", std::string(e.module) + "." + std::string(e.qualname), e);
+      check_global(e.module, e.qualname, kImport, "is imported", e);
+      if (e.ext_code)
+        add(Verdict::Suspicious, "extension-code", "",
+            "an extension code (" + std::to_string(e.ext_code) + ") names the global: copyreg's registry decides it",
+            e.offset);
+      break;
+    }
+    case TraceKind::Getattr: {
+      const std::string name = std::string(e.module) + "." + std::string(e.qualname);
+      step("getattr", name, e);
+      check_global(e.module, e.qualname, kImport, "is reached by getattr", e);
+      break;
+    }
+    case TraceKind::Call: {
+      const bool no_args = g.kind(e.args) == Kind::Tuple && g.length(e.args) == 0;
+      const bool is_new = e.opcode == op::NEWOBJ || e.opcode == op::NEWOBJ_EX ||
+                          ((e.opcode == op::INST || e.opcode == op::OBJ) && no_args);
+      step(is_new ? "new" : "call", describe(g, e.target), e);
+      if (g.kind(e.target) == Kind::Global) {
+        const GlobalData& gd = g.global_data(e.target);
+        const uint8_t use = is_new ? ((e.opcode == op::INST || e.opcode == op::OBJ) ? kClass : kClass) : kCall;
+        // INST/OBJ without arguments call a function that is not a class: either use allows it.
+        if (is_new && (e.opcode == op::INST || e.opcode == op::OBJ) &&
+            (s_.opt.policy.uses(gd.module, gd.qualname) & kCall))
+          break;
+        // getattr(global, 'name') is a nested name, judged by its Getattr step.
+        if (gd.module == "builtins" && gd.qualname == "getattr" && g.length(e.args) == 2 &&
+            g.kind(g.items(e.args)[0]) == Kind::Global && g.kind(g.items(e.args)[1]) == Kind::Str) {
+          const GlobalData& base = g.global_data(g.items(e.args)[0]);
+          const std::string q = base.qualname + "." + std::string(g.as_str(g.items(e.args)[1]));
+          if (base.module == "builtins") check_global(base.module, q, kImport, "is reached by getattr", e);
+          if (s_.opt.policy.uses(gd.module, gd.qualname) & kCall) break;
+        }
+        check_global(gd.module, gd.qualname, use, is_new ? "is instantiated" : "is called", e);
+        if (const detail::Danger* d = detail::danger_of(gd.module, gd.qualname);
+            (d && std::string_view(d->category) == "nested-load") ||
+            (gd.module == "torch.storage" && gd.qualname == "_load_from_bytes"))
+          nested(g, e);
+      } else if (g.kind(e.target) == Kind::Object) {
+        add(Verdict::Suspicious, "call-on-result", "reflection",
+            "a call on the result of a call: " + describe(g, e.target) +
+                " is called (what runs depends on what that call returned)",
+            e.offset);
+      }
+      break;
+    }
+    case TraceKind::Build:
+    case TraceKind::Method: {
+      const bool build = e.kind == TraceKind::Build;
+      const std::string what = build ? "BUILD (__setstate__ or attributes)" : "." + std::string(e.name) + "()";
+      step(build ? "build" : "method", describe(g, e.target) + (build ? "" : "." + std::string(e.name)), e);
+      if (g.kind(e.target) == Kind::Global) {
+        const GlobalData& gd = g.global_data(e.target);
+        add(Verdict::Dangerous, "mutates-global", "interpreter-state",
+            gd.module + "." + gd.qualname + " receives " + what +
+                ": a module-level object changed in the loading process (sys.path, os.environ, a class)",
+            e.offset);
+      } else if (g.kind(e.target) == Kind::Object) {
+        const NodeId m = maker(g, e.target);
+        if (m == kNoNode) {
+          add(Verdict::Suspicious, "build-on-result", "reflection",
+              describe(g, e.target) + " receives " + what + " (an object no allowlisted class made)", e.offset);
+        } else {
+          const GlobalData& gd = g.global_data(m);
+          check_global(gd.module, gd.qualname, kBuild, build ? "objects receive BUILD" : "objects get item calls", e);
+        }
+      } else if (g.kind(e.target) == Kind::PersId) {
+        add(Verdict::Unknown, "build-on-persistent", "", "a persistent object receives " + what, e.offset);
+      }
+      break;
+    }
+    case TraceKind::PersistentLoad:
+      step("persistent_load", "pid", e);
+      break;
+  }
+}
+
+}  // namespace
+
+Report scan_bytes(std::span<const uint8_t> data, const Options& options, const std::string& path) {
+  Report r;
+  r.path = path;
+  Scanner s{options, r};
+  try {
+    s.blob(data, "");
+  } catch (const Error& e) {
+    s.finding(Verdict::Error, "scan-error", "", std::string("the scan stopped: ") + e.what(), "", 0);
+  } catch (const std::bad_alloc&) {
+    s.finding(Verdict::Error, "scan-error", "", "the scan ran out of memory", "", 0);
+  }
+  // A dangerous call outranks the failure to read what follows it; any other
+  // finding with an error is an error (fail closed).
+  bool dangerous = false, error = false;
+  for (const Finding& f : r.findings) {
+    dangerous |= f.severity == Verdict::Dangerous;
+    error |= f.severity == Verdict::Error;
+  }
+  if (error) r.verdict = dangerous ? Verdict::Dangerous : Verdict::Error;
+  return r;
+}
+
+Report scan_file(const std::string& path, const Options& options) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  Report r;
+  r.path = path;
+  auto fail = [&](const std::string& why) {
+    r.verdict = Verdict::Error;
+    r.findings.push_back(Finding{Verdict::Error, "unreadable", "", why + ": " + std::strerror(errno), "", 0});
+    return r;
+  };
+  if (fd < 0) return fail("cannot open");
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    ::close(fd);
+    return fail("cannot stat");
+  }
+  const size_t size = static_cast<size_t>(st.st_size);
+  if (size == 0) {
+    ::close(fd);
+    return scan_bytes({}, options, path);
+  }
+  void* p = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+  ::close(fd);
+  if (p == MAP_FAILED) return fail("cannot map");
+  Report out = scan_bytes(std::span<const uint8_t>(static_cast<const uint8_t*>(p), size), options, path);
+  munmap(p, size);
+  return out;
+}
+
+}  // namespace pkl::scan

@@ -1,0 +1,98 @@
+// pkl::scan on hand-assembled pickles: verdicts, findings and steps.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "picklecodec/error.hpp"
+#include "picklecodec/scan.hpp"
+
+namespace {
+
+using namespace pkl::scan;
+using namespace std::string_literals;
+
+Report scan_of(const std::string& p, const Policy& policy = {}) {
+  Options o;
+  o.policy = policy;
+  return scan_bytes(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(p.data()), p.size()), o);
+}
+
+std::string rules(const Report& r) {
+  std::string s;
+  for (const auto& f : r.findings) s += std::string(verdict_name(f.severity)) + ":" + f.rule + "@" + std::to_string(f.offset) + " ";
+  return s;
+}
+
+std::string steps(const Report& r) {
+  std::string s;
+  for (const auto& st : r.steps) s += st.what + " " + st.target + "@" + std::to_string(st.offset) + "; ";
+  return s;
+}
+
+TEST(Scan, ReduceOfOsSystemIsDangerous) {
+  const auto r = scan_of("cos\nsystem\n(X\x01\x00\x00\x00xtR."s);
+  EXPECT_EQ(r.verdict, Verdict::Dangerous);
+  EXPECT_EQ(r.container, "pickle");
+  EXPECT_EQ(rules(r), "dangerous:dangerous-callable@0 dangerous:dangerous-callable@19 ");
+  EXPECT_EQ(steps(r), "import os.system@0; call os.system@19; ");
+}
+
+TEST(Scan, AllowlistMakesClean) {
+  const std::string p = "\x80\x02" "ccollections\nOrderedDict\n)R}b."s;
+  EXPECT_EQ(scan_of(p).verdict, Verdict::Unknown);
+  EXPECT_EQ(scan_of(p, Policy::profile("stdlib")).verdict, Verdict::Clean);
+  Policy call_only;
+  call_only.load_text("collections OrderedDict ic\n", "t");
+  // Allowed to be called, not to receive BUILD.
+  const auto r = scan_of(p, call_only);
+  EXPECT_EQ(r.verdict, Verdict::Unknown);
+  EXPECT_EQ(rules(r), "unknown:not-allowlisted@30 ");
+}
+
+TEST(Scan, CallsBeforeALoadErrorAreReported) {
+  const auto r = scan_of("cos\nsystem\n(X\x01\x00\x00\x00xtR\xff."s);
+  EXPECT_EQ(r.verdict, Verdict::Dangerous);
+  EXPECT_NE(rules(r).find("error:load-error@20"), std::string::npos);
+  // Without a dangerous call an error fails closed.
+  EXPECT_EQ(scan_of("(K\x01\xff."s).verdict, Verdict::Error);
+}
+
+TEST(Scan, SecondPickleAndTrailingData) {
+  const auto two = scan_of("K\x01.cos\nsystem\n)R."s);
+  EXPECT_EQ(two.verdict, Verdict::Dangerous);
+  EXPECT_EQ(two.pickles, 2u);
+  EXPECT_NE(rules(two).find("suspicious:several-pickles"), std::string::npos);
+  const auto trailing = scan_of("K\x01.garbage"s);
+  EXPECT_EQ(trailing.verdict, Verdict::Suspicious);
+  EXPECT_EQ(rules(trailing).substr(0, 27), "suspicious:trailing-data@3 ");
+}
+
+TEST(Scan, DottedNamesAndGetattr) {
+  // Protocol 4 walks 'os.system' on posixpath.
+  const auto r = scan_of("\x80\x04\x8c\x09posixpath\x8c\x09os.system\x93)R."s);
+  EXPECT_EQ(r.verdict, Verdict::Dangerous);
+  // getattr on a call's result, then a call on the result: reflection.
+  const auto g = scan_of("cbuiltins\ngetattr\n(cm\nC\n)RX\x01\x00\x00\x00" "ftR)R."s);
+  EXPECT_EQ(g.verdict, Verdict::Suspicious);
+  EXPECT_NE(rules(g).find("suspicious:call-on-result"), std::string::npos);
+}
+
+TEST(Scan, MutatingAModuleGlobal) {
+  // sys.path.extend(['x']) through APPEND on the global.
+  const auto r = scan_of("\x80\x02" "cbuiltins\nlist\n0csys\npath\nX\x01\x00\x00\x00xa."s);
+  EXPECT_EQ(r.verdict, Verdict::Dangerous);
+  EXPECT_NE(rules(r).find("dangerous:mutates-global"), std::string::npos);
+}
+
+TEST(Scan, PolicyFiles) {
+  Policy p;
+  EXPECT_THROW(p.load_text("os *\n", "f"), pkl::Error);
+  EXPECT_THROW(p.load_text("m C x\n", "f"), pkl::Error);
+  p.load_text("# comment\nm C icnb  # trailing\n\n", "f");
+  EXPECT_EQ(p.uses("m", "C"), kImport | kCall | kClass | kBuild);
+  EXPECT_EQ(p.uses("m", "D"), 0);
+  EXPECT_THROW(Policy::profile("everything"), pkl::Error);
+  for (const auto& n : Policy::profile_names()) EXPECT_GT(Policy::profile(n).size(), 0u);
+}
+
+}  // namespace
