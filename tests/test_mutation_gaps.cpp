@@ -14,6 +14,7 @@
 #include "picklecodec/encode.hpp"
 #include "picklecodec/opcodes.hpp"
 #include "picklecodec/registry.hpp"
+#include "picklecodec/typed.hpp"
 
 namespace {
 
@@ -170,6 +171,32 @@ TEST(MutationGaps, DictPersistentIdAtProtocol0IsRefused) {
   EXPECT_EQ(e.message, "cannot write a persistent id of type 'dict' at protocol 0");
   // protocol 1 and up write the pid itself
   EXPECT_EQ(encode(g, root, 2), "\x80\x02]q\x00}q\x01K\x01K\x02sQa."s);
+}
+
+// ---- copy_subgraph keeps each kind ----
+// Its fill step handles a set and then a frozenset in adjacent cases: a set
+// that fell through became a frozenset of its members.
+
+TEST(MutationGaps, CopySubgraphKeepsSetsAndFrozensetsApart) {
+  Graph src;
+  const NodeId set = src.set();
+  src.set_add(set, src.integer(1));
+  src.set_add(set, src.str("a"));
+  const NodeId empty = src.set();
+  const NodeId frozen = src.frozenset(std::vector<NodeId>{src.integer(2)});
+  const NodeId root = src.list(std::vector<NodeId>{set, frozen, set, empty});
+  Graph dst;
+  const NodeId copy = copy_subgraph(dst, src, root);
+  const auto items = dst.items(copy);
+  ASSERT_EQ(items.size(), 4u);
+  EXPECT_EQ(dst.kind(items[0]), Kind::Set);
+  EXPECT_EQ(dst.kind(items[1]), Kind::FrozenSet);
+  EXPECT_EQ(items[2], items[0]);  // shared, as in the source
+  EXPECT_EQ(dst.kind(items[3]), Kind::Set);
+  EXPECT_EQ(dst.length(items[0]), 2u);
+  EXPECT_TRUE(isomorphic(src, root, dst, copy));
+  // and the copy pickles byte for byte as its source
+  EXPECT_EQ(encode(dst, copy, 4), encode(src, root, 4));
 }
 
 // ---- memory given back after each decode ----
