@@ -61,9 +61,11 @@ class Judge final : public TraceObserver {
   // The global whose objects `obj` is one of (the class NEWOBJ or
   // _reconstructor made it from, or the callable REDUCE called), or kNoNode.
   NodeId maker(const Graph& g, NodeId obj, int depth = 0) const;
+  // `scanned`: a nested loader whose input the scan read (a bytes argument).
   void check_global(std::string_view module, std::string_view qualname, uint8_t use, const char* what,
-                    const TraceEvent& e);
-  void nested(const Graph& g, const TraceEvent& e);
+                    const TraceEvent& e, bool scanned = false);
+  // Scans the bytes arguments of a nested loader's call; false when it has none.
+  bool nested(const Graph& g, const TraceEvent& e);
   void add(Verdict sev, std::string rule, std::string category, std::string message, uint64_t offset);
   void step(const char* what, std::string target, const TraceEvent& e);
 
@@ -91,6 +93,7 @@ struct Scanner {
     Judge judge(*this, loc);
     DecodeOptions o;
     o.limits = opt.limits;
+    o.string_encoding = opt.string_encoding;
     o.persistent_ids = PersistentIds::Keep;
     o.trace = &judge;
     MemorySource src(data);
@@ -313,7 +316,7 @@ void Judge::step(const char* what, std::string target, const TraceEvent& e) {
 }
 
 void Judge::check_global(std::string_view module, std::string_view qualname, uint8_t use, const char* what,
-                         const TraceEvent& e) {
+                         const TraceEvent& e, bool scanned) {
   const std::string name = std::string(module) + "." + std::string(qualname);
   const uint8_t allowed = s_.opt.policy.uses(module, qualname);
   if ((allowed & use) == use) return;  // the allowlist says it may
@@ -326,6 +329,15 @@ void Judge::check_global(std::string_view module, std::string_view qualname, uin
       return;
   }
   if (const detail::Danger* d = detail::danger_of(module, qualname)) {
+    // A nested loader is judged by what it loads: when the scan read its
+    // input (a bytes literal), what that input does is reported from there.
+    if (std::string_view(d->category) == "nested-load" && (use == kImport || scanned)) {
+      add(Verdict::Suspicious, "nested-load", d->category,
+          name + " " + what + (scanned ? " on bytes the scan read (findings below at this offset)" : "") + ": " +
+              d->why,
+          e.offset);
+      return;
+    }
     add(d->severity, d->severity == Verdict::Dangerous ? "dangerous-callable" : "reflection", d->category,
         name + " " + what + ": " + d->why, e.offset);
     return;
@@ -335,15 +347,15 @@ void Judge::check_global(std::string_view module, std::string_view qualname, uin
       e.offset);
 }
 
-void Judge::nested(const Graph& g, const TraceEvent& e) {
+bool Judge::nested(const Graph& g, const TraceEvent& e) {
   // A loader called on a bytes literal: scan those bytes as the file it would read.
-  if (g.kind(e.args) != Kind::Tuple) return;
-  for (NodeId a : g.items(e.args)) {
-    if (g.kind(a) != Kind::Bytes && g.kind(a) != Kind::ByteArray) continue;
-    std::string_view b = g.as_bytes(a);
-    std::vector<uint8_t> copy(b.begin(), b.end());
-    s_.blob(copy, loc_ + "@" + std::to_string(e.offset));
-  }
+  if (g.kind(e.args) != Kind::Tuple || g.length(e.args) != 1) return false;
+  const NodeId a = g.items(e.args)[0];
+  if (g.kind(a) != Kind::Bytes && g.kind(a) != Kind::ByteArray) return false;
+  std::string_view b = g.as_bytes(a);
+  std::vector<uint8_t> copy(b.begin(), b.end());
+  s_.blob(copy, loc_ + "@" + std::to_string(e.offset));
+  return true;
 }
 
 void Judge::on_event(const TraceEvent& e, const Graph& g) {
@@ -383,11 +395,9 @@ void Judge::on_event(const TraceEvent& e, const Graph& g) {
           if (base.module == "builtins") check_global(base.module, q, kImport, "is reached by getattr", e);
           if (s_.opt.policy.uses(gd.module, gd.qualname) & kCall) break;
         }
-        check_global(gd.module, gd.qualname, use, is_new ? "is instantiated" : "is called", e);
-        if (const detail::Danger* d = detail::danger_of(gd.module, gd.qualname);
-            (d && std::string_view(d->category) == "nested-load") ||
-            (gd.module == "torch.storage" && gd.qualname == "_load_from_bytes"))
-          nested(g, e);
+        const detail::Danger* d = detail::danger_of(gd.module, gd.qualname);
+        const bool scanned = d && std::string_view(d->category) == "nested-load" && !is_new && nested(g, e);
+        check_global(gd.module, gd.qualname, use, is_new ? "is instantiated" : "is called", e, scanned);
       } else if (g.kind(e.target) == Kind::Object) {
         add(Verdict::Suspicious, "call-on-result", "reflection",
             "a call on the result of a call: " + describe(g, e.target) +

@@ -34,6 +34,7 @@ struct ScanArgs {
   bool sarif = false;
   bool steps = false;
   bool quiet = false;
+  std::string encoding = "ascii";
 };
 
 nlohmann::json report_json(const Report& r) {
@@ -116,6 +117,13 @@ void run_scan(const ScanArgs& args) {
   if (!pkl::scan::parse_verdict(args.fail_on, fail_on))
     throw pkl::Error(pkl::ErrorCode::Usage, "--fail-on takes clean, unknown, suspicious, dangerous or error");
   pkl::scan::Options o;
+  if (args.encoding == "latin1") {
+    o.string_encoding = pkl::StringEncoding::Latin1;
+  } else if (args.encoding == "bytes") {
+    o.string_encoding = pkl::StringEncoding::Bytes;
+  } else if (args.encoding != "ascii") {
+    throw pkl::Error(pkl::ErrorCode::Usage, "--encoding takes ascii, latin1 or bytes");
+  }
   for (const auto& p : args.profiles) o.policy.add(pkl::scan::Policy::profile(p));
   for (const auto& f : args.allow) o.policy.load_file(f);
   std::vector<Report> reports;
@@ -164,5 +172,7 @@ void add_scan_command(CLI::App& app) {
   cmd->add_flag("--sarif", args->sarif, "SARIF 2.1.0 for code-scanning dashboards")->excludes(json);
   cmd->add_flag("--steps", args->steps, "text output: every import and call, in order");
   cmd->add_flag("--quiet", args->quiet, "no progress on stderr");
+  cmd->add_option("--encoding", args->encoding,
+                  "how Python 2 str (STRING opcodes) decode, as pickle.loads(encoding=...): ascii, latin1, bytes");
   cmd->callback([args] { run_scan(*args); });
 }

@@ -22,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "picklecodec/decode.hpp"
 #include "picklecodec/limits.hpp"
 
 namespace pkl::scan {
@@ -98,6 +99,9 @@ struct Report {
 struct Options {
   Policy policy;  // empty: nothing is clean
   Limits limits = Limits::strict();
+  // How Python 2 str decode, as pickle.loads(encoding=...) (numpy and
+  // pandas load Python 2 pickles with 'latin1').
+  StringEncoding string_encoding = StringEncoding::Ascii;
   // Bomb limits of containers: members read, bytes inflated in all, and how
   // deep nested containers (a pickle in a bytes argument of a nested loader) go.
   uint64_t max_members = 10'000;

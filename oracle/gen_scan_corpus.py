@@ -1,0 +1,217 @@
+#!/usr/bin/env python3
+"""Writes corpus/scan/: one pickle (or container) per technique that scanners
+parsing pickles their own way have missed, with harmless payloads (the
+programs named are `echo`; tests/scan_test.py loads each under an audit hook
+that refuses every process, file and import event before it happens).
+
+Each sample is assembled opcode by opcode (nothing is pickled from a live
+object, nothing runs here). MANIFEST.tsv lists file, technique, the verdict
+`pickletool scan` must give with no allowlist (the stdlib profile for the
+benign controls), whether CPython can load it as a plain pickle (the ground
+truth runs), and what it does.
+
+  python3 oracle/gen_scan_corpus.py            # rewrite corpus/scan
+  python3 oracle/gen_scan_corpus.py --check    # exit 1 when it differs
+"""
+import argparse
+import io
+import os
+import pickle
+import struct
+import sys
+import zipfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.path.join(ROOT, "corpus", "scan")
+CMD = "echo pickletool-scan-corpus"
+
+
+def u(s):  # SHORT_BINUNICODE
+    b = s.encode()
+    return b"\x8c" + bytes([len(b)]) + b
+
+
+def binu(s):  # BINUNICODE
+    b = s.encode()
+    return b"X" + struct.pack("<I", len(b)) + b
+
+
+def glob(m, n):  # GLOBAL
+    return b"c" + m.encode() + b"\n" + n.encode() + b"\n"
+
+
+P2 = b"\x80\x02"
+P4 = b"\x80\x04"
+
+
+def frame(body):
+    return b"\x95" + struct.pack("<Q", len(body)) + body
+
+
+def npy_object(pickle_bytes):
+    header = "{'descr': '|O', 'fortran_order': False, 'shape': (1,), }"
+    header += " " * ((64 - (10 + len(header) + 1) % 64) % 64) + "\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode() + pickle_bytes
+
+
+def zip_of(members):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:
+        for name, data in members:
+            info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
+            z.writestr(info, data)
+    return buf.getvalue()
+
+
+SYSTEM = glob("os", "system") + b"(" + binu(CMD) + b"tR."
+SYSTEM4 = P4 + u("os") + u("system") + b"\x93" + u(CMD) + b"\x85R."
+BENIGN = P2 + b"]q\x00(K\x01K\x02e."
+
+# (file, technique, expected verdict, loads as a plain pickle, description, bytes)
+SAMPLES = [
+    ("reduce_global.pkl", "REDUCE", "dangerous", True,
+     "GLOBAL os system, REDUCE: the textbook payload (protocol 0)", SYSTEM),
+    ("reduce_stack_global.pkl", "STACK_GLOBAL", "dangerous", True,
+     "STACK_GLOBAL from two strs (protocol 4)", SYSTEM4),
+    ("stack_global_memo.pkl", "STACK_GLOBAL operands from the memo", "dangerous", True,
+     "module and name put in the memo, popped, and fetched back with BINGET before STACK_GLOBAL",
+     P4 + u("os") + b"\x94" + u("system") + b"\x94" + b"00" + b"h\x00h\x01\x93" + u(CMD) + b"\x85R."),
+    ("stack_global_nonstr.pkl", "STACK_GLOBAL non-str operands", "error", True,
+     "bytes operands: CPython refuses them ('STACK_GLOBAL requires str'), nothing is imported",
+     P4 + b"C\x02os" + b"C\x06system" + b"\x93)R."),
+    ("inst.pkl", "INST instead of REDUCE", "dangerous", True,
+     "INST os system with an argument: cls(*args) calls it",
+     b"(" + binu(CMD) + b"ios\nsystem\n."),
+    ("inst_no_args.pkl", "INST without arguments on a function", "dangerous", True,
+     "INST os getpid with no argument: not a class, so CPython calls it",
+     b"(ios\ngetpid\n."),
+    ("obj.pkl", "OBJ instead of REDUCE", "dangerous", True,
+     "OBJ with os.system and an argument",
+     b"(" + glob("os", "system") + binu(CMD) + b"o."),
+    ("newobj_ex.pkl", "NEWOBJ_EX", "dangerous", True,
+     "NEWOBJ_EX of subprocess.Popen: cls.__new__ of a dangerous class",
+     P4 + u("subprocess") + u("Popen") + b"\x93" + b")}\x92."),
+    ("call_then_error.pkl", "calls before a later error", "dangerous", True,
+     "os.system runs, then an unknown opcode stops the load: the call has happened",
+     SYSTEM[:-1] + b"\xff."),
+    ("second_pickle.pkl", "several pickles in one file", "dangerous", True,
+     "a benign first pickle, the payload in the second (a reader that loads twice runs it)",
+     BENIGN + SYSTEM4),
+    ("trailing_bytes.pkl", "bytes after the last STOP", "suspicious", True,
+     "a benign pickle followed by bytes that are not a pickle",
+     BENIGN + b"\x00\x01junk os system"),
+    ("extension_code.pkl", "extension codes", "error", True,
+     "EXT1 0xF0: copyreg's registry decides the global; unregistered, CPython fails, the scan fails closed",
+     P2 + b"\x82\xf0" + binu(CMD) + b"\x85R."),
+    ("dotted_qualname.pkl", "dotted qualnames", "dangerous", True,
+     "protocol 4 walks 'os.system' on posixpath",
+     P4 + u("posixpath") + u("os.system") + b"\x93" + u(CMD) + b"\x85R."),
+    ("frame_split.pkl", "FRAME tricks", "dangerous", True,
+     "the payload split over two frames, an opcode's argument crossing none",
+     P4 + frame(u("os") + u("system")) + frame(b"\x93" + u(CMD) + b"\x85R.")),
+    ("frame_short.pkl", "FRAME tricks", "dangerous", True,
+     "a FRAME shorter than its opcodes: the C unpickler reads past it, a frame-trusting parser stops",
+     P4 + b"\x95" + struct.pack("<Q", 4) + u("os") + u("system") + b"\x93" + u(CMD) + b"\x85R."),
+    ("fix_imports.pkl", "Python 2 names (fix_imports)", "dangerous", True,
+     "__builtin__.eval, mapped to builtins.eval below protocol 3",
+     P2 + glob("__builtin__", "eval") + binu("1+1") + b"\x85R."),
+    ("builtins_exec.pkl", "code execution", "dangerous", True,
+     "builtins.exec of a statement",
+     P2 + glob("builtins", "exec") + binu("x = 1") + b"\x85R."),
+    ("import_getattr.pkl", "import machinery and getattr", "dangerous", True,
+     "getattr(__import__('os'), 'getpid')(): a module from a call, a name from getattr",
+     P2 + glob("builtins", "getattr") + b"(" + glob("builtins", "__import__") + binu("os") + b"\x85R"
+     + binu("getpid") + b"tR)R."),
+    ("importlib.pkl", "import machinery", "dangerous", True,
+     "importlib.import_module('os')",
+     P2 + glob("importlib", "import_module") + binu("os") + b"\x85R."),
+    ("getattr_global.pkl", "getattr on a global", "dangerous", True,
+     "getattr(getattr(os.path, 'os'), 'getpid')(): a module reached through another's attribute",
+     P2 + glob("builtins", "getattr") + b"(" + glob("builtins", "getattr") + b"(" + glob("os", "path") +
+     binu("os") + b"tR" + binu("getpid") + b"tR)R."),
+    ("partial.pkl", "functools.partial", "dangerous", True,
+     "partial(os.system, cmd)(): the call happens on the result of a call",
+     P2 + glob("functools", "partial") + glob("os", "system") + binu(CMD) + b"\x86R)R."),
+    ("attrgetter.pkl", "operator.attrgetter", "dangerous", True,
+     "attrgetter('system')(os)",
+     P2 + glob("operator", "attrgetter") + binu("system") + b"\x85R" + glob("os", "path") + b"\x85R."),
+    ("methodcaller.pkl", "operator.methodcaller", "suspicious", True,
+     "methodcaller('upper')('x'): reflection, harmless here",
+     P2 + glob("operator", "methodcaller") + binu("upper") + b"\x85R" + binu("x") + b"\x85R."),
+    ("memo_reuse.pkl", "memo tricks", "dangerous", True,
+     "os.system memoized once and called twice through BINGET",
+     P2 + glob("os", "system") + b"q\x00" + binu(CMD) + b"\x85R0h\x00" + binu(CMD) + b"\x85R."),
+    ("sys_path_append.pkl", "APPEND on a module global", "dangerous", True,
+     "sys.path gets an entry: APPEND on a global calls its extend",
+     P2 + glob("sys", "path") + binu("/nonexistent/pickletool-scan") + b"a."),
+    ("environ_setitem.pkl", "SETITEM on a module global", "dangerous", True,
+     "os.environ gets a key: SETITEM on a global calls __setitem__",
+     P2 + glob("os", "environ") + binu("PICKLETOOL_SCAN") + binu("1") + b"s."),
+    ("build_on_class.pkl", "BUILD attribute setting", "dangerous", True,
+     "BUILD with slot state on a class sets a class attribute",
+     P2 + glob("collections", "OrderedDict") + b"N}" + binu("pickletool_scan") + b"K\x01s\x86b."),
+    ("nested_loads.pkl", "nested deserializers", "dangerous", True,
+     "pickle.loads on bytes that hold the payload",
+     P2 + glob("pickle", "loads") + b"C" + bytes([len(SYSTEM4)]) + SYSTEM4 + b"\x85R."),
+    ("code_object.pkl", "code objects", "dangerous", True,
+     "types.FunctionType named (a code object would follow)",
+     P2 + glob("types", "FunctionType") + b"."),
+    ("open_file.pkl", "file I/O", "dangerous", True,
+     "builtins.open of a path for reading",
+     P2 + glob("builtins", "open") + binu("/nonexistent/pickletool-scan") + b"\x85R."),
+    ("socket.pkl", "network I/O", "dangerous", True,
+     "socket.create_connection named",
+     P2 + glob("socket", "create_connection") + b"."),
+    ("misnamed.npy", "misleading file name", "dangerous", True,
+     "a plain pickle named as a numpy file: told by content", SYSTEM4),
+    ("misnamed.json", "misleading file name", "dangerous", True,
+     "a plain pickle named as JSON", SYSTEM),
+    ("npy_object.npy", "numpy object arrays", "dangerous", False,
+     "a .npy of dtype object: numpy.load(allow_pickle=True) unpickles what follows the header",
+     npy_object(SYSTEM4)),
+    ("torch_zip.pt", "PyTorch zip archives", "dangerous", False,
+     "a torch.save-shaped archive whose data.pkl calls os.system",
+     zip_of([("archive/data.pkl", SYSTEM4), ("archive/version", b"3\n")])),
+    ("torch_zip_second_member.pt", "PyTorch zip archives", "dangerous", False,
+     "a benign data.pkl, the payload in another .pkl member",
+     zip_of([("archive/data.pkl", BENIGN), ("archive/extra.pkl", SYSTEM4), ("archive/version", b"3\n")])),
+    ("torchscript.pt", "TorchScript", "suspicious", False,
+     "an archive with code/ members (TorchScript): code that torch.jit.load runs",
+     zip_of([("archive/data.pkl", BENIGN), ("archive/code/__torch__.py", b"def forward(self): pass\n"),
+             ("archive/constants.pkl", BENIGN), ("archive/version", b"3\n")])),
+    ("npz_object.npz", "numpy .npz", "dangerous", False,
+     "an .npz whose member is an object array holding the payload",
+     zip_of([("a.npy", npy_object(SYSTEM4))])),
+    ("zip_in_zip.zip", "nested archives", "dangerous", False,
+     "a zip inside a zip, the payload in the inner one",
+     zip_of([("inner.zip", zip_of([("data.pkl", SYSTEM4)]))])),
+    ("benign_list.pkl", "control: benign", "clean", True, "a list of ints", BENIGN),
+    ("benign_ordereddict.pkl", "control: benign", "clean", True,
+     "an OrderedDict (stdlib profile)", pickle.dumps(__import__("collections").OrderedDict(a=1), protocol=2)),
+]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--check", action="store_true")
+    a = ap.parse_args()
+    files = {name: data for name, _, _, _, _, data in SAMPLES}
+    manifest = "file\ttechnique\texpect\tloads\tdescription\n" + "".join(
+        f"{n}\t{t}\t{v}\t{'yes' if l else 'no'}\t{d}\n" for n, t, v, l, d, _ in SAMPLES)
+    files["MANIFEST.tsv"] = manifest.encode()
+    if a.check:
+        bad = [n for n, d in files.items()
+               if not os.path.exists(os.path.join(OUT, n)) or open(os.path.join(OUT, n), "rb").read() != d]
+        for n in bad:
+            print(f"corpus/scan/{n} differs from the generator", file=sys.stderr)
+        return 1 if bad else 0
+    os.makedirs(OUT, exist_ok=True)
+    for n, d in files.items():
+        with open(os.path.join(OUT, n), "wb") as f:
+            f.write(d)
+    print(f"wrote {len(SAMPLES)} samples to corpus/scan")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

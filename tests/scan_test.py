@@ -1,0 +1,159 @@
+#!/usr/bin/env python3
+"""pickletool scan against CPython's ground truth.
+
+1. corpus/scan (oracle/gen_scan_corpus.py, fresh): each sample gets the
+   verdict its manifest names. Each sample that is a plain pickle is loaded
+   by CPython in a subprocess under three loaders (pickle.loads on bytes; a C
+   Unpickler on a file that can peek, loading until the stream ends; the
+   pure-Python pickle._Unpickler likewise), with an audit hook that records
+   every pickle.find_class and refuses process, file, socket and code events
+   before they happen (so the payloads run nothing). Every global CPython
+   resolved must be among the scanner's imports, and a refused dangerous
+   event needs the verdict dangerous: no false negative, under any loader.
+2. corpus/realworld: no benign file is dangerous; under its library's
+   profile each is clean (false-positive rate 0 per profile, printed);
+   cloudpickle's functions and classes are reported as code.
+"""
+import argparse
+import csv
+import json
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SCAN = os.path.join(ROOT, "corpus", "scan")
+REAL = os.path.join(ROOT, "corpus", "realworld")
+
+# Runs in the CPython subprocess: prints a JSON list of find_class names and
+# refused events. argv: loader, file.
+GROUND_TRUTH = r'''
+import io, json, pickle, sys
+loader, path = sys.argv[1], sys.argv[2]
+found, refused = [], []
+BLOCK = ("os.system", "os.exec", "os.spawn", "os.posix_spawn", "os.fork", "subprocess.Popen", "socket.",
+         "exec", "compile", "os.putenv", "os.remove", "os.unlink")
+class Refused(Exception):
+    pass
+def hook(event, args):
+    if event == "pickle.find_class":
+        found.append([args[0], args[1]])
+        return
+    if event.startswith(BLOCK) or (event == "open" and "pickletool-scan" in str(args[0])):
+        refused.append(event)
+        raise Refused(event)
+data = open(path, "rb").read()
+sys.addaudithook(hook)
+try:
+    if loader == "loads":
+        pickle.loads(data)
+    else:
+        f = io.BufferedReader(io.BytesIO(data))
+        u = (pickle.Unpickler if loader == "file" else pickle._Unpickler)(f)
+        while True:
+            u.load()
+except BaseException as e:
+    pass
+print(json.dumps({"found": found, "refused": refused}))
+'''
+
+LOADERS = ["loads", "file", "python"]
+
+
+def scan(bin_dir, files, *extra):
+    p = subprocess.run([os.path.join(bin_dir, "pickletool"), "scan", "--json", "--quiet", *extra, *files],
+                       capture_output=True, text=True)
+    assert p.returncode in (0, 1, 3), (p.returncode, p.stderr)
+    doc = json.loads(p.stdout)
+    assert doc["schema"] == "pickletool-scan" and doc["version"] == 1
+    return {os.path.basename(r["path"]): r for r in doc["reports"]}
+
+
+def mapped(module, name):
+    """find_class's names after fix_imports (protocol < 3), as the scanner reports them."""
+    import _compat_pickle as c
+    if (module, name) in c.NAME_MAPPING:
+        return c.NAME_MAPPING[(module, name)]
+    return c.IMPORT_MAPPING.get(module, module), name
+
+
+def test_corpus(bin_dir):
+    fresh = subprocess.run([sys.executable, os.path.join(ROOT, "oracle", "gen_scan_corpus.py"), "--check"])
+    assert fresh.returncode == 0, "corpus/scan is stale: run oracle/gen_scan_corpus.py"
+    rows = list(csv.DictReader(open(os.path.join(SCAN, "MANIFEST.tsv")), delimiter="\t"))
+    plain = scan(bin_dir, [os.path.join(SCAN, r["file"]) for r in rows if not r["file"].startswith("benign")])
+    plain.update(scan(bin_dir, [os.path.join(SCAN, r["file"]) for r in rows if r["file"].startswith("benign")],
+                      "--profile", "stdlib"))
+    failures, checked = [], 0
+    for r in rows:
+        rep = plain[r["file"]]
+        if rep["verdict"] != r["expect"]:
+            failures.append(f"{r['file']}: verdict {rep['verdict']}, expected {r['expect']}")
+        if r["loads"] != "yes":
+            continue
+        imports = {s["target"] for s in rep["steps"] if s["what"] in ("import", "getattr")}
+        for loader in LOADERS:
+            p = subprocess.run([sys.executable, "-I", "-c", GROUND_TRUTH, loader, os.path.join(SCAN, r["file"])],
+                               capture_output=True, text=True, timeout=60)
+            truth = json.loads(p.stdout.strip().splitlines()[-1])
+            checked += 1
+            for module, name in truth["found"]:
+                if f"{module}.{name}" not in imports and "%s.%s" % mapped(module, name) not in imports:
+                    failures.append(f"{r['file']} ({loader}): CPython resolved {module}.{name}, the scan did not report it")
+            if truth["refused"] and rep["verdict"] != "dangerous":
+                failures.append(f"{r['file']} ({loader}): CPython reached {truth['refused']}, verdict {rep['verdict']}")
+    print(f"corpus/scan: {len(rows)} samples, {checked} CPython loads compared, {len(failures)} failures")
+    return failures
+
+
+PROFILE_OF = {"numpy": "numpy", "pandas": "pandas", "sklearn": "sklearn", "torch": "torch",
+              "python": "stdlib", "python2": "stdlib"}
+
+
+def scan_real(bin_dir, rows, files, *extra):
+    """Scans with the encoding each file loads with (its manifest says)."""
+    out = {}
+    enc = {r["file"]: (r["encoding"] or "ASCII").lower() for r in rows}
+    for e in sorted({enc[f] for f in files}):
+        group = [os.path.join(REAL, f) for f in files if enc[f] == e]
+        out.update(scan(bin_dir, group, "--encoding", e, *extra))
+    return out
+
+
+def test_realworld(bin_dir):
+    rows = list(csv.DictReader(open(os.path.join(REAL, "MANIFEST.tsv")), delimiter="\t"))
+    failures = []
+    by_lib = {}
+    for r in rows:
+        by_lib.setdefault(r["library"].split()[0], []).append(r["file"])
+    base = scan_real(bin_dir, rows, sum(by_lib.values(), []))
+    for lib, files in sorted(by_lib.items()):
+        if lib in PROFILE_OF:
+            for f in files:
+                if base[f]["verdict"] == "dangerous":
+                    failures.append(f"{f}: dangerous with no allowlist")
+            prof = scan_real(bin_dir, rows, files, "--profile", PROFILE_OF[lib])
+            fp = [f for f in files if prof[f]["verdict"] != "clean"]
+            print(f"profile {PROFILE_OF[lib]:8} on {lib:8}: {len(fp)}/{len(files)} not clean "
+                  f"(false-positive rate {100.0 * len(fp) / len(files):.1f}%)")
+            failures += [f"{f}: {prof[f]['verdict']} under --profile {PROFILE_OF[lib]}" for f in fp]
+        elif lib == "cloudpickle":
+            for f in files:
+                cats = {x["category"] for x in base[f]["findings"]}
+                if base[f]["verdict"] != "dangerous" or "code-object" not in cats:
+                    failures.append(f"{f}: cloudpickle code not reported as code ({base[f]['verdict']})")
+    return failures
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", required=True)
+    a = ap.parse_args()
+    failures = test_corpus(a.bin) + test_realworld(a.bin)
+    for f in failures:
+        print("FAIL", f)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
