@@ -185,6 +185,8 @@ class Builder(object):
                 if "state" in node and node["state"] is not None:
                     d["_pti_has_state"] = True
                     d["_pti_state"] = self._value(node["state"], ())
+                if node.get("state_setter") is not None:
+                    d["_pti_state_setter"] = self._value(node["state_setter"], ())
                 d["_pti_listitems"] = [self._value(j, ()) for j in node.get("listitems") or ()]
                 d["_pti_dictitems"] = [(self._value(k, ()), self._value(v, ()))
                                        for k, v in node.get("dictitems") or ()]
@@ -312,7 +314,7 @@ def graph_of(root, buffers=None):
         if t is float:
             nodes.append(_float_node(x))
             return len(nodes) - 1
-        gn = inert.global_name_of(x) if (isinstance(x, type) or callable(x)) and not isinstance(x, inert.InertObject) else None
+        gn = inert.global_name_of(x) if (isinstance(x, type) or callable(x)) and not inert.is_inert(x) else None
         if gn is None and (isinstance(x, type) or type(x).__name__ in ("builtin_function_or_method", "function")):
             gn = (getattr(x, "__module__", None), getattr(x, "__qualname__", None))
         if gn is not None:
@@ -344,11 +346,13 @@ def graph_of(root, buffers=None):
             nodes[idx] = {"t": t.__name__, "items": [ref(v) for v in x]}
         elif t is dict:
             nodes[idx] = {"t": "dict", "items": [[ref(k), ref(v)] for k, v in x.items()]}
-        elif t is inert.InertObject:
+        elif t is inert.InertObject or inert.is_inert(x):
             c, args, has_state, state, li, di = inert.inert_fields(x)
             n = {"t": "object", "callable": ref(c), "args": ref(args)}
             if has_state:
                 n["state"] = ref(state)
+            if inert.inert_state_setter(x) is not None:
+                n["state_setter"] = ref(inert.inert_state_setter(x))
             n["listitems"] = [ref(v) for v in li]
             n["dictitems"] = [[ref(k), ref(v)] for k, v in di]
             nodes[idx] = n

@@ -59,7 +59,7 @@ import weakref
 __all__ = [
     "Registry", "InertObject", "PersId", "InertUnpickler", "LoadResult",
     "load_stream", "loads", "dumps", "redump", "is_standin", "global_name_of",
-    "inert_fields", "SAFE_BUILTINS", "replaying",
+    "inert_fields", "SAFE_BUILTINS", "replaying", "is_inert", "inert_state_setter",
 ]
 
 # §2.1: globals that resolve to the real builtin (calling them is harmless).
@@ -79,6 +79,14 @@ _HOME = weakref.WeakKeyDictionary()
 # consumed immediately by the C call that follows the lookup).
 _PENDING = [None]
 _NO_CALLABLE = object()   # placeholder callable for shells filled in later
+
+# Inert objects made so far in the current load (a call, NEWOBJ, ...: the
+# same numbers in the C load and its pure-Python replay), and (registry,
+# {number: memo index of its call's argument tuple or None}) of those the
+# pickle uses as NEWOBJ's class: they are made inert classes
+# (_InertClassMeta), as the C unpickler's NEWOBJ requires a type.
+_CALLS = [0]
+_CLASS_CALLS = [None]
 
 
 class _Home(object):
@@ -131,6 +139,12 @@ class _CallCatcher(object):
                 return functools.partial(_getattr_call, obj)
             if h.is_reconstructor and h.registry.registered and h.registry.loading:
                 return functools.partial(_reconstructor_call, obj)
+        n = _CALLS[0]   # the number of the object this call makes
+        cc = _CLASS_CALLS[0]
+        if cc is not None and n in cc[1]:
+            return functools.partial(_inert_class_call, obj, n)
+        if cc is not None and cc[0].is_setter_call(n):
+            return functools.partial(_setter_call, obj)
         _PENDING[0] = obj
         return InertObject
 
@@ -286,8 +300,12 @@ class InertObject(BaseException):
             c, a = h.registry.get("copyreg", "__newobj__"), (a[0],)
         d["_pti_callable"] = None if c is _NO_CALLABLE else c
         d["_pti_args"] = a
+        if _REPLAYING[0]:
+            d["_pti_call_no"] = _CALLS[0]
+        _CALLS[0] += 1
         d["_pti_has_state"] = False
         d["_pti_state"] = None
+        d["_pti_state_setter"] = None
         d["_pti_listitems"] = []
         d["_pti_dictitems"] = []
 
@@ -295,6 +313,7 @@ class InertObject(BaseException):
     def __setstate__(self, state):
         self.__dict__["_pti_has_state"] = True
         self.__dict__["_pti_state"] = state
+        self.__dict__["_pti_state_setter"] = None   # BUILD replaces a setter's state
 
     def append(self, item):
         self.__dict__["_pti_listitems"].append(item)
@@ -307,20 +326,7 @@ class InertObject(BaseException):
 
     # -- what the pickler sees --
     def __reduce_ex__(self, protocol):
-        d = self.__dict__
-        li = d["_pti_listitems"]
-        di = d["_pti_dictitems"]
-        c, a, state = d["_pti_callable"], d["_pti_args"], d["_pti_state"]
-        if protocol < 2 and not li and not di and _made_by_new_alone(c, a):
-            # Below protocol 2, an instance made by cls.__new__(cls) alone is
-            # written as CPython writes a plain class's (copyreg._reduce_ex):
-            # _reconstructor(cls, object, None), the state only when true.
-            # The graph's stand-ins of those names are those globals.
-            reg = _home(c).registry
-            rc = reg.standins.get(("copyreg", "_reconstructor")) or copyreg._reconstructor
-            ob = reg.standins.get(("builtins", "object")) or object
-            return (rc, (a[0], ob, None), state if state else None)
-        return (c, a, state, iter(li) if li else None, iter(di) if di else None)
+        return _inert_reduce(self.__dict__, protocol)
 
     def __reduce__(self):
         return self.__reduce_ex__(0)
@@ -340,6 +346,135 @@ class InertObject(BaseException):
     __str__ = __repr__
 
 
+def _inert_reduce(d, protocol):
+    """The reduce tuple of an inert object or class, from its fields d."""
+    li = d["_pti_listitems"]
+    di = d["_pti_dictitems"]
+    c, a, state = d["_pti_callable"], d["_pti_args"], d["_pti_state"]
+    setter = d.get("_pti_state_setter")
+    if setter is not None:
+        return (c, a, state, iter(li) if li else None, iter(di) if di else None, setter)
+    if protocol < 2 and not li and not di and _made_by_new_alone(c, a):
+        # Below protocol 2, an instance made by cls.__new__(cls) alone is
+        # written as CPython writes a plain class's (copyreg._reduce_ex):
+        # _reconstructor(cls, object, None), the state only when true.
+        # The graph's stand-ins of those names are those globals.
+        reg = _home(c).registry
+        rc = reg.standins.get(("copyreg", "_reconstructor")) or copyreg._reconstructor
+        ob = reg.standins.get(("builtins", "object")) or object
+        return (rc, (a[0], ob, None), state if state else None)
+    return (c, a, state, iter(li) if li else None, iter(di) if di else None)
+
+
+class _InertClassMeta(type):
+    """An inert call whose result the pickle uses as NEWOBJ's class (a call
+    that makes a class, as cloudpickle's _make_skeleton_class): a type, as
+    the C unpickler's NEWOBJ requires, otherwise an inert object like
+    InertObject (same fields, in the class dict; same reduce tuple)."""
+
+    __call__ = _CallCatcher()
+
+    def __getattribute__(cls, name):
+        if name == "__new__" and _CLASS_CALLS[0] is not None:
+            return _inert_class_new      # NEWOBJ / NEWOBJ_EX on it
+        return type.__getattribute__(cls, name)
+
+    def __setattr__(cls, name, value):
+        raise TypeError("cannot set %r attribute of an inert class" % (name,))
+
+    def __setstate__(cls, state):
+        type.__setattr__(cls, "_pti_has_state", True)
+        type.__setattr__(cls, "_pti_state", state)
+        type.__setattr__(cls, "_pti_state_setter", None)
+
+    def append(cls, item):
+        type.__getattribute__(cls, "_pti_listitems").append(item)
+
+    def extend(cls, items):
+        type.__getattribute__(cls, "_pti_listitems").extend(items)
+
+    def __setitem__(cls, key, value):
+        type.__getattribute__(cls, "_pti_dictitems").append((key, value))
+
+    @property
+    def __class__(cls):
+        # As InertObject's: save_reduce's NEWOBJ path checks it is args[0].
+        a = cls.__dict__["_pti_args"]
+        if a and isinstance(a[0], type):
+            return a[0]
+        return type(cls)
+
+    def __repr__(cls):
+        return "<inert class %r args=%d at %#x>" % (
+            cls.__dict__["_pti_callable"], len(cls.__dict__["_pti_args"]), id(cls))
+
+
+class _InertClassBase(object):
+    # Defining __new__ makes tp_new = slot_tp_new, which looks `__new__` up
+    # through the metaclass (_inert_class_new).
+    def __new__(cls, *args, **kwargs):  # pragma: no cover - never reached directly
+        return object.__new__(cls)
+
+
+def is_inert(obj):
+    """True for an inert object: an InertObject or an inert class."""
+    return isinstance(obj, InertObject) or type(obj) is _InertClassMeta
+
+
+def _setter_call(c, *args):
+    """A REDUCE whose result the next opcode, POP, discards: CPython's
+    save_reduce writes a reduce tuple's 6th item, state_setter, so (setter,
+    obj, state, TUPLE2, REDUCE, POP). A call (obj, state) of an inert object
+    is recorded as obj's (state, state_setter), replacing its state as a
+    BUILD would; any other such call has no effect (its result is dropped)."""
+    if len(args) == 2 and is_inert(args[0]):
+        _set_fields(args[0], (("_pti_has_state", True), ("_pti_state", args[1]),
+                              ("_pti_state_setter", c)))
+    return _make_inert(c, args)
+
+
+def _set_fields(obj, items):
+    for k, v in items:
+        if type(obj) is _InertClassMeta:
+            type.__setattr__(obj, k, v)
+        else:
+            obj.__dict__[k] = v
+
+
+def inert_state_setter(obj):
+    """The state_setter (6th reduce item) of an inert object, or None."""
+    return obj.__dict__.get("_pti_state_setter")
+
+
+def _inert_class_call(c, n, *args):
+    """Call making object number n of the load, which is used as a class."""
+    reg, refs = _CLASS_CALLS[0]
+    ref = refs[n]
+    if ref is not None:
+        # The argument tuple as memoized (identity kept, as InertObject's).
+        args = _memo_original(reg._memo(), ref, args)
+    return _inert_class(c, args)
+
+
+def _inert_class(c, args):
+    _CALLS[0] += 1
+    cls = type.__new__(_InertClassMeta, "inert", (_InertClassBase,), {})
+    for k, v in (("_pti_callable", c), ("_pti_args", args), ("_pti_has_state", False),
+                 ("_pti_state", None), ("_pti_state_setter", None), ("_pti_listitems", []),
+                 ("_pti_dictitems", [])):
+        type.__setattr__(cls, k, v)
+    return cls
+
+
+def _inert_class_new(cls, *args, **kwargs):
+    """NEWOBJ / NEWOBJ_EX of an inert class: recorded as for a stand-in."""
+    reg = _CLASS_CALLS[0][0]
+    if reg.newobj_kind(bool(kwargs)) == "ex":
+        args, kwargs = reg.recover_identity(args, kwargs)
+        return _make_inert(reg.get("copyreg", "__newobj_ex__"), (cls, args, kwargs))
+    return _make_inert(reg.get("copyreg", "__newobj__"), (cls,) + args)
+
+
 def _made_by_new_alone(c, args):
     """copyreg.__newobj__(cls) with cls a class (stand-in, registered or a
     safe builtin type; not _codecs.encode, a function)."""
@@ -349,6 +484,9 @@ def _made_by_new_alone(c, args):
 
 
 def _make_inert(c, args):
+    cc = _CLASS_CALLS[0]
+    if cc is not None and _CALLS[0] in cc[1]:
+        return _inert_class(c, args)   # a NEWOBJ result used as a class
     _PENDING[0] = _NO_CALLABLE if c is None else c
     return InertObject(*args)
 
@@ -503,6 +641,23 @@ class Registry(object):
                                    "replay stopped after %d calls" % (log, idx, len(entries)))
         return entries[idx]
 
+    # -- state_setter calls: REDUCE then POP --
+    def is_setter_call(self, n):
+        """Is inert call n of this load a REDUCE whose result the next
+        opcode, POP, discards? Learned from the pure-Python replay, which is
+        run only when the bytes REDUCE, POP occur in the pickle."""
+        if self.replay_log is not None or self.replay_source is None:
+            return False
+        data, start = self.replay_source[0], self.replay_source[1]
+        if b"R0" not in data[start:]:
+            return False
+        if self._replay is None:
+            self._replay = _replay_calls(*self.replay_source)
+        if n >= self._replay["calls"] and not self._replay["complete"]:
+            raise ReplayIncomplete("the oracle cannot tell whether call %d is a state_setter: its "
+                                   "pure-Python replay stopped after %d calls" % (n, self._replay["calls"]))
+        return n in self._replay["setters"]
+
     # -- NEWOBJ vs NEWOBJ_EX --
     def newobj_kind(self, has_kwargs):
         if self.replay_log is not None:          # we are the replay
@@ -609,6 +764,8 @@ class _ReplayUnpickler(pickle._Unpickler):
 
     def __init__(self, file, registry, persistent=True, **kw):
         pickle._Unpickler.__init__(self, file, **kw)
+        self._pti_ops = 0          # opcodes run so far (REDUCE right before POP)
+        self._pti_reduced = None   # (the last REDUCE's inert result, its opcode number)
         self.memo = _ReverseMemo()
         self._pti_registry = registry
         self._pti_persistent = persistent
@@ -639,7 +796,23 @@ class _ReplayUnpickler(pickle._Unpickler):
     def _load_newobj(self):
         self._pti_registry.replay_kind = "newobj"
         self._pti_registry.replay_refs = None
+        if len(self.stack) >= 2 and isinstance(self.stack[-2], InertObject):
+            args = self.stack.pop()
+            self.stack[-1] = self._inert_class_newobj(self.stack[-1], args, None)
+            return
         pickle._Unpickler.load_newobj(self)
+
+    def _inert_class_newobj(self, cls, args, kwargs):
+        """NEWOBJ(_EX) whose class is an inert call's result: log the call
+        (the C load makes it an inert class) and record as _inert_class_new."""
+        reg = self._pti_registry
+        reg.replay_log["classes"].setdefault(cls.__dict__["_pti_call_no"], cls.__dict__.get("_pti_args_ref"))
+        if type(args) is not tuple or (kwargs is not None and type(kwargs) is not dict):
+            raise pickle.UnpicklingError("NEWOBJ arguments")  # C's TypeError: the replay stops
+        reg.replay_log["newobj"].append((reg.replay_kind, reg.replay_refs))
+        if reg.replay_kind == "ex":
+            return _make_inert(reg.get("copyreg", "__newobj_ex__"), (cls, args, kwargs))
+        return _make_inert(reg.get("copyreg", "__newobj__"), (cls,) + args)
 
     def _load_newobj_ex(self):
         reg = self._pti_registry
@@ -647,11 +820,29 @@ class _ReplayUnpickler(pickle._Unpickler):
         st = self.stack
         reg.replay_refs = ((self._memo_index(st[-2]), self._memo_index(st[-1]))
                            if len(st) >= 2 else (None, None))
+        if len(st) >= 3 and isinstance(st[-3], InertObject):
+            kwargs = st.pop()
+            args = st.pop()
+            st[-1] = self._inert_class_newobj(st[-1], args, kwargs)
+            return
         pickle._Unpickler.load_newobj_ex(self)
 
     def _load_reduce(self):
-        self._pti_registry.replay_refs = self._memo_index(self.stack[-1]) if self.stack else None
+        args = self.stack[-1] if self.stack else None
+        ref = self._memo_index(args) if self.stack else None
+        self._pti_registry.replay_refs = ref
         pickle._Unpickler.load_reduce(self)
+        if self.stack and isinstance(self.stack[-1], InertObject):
+            d = self.stack[-1].__dict__
+            d.setdefault("_pti_args_ref", ref if d["_pti_args"] is args else None)
+            self._pti_reduced = (self.stack[-1], self._pti_ops)
+
+    def _load_pop(self):
+        r = self._pti_reduced
+        if (r is not None and self.stack and self.stack[-1] is r[0] and r[1] + 1 == self._pti_ops
+                and "_pti_call_no" in r[0].__dict__):
+            self._pti_registry.replay_log["setters"].add(r[0].__dict__["_pti_call_no"])
+        pickle._Unpickler.load_pop(self)
 
     def _nul_cut(self, load):
         # The C unpickler parses INT, LONG, FLOAT, GET and PUT text as C
@@ -680,11 +871,22 @@ class _ReplayUnpickler(pickle._Unpickler):
         self._pti_registry.replay_refs = None
         pickle._Unpickler.load_obj(self)
 
+    dispatch[pickle.POP[0]] = _load_pop
     dispatch[pickle.NEWOBJ[0]] = _load_newobj
     dispatch[pickle.NEWOBJ_EX[0]] = _load_newobj_ex
     dispatch[pickle.REDUCE[0]] = _load_reduce
     dispatch[pickle.INST[0]] = _load_inst
     dispatch[pickle.OBJ[0]] = _load_obj
+
+    def _counting(load):
+        def counted(self):
+            self._pti_ops += 1
+            load(self)
+        return counted
+
+    for _k in list(dispatch):
+        dispatch[_k] = _counting(dispatch[_k])
+    del _k, _counting
 
 
 # Non-zero while a replay runs: registered classes' hooks run again then, on
@@ -707,7 +909,8 @@ def _replay_calls(data, start, kw):
     # Registering re-homes the classes; the load being replayed keeps its own.
     homes = {cls: _HOME.get(cls) for cls in registered.values()}
     reg = Registry(registered)
-    reg.replay_log = {"newobj": [], "reduce": []}
+    reg.replay_log = {"newobj": [], "reduce": [], "classes": {}, "setters": set(),
+                      "calls": 0, "complete": False}
     f = io.BytesIO(data)
     f.seek(start)
     opts = dict(kw)
@@ -715,11 +918,16 @@ def _replay_calls(data, start, kw):
     u = _ReplayUnpickler(f, reg, **opts)
     reg.loading = True
     _REPLAYING[0] += 1
+    saved = _CALLS[0], _CLASS_CALLS[0]   # the C load being replayed keeps its count
+    _CALLS[0], _CLASS_CALLS[0] = 0, None
     try:
         u.load()
+        reg.replay_log["complete"] = True
     except Exception:
         pass
     finally:
+        reg.replay_log["calls"] = _CALLS[0]
+        _CALLS[0], _CLASS_CALLS[0] = saved
         _REPLAYING[0] -= 1
         reg.loading = False
         copyreg._extension_cache.clear()
@@ -769,6 +977,12 @@ class _Extensions(object):
         copyreg._extension_cache.clear()
 
 
+# CPython's refusal of NEWOBJ on an InertObject (not a type): the pickle
+# uses an inert call's result as a class (see _InertClassMeta).
+_INERT_CLASS_ERRORS = ("NEWOBJ class argument must be a type, not InertObject",
+                       "NEWOBJ_EX class argument must be a type, not InertObject")
+
+
 def load_stream(data, persistent=True, buffers=None, encoding="ASCII", errors="strict",
                 fix_imports=True, registered=None, extensions=None):
     """Load every pickle of `data` like repeated pickle.load until EOF at a
@@ -780,6 +994,7 @@ def load_stream(data, persistent=True, buffers=None, encoding="ASCII", errors="s
     if buffers is not None:
         kw["buffers"] = buffers
     with _Extensions(extensions):
+        class_calls = {}
         while True:
             start = f.tell()
             reg = Registry(registered)
@@ -791,17 +1006,28 @@ def load_stream(data, persistent=True, buffers=None, encoding="ASCII", errors="s
             # across loads: a stand-in of an earlier load must not leak in.
             copyreg._extension_cache.clear()
             reg.loading = True
+            _CALLS[0], _CLASS_CALLS[0] = 0, (reg, class_calls)
             try:
                 value = u.load()
             except Exception as e:
-                results.append(LoadResult(False, None, describe_exception(e), start, f.tell(), reg))
+                err = describe_exception(e)
+                if not class_calls and err[2] in _INERT_CLASS_ERRORS:
+                    # NEWOBJ on an inert call's result: the replay tells
+                    # which calls make classes; load this pickle again.
+                    class_calls = dict(_replay_calls(*reg.replay_source)["classes"])
+                    if class_calls:
+                        f.seek(start)
+                        continue
+                results.append(LoadResult(False, None, err, start, f.tell(), reg))
                 break
             finally:
                 reg.loading = False
                 reg.pending_instantiate = None
                 reg.unpickler = None
                 _PENDING[0] = None
+                _CLASS_CALLS[0] = None
                 copyreg._extension_cache.clear()
+            class_calls = {}
             results.append(LoadResult(True, value, None, start, f.tell(), reg))
             if f.tell() >= len(data):
                 break
@@ -929,6 +1155,8 @@ class _OraclePickler(_pickle.Pickler):
         # Called for every object that is not a plain container/atom.
         home = _home(obj) if isinstance(obj, type) else None
         _CURRENT[0] = None if home is not None else obj
+        if type(obj) is _InertClassMeta:
+            return _inert_reduce(obj.__dict__, self._pti_proto)
         if home is None:
             return self._pti_same_name(obj)
         if self._pti_registry is None:

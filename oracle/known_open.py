@@ -13,21 +13,6 @@ import fnmatch
 import os
 
 KNOWN_OPEN = [
-    ("cloudpickle_*", "real", "load as a different object",
-     "a state_setter call (the 6th item of __reduce__: setter, obj, state, TUPLE2, REDUCE, POP) is dropped by "
-     "the codec and the inert model alike, since its result is popped: cloudpickle's _function_setstate and "
-     "_class_setstate, so the recoded function loses its defaults and globals and the class its methods. "
-     "Repro: a class whose __reduce__ returns (collections.OrderedDict, (), [('a', 1)], None, None, "
-     "collections.OrderedDict.update), pickled at 4: pickle.loads gives OrderedDict([('a', 1)]), "
-     "pickletool show gives Reduce(collections.OrderedDict, ())"),
-    ("cloudpickle_class.p[2-5].pickle", "real", "NEWOBJ class argument must be a type",
-     "NEWOBJ whose class is the result of a call (cloudpickle's _make_skeleton_class(type, 'Point', ...)) is "
-     "refused by the codec and the inert model ('NEWOBJ class argument must be a type, not "
-     "_make_skeleton_class'); CPython loads it (the call returns a class). Repro: "
-     "b'\\x80\\x02cbuiltins\\ntype\\nX\\x01\\x00\\x00\\x00P)}\\x87R)\\x81.' loads in CPython (an instance of "
-     "the new class P), pickletool show refuses it"),
-    ("cloudpickle_class.p[2-5].pickle", "show", "NEWOBJ class argument must be a type",
-     "the same NEWOBJ refusal: pickletool show cannot open the file"),
 ]
 
 

@@ -230,6 +230,59 @@ class TestInertSemantics(unittest.TestCase):
         self.assertIs(c2, v[0])
         self.assertEqual(args2, ())
 
+    def test_newobj_of_a_class_made_by_a_call(self):
+        # cloudpickle's _make_skeleton_class: NEWOBJ's class is an inert
+        # call's result, which CPython loads (the call returns a class).
+        data = b"\x80\x02cbuiltins\ntype\nX\x01\x00\x00\x00P)}\x87R)\x81."
+        r = load1(data)
+        self.assertTrue(r.ok, r.error)
+        c, args = inert.inert_fields(r.value)[:2]
+        self.assertEqual(inert.global_name_of(c), ("copyreg", "__newobj__"))
+        self.assertEqual(len(args), 1)
+        self.assertTrue(inert.is_inert(args[0]))
+        self.assertEqual(inert.inert_fields(args[0])[1], ("P", (), {}))
+        self.assertEqual(inert.dumps(r.value, 2),
+                         b"\x80\x02c__builtin__\ntype\nq\x00X\x01\x00\x00\x00Pq\x01)}q\x02\x87q\x03Rq\x04)\x81q\x05.")
+        self.assertEqual(inert.dumps(r.value, 1),
+                         b"ccopy_reg\n_reconstructor\nq\x00(c__builtin__\ntype\nq\x01(X\x01\x00\x00\x00Pq\x02)}q\x03tq\x04"
+                         b"Rq\x05c__builtin__\nobject\nq\x06Ntq\x07Rq\x08.")
+        # NEWOBJ_EX too; a §2.1 builtin's result keeps CPython's error.
+        r = load1(b"\x80\x04cbuiltins\ntype\nX\x01\x00\x00\x00P)}\x87R)}\x92.")
+        self.assertTrue(r.ok, r.error)
+        self.assertEqual(inert.global_name_of(inert.inert_fields(r.value)[0]), ("copyreg", "__newobj_ex__"))
+        r = load1(b"\x80\x02c__builtin__\nset\n)R)\x81.")
+        self.assertEqual(r.error[2], "NEWOBJ class argument must be a type, not set")
+
+    def test_state_setter_call(self):
+        # save_reduce's 6th item: setter, obj, state, TUPLE2, REDUCE, POP.
+        # Real CPython re-dumps this OrderedDict so at protocols 0-3.
+        data = (b"\x80\x02ccollections\nOrderedDict\nq\x00)Rq\x01c__builtin__\ngetattr\nq\x02h\x00"
+                b"X\x06\x00\x00\x00updateq\x03\x86q\x04Rq\x05h\x01]q\x06X\x01\x00\x00\x00aq\x07K\x01\x86q\x08a\x86R0.")
+        v = load1(data).value
+        self.assertEqual(inert.inert_fields(v)[2:4], (True, [("a", 1)]))
+        self.assertEqual(inert.global_name_of(inert.inert_state_setter(v)), ("collections", "OrderedDict.update"))
+        self.assertEqual(inert.dumps(v, 2), data)
+
+    def test_state_setter_shapes(self):
+        obj = b"\x80\x02cm\nC\n)Rq\x00cm\nf\nh\x00K\x01"
+        v = load1(obj + b"\x86R0.").value
+        self.assertEqual(inert.inert_fields(v)[2:4], (True, 1))
+        self.assertEqual(inert.global_name_of(inert.inert_state_setter(v)), ("m", "f"))
+        self.assertEqual(inert.dumps(v, 0), b"cm\nC\np0\n(tRp1\ncm\nf\np2\ng1\nI1\n\x86R0.")
+        self.assertEqual(inert.dumps(v, 2), b"\x80\x02cm\nC\nq\x00)Rq\x01cm\nf\nq\x02h\x01K\x01\x86R0.")
+        # A later BUILD replaces the setter's state; a second setter too.
+        v = load1(obj + b"\x86R0K\x02b.").value
+        self.assertEqual((inert.inert_fields(v)[3], inert.inert_state_setter(v)), (2, None))
+        v = load1(obj + b"\x86R0cm\ng\nh\x00K\x02\x86R0.").value
+        self.assertEqual(inert.inert_fields(v)[3], 2)
+        self.assertEqual(inert.global_name_of(inert.inert_state_setter(v)), ("m", "g"))
+        # Dropped: not popped right after its REDUCE, not (obj, state), a builtin obj.
+        for tail in (b"\x86Rq\x010.", b"K\x02\x87R0."):
+            v = load1(obj + tail).value
+            self.assertEqual((inert.inert_fields(v)[2], inert.inert_state_setter(v)), (False, None))
+            self.assertEqual(inert.dumps(v, 2), b"\x80\x02cm\nC\nq\x00)Rq\x01.")
+        self.assertEqual(load1(b"\x80\x02}q\x00cm\nf\nh\x00K\x01\x86R0.").value, {})
+
     def test_same_global_is_one_object(self):
         v = load1(b"\x80\x04(\x8c\x01m\x8c\x01C\x93cm\nC\ncm\nD\nt.").value
         self.assertIs(v[0], v[1])

@@ -629,6 +629,12 @@ NodeId Machine::newobj(NodeId cls, NodeId args, NodeId kwargs, bool ex) {
     else
       is_type = true;
     if (gi.class_index >= 0) is_type = true;
+  } else if (g_.kind(cls) == Kind::Object && g_.object_data(cls).class_index < 0) {
+    // An inert object: the result of calling an inert global or object,
+    // which may be a class (cloudpickle's _make_skeleton_class). Marked so
+    // that re-encoding writes it where CPython writes a class (§3).
+    is_type = true;
+    g_.object_data(cls).is_class = true;
   }
   if (!is_type)
     fail(ErrorCode::TypeError, std::string(opname) + " class argument must be a type, not " +
@@ -689,6 +695,26 @@ NodeId Machine::newobj(NodeId cls, NodeId args, NodeId kwargs, bool ex) {
   return g_.object(callable, tuple);
 }
 
+// ---- POP of a call's result: a state_setter -----------------------------------
+
+// CPython's save_reduce writes a reduce tuple's 6th item, state_setter, as
+// `setter, obj, state, TUPLE2, REDUCE, POP`: the call's result is discarded.
+// A REDUCE of an inert call (obj, state) on an inert object, popped right
+// away, is recorded as that object's (state, state_setter), so that
+// re-encoding writes the same call; a later setter call or BUILD replaces
+// it, as a second BUILD does. Any other discarded value is dropped: an inert
+// call has no other effect (docs/conformance.md, inert objects).
+void Machine::discard(NodeId popped) {
+  if (popped != reduced_ || in_.op_offset() != reduced_end_ || g_.kind(popped) != Kind::Object) return;
+  const ObjectData& call = g_.object_data(popped);
+  if (call.class_index >= 0 || g_.length(call.args) != 2) return;
+  const auto a = g_.items(call.args);
+  if (g_.kind(a[0]) != Kind::Object || g_.object_data(a[0]).class_index >= 0) return;
+  ObjectData& od = g_.object_data(a[0]);
+  od.state = a[1];
+  od.state_setter = call.callable;
+}
+
 // ---- BUILD -----------------------------------------------------------------
 
 void Machine::build(NodeId inst, NodeId state) {
@@ -696,6 +722,7 @@ void Machine::build(NodeId inst, NodeId state) {
     ObjectData& od = g_.object_data(inst);
     if (od.class_index < 0) {
       od.state = state;  // inert: stored as given; a later BUILD replaces it
+      od.state_setter = kNoNode;
       return;
     }
     const ClassHooks& h = opt_.registry->at(od.class_index);

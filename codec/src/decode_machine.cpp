@@ -776,7 +776,7 @@ Graph Machine::run() {
             marks_.pop_back();
             set_fence();
           } else {
-            pop();
+            discard(pop());
           }
           break;
         case op::POP_MARK: stack_.resize(marker()); break;
@@ -861,7 +861,8 @@ Graph Machine::run() {
           NodeId args = pop();
           NodeId callable = pop();
           if (opt_.trace) [[unlikely]] trace_call(op::REDUCE, callable, args);
-          push(call(callable, args));
+          push(reduced_ = call(callable, args));
+          reduced_end_ = in_.offset();
           break;
         }
         case op::NEWOBJ: {

@@ -205,6 +205,7 @@ class Machine {
   const GlobalInfo& info(NodeId global);
   // The interned copyreg.__newobj__ / __newobj_ex__ globals (NEWOBJ, NEWOBJ_EX).
   NodeId newobj_global(bool ex);
+  void discard(NodeId popped);
 
   // ---- trace mode (picklecodec/trace.hpp): only when opt_.trace is set -----
   void trace(TraceEvent& e, uint8_t opcode);
@@ -266,6 +267,10 @@ class Machine {
   size_t fill_pairs_ = 0;
   uint64_t fill_bloom_ = 0;
   NodeId newobj_ = kNoNode;
+  // The result of the last REDUCE and the offset just after it: a POP right
+  // there discards it (discard(): a state_setter call).
+  NodeId reduced_ = kNoNode;
+  uint64_t reduced_end_ = UINT64_MAX;
   NodeId newobj_ex_ = kNoNode;
   std::unordered_map<NodeId, std::string> pending_ba_;
   uint64_t pending_ba_bytes_ = 0;

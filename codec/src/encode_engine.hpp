@@ -82,6 +82,7 @@ enum class Src : uint8_t {
 struct Reduce {
   Val obj = kNoVal;  // kNoVal: not memoized (getattr of a nested global)
   Val state = kNoVal;
+  Val state_setter = kNoVal;  // the 6th item: setter(obj, state) instead of BUILD
   Val list = kNoVal;
   Val dict = kNoVal;
   Src list_kind = Src::None;
@@ -277,6 +278,7 @@ class Engine {
   void save_buffer(NodeId n);
   void save_object(NodeId n);
   bool made_by_new_alone(const ObjectData& od) const;
+  bool is_class(Val v) const;
   void save_registered(NodeId n);
   void save_synth_object(Val v);  // ObjectNew / Partial
   // save_reduce() of (callable, args) for r.obj; cls_of_obj: obj's class when

@@ -86,7 +86,7 @@ void Engine::save_reduce(Val callable, Val args, Reduce r, Val cls_of_obj) {
     const Val cls = seq_item(args, 0);
     const Val a = seq_item(args, 1);
     const Val k = seq_item(args, 2);
-    if (kind_of(cls) != Kind::Global)
+    if (!is_class(cls))
       unpicklable(std::string("first item from NEWOBJ_EX argument tuple must be a class, not ") + kind_name(kind_of(cls)));
     if (kind_of(a) != Kind::Tuple)
       unpicklable(std::string("second item from NEWOBJ_EX argument tuple must be a tuple, not ") + kind_name(kind_of(a)));
@@ -120,7 +120,7 @@ void Engine::save_reduce(Val callable, Val args, Reduce r, Val cls_of_obj) {
   if (mode == 1) {
     if (seq_len(args) < 1) unpicklable("__newobj__ arglist is empty");
     const Val cls = seq_item(args, 0);
-    if (kind_of(cls) != Kind::Global) unpicklable("args[0] from __newobj__ args is not a type");
+    if (!is_class(cls)) unpicklable("args[0] from __newobj__ args is not a type");
     if (cls_of_obj != kNoVal) {
       std::string_view m1, q1, m2, q2;
       global_name(cls, m1, q1);
@@ -168,7 +168,16 @@ void Engine::step_reduce_tail() {
     }
     memo_put(r.obj);
   }
-  if (r.state != kNoVal) {
+  if (r.state != kNoVal && r.state_setter != kNoVal) {
+    // save_reduce's state_setter: setter, obj, state, TUPLE2, REDUCE, POP
+    // (TUPLE2 at every protocol, as CPython writes it).
+    push_op(op::POP);
+    push_op(op::REDUCE);
+    push_op(op::TUPLE2);
+    push_save(r.state);
+    push_save(r.obj);
+    push_save(r.state_setter);
+  } else if (r.state != kNoVal) {
     push_op(op::BUILD);
     push_save(r.state);
   }
@@ -353,6 +362,13 @@ void Engine::save_object(NodeId n) {
   Reduce r;
   r.obj = n;
   if (od.state != kNoNode && g_.kind(od.state) != Kind::None) r.state = od.state;
+  if (od.state_setter != kNoNode) {
+    const Kind sk = g_.kind(od.state_setter);
+    if (sk != Kind::Global && sk != Kind::Object)
+      unpicklable(std::string("sixth element of the tuple returned by __reduce__ must be a function, not ") +
+                  kind_name(sk));
+    r.state_setter = od.state_setter;
+  }
   if (!od.listitems.empty()) {
     r.list = n;
     r.list_kind = Src::ObjectList;
@@ -382,17 +398,28 @@ void Engine::save_object(NodeId n) {
 }
 
 // copyreg.__newobj__(cls) with cls a class (a global other than
-// _codecs.encode, CPython's function), and no list or dict items.
+// _codecs.encode, CPython's function, or an inert object used as a class),
+// and no list or dict items nor state_setter (those are a __reduce__'s own).
 bool Engine::made_by_new_alone(const ObjectData& od) const {
-  if (od.callable == kNoNode || g_.kind(od.callable) != Kind::Global || !od.listitems.empty() ||
+  if (od.callable == kNoNode || g_.kind(od.callable) != Kind::Global || od.state_setter != kNoNode ||
+      !od.listitems.empty() ||
       !od.dictitems.empty() || od.args == kNoNode || g_.kind(od.args) != Kind::Tuple || g_.length(od.args) != 1)
     return false;
   const GlobalData& c = g_.global_data(od.callable);
   if (c.module != "copyreg" || c.qualname != "__newobj__") return false;
   const NodeId cls = g_.items(od.args)[0];
+  if (g_.kind(cls) == Kind::Object) return is_class(cls);
   if (g_.kind(cls) != Kind::Global) return false;
   const GlobalData& k = g_.global_data(cls);
   return !(k.module == "_codecs" && k.qualname == "encode");
+}
+
+// A class as save_reduce's NEWOBJ paths require one: a global, or an inert
+// object the decoder saw used as a class (ObjectData::is_class).
+bool Engine::is_class(Val v) const {
+  if (kind_of(v) == Kind::Global) return true;
+  return !is_synth(v) && g_.kind(v) == Kind::Object && g_.object_data(v).class_index < 0 &&
+         g_.object_data(v).is_class;
 }
 
 void Engine::save_registered(NodeId n) {
@@ -442,8 +469,14 @@ void Engine::save_registered(NodeId n) {
         r.dict = di;
       }
     }
-    if (len > 5 && !is_none(seq_item(t, 5)))
-      unpicklable("a state_setter (the sixth item of __reduce__) is not supported by this encoder");
+    if (len > 5 && !is_none(seq_item(t, 5))) {
+      const Val setter = seq_item(t, 5);
+      const Kind sk = kind_of(setter);
+      if (sk != Kind::Global && sk != Kind::Object)
+        unpicklable(std::string("sixth element of the tuple returned by __reduce__ must be a function, not ") +
+                    kind_name(sk));
+      r.state_setter = setter;
+    }
     save_reduce(callable, args, r, cls);
     return;
   }

@@ -52,6 +52,7 @@ void for_each_child(const Graph& g, NodeId n, F&& f) {
       if (od.callable != kNoNode) f(od.callable);
       if (od.args != kNoNode) f(od.args);
       if (od.state != kNoNode) f(od.state);
+      if (od.state_setter != kNoNode) f(od.state_setter);
       for (NodeId c : od.listitems) f(c);
       for (const Pair& p : od.dictitems) {
         f(p.first);
@@ -399,7 +400,7 @@ class Walker {
     const NodeId n = f.n;
     const ObjectData& od = g_.object_data(n);
     const ObjForm form = f.form;
-    while (f.i < 6) {
+    while (f.i < 7) {
       uint64_t i = f.i++;
       auto entry = [&]() {
         if (f.any) sink_.sep();
@@ -460,6 +461,12 @@ class Walker {
           sink_.text("dictitems=");
           push(kObjDict, n);
           sink_.open("{", false);
+          return;
+        case 6:  // the 6th item of the reduce tuple: state_setter(obj, state)
+          if (od.state_setter == kNoNode) continue;
+          entry();
+          sink_.text("state_setter=");
+          visit(od.state_setter, true);
           return;
       }
     }
@@ -847,6 +854,10 @@ void show_json(const Graph& g, NodeId root, std::ostream& out) {
         if (od.state != kNoNode) {
           buf += ", \"state\": ";
           ref(od.state);
+        }
+        if (od.state_setter != kNoNode) {
+          buf += ", \"state_setter\": ";
+          ref(od.state_setter);
         }
         buf += ", \"listitems\": ";
         ref_list(od.listitems);

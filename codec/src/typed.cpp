@@ -201,6 +201,7 @@ NodeId copy_subgraph(Graph& dst, const Graph& src, NodeId root) {
         if (od.callable != kNoNode) out.push_back(od.callable);
         if (od.args != kNoNode) out.push_back(od.args);
         if (od.state != kNoNode) out.push_back(od.state);
+        if (od.state_setter != kNoNode) out.push_back(od.state_setter);
         for (NodeId c : od.listitems) out.push_back(c);
         for (const auto& [k, v] : od.dictitems) {
           out.push_back(k);
@@ -278,6 +279,8 @@ NodeId copy_subgraph(Graph& dst, const Graph& src, NodeId root) {
         od.callable = so.callable == kNoNode ? kNoNode : m(so.callable);
         od.args = so.args == kNoNode ? kNoNode : m(so.args);
         od.state = so.state == kNoNode ? kNoNode : m(so.state);
+        od.state_setter = so.state_setter == kNoNode ? kNoNode : m(so.state_setter);
+        od.is_class = so.is_class;
         for (NodeId c : so.listitems) od.listitems.push_back(m(c));
         for (const auto& [k, v] : so.dictitems) od.dictitems.emplace_back(m(k), m(v));
         break;

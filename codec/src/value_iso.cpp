@@ -85,7 +85,7 @@ class Matcher {
         const auto& oa = a_.object_data(x);
         const auto& ob = b_.object_data(y);
         return oa.class_index == ob.class_index && link(oa.callable, ob.callable) &&
-               link(oa.args, ob.args) && link(oa.state, ob.state) &&
+               link(oa.args, ob.args) && link(oa.state, ob.state) && link(oa.state_setter, ob.state_setter) &&
                link_all(oa.listitems, ob.listitems) && link_pairs(oa.dictitems, ob.dictitems);
       }
       case Kind::PersId: return link(a_.persid_value(x), b_.persid_value(y));

@@ -190,11 +190,19 @@ struct ObjectData {
   NodeId callable = kNoNode;   // a Global or an Object
   NodeId args = kNoNode;       // a Tuple
   NodeId state = kNoNode;      // kNoNode: no BUILD seen / none to write
+  // The 6th item of a reduce tuple: when set (a Global or an Object), the
+  // state is applied by calling state_setter(obj, state), whose result is
+  // discarded (the pickle's `setter, obj, state, TUPLE2, REDUCE, POP`), not
+  // by BUILD. kNoNode: BUILD. Written only when the state is not None.
+  NodeId state_setter = kNoNode;
   std::vector<NodeId> listitems;
   std::vector<Pair> dictitems;  // in order, duplicates kept
   // A registered class's C++ instance (typed decoding), empty for inert objects.
   std::any native;
   int32_t class_index = -1;     // index in the registry that made `native`, or -1
+  // An inert object used as the class of NEWOBJ / NEWOBJ_EX (the result of a
+  // call that made a class): encoded as a class in copyreg.__newobj__(cls).
+  bool is_class = false;
 };
 
 struct GlobalData {
