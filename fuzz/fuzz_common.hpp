@@ -14,6 +14,9 @@
 #include <string_view>
 #include <utility>
 
+#include "divergences.hpp"
+#include "equivalence.hpp"
+#include "executor.hpp"
 #include "picklecodec/decode.hpp"
 #include "picklecodec/encode.hpp"
 #include "picklecodec/error.hpp"
@@ -59,40 +62,25 @@ struct Encoded {
 // The one call of the encoder used by every target.
 Encoded try_encode(const pkl::Graph& g, int protocol);
 
-// How two graphs may differ and still be "the same" after a pickle round trip.
-struct Equivalence {
-  // Pickle memoizes neither ints, floats, None, bools nor empty tuples, so
-  // their identity never survives a pickle (CONFORMANCE.md section 4):
-  // compare them by value. (pkl::isomorphic is this with all false.)
-  bool atoms_by_value = true;
-  // An inert object's None state is not written (save_reduce writes BUILD
-  // only for a state that is not None): None and no state are the same.
-  bool none_state_is_no_state = true;
-  // An instance made by cls.__new__(cls) alone (copyreg.__newobj__(cls), no
-  // items) is written as a plain class's: no BUILD of a false state below
-  // protocol 2. Such a state and none are the same.
-  bool plain_false_state_is_no_state = true;
-  // Set and frozenset members in any order (CONFORMANCE.md section 6):
-  // members are matched after sorting them by a structural fingerprint.
-  bool sets_unordered = false;
-};
-// pkl::isomorphic relaxed by `eq`: a bijection between the other nodes
-// reached from the two roots, values equal, floats bit for bit.
-bool equivalent(const pkl::Graph& a, pkl::NodeId ra, const pkl::Graph& b, pkl::NodeId rb,
-                Equivalence eq);
+// How two graphs may differ and still be "the same": the harness's one
+// equivalence (harness/equivalence.hpp); check_recode uses
+// Equivalence::round_trip().
+using pklharness::Equivalence;
+using pklharness::equivalent;
 
 // Why re-decoding what the encoder wrote at `protocol` from `g` may
 // legitimately not give `g` back (CPython's pickler loses the same
-// information), or nullptr when it must. The one list of such cases.
-const char* recode_loses_information(const pkl::Graph& g, int protocol);
+// information): the divergence table's graph-predicate row that holds, or
+// nullptr when it must (harness/divergences.hpp).
+using pklharness::recode_loses_information;
 
 // One printed answer of a failure report.
 struct Detail {
   std::string_view label;
   std::string value;
 };
-// Hex of bytes, cut to `limit` bytes ("... (N bytes)").
-std::string hex(std::string_view data, size_t limit = 4096);
+// Hex of bytes, cut to `limit` bytes ("... (N bytes)"): the executor's.
+using pklharness::hex;
 inline std::string hex(Bytes data, size_t limit = 4096) { return hex(as_view(data), limit); }
 // "ok (N bytes): <hex>" or "error <code>: <what>".
 std::string describe(const Decoded& d);
@@ -105,7 +93,7 @@ std::string describe(const pkl::Error& e);
 // The recode checks, at every protocol, of a graph `g` (decoded from, or
 // built by, `input`), for the target named `target`:
 //  - encoding may fail only with a PicklingError (or an encoder budget limit);
-//  - isomorphism: decode(encode(g, p)) is g (equivalent(), atoms by value);
+//  - isomorphism: decode(encode(g, p)) is g (Equivalence::round_trip());
 //  - fixed_point: encode(decode(encode(g, p)), p) is encode(g, p), byte for byte;
 // except where recode_loses_information says pickle loses something.
 struct RecodeChecks {

@@ -1,6 +1,7 @@
 // Comparing an original graph (built from a GDoc, registered instances
 // holding their encoding Rec) with a decoded one: the same values, the same
-// sharing and cycles. Unlike pkl::isomorphic it
+// sharing and cycles. The harness's one equivalence (harness/equivalence.hpp)
+// with the registered instances compared here. Unlike pkl::isomorphic it
 //  - treats ints, floats, None, bools and empty tuples as values (pickle
 //    never memoizes them, so their identity never survives);
 //  - compares registered instances by what decoding them must do: the

@@ -1,0 +1,68 @@
+// A backend answers a case (one input: a pickle, or a stream of them) as
+// pickle.loads and then pickle.dumps at every protocol would, or says it
+// cannot answer. The codec is one backend (codec_backend.hpp), CPython
+// embedded in the process another (embedded_cpython.hpp); the executor
+// (executor.hpp) sends a case to two of them and compares.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "picklecodec/value.hpp"
+
+namespace pklharness {
+
+inline constexpr int kProtocols = 6;  // 0..5
+
+struct Case {
+  std::string_view input;
+};
+
+struct Answer {
+  enum class Kind { Accept, Reject, CannotAnswer };
+  Kind kind = Kind::CannotAnswer;
+  // Reject: the refusal ("error ResourceLimit: ..." from the codec, "Type:
+  // message" from CPython); CannotAnswer: why.
+  std::string text;
+  // Accept: per protocol, the bytes written, or the refusal to write.
+  struct Dump {
+    std::optional<std::string> bytes;
+    std::string error;  // when !bytes: "error Code: message" / "Type: message"
+    bool ok() const { return bytes.has_value(); }
+  };
+  std::vector<Dump> dumps;
+  // Accept, the codec only: the graph it read (the compare decodes with it).
+  std::optional<pkl::Graph> graph;
+
+  bool accepted() const { return kind == Kind::Accept; }
+  static Answer cannot(std::string why) {
+    Answer a;
+    a.text = std::move(why);
+    return a;
+  }
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string_view name() const = 0;
+  virtual Answer run(const Case& c) = 0;
+  // A reference that runs Python decides the table's python-only rows: the
+  // divergence id a difference between `subject`'s and this backend's
+  // answers (as described by describe()) is, if any.
+  virtual std::optional<std::string> python_only_divergence(const Case&, const std::string& /*subject*/,
+                                                            const std::string& /*mine*/) {
+    return std::nullopt;
+  }
+  // Whether `subject_bytes` is this backend's writing `mine` of the last
+  // accepted case at `protocol` with set items in another order: true,
+  // false, or nullopt when it cannot tell (the executor then compares graphs).
+  virtual std::optional<bool> same_up_to_set_order(int /*protocol*/, const std::string& /*mine*/,
+                                                   const std::string& /*subject_bytes*/) {
+    return std::nullopt;
+  }
+};
+
+}  // namespace pklharness

@@ -1,0 +1,34 @@
+#include "codec_backend.hpp"
+
+#include "picklecodec/encode.hpp"
+#include "picklecodec/error.hpp"
+
+namespace pklharness {
+
+std::string describe_error(const pkl::Error& e) {
+  return std::string("error ") + pkl::error_code_name(e.code()) + ": " + e.text();
+}
+
+Answer CodecBackend::run(const Case& c) {
+  Answer a;
+  try {
+    a.graph.emplace(pkl::decode(c.input, options_));
+  } catch (const pkl::Error& e) {
+    a.kind = Answer::Kind::Reject;
+    a.text = describe_error(e);
+    return a;
+  }
+  a.kind = Answer::Kind::Accept;
+  for (int p = 0; p < kProtocols; ++p) {
+    Answer::Dump d;
+    try {
+      d.bytes.emplace(pkl::encode(*a.graph, a.graph->root(), p));
+    } catch (const pkl::Error& e) {
+      d.error = describe_error(e);
+    }
+    a.dumps.push_back(std::move(d));
+  }
+  return a;
+}
+
+}  // namespace pklharness

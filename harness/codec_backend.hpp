@@ -1,0 +1,23 @@
+// The codec as a backend: pkl::decode with the given options, then
+// pkl::encode at every protocol.
+#pragma once
+
+#include "backend.hpp"
+#include "picklecodec/decode.hpp"
+
+namespace pklharness {
+
+class CodecBackend : public Backend {
+ public:
+  explicit CodecBackend(pkl::DecodeOptions options = {}) : options_(std::move(options)) {}
+  std::string_view name() const override { return "codec"; }
+  Answer run(const Case& c) override;
+
+ private:
+  pkl::DecodeOptions options_;
+};
+
+// "error <Code>: <message>", as every report writes a codec error.
+std::string describe_error(const pkl::Error& e);
+
+}  // namespace pklharness

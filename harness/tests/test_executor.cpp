@@ -1,0 +1,136 @@
+// The executor: one compare and the one table decide between two backends'
+// answers (fake backends here, so the decision alone is tested).
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "codec_backend.hpp"
+#include "executor.hpp"
+#include "picklecodec/encode.hpp"
+
+namespace {
+
+using namespace std::string_literals;
+using pklharness::Answer;
+using pklharness::Outcome;
+
+// An answer without the codec's graph (a reference gives none; Graph is move-only).
+Answer clone(const Answer& a) {
+  Answer b;
+  b.kind = a.kind;
+  b.text = a.text;
+  b.dumps = a.dumps;
+  return b;
+}
+
+class Canned : public pklharness::Backend {
+ public:
+  explicit Canned(const Answer& a) : a_(clone(a)) {}
+  std::string_view name() const override { return "CPython"; }
+  Answer run(const pklharness::Case&) override {
+    ++runs;
+    return clone(a_);
+  }
+  int runs = 0;
+
+ private:
+  Answer a_;
+};
+
+// The codec's own answer to `input`, as a reference would give it.
+Answer codec_answer(std::string_view input) { return pklharness::CodecBackend().run({input}); }
+
+TEST(Executor, SameAnswers) {
+  const std::string input = "\x80\x04K\x07."s;
+  pklharness::CodecBackend codec;
+  Canned ref(codec_answer(input));
+  EXPECT_EQ(pklharness::Executor(codec, ref).run({input}).status, Outcome::Status::Same);
+}
+
+TEST(Executor, DifferentBytesReportBothAnswers) {
+  const std::string input = "\x80\x04K\x07."s;
+  pklharness::CodecBackend codec;
+  Answer other = codec_answer(input);
+  other.dumps[2].bytes = "\x80\x02K\x08."s;
+  Canned ref(other);
+  const Outcome o = pklharness::Executor(codec, ref).run({input});
+  EXPECT_EQ(o.status, Outcome::Status::Different);
+  EXPECT_EQ(o.what, "recode at protocol 2 differs (codec ok, CPython ok)");
+  EXPECT_EQ(o.subject_answer, "ok (5 bytes): 80024b072e");
+  EXPECT_EQ(o.reference_answer, "ok (5 bytes): 80024b082e");
+}
+
+TEST(Executor, AcceptRejectDiffers) {
+  const std::string input = "\x80\x04K\x07."s;
+  pklharness::CodecBackend codec;
+  Answer reject;
+  reject.kind = Answer::Kind::Reject;
+  reject.text = "UnpicklingError: invalid load key";
+  Canned ref(reject);
+  const Outcome o = pklharness::Executor(codec, ref).run({input});
+  EXPECT_EQ(o.status, Outcome::Status::Different);
+  EXPECT_EQ(o.what, "accept/reject differs (codec ok, CPython UnpicklingError)");
+  EXPECT_EQ(o.reference_answer, "rejected: UnpicklingError: invalid load key");
+}
+
+TEST(Executor, TableAllowsACodecLimit) {
+  // 200 open MARKs (tuples nested 200 deep): refused by a codec whose depth
+  // budget is 100, loaded by the reference: the table's marks-over-max-depth
+  // (a codec_message rule).
+  const std::string input = "\x80\x02"s + std::string(200, '(') + std::string(200, 't') + ".";
+  pkl::DecodeOptions tight;
+  tight.limits.max_depth = 100;
+  pklharness::CodecBackend codec(tight);
+  Canned ref(codec_answer(input));
+  const Outcome o = pklharness::Executor(codec, ref).run({input});
+  EXPECT_EQ(o.status, Outcome::Status::Allowed) << o.what << " " << o.subject_answer;
+  EXPECT_EQ(o.divergence, "marks-over-max-depth");
+}
+
+TEST(Executor, CannotAnswer) {
+  pklharness::CodecBackend codec;
+  // A memo index past the table's limit: the reference is not even asked.
+  const std::string memo = "\x80\x04N" "r\x01\x00\x40\x00."s;
+  Canned ref(Answer::cannot("never asked"));
+  Outcome o = pklharness::Executor(codec, ref).run({memo});
+  EXPECT_EQ(o.status, Outcome::Status::CannotAnswer);
+  EXPECT_EQ(o.divergence, "memo-huge-sparse-index");
+  EXPECT_EQ(ref.runs, 0);
+  // The reference says it cannot.
+  o = pklharness::Executor(codec, ref).run({"N."});
+  EXPECT_EQ(o.status, Outcome::Status::CannotAnswer);
+  EXPECT_EQ(o.divergence, "never asked");
+  // The reference's answer names an exception the table lists.
+  Answer oom;
+  oom.kind = Answer::Kind::Reject;
+  oom.text = "MemoryError: ";
+  Canned ref2(oom);
+  EXPECT_EQ(pklharness::Executor(codec, ref2).run({"N."}).status, Outcome::Status::CannotAnswer);
+}
+
+TEST(Executor, SetOrderIsSame) {
+  // frozenset({'a', 'b'}) at protocol 4, members written in the other order
+  // by the reference: the same value (the one equivalence, any set order).
+  pkl::Graph g, h;
+  std::vector<pkl::NodeId> ab{g.str("a"), g.str("b")}, ba{h.str("b"), h.str("a")};
+  g.set_root(g.frozenset(ab));
+  h.set_root(h.frozenset(ba));
+  const std::string input = pkl::encode(g, g.root(), 4);
+  pklharness::CodecBackend codec;
+  Answer theirs = codec_answer(input);
+  theirs.dumps[4].bytes = pkl::encode(h, h.root(), 4);
+  ASSERT_NE(*theirs.dumps[4].bytes, *codec_answer(input).dumps[4].bytes);
+  Canned ref(theirs);
+  const Outcome o = pklharness::Executor(codec, ref).run({input});
+  EXPECT_EQ(o.status, Outcome::Status::Same) << o.what;
+  EXPECT_EQ(o.set_order, 1);
+  // A member that is not there is a difference.
+  pkl::Graph k;
+  std::vector<pkl::NodeId> ac{k.str("a"), k.str("c")};
+  k.set_root(k.frozenset(ac));
+  theirs.dumps[4].bytes = pkl::encode(k, k.root(), 4);
+  Canned ref2(theirs);
+  EXPECT_EQ(pklharness::Executor(codec, ref2).run({input}).status, Outcome::Status::Different);
+}
+
+}  // namespace
