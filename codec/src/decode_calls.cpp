@@ -158,7 +158,7 @@ std::string_view encode_str(const Graph& g, NodeId str, Codec codec, std::string
 
 // Bytes from this size on share a str's storage: below it the pointer and
 // the indirection are not worth it.
-constexpr size_t kShareMin = GraphAccess::kLatin1StrMin;
+const size_t& kShareMin = GraphAccess::kLatin1StrMin;  // pkl::tuning, read at each use
 
 // str.encode(codec) as a bytes node. A large encoding that is the str's own
 // storage (a latin-1 str's latin-1, an ASCII str's bytes: what protocols 0-2

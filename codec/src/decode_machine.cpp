@@ -9,13 +9,11 @@
 #include <new>
 #include <stdexcept>
 
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
-#endif
-
 #include "decode_text.hpp"
 #include "latin1.hpp"
 #include "picklecodec/opcodes.hpp"
+#include "text/utf8_simd.hpp"
+#include "tuning.hpp"
 
 namespace pkl::detail {
 
@@ -48,136 +46,23 @@ std::string bad_load_key(int c) {
   return m;
 }
 
-#if defined(__x86_64__) && defined(__GNUC__)
-#define PKL_UTF8_SIMD 1
-
-// UTF-8 validation 16 bytes at a time (the lookup method of Keiser and
-// Lemire, "Validating UTF-8 in less than one instruction per byte", 2021),
-// accepting surrogates (surrogatepass) as utf8_valid(data, true) does and
-// rejecting everything else it rejects: overlong forms, code points past
-// U+10FFFF, stray or missing continuation bytes, a sequence cut by the end.
-// True only for valid text; false for invalid text (the caller then asks
-// utf8_valid / require_utf8, which decide and report). `slack` is how many
-// readable bytes follow the text: the last partial block is read whole when
-// there is room, masked to the text.
-struct Utf8Tables {
-  __m128i t1h, t1l, t2h;
-};
-
-// One block: the errors of `in` given the block before it.
-__attribute__((target("ssse3"))) inline __m128i utf8_block(const Utf8Tables& t, __m128i in, __m128i prev) noexcept {
-  const __m128i low4 = _mm_set1_epi8(0x0f);
-  const __m128i prev1 = _mm_alignr_epi8(in, prev, 15);
-  const __m128i b1h = _mm_shuffle_epi8(t.t1h, _mm_and_si128(_mm_srli_epi16(prev1, 4), low4));
-  const __m128i b1l = _mm_shuffle_epi8(t.t1l, _mm_and_si128(prev1, low4));
-  const __m128i b2h = _mm_shuffle_epi8(t.t2h, _mm_and_si128(_mm_srli_epi16(in, 4), low4));
-  const __m128i sc = _mm_and_si128(_mm_and_si128(b1h, b1l), b2h);
-  const __m128i prev2 = _mm_alignr_epi8(in, prev, 14);
-  const __m128i prev3 = _mm_alignr_epi8(in, prev, 13);
-  const __m128i is3 = _mm_subs_epu8(prev2, _mm_set1_epi8(static_cast<char>(0xe0 - 0x80)));
-  const __m128i is4 = _mm_subs_epu8(prev3, _mm_set1_epi8(static_cast<char>(0xf0 - 0x80)));
-  const __m128i must23 = _mm_and_si128(_mm_or_si128(is3, is4), _mm_set1_epi8(static_cast<char>(0x80)));
-  return _mm_xor_si128(must23, sc);
-}
-
-// UTF-8 validation 16 bytes at a time (the lookup method of Keiser and
-// Lemire, "Validating UTF-8 in less than one instruction per byte", 2021),
-// accepting surrogates (surrogatepass) as utf8_valid(data, true) does and
-// rejecting everything else it rejects: overlong forms, code points past
-// U+10FFFF, stray or missing continuation bytes, a sequence cut by the end.
-// True only for valid text; false for invalid text (the caller then asks
-// utf8_valid / require_utf8, which decide and report). `slack` is how many
-// readable bytes follow the text: the last partial block is read whole when
-// there is room, masked to the text.
-// The method's three lookup tables.
-__attribute__((target("ssse3"), always_inline)) inline Utf8Tables utf8_tables() noexcept {
-  constexpr uint8_t TOO_SHORT = 1 << 0, TOO_LONG = 1 << 1, OVERLONG_3 = 1 << 2, TOO_LARGE = 1 << 3,
-                    OVERLONG_2 = 1 << 5, TWO_CONTS = 1 << 7, TOO_LARGE_1000 = 1 << 6,
-                    OVERLONG_4 = 1 << 6, CARRY = TOO_SHORT | TOO_LONG | TWO_CONTS;
-  // (The method's SURROGATE bit is left out of the tables: surrogates pass.)
-  const auto c = [](unsigned v) { return static_cast<char>(v); };
-  Utf8Tables t;
-  t.t1h = _mm_setr_epi8(c(TOO_LONG), c(TOO_LONG), c(TOO_LONG), c(TOO_LONG), c(TOO_LONG), c(TOO_LONG),
-                        c(TOO_LONG), c(TOO_LONG), c(TWO_CONTS), c(TWO_CONTS), c(TWO_CONTS), c(TWO_CONTS),
-                        c(TOO_SHORT | OVERLONG_2), c(TOO_SHORT), c(TOO_SHORT | OVERLONG_3),
-                        c(TOO_SHORT | TOO_LARGE | TOO_LARGE_1000 | OVERLONG_4));
-  const unsigned big = CARRY | TOO_LARGE | TOO_LARGE_1000;
-  t.t1l = _mm_setr_epi8(c(CARRY | OVERLONG_3 | OVERLONG_2 | OVERLONG_4), c(CARRY | OVERLONG_2), c(CARRY),
-                        c(CARRY), c(CARRY | TOO_LARGE), c(big), c(big), c(big), c(big), c(big), c(big), c(big),
-                        c(big), c(big), c(big), c(big));
-  t.t2h = _mm_setr_epi8(c(TOO_SHORT), c(TOO_SHORT), c(TOO_SHORT), c(TOO_SHORT), c(TOO_SHORT), c(TOO_SHORT),
-                        c(TOO_SHORT), c(TOO_SHORT),
-                        c(TOO_LONG | OVERLONG_2 | TWO_CONTS | OVERLONG_3 | TOO_LARGE_1000 | OVERLONG_4),
-                        c(TOO_LONG | OVERLONG_2 | TWO_CONTS | OVERLONG_3 | TOO_LARGE),
-                        c(TOO_LONG | OVERLONG_2 | TWO_CONTS | TOO_LARGE),
-                        c(TOO_LONG | OVERLONG_2 | TWO_CONTS | TOO_LARGE), c(TOO_SHORT), c(TOO_SHORT),
-                        c(TOO_SHORT), c(TOO_SHORT));
-  return t;
-}
-
-__attribute__((target("ssse3"))) bool utf8_valid_ssse3(const uint8_t* s, size_t n, size_t slack) noexcept {
-  const Utf8Tables t = utf8_tables();
-  __m128i prev = _mm_setzero_si128();
-  __m128i err = _mm_setzero_si128();
-  size_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    const __m128i in = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i));
-    err = _mm_or_si128(err, utf8_block(t, in, prev));
-    prev = in;
-  }
-  // The rest, padded with zero bytes (ASCII: a sequence cut by the end shows
-  // as too short); a zero block when there is no rest.
-  const size_t r = n - i;
-  alignas(16) static constexpr uint8_t kMask[32] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-                                                    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
-  __m128i last;
-  if (r == 0) {
-    last = _mm_setzero_si128();
-  } else if (slack >= 16 - r) {
-    last = _mm_and_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i)),
-                         _mm_loadu_si128(reinterpret_cast<const __m128i*>(kMask + 16 - r)));
-  } else {
-    alignas(16) uint8_t tmp[16] = {};
-    std::memcpy(tmp, s + i, r);
-    last = _mm_load_si128(reinterpret_cast<const __m128i*>(tmp));
-  }
-  err = _mm_or_si128(err, utf8_block(t, last, prev));
-  return _mm_movemask_epi8(_mm_cmpeq_epi8(err, _mm_setzero_si128())) == 0xffff;
-}
-
-// utf8_valid_ssse3 of a str of n < 16 bytes followed by at least 16 - n
-// readable bytes: one block, masked to the str (for fast_run_ssse3).
-__attribute__((target("ssse3"), always_inline)) inline bool utf8_short_ssse3(const uint8_t* s, size_t n) noexcept {
-  alignas(16) static constexpr uint8_t kMask[32] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-                                                    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
-  const __m128i last = _mm_and_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s)),
-                                     _mm_loadu_si128(reinterpret_cast<const __m128i*>(kMask + 16 - n)));
-  const __m128i err = utf8_block(utf8_tables(), last, _mm_setzero_si128());
-  return _mm_movemask_epi8(_mm_cmpeq_epi8(err, _mm_setzero_si128())) == 0xffff;
-}
-
-bool have_ssse3() noexcept {
-  static const bool yes = __builtin_cpu_supports("ssse3");
-  return yes;
-}
-#endif
-
 // True when `data` (followed by `slack` readable bytes) is UTF-8 with
-// surrogates allowed; false when it is not, or when this could not tell
-// (then utf8_valid decides).
+// surrogates allowed (text/utf8_valid.hpp; require_utf8 reports a fault).
 inline bool utf8_fast(const char* data, size_t n, size_t slack) noexcept {
-#ifdef PKL_UTF8_SIMD
-  if (have_ssse3()) return utf8_valid_ssse3(reinterpret_cast<const uint8_t*>(data), n, slack);
-#endif
-  (void)slack;
-  return utf8_valid(std::string_view(data, n), true);
+  return text::utf8_valid(std::string_view(data, n), true, slack);
 }
+
+#ifdef PKL_TEXT_SIMD
+using text::utf8_short_ssse3;
+#endif
 
 }  // namespace
 
 Machine::Machine(Reader& in, const DecodeOptions& options) : in_(in), opt_(options) {
-#ifdef PKL_UTF8_SIMD
-  simd_ = have_ssse3();
+  fast_run_ = tuning.fast_run;
+  scalar_run_ = tuning.scalar_run;
+#ifdef PKL_TEXT_SIMD
+  simd_ = fast_run_ && simd_enabled();
 #endif
   stack_.reserve(64);
 }
@@ -452,7 +337,7 @@ done:
 #undef PKL_FAST_RUN_NAME
 #undef PKL_FAST_RUN_SSSE3
 
-#ifdef PKL_UTF8_SIMD
+#ifdef PKL_TEXT_SIMD
 #if defined(__clang__)
 #pragma clang attribute push(__attribute__((target("ssse3"))), apply_to = function)
 #else
@@ -598,14 +483,14 @@ Graph Machine::run() {
   int op = Error::kNoOpcode;
   try {
     for (;;) {
-#ifdef PKL_UTF8_SIMD
+#ifdef PKL_TEXT_SIMD
       if (simd_) {
         fast_run_ssse3();
-      } else {
+      } else if (fast_run_) {
         fast_run_generic();
       }
 #else
-      fast_run_generic();
+      if (fast_run_) fast_run_generic();
 #endif
       in_.mark_op();
       int c = in_.next_byte();

@@ -22,6 +22,7 @@
 #include "picklecodec/decode.hpp"
 #include "picklecodec/opcodes.hpp"
 #include "picklecodec/trace.hpp"
+#include "tuning.hpp"
 #include "value_access.hpp"
 
 namespace pkl::detail {
@@ -115,7 +116,7 @@ class Machine {
     if (!ascii(data.data(), data.size())) [[unlikely]] {
       // A large str of characters below U+0100 is converted to latin-1, which
       // checks it as the validator would: one pass over megabytes, not two.
-      if (data.size() >= GraphAccess::kLatin1StrMin) {
+      if (data.size() >= tuning.large_str_min) {
         const NodeId n = GraphAccess::latin1_str(g_, data);
         if (n != kNoNode) {
           push(n);
@@ -183,7 +184,7 @@ class Machine {
   // True when the next opcode is one scalar_run() decodes.
   bool scalar_next() const noexcept {
     const uint8_t* p = in_.cursor();
-    if (p >= in_.limit()) return false;
+    if (p >= in_.limit() || !scalar_run_) return false;
     const uint8_t c = *p;
     return c == op::BININT || c == op::BININT1 || c == op::BININT2 || c == op::BINFLOAT || c == op::LONG1;
   }
@@ -245,7 +246,9 @@ class Machine {
   void flush_bytearrays();
 
   Reader& in_;
-  bool simd_ = false;  // fast_run_ssse3 rather than fast_run_generic
+  bool simd_ = false;        // fast_run_ssse3 rather than fast_run_generic (pkl::tuning)
+  bool fast_run_ = true;     // fast_run_* before the switch (pkl::tuning.fast_run)
+  bool scalar_run_ = true;   // scalar_run on runs of numbers (pkl::tuning.scalar_run)
   const DecodeOptions& opt_;
   Graph g_;
   NodeStack stack_;

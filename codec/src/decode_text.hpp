@@ -11,6 +11,7 @@
 
 #include "picklecodec/error.hpp"
 #include "picklecodec/value.hpp"
+#include "text/utf8_valid.hpp"
 #include "utf8.hpp"
 
 namespace pkl::detail {
@@ -19,18 +20,10 @@ namespace pkl::detail {
 
 // ---- UTF-8 and friends ------------------------------------------------
 
-// Where CPython's UTF-8 decoder stops: bytes [start, end) and its reason
-// ("invalid start byte", "invalid continuation byte", "unexpected end of data").
-struct Utf8Fault {
-  size_t start;
-  size_t end;
-  const char* reason;
-};
-// Checks `data` as CPython's UTF-8 decoder with errors 'strict' (surrogates
-// rejected) or 'surrogatepass' (an encoded surrogate is accepted).
-std::optional<Utf8Fault> utf8_check(std::string_view data, bool surrogatepass) noexcept;
-// True when utf8_check finds no fault (the fast way to ask).
-bool utf8_valid(std::string_view data, bool surrogatepass) noexcept;
+// The validator (text/utf8_valid.hpp), under the names this layer's users know.
+using text::Utf8Fault;
+using text::utf8_check;
+using text::utf8_valid;
 // UnicodeDecodeError's text: "'utf-8' codec can't decode byte 0xff in position 0: invalid start byte".
 std::string decode_error_text(std::string_view codec, std::string_view data, size_t start, size_t end,
                               std::string_view reason);

@@ -2,6 +2,7 @@
 // their own; the SSSE3 kernels take the bulk of a long text first, 16 input
 // bytes a step, and leave the tail (and anything unexpected) to them.
 #include "latin1.hpp"
+#include "tuning.hpp"
 
 #include <array>
 #include <cstdint>
@@ -78,10 +79,6 @@ constexpr ShuffleTables make_tables() {
 
 constexpr ShuffleTables kTables = make_tables();
 
-bool have_ssse3() noexcept {
-  static const bool yes = __builtin_cpu_supports("ssse3");
-  return yes;
-}
 
 inline __m128i load16(const uint8_t* p) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)); }
 inline __m128i row(const uint8_t (*table)[16], unsigned m) {
@@ -187,7 +184,7 @@ size_t latin1_utf8_size(std::string_view bytes) noexcept {
   const size_t n = bytes.size();
   size_t high = 0, i = 0;
 #ifdef PKL_LATIN1_SIMD
-  if (have_ssse3()) high = count_high_ssse3(s, n, i);
+  if (simd_enabled()) high = count_high_ssse3(s, n, i);
 #endif
   for (; i < n; ++i) high += s[i] >> 7;
   return n + high;
@@ -198,7 +195,7 @@ void latin1_to_utf8(std::string_view bytes, char* out) noexcept {
   const size_t n = bytes.size();
   size_t i = 0, k = 0;
 #ifdef PKL_LATIN1_SIMD
-  if (have_ssse3()) i = widen_ssse3(s, n, out, k);
+  if (simd_enabled()) i = widen_ssse3(s, n, out, k);
 #endif
   widen_scalar(s + i, n - i, out + k);
 }
@@ -243,7 +240,7 @@ std::optional<size_t> utf8_to_latin1(std::string_view utf8, char* out) noexcept 
   const size_t n = utf8.size();
   size_t i = 0, k = 0;
 #ifdef PKL_LATIN1_SIMD
-  if (have_ssse3()) i = narrow_ssse3(s, n, out, k);
+  if (simd_enabled()) i = narrow_ssse3(s, n, out, k);
 #endif
   if (!narrow_scalar(s, n, i, out, k)) return std::nullopt;
   return k;

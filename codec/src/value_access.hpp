@@ -150,7 +150,7 @@ class GraphAccess {
   // A str of `utf8`, not yet validated, kept as latin-1 (Graph::str's rule),
   // or kNoNode when it is not such a str or not UTF-8.
   static NodeId latin1_str(Graph& g, std::string_view utf8) { return Graph::Impl::try_latin1_str(g, utf8); }
-  static constexpr size_t kLatin1StrMin = Graph::Impl::kLatin1StrMin;
+  static inline const size_t& kLatin1StrMin = Graph::Impl::kLatin1StrMin;
   // Strs of more bytes than this are never made by the try_ functions.
   static constexpr size_t kInlineMax = 1024;
   // A bytes of `payload`, which a str record of g holds (its latin-1 or its

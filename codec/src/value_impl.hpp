@@ -29,12 +29,7 @@
 
 #include "picklecodec/value.hpp"
 #include "siphash.hpp"
-
-// From how many UTF-8 bytes a str may be kept as latin-1 (and a bytes encoded
-// from a str share its storage): codec/CMakeLists.txt's PICKLECODEC_LARGE_STR_MIN.
-#ifndef PKL_LARGE_STR_MIN
-#define PKL_LARGE_STR_MIN 4096
-#endif
+#include "tuning.hpp"
 
 namespace pkl {
 
@@ -516,7 +511,8 @@ struct Graph::Impl {
   // The latin-1 form of such a str, or kNoNode when it is not one (or not
   // UTF-8: converting checks the encoding as the UTF-8 validator would).
   static NodeId try_latin1_str(Graph& g, std::string_view utf8);
-  static constexpr size_t kLatin1StrMin = PKL_LARGE_STR_MIN;
+  // From how many UTF-8 bytes (pkl::tuning.large_str_min, read at each use).
+  static inline const size_t& kLatin1StrMin = tuning.large_str_min;
   static bool is_big(const Graph& g, NodeId n) noexcept { return g.nodes_[n].flags & 1; }
   static const Node& node(const Graph& g, NodeId n) noexcept { return g.nodes_[n]; }
 
