@@ -14,9 +14,9 @@ Input::Input(const std::string& path) : fd_(path, OpenFd::Read) {
     // Standard input redirected from a file may start part way into it.
     const off_t at = ::lseek(fd_.fd(), 0, SEEK_CUR);
     const size_t skip = at > 0 && static_cast<size_t>(at) <= size ? static_cast<size_t>(at) : 0;
-    if (size == 0) {
-      mapped_ = true;
-    } else {
+    // A size of 0 may be a file that is empty, or one of /proc's, whose
+    // size says nothing: those are read like a pipe.
+    if (size > 0) {
       // MAP_POPULATE maps every page at once (from the page cache, or read
       // in large requests) instead of taking a fault each 4 KiB, which costs
       // more than parsing the page.

@@ -10,10 +10,11 @@
 #include "cli_common.hpp"
 #include "picklecodec/decode.hpp"
 
-// A regular file (a path, or standard input redirected from one) is mapped
-// whole and parsed in place, its large bytes objects kept as views into the
-// mapping (DecodeOptions::bytes_as_views): no read, no copy. Anything else
-// (a pipe, a terminal, a socket) is read as it arrives, ahead of the parser:
+// A regular file of known size (a path, or standard input redirected from
+// one) is mapped whole and parsed in place, its large bytes objects kept as
+// views into the mapping (DecodeOptions::bytes_as_views): no read, no copy.
+// Anything else (a pipe, a terminal, a socket, a file whose size says 0) is
+// read as it arrives, ahead of the parser:
 // pickletool owns its standard input, so reading past a pickle's STOP takes
 // nothing from anyone, and read(2) of a pipe returns what the pipe holds
 // without waiting for more, so recode still writes each pickle as soon as
