@@ -63,6 +63,31 @@ def zip_of(members):
     return buf.getvalue()
 
 
+def zip_renamed_local(members, central, local):
+    """The member `central` written with the local header name `local` (same length)."""
+    data = bytearray(zip_of(members))
+    at = data.index(b"PK\x03\x04" + data[4:26] + struct.pack("<H", len(central)))
+    name_at = at + 30
+    assert data[name_at:name_at + len(central)] == central.encode() and len(local) == len(central)
+    data[name_at:name_at + len(local)] = local.encode()
+    return bytes(data)
+
+
+def zip_hidden_first(members):
+    """The first member's central entry removed: its local header stays, unlisted."""
+    data = zip_of(members)
+    eocd = data.rindex(b"PK\x05\x06")
+    cd = struct.unpack_from("<I", data, eocd + 16)[0]
+    n = struct.unpack_from("<H", data, cd + 28)[0] + struct.unpack_from("<H", data, cd + 30)[0] + \
+        struct.unpack_from("<H", data, cd + 32)[0]
+    first = 46 + n
+    count = struct.unpack_from("<H", data, eocd + 10)[0] - 1
+    cd_size = struct.unpack_from("<I", data, eocd + 12)[0] - first
+    tail = bytearray(data[eocd:])
+    struct.pack_into("<HHI", tail, 8, count, count, cd_size)
+    return data[:cd] + data[cd + first:eocd] + bytes(tail)
+
+
 SYSTEM = glob("os", "system") + b"(" + binu(CMD) + b"tR."
 SYSTEM4 = P4 + u("os") + u("system") + b"\x93" + u(CMD) + b"\x85R."
 BENIGN = P2 + b"]q\x00(K\x01K\x02e."
@@ -179,6 +204,13 @@ SAMPLES = [
      "an archive with code/ members (TorchScript): code that torch.jit.load runs",
      zip_of([("archive/data.pkl", BENIGN), ("archive/code/__torch__.py", b"def forward(self): pass\n"),
              ("archive/constants.pkl", BENIGN), ("archive/version", b"3\n")])),
+    ("zip_local_name.pt", "zip readers that disagree", "dangerous", False,
+     "data.pkl's local header names it evil.pkl: PyTorch reads it by the central directory, zipfile refuses it",
+     zip_renamed_local([("archive/data.pkl", SYSTEM4), ("archive/version", b"3\n")],
+                       "archive/data.pkl", "archive/evil.pkl")),
+    ("zip_hidden_local.zip", "zip readers that disagree", "dangerous", False,
+     "a member only in the local headers (streaming readers see it; the central directory does not list it)",
+     zip_hidden_first([("hidden.pkl", SYSTEM4), ("archive/data.pkl", BENIGN), ("archive/version", b"3\n")])),
     ("npz_object.npz", "numpy .npz", "dangerous", False,
      "an .npz whose member is an object array holding the payload",
      zip_of([("a.npy", npy_object(SYSTEM4))])),

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cstring>
 #include <memory>
+#include <set>
 
 #include "picklecodec/decode.hpp"
 #include "picklecodec/error.hpp"
@@ -170,7 +171,72 @@ struct Scanner {
 
   void blob(std::span<const uint8_t> d, const std::string& loc);
   void zip(std::span<const uint8_t> d, const std::string& loc);
+  void zip_readers_agree(std::span<const uint8_t> d, const std::string& loc);
 };
+
+uint32_t le32(const uint8_t* p) { return p[0] | (uint32_t{p[1]} << 8) | (uint32_t{p[2]} << 16) | (uint32_t{p[3]} << 24); }
+uint16_t le16(const uint8_t* p) { return static_cast<uint16_t>(p[0] | (p[1] << 8)); }
+
+// PyTorch's reader (miniz) and Python's zipfile both list an archive's
+// members from its central directory, but zipfile also requires each
+// member's local header to carry the same name, and streaming readers
+// (unzip -, libarchive's stream mode) see the local headers only. A local
+// header that differs from its central entry, or local members the central
+// directory does not list, make readers disagree: a finding.
+void Scanner::zip_readers_agree(std::span<const uint8_t> d, const std::string& loc) {
+  const size_t n = d.size();
+  if (n < 22) return;
+  size_t eocd = std::string::npos;
+  for (size_t i = n - 22 + 1; i-- > 0 && n - i <= 22 + 65535;)
+    if (d[i] == 'P' && d[i + 1] == 'K' && d[i + 2] == 5 && d[i + 3] == 6) {
+      eocd = i;
+      break;
+    }
+  if (eocd == std::string::npos) return;
+  const uint16_t count = le16(&d[eocd + 10]);
+  uint64_t cd = le32(&d[eocd + 16]);
+  if (count == 0xffff || cd == 0xffffffffu) return;  // zip64: libzip's reading stands alone
+  std::set<uint64_t> local_offsets;
+  for (uint16_t k = 0; k < count; ++k) {
+    if (cd + 46 > n || le32(&d[cd]) != 0x02014b50u) return;
+    const uint16_t nl = le16(&d[cd + 28]), xl = le16(&d[cd + 30]), cl = le16(&d[cd + 32]);
+    const uint64_t lo = le32(&d[cd + 42]);
+    if (cd + 46 + nl > n) return;
+    std::string_view cname(reinterpret_cast<const char*>(&d[cd + 46]), nl);
+    local_offsets.insert(lo);
+    if (lo + 30 > n || le32(&d[lo]) != 0x04034b50u) {
+      finding(Verdict::Suspicious, "zip-disagreement", "",
+              "the central directory's member " + std::string(cname) + " has no local header at its offset", loc, lo);
+    } else {
+      const uint16_t lnl = le16(&d[lo + 26]);
+      std::string_view lname(reinterpret_cast<const char*>(&d[lo + 30]), std::min<size_t>(lnl, n - lo - 30));
+      if (lname != cname)
+        finding(Verdict::Suspicious, "zip-disagreement", "",
+                "member " + std::string(cname) + " has the local name " + std::string(lname) +
+                    ": PyTorch reads it, Python's zipfile refuses it",
+                loc, lo);
+    }
+    cd += 46 + nl + xl + cl;
+  }
+  // Local headers one after the other from the start (stored sizes known).
+  uint64_t at = 0;
+  while (at + 30 <= n && le32(&d[at]) == 0x04034b50u) {
+    const uint16_t flags = le16(&d[at + 6]), nl = le16(&d[at + 26]), xl = le16(&d[at + 28]);
+    const uint64_t csize = le32(&d[at + 18]);
+    if (!local_offsets.count(at)) {
+      std::string_view lname(reinterpret_cast<const char*>(&d[at + 30]), std::min<size_t>(nl, n - at - 30));
+      finding(Verdict::Suspicious, "zip-disagreement", "",
+              "a local member " + std::string(lname) +
+                  " that the central directory does not list: streaming readers see it, PyTorch and zipfile do not",
+              loc, at);
+      const uint16_t method = le16(&d[at + 8]);
+      if (method == 0 && at + 30 + nl + xl + csize <= n)
+        blob(d.subspan(at + 30 + nl + xl, csize), (loc.empty() ? "" : loc + "/") + "(local)" + std::string(lname));
+    }
+    if (flags & 8) break;  // sizes in a data descriptor: the walk cannot go on
+    at += 30 + nl + xl + csize;
+  }
+}
 
 bool starts_with(std::span<const uint8_t> d, std::string_view magic) {
   return d.size() >= magic.size() && std::memcmp(d.data(), magic.data(), magic.size()) == 0;
@@ -201,10 +267,11 @@ void Scanner::blob(std::span<const uint8_t> d, const std::string& loc) {
 }
 
 void Scanner::zip(std::span<const uint8_t> d, const std::string& loc) {
+  zip_readers_agree(d, loc);
   zip_error_t err;
   zip_error_init(&err);
   zip_source_t* src = zip_source_buffer_create(d.data(), d.size(), 0, &err);
-  zip_t* z = src ? zip_open_from_source(src, ZIP_RDONLY | ZIP_CHECKCONS, &err) : nullptr;
+  zip_t* z = src ? zip_open_from_source(src, ZIP_RDONLY, &err) : nullptr;
   if (!z) {
     if (src) zip_source_free(src);
     finding(Verdict::Error, "bad-zip", "",
