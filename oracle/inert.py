@@ -375,8 +375,11 @@ class _InertClassMeta(type):
     __call__ = _CallCatcher()
 
     def __getattribute__(cls, name):
-        if name == "__new__" and _CLASS_CALLS[0] is not None:
-            return _inert_class_new      # NEWOBJ / NEWOBJ_EX on it
+        if name == "__new__":
+            # NEWOBJ / NEWOBJ_EX on it while loading; otherwise (the pickler's
+            # partial(cls.__new__, ...) below protocol 4) object's, as for a
+            # stand-in.
+            return _inert_class_new if _CLASS_CALLS[0] is not None else object.__new__
         return type.__getattribute__(cls, name)
 
     def __setattr__(cls, name, value):
@@ -480,7 +483,8 @@ def _made_by_new_alone(c, args):
     safe builtin type; not _codecs.encode, a function)."""
     h = _home(c) if type(c) is _StandInMeta else None
     return (h is not None and (h.module, h.qualname) == ("copyreg", "__newobj__")
-            and type(args) is tuple and len(args) == 1 and isinstance(args[0], type))
+            and type(args) is tuple and len(args) == 1 and isinstance(args[0], type)
+            and type(args[0]) is not _InertClassMeta)
 
 
 def _make_inert(c, args):

@@ -244,8 +244,8 @@ class TestInertSemantics(unittest.TestCase):
         self.assertEqual(inert.dumps(r.value, 2),
                          b"\x80\x02c__builtin__\ntype\nq\x00X\x01\x00\x00\x00Pq\x01)}q\x02\x87q\x03Rq\x04)\x81q\x05.")
         self.assertEqual(inert.dumps(r.value, 1),
-                         b"ccopy_reg\n_reconstructor\nq\x00(c__builtin__\ntype\nq\x01(X\x01\x00\x00\x00Pq\x02)}q\x03tq\x04"
-                         b"Rq\x05c__builtin__\nobject\nq\x06Ntq\x07Rq\x08.")
+                         b"ccopy_reg\n__newobj__\nq\x00(c__builtin__\ntype\nq\x01(X\x01\x00\x00\x00Pq\x02)}q\x03tq\x04"
+                         b"Rq\x05tq\x06Rq\x07.")
         # NEWOBJ_EX too; a §2.1 builtin's result keeps CPython's error.
         r = load1(b"\x80\x04cbuiltins\ntype\nX\x01\x00\x00\x00P)}\x87R)}\x92.")
         self.assertTrue(r.ok, r.error)

@@ -398,8 +398,10 @@ void Engine::save_object(NodeId n) {
 }
 
 // copyreg.__newobj__(cls) with cls a class (a global other than
-// _codecs.encode, CPython's function, or an inert object used as a class),
-// and no list or dict items nor state_setter (those are a __reduce__'s own).
+// _codecs.encode, CPython's function), and no list or dict items nor
+// state_setter (those are a __reduce__'s own). Not with cls an inert object
+// used as a class: _reconstructor(cls, object, None) of one would read back
+// as an inert call, so such an instance is written as recorded.
 bool Engine::made_by_new_alone(const ObjectData& od) const {
   if (od.callable == kNoNode || g_.kind(od.callable) != Kind::Global || od.state_setter != kNoNode ||
       !od.listitems.empty() ||
@@ -408,7 +410,6 @@ bool Engine::made_by_new_alone(const ObjectData& od) const {
   const GlobalData& c = g_.global_data(od.callable);
   if (c.module != "copyreg" || c.qualname != "__newobj__") return false;
   const NodeId cls = g_.items(od.args)[0];
-  if (g_.kind(cls) == Kind::Object) return is_class(cls);
   if (g_.kind(cls) != Kind::Global) return false;
   const GlobalData& k = g_.global_data(cls);
   return !(k.module == "_codecs" && k.qualname == "encode");
