@@ -14,11 +14,15 @@ truth runs), and what it does.
   python3 oracle/gen_scan_corpus.py --check    # exit 1 when it differs
 """
 import argparse
+import bz2
+import gzip
 import io
+import lzma
 import os
 import pickle
 import struct
 import sys
+import tarfile
 import zipfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -86,6 +90,16 @@ def zip_hidden_first(members):
     tail = bytearray(data[eocd:])
     struct.pack_into("<HHI", tail, 8, count, count, cd_size)
     return data[:cd] + data[cd + first:eocd] + bytes(tail)
+
+
+def tar_of(members):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as t:
+        for name, data in members:
+            info = tarfile.TarInfo(name)
+            info.size, info.mtime, info.mode = len(data), 0, 0o644
+            t.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
 
 
 SYSTEM = glob("os", "system") + b"(" + binu(CMD) + b"tR."
@@ -217,6 +231,17 @@ SAMPLES = [
     ("zip_in_zip.zip", "nested archives", "dangerous", False,
      "a zip inside a zip, the payload in the inner one",
      zip_of([("inner.zip", zip_of([("data.pkl", SYSTEM4)]))])),
+    ("gzip_pickle.bin", "compressed wrappers", "dangerous", False,
+     "a gzip-compressed pickle (joblib's and many hubs' .gz)", gzip.compress(SYSTEM4, mtime=0)),
+    ("bz2_pickle.bin", "compressed wrappers", "dangerous", False,
+     "a bz2-compressed pickle", bz2.compress(SYSTEM4)),
+    ("xz_pickle.bin", "compressed wrappers", "dangerous", False,
+     "an xz-compressed pickle", lzma.compress(SYSTEM4)),
+    ("tar_second_member.tar", "archived wrappers", "dangerous", False,
+     "a tar whose second member holds the payload", tar_of([("a.pkl", BENIGN), ("b.pkl", SYSTEM4)])),
+    ("tgz_torch_zip.tgz", "archived wrappers", "dangerous", False,
+     "a gzip of a tar of a torch archive: three wrappers deep",
+     gzip.compress(tar_of([("model.pt", zip_of([("archive/data.pkl", SYSTEM4)]))]), mtime=0)),
     ("benign_list.pkl", "control: benign", "clean", True, "a list of ints", BENIGN),
     ("benign_ordereddict.pkl", "control: benign", "clean", True,
      "an OrderedDict (stdlib profile)", pickle.dumps(__import__("collections").OrderedDict(a=1), protocol=2)),

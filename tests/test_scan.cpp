@@ -1,6 +1,8 @@
 // pkl::scan on hand-assembled pickles: verdicts, findings and steps.
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <iterator>
 #include <string>
 
 #include "picklecodec/error.hpp"
@@ -93,6 +95,66 @@ TEST(Scan, PolicyFiles) {
   EXPECT_EQ(p.uses("m", "D"), 0);
   EXPECT_THROW(Policy::profile("everything"), pkl::Error);
   for (const auto& n : Policy::profile_names()) EXPECT_GT(Policy::profile(n).size(), 0u);
+}
+
+}  // namespace
+
+namespace {
+
+std::string corpus_file(const std::string& name) {
+  std::ifstream f(std::string(PICKLECODEC_SOURCE_DIR) + "/corpus/scan/" + name, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(f), {});
+}
+
+Report scan_with(const std::string& bytes, const Options& o) {
+  return scan_bytes(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()), o);
+}
+
+bool has_rule(const Report& r, const std::string& rule) {
+  for (const auto& f : r.findings)
+    if (f.rule == rule) return true;
+  return false;
+}
+
+// gzip_pickle.bin inflates to the 47 bytes of the payload pickle.
+TEST(ScanLimits, InflationJustBelowAndAbove) {
+  const std::string gz = corpus_file("gzip_pickle.bin");
+  ASSERT_FALSE(gz.empty());
+  Options o;
+  o.max_inflated_bytes = 47;
+  auto r = scan_with(gz, o);
+  EXPECT_EQ(r.verdict, Verdict::Dangerous);
+  EXPECT_FALSE(has_rule(r, "inflation-limit"));
+  o.max_inflated_bytes = 46;
+  r = scan_with(gz, o);
+  EXPECT_EQ(r.verdict, Verdict::Error);
+  EXPECT_TRUE(has_rule(r, "inflation-limit"));
+}
+
+// tgz_torch_zip.tgz: gzip+tar (one libarchive read), a zip, its data.pkl.
+TEST(ScanLimits, NestingJustBelowAndAbove) {
+  const std::string tgz = corpus_file("tgz_torch_zip.tgz");
+  Options o;
+  o.max_nesting = 2;
+  auto r = scan_with(tgz, o);
+  EXPECT_EQ(r.verdict, Verdict::Dangerous);
+  EXPECT_FALSE(has_rule(r, "nesting"));
+  o.max_nesting = 1;
+  r = scan_with(tgz, o);
+  EXPECT_EQ(r.verdict, Verdict::Error);
+  EXPECT_TRUE(has_rule(r, "nesting"));
+}
+
+// tar_second_member.tar has two members.
+TEST(ScanLimits, MembersJustBelowAndAbove) {
+  const std::string tar = corpus_file("tar_second_member.tar");
+  Options o;
+  o.max_members = 2;
+  EXPECT_EQ(scan_with(tar, o).verdict, Verdict::Dangerous);
+  o.max_members = 1;
+  auto r = scan_with(tar, o);
+  EXPECT_TRUE(has_rule(r, "too-many-members"));
+  EXPECT_EQ(r.verdict, Verdict::Error);  // the payload is in the member not read
 }
 
 }  // namespace

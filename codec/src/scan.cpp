@@ -6,6 +6,8 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <archive.h>
+#include <archive_entry.h>
 #include <zip.h>
 
 #include <algorithm>
@@ -172,6 +174,7 @@ struct Scanner {
   void blob(std::span<const uint8_t> d, const std::string& loc);
   void zip(std::span<const uint8_t> d, const std::string& loc);
   void zip_readers_agree(std::span<const uint8_t> d, const std::string& loc);
+  void unwrap(std::span<const uint8_t> d, const std::string& loc, const char* kind);
 };
 
 uint32_t le32(const uint8_t* p) { return p[0] | (uint32_t{p[1]} << 8) | (uint32_t{p[2]} << 16) | (uint32_t{p[3]} << 24); }
@@ -251,6 +254,16 @@ void Scanner::blob(std::span<const uint8_t> d, const std::string& loc) {
   if (starts_with(d, "PK\x03\x04") || starts_with(d, "PK\x05\x06")) {
     if (report.container.empty()) report.container = "zip";
     zip(d, loc);
+  } else if (starts_with(d, "\x1f\x8b")) {
+    unwrap(d, loc, "gzip");
+  } else if (starts_with(d, "BZh")) {
+    unwrap(d, loc, "bzip2");
+  } else if (starts_with(d, std::string_view("\xfd" "7zXZ\x00", 6))) {
+    unwrap(d, loc, "xz");
+  } else if (starts_with(d, "7z\xbc\xaf\x27\x1c")) {
+    unwrap(d, loc, "7z");
+  } else if (d.size() >= 262 && std::memcmp(d.data() + 257, "ustar", 5) == 0) {
+    unwrap(d, loc, "tar");
   } else if (starts_with(d, "\x93NUMPY")) {
     if (report.container.empty()) report.container = "npy";
     npy(d, loc);
@@ -264,6 +277,63 @@ void Scanner::blob(std::span<const uint8_t> d, const std::string& loc) {
     stream(d, loc, false);
   }
   --depth;
+}
+
+// A compressed stream or an archive, through libarchive: each entry (the
+// one decompressed stream of gzip, bz2 or xz) inflated within the budget
+// and scanned as a file of its own.
+void Scanner::unwrap(std::span<const uint8_t> d, const std::string& loc, const char* kind) {
+  if (report.container.empty()) report.container = kind;
+  std::unique_ptr<archive, int (*)(archive*)> a(archive_read_new(), archive_read_free);
+  archive_read_support_filter_all(a.get());
+  archive_read_support_format_all(a.get());
+  archive_read_support_format_raw(a.get());  // a compressed file that is no archive
+  if (archive_read_open_memory(a.get(), d.data(), d.size()) != ARCHIVE_OK) {
+    finding(Verdict::Error, "bad-archive", "", std::string(kind) + " input that cannot be read: " +
+                                                   (archive_error_string(a.get()) ? archive_error_string(a.get()) : "?"),
+            loc, 0);
+    return;
+  }
+  archive_entry* e;
+  for (;;) {
+    const int rc = archive_read_next_header(a.get(), &e);
+    if (rc == ARCHIVE_EOF) break;
+    if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN) {
+      finding(Verdict::Error, "bad-archive", "", std::string(kind) + ": " +
+                                                     (archive_error_string(a.get()) ? archive_error_string(a.get()) : "?"),
+              loc, 0);
+      return;
+    }
+    if (++members > opt.max_members) {
+      finding(Verdict::Error, "too-many-members", "", "more than " + std::to_string(opt.max_members) + " members",
+              loc, 0);
+      return;
+    }
+    if (archive_entry_filetype(e) != AE_IFREG && archive_entry_filetype(e) != 0) continue;
+    const char* name = archive_entry_pathname(e);
+    const std::string eloc = (loc.empty() ? "" : loc + "/") +
+                             (name && std::string_view(name) != "data" ? std::string(name) : "(" + std::string(kind) + ")");
+    std::vector<uint8_t> buf;
+    uint8_t chunk[65536];
+    for (;;) {
+      const la_ssize_t r = archive_read_data(a.get(), chunk, sizeof chunk);
+      if (r == 0) break;
+      if (r < 0) {
+        finding(Verdict::Error, "bad-archive", "", std::string(kind) + ": " +
+                                                       (archive_error_string(a.get()) ? archive_error_string(a.get()) : "?"),
+                eloc, 0);
+        return;
+      }
+      if (inflated + static_cast<uint64_t>(r) > opt.max_inflated_bytes) {
+        finding(Verdict::Error, "inflation-limit", "",
+                "inflating the input exceeds " + std::to_string(opt.max_inflated_bytes) + " bytes (a bomb?)", eloc, 0);
+        return;
+      }
+      inflated += static_cast<uint64_t>(r);
+      buf.insert(buf.end(), chunk, chunk + r);
+    }
+    blob(buf, eloc);
+  }
 }
 
 void Scanner::zip(std::span<const uint8_t> d, const std::string& loc) {
