@@ -53,6 +53,61 @@ std::string op_name(uint8_t c) {
 
 struct Scanner;
 
+// Where CPython's loaders part: the C unpickler (pickle.loads, pickle.load,
+// torch.load) treats a FRAME as a read-ahead hint and reads on past its end,
+// while the pure-Python one (pickle._Unpickler, and every unpickler written
+// after it) refuses an opcode that crosses a frame's end ("pickle exhausted
+// before end of frame") or a FRAME inside an unfinished frame ("beginning of
+// a new frame before end of current frame"). Walks the opcodes of one pickle
+// from `start`; -> the offset and what differs, or an empty message.
+std::pair<uint64_t, std::string> frame_difference(std::span<const uint8_t> d, size_t start) {
+  size_t p = start;
+  uint64_t frame_end = 0;
+  bool in_frame = false;
+  auto arg_len = [&](size_t at, size_t width) -> uint64_t {
+    uint64_t n = 0;
+    for (size_t i = 0; i < width; ++i) n |= uint64_t{d[at + i]} << (8 * i);
+    return n;
+  };
+  while (p < d.size()) {
+    const uint8_t c = d[p];
+    const OpcodeInfo* info = opcode_info(c);
+    if (!info) return {};
+    uint64_t end = p + 1;
+    switch (info->arg_bytes) {
+      case -1: {  // up to a newline (two lines for GLOBAL and INST)
+        const int lines = (c == op::GLOBAL || c == op::INST) ? 2 : 1;
+        for (int l = 0; l < lines; ++l) {
+          while (end < d.size() && d[end] != '\n') ++end;
+          if (end >= d.size()) return {};
+          ++end;
+        }
+        break;
+      }
+      case -2: if (end + 1 > d.size()) return {}; end += 1 + d[end]; break;
+      case -3:
+      case -4: if (end + 4 > d.size()) return {}; end += 4 + arg_len(end, 4); break;
+      case -5: if (end + 8 > d.size()) return {}; end += 8 + arg_len(end, 8); break;
+      default: end += static_cast<uint64_t>(info->arg_bytes);
+    }
+    if (end > d.size()) return {};
+    if (in_frame && p >= frame_end) in_frame = false;
+    if (in_frame && c == op::FRAME)
+      return {p, "a FRAME begins before the current frame ends: the C unpickler reads on, the pure-Python "
+                 "unpickler stops here"};
+    if (in_frame && end > frame_end)
+      return {p, "an opcode crosses the end of its FRAME: the C unpickler reads on, the pure-Python unpickler "
+                 "stops here (pickle exhausted before end of frame)"};
+    if (c == op::FRAME) {
+      in_frame = true;
+      frame_end = end + arg_len(p + 1, 8);
+    }
+    if (c == op::STOP) return {};
+    p = static_cast<size_t>(end);
+  }
+  return {};
+}
+
 // One pickle stream's trace, judged as it comes.
 class Judge final : public TraceObserver {
  public:
@@ -104,6 +159,10 @@ struct Scanner {
     size_t n = 0;
     for (;;) {
       uint64_t start = dec.offset();
+      if (start < data.size()) {
+        auto [at, why] = frame_difference(data, static_cast<size_t>(start));
+        if (!why.empty()) finding(Verdict::Suspicious, "loader-difference", "", why, loc, at);
+      }
       try {
         auto g = dec.next();
         if (!g) break;
