@@ -153,11 +153,54 @@ def test_realworld(bin_dir):
     return failures
 
 
+def test_cli(bin_dir):
+    """Exit codes 0/1/2/3, --fail-on, --allow, --sarif's shape."""
+    failures = []
+    tool = os.path.join(bin_dir, "pickletool")
+
+    def rc(*args):
+        return subprocess.run([tool, "scan", "--quiet", *args], capture_output=True, text=True)
+    benign = os.path.join(SCAN, "benign_ordereddict.pkl")
+    evil = os.path.join(SCAN, "reduce_global.pkl")
+    broken = os.path.join(SCAN, "stack_global_nonstr.pkl")
+    cases = [
+        ((benign,), 1),                                   # unknown >= default fail-on
+        (("--profile", "stdlib", benign), 0),             # clean
+        (("--fail-on", "dangerous", benign), 0),          # unknown < dangerous
+        ((evil,), 1),
+        (("--fail-on", "error", evil), 0),
+        ((broken,), 3),                                   # could not analyse
+        (("--fail-on", "bogus", benign), 2),
+        (("--profile", "nonesuch", benign), 2),
+    ]
+    for args, want in cases:
+        got = rc(*args).returncode
+        if got != want:
+            failures.append(f"scan {' '.join(args)}: exit {got}, expected {want}")
+    allow = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"scan_test_allow_{os.getpid()}.txt")
+    with open(allow, "w") as f:
+        f.write("# OrderedDict called and built\ncollections OrderedDict icb\n")
+    if rc("--allow", allow, benign).returncode != 0:
+        failures.append("--allow FILE does not make the OrderedDict sample clean")
+    with open(allow, "w") as f:
+        f.write("collections * icb\n")
+    if rc("--allow", allow, benign).returncode != 2:
+        failures.append("a wildcard in --allow FILE is not refused")
+    os.unlink(allow)
+    p = rc("--sarif", evil, benign)
+    doc = json.loads(p.stdout)
+    results = doc["runs"][0]["results"]
+    if doc["version"] != "2.1.0" or not any(r["ruleId"] == "dangerous-callable" and r["level"] == "error"
+                                            for r in results):
+        failures.append("--sarif: no SARIF 2.1.0 error result for the payload")
+    return failures
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True)
     a = ap.parse_args()
-    failures = test_corpus(a.bin) + test_realworld(a.bin)
+    failures = test_corpus(a.bin) + test_realworld(a.bin) + test_cli(a.bin)
     for f in failures:
         print("FAIL", f)
     return 1 if failures else 0
