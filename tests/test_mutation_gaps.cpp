@@ -173,6 +173,21 @@ TEST(MutationGaps, DictPersistentIdAtProtocol0IsRefused) {
   EXPECT_EQ(encode(g, root, 2), "\x80\x02]q\x00}q\x01K\x01K\x02sQa."s);
 }
 
+// ---- bytes() of a list holding bools ----
+// A bool is an int to bytes() and bytearray(): CPython 3.11's
+// pickle.loads of these REDUCEs gives b'\x01\x00\x05' and
+// bytearray(b'\x01\x00'). A mutant that let a bool fall through to the int
+// check refused it ("'bool' object cannot be interpreted as an integer").
+
+TEST(MutationGaps, BytesOfAListOfBoolsTakesThemAsInts) {
+  const Graph b = decode("\x80\x04\x8c\x08" "builtins\x8c\x05" "bytes\x93](\x88\x89K\x05" "e\x85R."s);
+  EXPECT_EQ(b.kind(b.root()), Kind::Bytes);
+  EXPECT_EQ(b.as_bytes(b.root()), "\x01\x00\x05"s);
+  const Graph ba = decode("\x80\x04\x8c\x08" "builtins\x8c\t" "bytearray\x93](\x88\x89" "e\x85R."s);
+  EXPECT_EQ(ba.kind(ba.root()), Kind::ByteArray);
+  EXPECT_EQ(ba.as_bytes(ba.root()), "\x01\x00"s);
+}
+
 // ---- copy_subgraph keeps each kind ----
 // Its fill step handles a set and then a frozenset in adjacent cases: a set
 // that fell through became a frozenset of its members.
