@@ -15,6 +15,7 @@
 #include "picklecodec/opcodes.hpp"
 #include "picklecodec/registry.hpp"
 #include "picklecodec/typed.hpp"
+#include "decode_text.hpp"
 
 namespace {
 
@@ -186,6 +187,25 @@ TEST(MutationGaps, BytesOfAListOfBoolsTakesThemAsInts) {
   const Graph ba = decode("\x80\x04\x8c\x08" "builtins\x8c\t" "bytearray\x93](\x88\x89" "e\x85R."s);
   EXPECT_EQ(ba.kind(ba.root()), Kind::ByteArray);
   EXPECT_EQ(ba.as_bytes(ba.root()), "\x01\x00"s);
+}
+
+// ---- the scalar UTF-8 validator's four-byte sequences ----
+// text::utf8_valid_scalar is what the decoder has without SSSE3; a mutant reading a four-byte sequence's second byte from before
+// it went unnoticed. Expected: whether CPython's bytes.decode('utf-8')
+// accepts each input.
+
+TEST(MutationGaps, ScalarUtf8ValidatorChecksFourByteSequences) {
+  const std::vector<std::pair<std::string, bool>> cases = {
+      {"a\xf0\x9f\x98\x80"s, true},           {"\xf0\x9f\x98\x80z"s, true},
+      {"ab\xf4\x8f\xbf\xbf"s, true},          {"\xe2\x82\xac\xf0\x90\x80\x80"s, true},
+      {"a\xf0\x8f\xbf\xbf"s, false},          {"a\xf4\x90\x80\x80"s, false},
+      {"a\xf0\x9f\x98"s, false},               {"a\xf0\x9fx\x80"s, false},
+  };
+  for (const auto& [data, valid] : cases) {
+    EXPECT_EQ(text::utf8_valid_scalar(data, false), valid) << testing::PrintToString(data);
+    EXPECT_EQ(text::utf8_valid_scalar(data, true), valid) << testing::PrintToString(data);
+    EXPECT_EQ(detail::utf8_valid(data, false), valid) << testing::PrintToString(data);
+  }
 }
 
 // ---- copy_subgraph keeps each kind ----
