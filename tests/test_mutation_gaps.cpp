@@ -150,6 +150,7 @@ TEST(MutationGaps, NestedPersistentIdAtProtocol0IsWrittenAsCPythonWritesIt) {
       {[&](Graph& g) { return tuple(g, {g.integer(1)}); }, "(1,)"},
       {[&](Graph& g) { return tuple(g, {g.str("a"), tuple(g, {g.bytes("x"), g.none()})}); }, "('a', (b'x', None))"},
       {[&](Graph& g) { return tuple(g, {tuple(g, {tuple(g, {})}), list(g, {})}); }, "(((),), [])"},
+      {[&](Graph& g) { return tuple(g, {g.bytearray("x"), g.bytes("y")}); }, "(bytearray(b'x'), b'y')"},
   };
   for (const Case& c : cases) {
     Graph g;
