@@ -6,6 +6,7 @@
 #include "picklecodec/dis.hpp"
 #include "bigint.hpp"
 #include "latin1.hpp"
+#include "text/utf8_valid.hpp"
 #include "utf8.hpp"
 
 #include <algorithm>
@@ -320,90 +321,11 @@ std::string decode_error(const char* codec, std::string_view data, size_t start,
          std::to_string(start) + "-" + std::to_string(end - 1) + ": " + reason;
 }
 
-// str(data, 'utf-8', 'surrogatepass'): checks it decodes; the text is then
-// `data` itself (surrogatepass UTF-8 is what repr_str takes).
+// str(data, 'utf-8', 'surrogatepass'): checks it decodes (text/utf8_valid.hpp);
+// the text is then `data` itself (surrogatepass UTF-8 is what repr_str takes).
 std::optional<Fault> utf8_surrogatepass_check(std::string_view s) {
-  auto cont = [](uint8_t c) { return (c & 0xc0) == 0x80; };
-  size_t n = s.size();
-  size_t i = 0;
-  while (i < n) {
-    auto c = static_cast<uint8_t>(s[i]);
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    const char* reason = nullptr;
-    size_t end = 0;
-    auto at = [&](size_t k) { return static_cast<uint8_t>(s[i + k]); };
-    if (c < 0xc2 || c > 0xf4) {
-      reason = "invalid start byte";
-      end = i + 1;
-    } else if (c < 0xe0) {
-      if (n - i < 2) {
-        reason = "unexpected end of data";
-        end = n;
-      } else if (!cont(at(1))) {
-        reason = "invalid continuation byte";
-        end = i + 1;
-      } else {
-        i += 2;
-        continue;
-      }
-    } else if (c < 0xf0) {
-      if (n - i < 3) {
-        if (n - i >= 2 && (!cont(at(1)) || (at(1) < 0xa0 ? c == 0xe0 : c == 0xed))) {
-          reason = "invalid continuation byte";
-          end = i + 1;
-        } else {
-          reason = "unexpected end of data";
-          end = n;
-        }
-      } else if (!cont(at(1)) || (c == 0xe0 && at(1) < 0xa0) || (c == 0xed && at(1) >= 0xa0)) {
-        reason = "invalid continuation byte";
-        end = i + 1;
-      } else if (!cont(at(2))) {
-        reason = "invalid continuation byte";
-        end = i + 2;
-      } else {
-        i += 3;
-        continue;
-      }
-    } else {
-      if (n - i < 4) {
-        if (n - i >= 2 && (!cont(at(1)) || (at(1) < 0x90 ? c == 0xf0 : c == 0xf4))) {
-          reason = "invalid continuation byte";
-          end = i + 1;
-        } else if (n - i >= 3 && !cont(at(2))) {
-          reason = "invalid continuation byte";
-          end = i + 2;
-        } else {
-          reason = "unexpected end of data";
-          end = n;
-        }
-      } else if (!cont(at(1)) || (c == 0xf0 && at(1) < 0x90) || (c == 0xf4 && at(1) >= 0x90)) {
-        reason = "invalid continuation byte";
-        end = i + 1;
-      } else if (!cont(at(2))) {
-        reason = "invalid continuation byte";
-        end = i + 2;
-      } else if (!cont(at(3))) {
-        reason = "invalid continuation byte";
-        end = i + 3;
-      } else {
-        i += 4;
-        continue;
-      }
-    }
-    // The surrogatepass handler: an encoded surrogate at the error's start.
-    if (n - i >= 3 && (c & 0xf0) == 0xe0 && cont(at(1)) && cont(at(2))) {
-      uint32_t cp = (uint32_t{c & 0x0fu} << 12) | (uint32_t{at(1) & 0x3fu} << 6) | (at(2) & 0x3fu);
-      if (cp >= 0xd800 && cp <= 0xdfff) {
-        i += 3;
-        continue;
-      }
-    }
-    return Fault{ErrorCode::BadArgument, decode_error("utf-8", s, i, end, reason)};
-  }
+  if (auto f = text::utf8_check(s, true))
+    return Fault{ErrorCode::BadArgument, decode_error("utf-8", s, f->start, f->end, f->reason)};
   return std::nullopt;
 }
 

@@ -16,6 +16,7 @@
 #include "latin1.hpp"
 #include "picklecodec/repr.hpp"
 #include "value_access.hpp"
+#include "text/utf8_valid.hpp"
 #include "value_impl.hpp"
 
 namespace pkl {
@@ -836,42 +837,6 @@ bool Graph::truthy(NodeId n) const {
 
 // ---- UTF-8 with surrogates ------------------------------------------------
 
-bool Graph::str_is_valid(std::string_view s) noexcept {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  const size_t n = s.size();
-  size_t i = 0;
-  while (i < n) {
-    // ASCII run, eight bytes at a time.
-    while (i + 8 <= n) {
-      uint64_t w;
-      std::memcpy(&w, p + i, 8);
-      if (w & 0x8080808080808080ULL) break;
-      i += 8;
-    }
-    if (i >= n) break;
-    const unsigned c = p[i];
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    auto cont = [&](size_t k) { return i + k < n && (p[i + k] & 0xc0) == 0x80; };
-    if (c >= 0xc2 && c <= 0xdf) {
-      if (!cont(1)) return false;
-      i += 2;
-    } else if (c >= 0xe0 && c <= 0xef) {
-      if (!cont(1) || !cont(2)) return false;
-      if (c == 0xe0 && p[i + 1] < 0xa0) return false;  // overlong
-      i += 3;                                          // ED A0..BF (surrogates) allowed
-    } else if (c >= 0xf0 && c <= 0xf4) {
-      if (!cont(1) || !cont(2) || !cont(3)) return false;
-      if (c == 0xf0 && p[i + 1] < 0x90) return false;  // overlong
-      if (c == 0xf4 && p[i + 1] > 0x8f) return false;  // above U+10FFFF
-      i += 4;
-    } else {
-      return false;  // stray continuation, C0/C1 overlong lead, F5..FF
-    }
-  }
-  return true;
-}
+bool Graph::str_is_valid(std::string_view s) noexcept { return text::utf8_valid(s, true); }
 
 }  // namespace pkl
