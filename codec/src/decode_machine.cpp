@@ -673,7 +673,7 @@ Graph Machine::run() {
         // ---- memo -------------------------------------------------------------
         case op::GET: {
           std::string_view line = in_.line();
-          if (line.size() < 2) fail(ErrorCode::Truncated, "pickle data was truncated");
+          require_line(line);
           op_get(parse_memo_index(line, max_digits));
           break;
         }
@@ -681,7 +681,7 @@ Graph Machine::run() {
         case op::LONG_BINGET: op_get(static_cast<int64_t>(le(in_.take(4), 4))); break;
         case op::PUT: {
           std::string_view line = in_.line();
-          if (line.size() < 2) fail(ErrorCode::Truncated, "pickle data was truncated");
+          require_line(line);
           if (stack_.size() <= fence_) underflow();
           int64_t idx = parse_memo_index(line, max_digits);
           if (idx < 0) fail(ErrorCode::BadArgument, "negative PUT argument");
@@ -695,11 +695,11 @@ Graph Machine::run() {
         // ---- globals and objects ---------------------------------------------
         case op::GLOBAL: {
           std::string_view l1 = in_.line();
-          if (l1.size() < 2) fail(ErrorCode::Truncated, "pickle data was truncated");
+          require_line(l1);
           std::string module(l1.substr(0, l1.size() - 1));
           require_utf8(module, false);
           std::string_view l2 = in_.line();
-          if (l2.size() < 2) fail(ErrorCode::Truncated, "pickle data was truncated");
+          require_line(l2);
           std::string_view name = l2.substr(0, l2.size() - 1);
           require_utf8(name, false);
           push(find_class(module, name, op::GLOBAL));
@@ -716,11 +716,11 @@ Graph Machine::run() {
         case op::INST: {
           size_t m = marker();
           std::string_view l1 = in_.line();
-          if (l1.size() < 2) fail(ErrorCode::Truncated, "pickle data was truncated");
+          require_line(l1);
           std::string module(l1.substr(0, l1.size() - 1));
           require_ascii(module);
           std::string_view l2 = in_.line();
-          if (l2.size() < 2) fail(ErrorCode::Truncated, "pickle data was truncated");
+          require_line(l2);
           std::string_view name = l2.substr(0, l2.size() - 1);
           require_ascii(name);
           NodeId cls = find_class(module, name, op::INST);

@@ -159,7 +159,7 @@ void Reader::set_limit() {
   lim_ = allowed < window ? origin_ + allowed : end_;
 }
 
-void Reader::truncated() const { throw Error(ErrorCode::Truncated, "pickle data was truncated"); }
+void Reader::truncated() const { fail_truncated(); }
 
 void Reader::over_budget() const {
   throw Error(ErrorCode::ResourceLimit, "the pickle exceeds the input budget (max_input_bytes)");

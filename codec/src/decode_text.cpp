@@ -19,6 +19,7 @@
 namespace pkl::detail {
 
 void fail(ErrorCode code, std::string message) { throw Error(code, std::move(message)); }
+void fail_truncated() { fail(ErrorCode::Truncated, "pickle data was truncated"); }
 
 namespace {
 
@@ -375,7 +376,7 @@ NodeId py_long_from_string(Graph& g, std::string_view text, int base, uint32_t m
 }
 
 NodeId parse_int_line(Graph& g, std::string_view line, uint32_t max_digits) {
-  if (line.size() < 2) fail(ErrorCode::Truncated, "pickle data was truncated");
+  require_line(line);
   const std::string_view s = c_string(line);
   // strtol(s, &endptr, 0) as glibc does it in the C locale.
   const size_t n = s.size();
@@ -428,14 +429,14 @@ NodeId parse_int_line(Graph& g, std::string_view line, uint32_t max_digits) {
 }
 
 NodeId parse_long_line(Graph& g, std::string_view line, uint32_t max_digits) {
-  if (line.size() < 2) fail(ErrorCode::Truncated, "pickle data was truncated");
+  require_line(line);
   std::string_view s = line;
   if (s[s.size() - 2] == 'L') s = s.substr(0, s.size() - 2);
   return py_long_from_string(g, c_string(s), 0, max_digits);
 }
 
 double parse_float_line(std::string_view line) {
-  if (line.size() < 2) fail(ErrorCode::Truncated, "pickle data was truncated");
+  require_line(line);
   const std::string_view s = c_string(line);
   const size_t n = s.size();
   auto at = [&](size_t k) -> char { return k < n ? s[k] : '\0'; };

@@ -17,6 +17,13 @@
 namespace pkl::detail {
 
 [[noreturn]] void fail(ErrorCode code, std::string message);
+// "pickle data was truncated" (CPython's bad_readline and short reads).
+[[noreturn]] void fail_truncated();
+// A text opcode's line ends in '\n' and holds more than that: CPython's
+// `if (len < 2) return bad_readline();`.
+inline void require_line(std::string_view line) {
+  if (line.size() < 2) [[unlikely]] fail_truncated();
+}
 
 // ---- UTF-8 and friends ------------------------------------------------
 
