@@ -197,7 +197,7 @@ const std::array<std::string_view, 27> kGlobals = {
     "UserDict\nUserDict", "mod\nOuter.Inner", "__main__\nPoint"};
 
 // Classes the decoder leaves inert (none of the builtins it gives meaning:
-// CONFORMANCE.md section 2.1's, builtins.object, copyreg._reconstructor):
+// docs/conformance.md section 2.1's, builtins.object, copyreg._reconstructor):
 // the callables and classes of built objects.
 const std::array<std::string_view, 7> kClasses = {
     "__main__\nPoint", "mod\nOuter.Inner", "collections\nOrderedDict", "datetime\ndatetime",

@@ -9,7 +9,7 @@ them under their module for the pickler's save_global check).
 `graph_of(value)` is the reverse, for loaded values, so tests can compare
 graphs.  Atoms (None, bool, int, float) get a node per occurrence; every
 other value is one node per object identity (1-char str/bytes are shared
-singletons in CPython, so they come out shared, as CONFORMANCE.md §4 says).
+singletons in CPython, so they come out shared, as docs/conformance.md §4 says).
 """
 
 import json

@@ -668,7 +668,7 @@ DIVERGENCES = [
                  "non-strict error handler) as an inert call",
         "category": "not-implemented",
         "why": "pickle itself only writes latin1; running the other 100-odd codecs means "
-               "reimplementing them. Outside CONFORMANCE.md §6's allowed list: a known gap",
+               "reimplementing them. Outside docs/conformance.md §6's allowed list: a known gap",
         "rules": [python_only("unevaluated-codec")],
         "evidence": ev_codecs_evaluated,
     },
@@ -751,7 +751,7 @@ DIVERGENCES = [
                    "UnpicklingError 'pickle exhausted before end of frame'",
         "codec": "follows the C unpickler (accepts)",
         "category": "c-vs-python-disagree",
-        "why": "CONFORMANCE.md §1: the C implementation is the reference",
+        "why": "docs/conformance.md §1: the C implementation is the reference",
         "rules": [],
         "evidence": ev_frame_crossing,
     },

@@ -1,4 +1,4 @@
-"""Inert load and re-dump with CPython's C pickle module (CONFORMANCE.md §2, §3, §6).
+"""Inert load and re-dump with CPython's C pickle module (docs/conformance.md §2, §3, §6).
 
 `load_stream(data)` runs `_pickle.Unpickler` (subclassed) over a byte string
 holding one or more concatenated pickles. Its `find_class` never imports: it

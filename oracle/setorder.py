@@ -1,4 +1,4 @@
-"""Is a recode "CPython's bytes up to the order of set items"? (CONFORMANCE.md §6)
+"""Is a recode "CPython's bytes up to the order of set items"? (docs/conformance.md §6)
 
 CPython writes a set's items in hash-table order; the codec writes them in
 the order it stored them.  `set_order_equivalent(value, q, cpython, codec)`

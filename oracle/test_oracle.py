@@ -169,7 +169,7 @@ class TestRedumpMatchesRealClasses(unittest.TestCase):
         data = b"\x80\x04(\x8c\x01a\x8c\x01aC\x01bC\x01b\x8c\x00\x8c\x00t."
         v = load1(data).value
         self.assertIs(v[0], v[1])
-        # Not in CONFORMANCE.md §4's words: since 3.8 the C unpickler reads
+        # docs/conformance.md §4: since 3.8 the C unpickler reads
         # SHORT_BINBYTES/BINBYTES/BINBYTES8 into a fresh bytes object, so
         # 1-byte bytes from those opcodes are *not* the singleton ...
         self.assertIsNot(v[2], v[3])

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""builtin_calls_test: the builtins a pickle may call (CONFORMANCE.md §2.1),
+"""builtin_calls_test: the builtins a pickle may call (docs/conformance.md §2.1),
 on a grid of arguments, each against CPython's own answer.
 
 bytes, bytearray, set, frozenset and _codecs.encode, called by REDUCE, NEWOBJ

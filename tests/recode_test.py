@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""recode_test: `pickletool recode --protocol q` against CPython (CONFORMANCE.md §6).
+"""recode_test: `pickletool recode --protocol q` against CPython (docs/conformance.md §6).
 
 For every input B (pickles python3 writes here for a range of values and
 classes, hand-written pickles; with --corpus every file of corpus/, which
@@ -242,7 +242,7 @@ SET_OPCODES = (pickle.EMPTY_SET, pickle.FROZENSET, pickle.ADDITEMS)
 
 
 def same_but_set_order(codec, cpython, q):
-    """CONFORMANCE.md §6's one exception: the codec writes set items in their
+    """docs/conformance.md §6's one exception: the codec writes set items in their
     stored order, CPython in its hash order. Two pickles of one graph that
     differ only there load, under CPython, into graphs it re-dumps alike."""
     if len(codec) != len(cpython):

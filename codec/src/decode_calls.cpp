@@ -1,7 +1,7 @@
 // What calls (REDUCE, INST, OBJ, NEWOBJ, NEWOBJ_EX), BUILD and the item
 // opcodes (APPEND(S), SETITEM(S), ADDITEMS) do to values: builtin types
 // behave as CPython's do, inert globals and objects record reduce tuples
-// (CONFORMANCE.md §2-3), registered classes go through their hooks.
+// (docs/conformance.md §2-3), registered classes go through their hooks.
 #include <algorithm>
 #include <new>
 #include <span>
@@ -283,7 +283,7 @@ NodeId Machine::call(NodeId callable, NodeId args) {
 // arguments a class is made by cls.__new__(cls), __init__ not called (how
 // Python 2 writes every classic instance at protocols 0-1): the object NEWOBJ
 // makes, recorded as copyreg.__newobj__(cls). Every global is a class here
-// (CONFORMANCE: globals) but _codecs.encode, CPython's own function, which
+// (docs/conformance.md §2) but _codecs.encode, CPython's own function, which
 // is called. A class defining __getinitargs__ would be called too; an inert
 // global has none. Anything else on the stack is called: cls(*args).
 NodeId Machine::instantiate(NodeId cls, NodeId args) {

@@ -1,4 +1,4 @@
-// Globals (CONFORMANCE.md §2): Python 2 names through fix_imports below
+// Globals (docs/conformance.md §2): Python 2 names through fix_imports below
 // protocol 3 (CPython's find_class, Modules/_pickle.c), then one of the
 // builtins pickle spells with a global, a registered class, or an inert
 // global; the allowlist policy refuses the rest in CPython's words.

@@ -1,7 +1,7 @@
 // The pickle machine: the opcode loop (decode_machine.cpp), globals
 // resolution and policy (decode_globals.cpp) and what calls, BUILD and the
 // item opcodes do to values (decode_calls.cpp), following CPython 3.11's C
-// unpickler (Modules/_pickle.c) with CONFORMANCE.md's inert globals and
+// unpickler (Modules/_pickle.c) with docs/conformance.md's inert globals and
 // objects. Internal header.
 #pragma once
 
@@ -27,7 +27,7 @@
 
 namespace pkl::detail {
 
-// What a global resolves to (CONFORMANCE.md §2).
+// What a global resolves to (docs/conformance.md §2).
 enum class Special : uint8_t {
   None,           // inert, or a registered class
   Set,            // builtins.set

@@ -115,7 +115,7 @@ std::string py_str(const Graph& g, NodeId n) {
       case Kind::Bytes: out += repr_bytes(g.as_bytes(x)); return true;
       case Kind::ByteArray: out += repr_bytes(g.as_bytes(x), true); return true;
       case Kind::Global: {
-        // A global is a class (CONFORMANCE: globals), and str() of a class is
+        // A global is a class (docs/conformance.md §2), and str() of a class is
         // type.__repr__: the module left out for builtins. _codecs.encode is
         // CPython's own function.
         const GlobalData& d = g.global_data(x);

@@ -1,4 +1,4 @@
-// pkl::Graph: Python's key semantics (CONFORMANCE.md §5): hashing, equality,
+// pkl::Graph: Python's key semantics (docs/conformance.md §5): hashing, equality,
 // dict and set tables. Everything is iterative: nothing recurses on the C++
 // stack in proportion to the depth of nested tuples or frozensets.
 #include <bit>

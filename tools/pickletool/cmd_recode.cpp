@@ -2,7 +2,7 @@
 // stream (running nothing) and write it again at protocol N, one output
 // pickle per input pickle, each written as soon as it is read: exactly the
 // bytes CPython's pickle.dumps(pickle.loads(b), N) writes with inert
-// stand-ins for the globals (CONFORMANCE.md §6).
+// stand-ins for the globals (docs/conformance.md §6).
 #include <CLI/CLI.hpp>
 
 #include <memory>

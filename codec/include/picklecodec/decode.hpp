@@ -27,7 +27,7 @@ class TraceObserver;  // picklecodec/trace.hpp
 enum class StringEncoding : uint8_t { Ascii, Latin1, Bytes };
 
 // What happens to a global that is neither a builtin type pickle spells with
-// a global (CONFORMANCE.md §2.1) nor a registered class.
+// a global (docs/conformance.md §2.1) nor a registered class.
 enum class GlobalPolicy : uint8_t {
   Inert,          // an inert Global node
   AllowlistOnly,  // an error naming it ("Can't get attribute ...")

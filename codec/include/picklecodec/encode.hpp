@@ -1,6 +1,6 @@
 // The encoder: a value graph to pickle bytes, protocols 0-5, byte for byte
 // what CPython 3.11's C pickler (`_pickle.c`) writes for the same objects
-// (CONFORMANCE.md §7; set items in their stored order, §6).
+// (docs/conformance.md §7; set items in their stored order, §6).
 //
 // Encoding is iterative (an explicit work stack, never the C++ stack), so a
 // graph of any depth encodes. A pickle is built in memory and handed to the
@@ -16,7 +16,7 @@
 //
 // Identity. Memo use follows object identity as CPython's would be for the
 // materialized graph: graph nodes are objects (the singleton strs and bytes
-// of CONFORMANCE.md §4 included); the objects the pickler makes up have
+// of docs/conformance.md §4 included); the objects the pickler makes up have
 // CPython's identities (a global is one object per (module, qualname); the
 // module name of STACK_GLOBAL is one interned str per module; a class's
 // qualname is its own str; attribute names of registered instances are

@@ -7,11 +7,11 @@
 // (destruction, equality, hashing, printing and traversal are iterative).
 //
 // Python's identity rules that pickle exposes are applied here, in one place
-// (CONFORMANCE.md §4): None, True and False are single nodes; the empty str,
+// (docs/conformance.md §4): None, True and False are single nodes; the empty str,
 // every one-character str below U+0100, the empty bytes and every one-byte
 // bytes are shared singletons; a (module, qualname) global is one node.
 //
-// Dict keys and set members follow Python (CONFORMANCE.md §5): equal numbers
+// Dict keys and set members follow Python (docs/conformance.md §5): equal numbers
 // are one key whatever their type, NaN equals only itself, tuples and
 // frozensets compare by content, globals and objects by identity; list, dict,
 // set and bytearray (and tuples holding one) are unhashable. Hashing is keyed
@@ -52,7 +52,7 @@ enum class Kind : uint8_t {
   Set,
   FrozenSet,
   Global,     // an inert (module, qualname)
-  Object,     // an inert object: a reduce tuple (CONFORMANCE.md §3), or a registered class's instance
+  Object,     // an inert object: a reduce tuple (docs/conformance.md §3), or a registered class's instance
   PersId,     // a persistent-id reference the caller's hook did not resolve
   Buffer,     // an out-of-band buffer reference (protocol 5)
 };
