@@ -187,6 +187,18 @@ def test_cli(bin_dir):
     if rc("--allow", allow, benign).returncode != 2:
         failures.append("a wildcard in --allow FILE is not refused")
     os.unlink(allow)
+    # Standard input, piped, as every pickletool command reads it: the same
+    # verdict and findings as the file, under the name "-".
+    for path in (evil, benign):
+        with open(path, "rb") as f:
+            data = f.read()
+        piped = subprocess.run(["sh", "-c", 'cat | "$0" scan --json --quiet -', tool], input=data,
+                               capture_output=True)
+        direct = subprocess.run([tool, "scan", "--json", "--quiet", path], capture_output=True)
+        a, b = json.loads(piped.stdout)["reports"][0], json.loads(direct.stdout)["reports"][0]
+        if (piped.returncode, a["path"], a["verdict"], a["findings"]) != (direct.returncode, "-", b["verdict"],
+                                                                          b["findings"]):
+            failures.append(f"scan - of a pipe from {os.path.basename(path)} differs from scanning the file")
     p = rc("--sarif", evil, benign)
     doc = json.loads(p.stdout)
     results = doc["runs"][0]["results"]

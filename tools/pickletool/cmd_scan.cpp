@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "cli_input.hpp"
 #include "commands.hpp"
 #include "picklecodec/error.hpp"
 #include "picklecodec/scan.hpp"
@@ -112,6 +113,13 @@ void print_text(const Report& r, bool steps) {
                 << s.what << " " << s.target << "\n";
 }
 
+// Standard input as every pickletool command reads it (a pipe or a
+// redirected file), scanned as one file named "-".
+Report scan_stdin(const pkl::scan::Options& o) {
+  Input in("-");
+  return pkl::scan::scan_bytes(in.all(), o, "-");
+}
+
 void run_scan(const ScanArgs& args) {
   Verdict fail_on;
   if (!pkl::scan::parse_verdict(args.fail_on, fail_on))
@@ -133,7 +141,7 @@ void run_scan(const ScanArgs& args) {
   for (const auto& f : args.files) {
     ++i;
     if (progress) std::fprintf(stderr, "\rscan: %zu/%zu %s\x1b[K", i, args.files.size(), f.c_str());
-    Report r = pkl::scan::scan_file(f, o);
+    Report r = f == "-" ? scan_stdin(o) : pkl::scan::scan_file(f, o);
     failed |= r.verdict >= fail_on;
     error |= r.verdict == Verdict::Error;
     if (!args.json && !args.sarif) print_text(r, args.steps);
@@ -158,9 +166,10 @@ void add_scan_command(CLI::App& app) {
   auto args = std::make_shared<ScanArgs>();
   CLI::App* cmd = app.add_subcommand(
       "scan", "Report what each file's pickles would import and call in CPython (running nothing), against an allowlist");
-  cmd->add_option("files", args->files, "files (pickles, PyTorch checkpoints, .npy/.npz, zip archives)")
+  cmd->add_option("files", args->files,
+                  "files (pickles, PyTorch checkpoints, .npy/.npz, zip archives), or - for standard input")
       ->required()
-      ->check(CLI::ExistingFile);
+      ->check(CLI::ExistingFile | CLI::IsMember({"-"}));
   cmd->add_option("--profile", args->profiles,
                   "allowlist profile: torch-weights-only, torch, numpy, pandas, sklearn, joblib, stdlib (repeatable)")
       ->allow_extra_args(false);
