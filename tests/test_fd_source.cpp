@@ -16,16 +16,11 @@
 
 #include "picklecodec/decode.hpp"
 
+#include "cpu_time.hpp"
+
 using namespace pkl;
 
 namespace {
-
-double thread_cpu_seconds() {
-  rusage u{};
-  getrusage(RUSAGE_THREAD, &u);
-  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-}
 
 // pickle.dumps('a' * n, 0): one UNICODE text line of n + 1 bytes.
 std::string text_pickle(size_t n) { return "V" + std::string(n, 'a') + "\np0\n."; }
