@@ -692,30 +692,26 @@ struct convert<std::vector<double, A>> {
   }
 };
 
-template <class T, class A>
-struct convert<std::deque<T, A>> {
-  static NodeId dump(Dumper& d, const std::deque<T, A>& v) { return detail::dump_list(d, v); }
-  static void load(Loader& l, NodeId n, std::deque<T, A>& out) {
-    const auto items = detail::sequence_items(l, n, "list");
+namespace detail {
+// A sequence filled at its back (deque, list): a Python list.
+template <class C>
+struct back_filled_list {
+  static NodeId dump(Dumper& d, const C& v) { return dump_list(d, v); }
+  static void load(Loader& l, NodeId n, C& out) {
+    const auto items = sequence_items(l, n, "list");
     out.clear();
     for (size_t i = 0; i < items.size(); ++i) {
       out.emplace_back();
-      detail::at_index([&] { l.load(items[i], out.back()); }, i);
+      at_index([&] { l.load(items[i], out.back()); }, i);
     }
   }
 };
+}  // namespace detail
+
 template <class T, class A>
-struct convert<std::list<T, A>> {
-  static NodeId dump(Dumper& d, const std::list<T, A>& v) { return detail::dump_list(d, v); }
-  static void load(Loader& l, NodeId n, std::list<T, A>& out) {
-    const auto items = detail::sequence_items(l, n, "list");
-    out.clear();
-    for (size_t i = 0; i < items.size(); ++i) {
-      out.emplace_back();
-      detail::at_index([&] { l.load(items[i], out.back()); }, i);
-    }
-  }
-};
+struct convert<std::deque<T, A>> : detail::back_filled_list<std::deque<T, A>> {};
+template <class T, class A>
+struct convert<std::list<T, A>> : detail::back_filled_list<std::list<T, A>> {};
 
 template <class T, size_t N>
 struct convert<std::array<T, N>> {
