@@ -31,32 +31,16 @@
 #include <string>
 #include <vector>
 
+#include "bench_util.hpp"
 #include "picklecodec/decode.hpp"
 #include "picklecodec/encode.hpp"
 #include "picklecodec/error.hpp"
 
 namespace {
 
-// CPU time of this thread (user + system, page faults included): unlike the
-// wall clock it does not count the time other processes of a loaded machine
-// take, so both sides are measured alike (cpython_bench.py: time.thread_time).
-double cpu_seconds() {
-  timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot open " + path);
-  in.seekg(0, std::ios::end);
-  const auto size = static_cast<size_t>(in.tellg());
-  in.seekg(0);
-  std::string data;
-  data.resize(size);
-  in.read(data.data(), static_cast<std::streamsize>(size));
-  return data;
-}
+using bench::cpu_seconds;
+using bench::read_file;
+using bench::status_kb;
 
 // The protocol a pickle was written with (its PROTO opcode; 0/1 have none).
 int protocol_of(const std::string& data) {
@@ -77,16 +61,6 @@ pkl::DecodeOptions options_for(bool views) {
 }
 
 // ---- peak memory -------------------------------------------------------------
-
-long status_kb(const char* field) {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  const size_t n = std::strlen(field);
-  while (std::getline(in, line)) {
-    if (line.compare(0, n, field) == 0 && line.size() > n && line[n] == ':') return std::atol(line.c_str() + n + 1);
-  }
-  return -1;
-}
 
 // Resident memory from the page tables (/proc/self/smaps_rollup): all of it,
 // and the part that is files (the program's code and libraries). A peak is

@@ -20,32 +20,15 @@
 #include <string>
 #include <vector>
 
+#include "bench_util.hpp"
 #include "picklecodec/torch.hpp"
 #include "picklecodec/typed.hpp"
 
 namespace {
 
-double cpu_seconds() {
-  timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot open " + path);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
-// A field of /proc/self/status in kB (VmHWM, VmRSS).
-long status_kb(const char* field) {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  const size_t n = std::strlen(field);
-  while (std::getline(in, line))
-    if (line.compare(0, n, field) == 0 && line.size() > n && line[n] == ':') return std::stol(line.substr(n + 1));
-  return -1;
-}
+using bench::cpu_seconds;
+using bench::read_file;
+using bench::status_kb;
 
 int load_doubles(const std::string& path, int repeat) {
   const std::string data = read_file(path);
