@@ -4,13 +4,7 @@
 
 #include <iostream>
 
-#define CHECK(cond)                                                 \
-  do {                                                              \
-    if (!(cond)) {                                                  \
-      std::cerr << "failed: " #cond " (line " << __LINE__ << ")\n"; \
-      return 1;                                                     \
-    }                                                               \
-  } while (0)
+#include "doc_check.hpp"
 
 // [doc:class]
 namespace shop {

@@ -5,13 +5,7 @@
 
 #include <iostream>
 
-#define CHECK(cond)                                                 \
-  do {                                                              \
-    if (!(cond)) {                                                  \
-      std::cerr << "failed: " #cond " (line " << __LINE__ << ")\n"; \
-      return 1;                                                     \
-    }                                                               \
-  } while (0)
+#include "doc_check.hpp"
 
 int main(int argc, char** argv) {
   if (argc < 2) {

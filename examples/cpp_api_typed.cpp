@@ -8,13 +8,7 @@
 #include <string>
 #include <vector>
 
-#define CHECK(cond)                                            \
-  do {                                                         \
-    if (!(cond)) {                                             \
-      std::cerr << "failed: " #cond " (line " << __LINE__ << ")\n"; \
-      return 1;                                                \
-    }                                                          \
-  } while (0)
+#include "doc_check.hpp"
 
 // [doc:adl]
 namespace geo {
