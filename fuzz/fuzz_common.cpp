@@ -113,7 +113,9 @@ void check_recode(const pkl::Graph& g, Bytes input, const char* target, RecodeCh
     if (checks.isomorphism && !equivalent(g, g.root(), *back.graph, back.graph->root(), Equivalence::round_trip())) {
       if (recode_loses_information(g, p)) continue;
       fail(failure("decode(encode(g, p)) is not g"),
-           {{"protocol", std::to_string(p)}, {"input", hex(input)}, {"encoded", describe(first)}});
+           {{"protocol", std::to_string(p)},
+            {"difference", difference(g, g.root(), *back.graph, back.graph->root(), Equivalence::round_trip())},
+            {"input", hex(input)}, {"encoded", describe(first)}});
     }
     if (checks.fixed_point) {
       Encoded second = try_encode(*back.graph, p);

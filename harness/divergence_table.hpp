@@ -36,6 +36,7 @@ enum class Predicate : uint8_t {
   GlobalNameUnstable,
   NewobjExBelow4,
   NanPayloadProtocol0,
+  CallReachedInItsOwnArgs,
 };
 
 struct Divergence {
@@ -94,6 +95,7 @@ inline constexpr Divergence kDivergences[] = {
     {"global-name-unstable", Category::PickleLosesInformation, Rule::GraphPredicate, Predicate::GlobalNameUnstable, 0, 3, 0u, std::string_view(), std::string_view(), std::string_view(), 0u, 0x0000000000000000u, std::string_view("the codec's own round trip cannot keep a name that GLOBAL text or fix_imports changes", 85)},
     {"newobj-ex-below-4", Category::PickleLosesInformation, Rule::GraphPredicate, Predicate::NewobjExBelow4, 2, 3, 0u, std::string_view(), std::string_view(), std::string_view(), 0u, 0x0000000000000000u, std::string_view("the codec's own round trip cannot give NEWOBJ_EX back from protocols 2-3", 72)},
     {"nan-payload-protocol-0", Category::PickleLosesInformation, Rule::GraphPredicate, Predicate::NanPayloadProtocol0, 0, 0, 0u, std::string_view(), std::string_view(), std::string_view(), 0u, 0x0000000000000000u, std::string_view("the codec's own round trip cannot keep a NaN's payload through text", 67)},
+    {"call-reached-in-its-own-args", Category::PickleLosesInformation, Rule::GraphPredicate, Predicate::CallReachedInItsOwnArgs, 0, 5, 0u, std::string_view(), std::string_view(), std::string_view(), 0u, 0x0000000000000000u, std::string_view("the same bytes mean both; the codec's own round trip cannot tell which one it wrote", 83)},
 };
 
 }  // namespace pklharness::table

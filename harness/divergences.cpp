@@ -82,12 +82,12 @@ void for_each_memo_index(std::string_view data, Fn&& fn) {
   }
 }
 
-// Calls fn(node) once for each node reachable from the root (iteratively).
+// Calls fn(node) once for each node reachable from `from` (iteratively).
 template <class Fn>
-void for_each_reachable(const pkl::Graph& g, Fn&& fn) {
-  if (g.root() == pkl::kNoNode) return;
+void for_each_reachable(const pkl::Graph& g, pkl::NodeId from, Fn&& fn) {
+  if (from == pkl::kNoNode) return;
   std::vector<bool> seen(g.size());
-  std::vector<pkl::NodeId> todo{g.root()};
+  std::vector<pkl::NodeId> todo{from};
   auto push = [&](pkl::NodeId n) {
     if (n != pkl::kNoNode && !seen[n]) todo.push_back(n);
   };
@@ -161,12 +161,27 @@ bool newobj_ex_call(const pkl::Graph& g, pkl::NodeId n) {
   return c.module == "copyreg" && c.qualname == "__newobj_ex__";
 }
 
+// An inert object made by a call f(obj, s) with obj inert (the shape the
+// decoder reads as obj's state_setter when the call's result is discarded),
+// reachable again from its own arguments: the encoder then writes the call a
+// second time and discards it, as CPython's save_reduce does.
+bool call_reached_in_own_args(const pkl::Graph& g, pkl::NodeId n) {
+  const auto& o = g.object_data(n);
+  if (o.class_index >= 0 || o.args == pkl::kNoNode || g.kind(o.args) != pkl::Kind::Tuple || g.length(o.args) != 2)
+    return false;
+  const pkl::NodeId first = g.items(o.args)[0];
+  if (g.kind(first) != pkl::Kind::Object || g.object_data(first).class_index >= 0) return false;
+  bool again = false;
+  for_each_reachable(g, o.args, [&](pkl::NodeId m) { again = again || m == n; });
+  return again;
+}
+
 // Whether `predicate` holds of g (at a protocol the row covers).
 bool holds(Predicate predicate, const pkl::Graph& g, int protocol) {
   bool found = false;
   std::vector<pkl::NodeId> small_bytes;  // b'' and each b'\xNN' first seen
   if (predicate == Predicate::EqualOneByteBytesBelow3) small_bytes.assign(257, pkl::kNoNode);
-  for_each_reachable(g, [&](pkl::NodeId n) {
+  for_each_reachable(g, g.root(), [&](pkl::NodeId n) {
     if (found) return;
     const pkl::Kind k = g.kind(n);
     switch (predicate) {
@@ -194,6 +209,9 @@ bool holds(Predicate predicate, const pkl::Graph& g, int protocol) {
           const double v = g.as_float(n);
           found = v != v && std::bit_cast<uint64_t>(v) != 0x7ff8000000000000u;
         }
+        break;
+      case Predicate::CallReachedInItsOwnArgs:
+        found = k == pkl::Kind::Object && call_reached_in_own_args(g, n);
         break;
       case Predicate::None:
         break;

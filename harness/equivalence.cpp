@@ -35,6 +35,10 @@ bool Matching::run(NodeId ra, NodeId rb) {
   if (explain_) trail_.push_back({-1, "root"});
   current_ = explain_ ? 0 : -1;
   if (!link(ra, rb, "")) return false;
+  return finish();
+}
+
+bool Matching::finish() {
   while (!work_.empty() || !deferred_.empty()) {
     while (!work_.empty()) {
       const Work w = work_.back();
@@ -317,19 +321,44 @@ bool Matching::match_sets(NodeId x, NodeId y) {
     if (!used[j]) by_fp.emplace(fingerprint(b_, ys[j], 4), j);
   for (NodeId m : rest) {
     auto range = by_fp.equal_range(fingerprint(a_, m, 4));
-    size_t best = SIZE_MAX;
-    for (auto it = range.first; it != range.second; ++it) {
-      if (used[it->second]) continue;
-      if ((eq_.atoms_by_value && is_atom(b_, ys[it->second])) || to_a_[ys[it->second]] == kNoNode) {
-        best = it->second;
-        break;
-      }
-    }
-    if (best == SIZE_MAX) return fail("no set member matches " + brief(a_, m));
-    used[best] = true;
-    if (!link(m, ys[best], "{member}")) return false;
+    std::vector<size_t> candidates;
+    for (auto it = range.first; it != range.second; ++it)
+      if (!used[it->second] && ((eq_.atoms_by_value && is_atom(b_, ys[it->second])) || to_a_[ys[it->second]] == kNoNode))
+        candidates.push_back(it->second);
+    if (candidates.empty()) return fail("no set member matches " + brief(a_, m));
+    if (candidates.size() > 1 && !(eq_.atoms_by_value && is_atom(a_, m)) && trials_left_ > 0)
+      return try_each(x, y, m, ys, candidates);
+    used[candidates[0]] = true;
+    if (!link(m, ys[candidates[0]], "{member}")) return false;
   }
   return true;
+}
+
+// Members alike to a depth of four may still differ deeper, or in what they
+// share: the first alike partner is not always the right one. Each is tried
+// with the whole rest of the comparison; the set is then taken up again with
+// m paired (as a member paired elsewhere). Trials are bounded, so a hostile
+// graph of many alike members costs a bounded search, then the greedy choice.
+bool Matching::try_each(NodeId x, NodeId y, NodeId m, std::span<const NodeId> ys, const std::vector<size_t>& candidates) {
+  const Snapshot before{to_b_, to_a_, work_, deferred_, trail_.size(), current_};
+  std::string first_why;
+  for (size_t c : candidates) {
+    if (trials_left_ > 0) --trials_left_;
+    if (link(m, ys[c], "{member}")) {
+      deferred_.push_back({x, y, current_});
+      if (finish()) return true;
+    }
+    if (first_why.empty()) first_why = why_;
+    to_b_ = before.to_b;
+    to_a_ = before.to_a;
+    work_ = before.work;
+    deferred_ = before.deferred;
+    trail_.resize(before.trail_size);
+    current_ = before.current;
+    why_.clear();
+  }
+  why_ = first_why;
+  return false;
 }
 
 bool equivalent(const Graph& a, NodeId ra, const Graph& b, NodeId rb, const Equivalence& eq) {

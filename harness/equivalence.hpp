@@ -130,6 +130,16 @@ class Matching {
   bool same(pkl::NodeId x, pkl::NodeId y);
   bool same_object(pkl::NodeId x, pkl::NodeId y);
   bool match_sets(pkl::NodeId x, pkl::NodeId y);
+  bool try_each(pkl::NodeId x, pkl::NodeId y, pkl::NodeId m, std::span<const pkl::NodeId> ys,
+                const std::vector<size_t>& candidates);
+  // The comparison from the pairs still to compare.
+  bool finish();
+  struct Snapshot {
+    std::vector<pkl::NodeId> to_b, to_a;
+    std::vector<Work> work, deferred;
+    size_t trail_size;
+    int current;
+  };
   pkl::NodeId state(const pkl::Graph& g, const pkl::ObjectData& o) const;
 
   const pkl::Graph& a_;
@@ -141,6 +151,7 @@ class Matching {
   std::vector<Trail> trail_;
   int current_ = -1;  // the trail of the pair being compared
   std::string why_;
+  int trials_left_ = 256;  // set-member trials (try_each) for the whole comparison
 };
 
 }  // namespace pklharness

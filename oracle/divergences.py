@@ -627,6 +627,34 @@ def ev_nan_payload():
         "protocol 0 writes %r, read back as %s" % (text, back.hex()))
 
 
+def call_in_own_args_input():
+    # made = m.f(x, None) where x's state is made: CPython writes the call, meets made again in x's
+    # state, writes it there, then throws its own call's result away (REDUCE POP BINGET).
+    return b"\x80\x02cm\nf\nq\x00cm\nX\nq\x01)Rq\x02h\x00h\x02N\x86q\x03Rq\x04bN\x86q\x05R0h\x04."
+
+
+def ev_call_in_own_args():
+    import types
+    m = types.ModuleType("divergences_call_in_own_args")
+    exec("calls = []\n"
+         "def f(a, b):\n    calls.append(1)\n    return Made(a, b)\n"
+         "class Made:\n    def __init__(self, a, b):\n        self.a, self.b = a, b\n"
+         "    def __reduce__(self):\n        return (f, (self.a, self.b))\n"
+         "class X:\n    def __reduce__(self):\n        return (X, (), self.state)\n"
+         "    def __setstate__(self, s):\n        self.state = s\n", m.__dict__)
+    sys.modules[m.__name__] = m
+    try:
+        x = m.X()
+        made = m.Made(x, None)
+        x.state = made
+        data = pickle.dumps(made, 2)
+        pickle.loads(data)
+    finally:
+        del sys.modules[m.__name__]
+    holds = b"R0h" in data and len(m.calls) == 2
+    return holds, "CPython writes %r; loading it calls f %d times" % (data[-12:], len(m.calls))
+
+
 # -- equivalent bytes, and inputs the oracle cannot answer -----------------------
 
 def set_order_input():
@@ -954,6 +982,18 @@ DIVERGENCES = [
         "why": "the codec's own round trip cannot keep a NaN's payload through text",
         "rules": [graph_predicate("NanPayloadProtocol0", 0, 0)],
         "evidence": ev_nan_payload,
+    },
+    {
+        "id": "call-reached-in-its-own-args",
+        "input": call_in_own_args_input,
+        "cpython": "an object made by a call f(x, s), met again while its arguments are written, is written there; "
+                   "the outer call is still written and its result thrown away: f, (x, s), REDUCE, POP, the way a "
+                   "reduce tuple's state_setter is written",
+        "codec": "writes the same bytes; read back, the discarded call f(x, s) is x's state_setter with state s",
+        "category": "pickle-loses-information",
+        "why": "the same bytes mean both; the codec's own round trip cannot tell which one it wrote",
+        "rules": [graph_predicate("CallReachedInItsOwnArgs", 0, 5)],
+        "evidence": ev_call_in_own_args,
     },
 ]
 

@@ -471,6 +471,7 @@ case_equal_one_byte_bytes = loses_case(b"[b'a', b'a']\n", (0, 2))
 case_global_name_unstable = loses_case(b"<global copy_reg._reconstructor>\n", (0, 3))
 case_newobj_ex_below_4 = loses_case(b"Object(m.C, (), kwargs={'a': 1})\n", (2, 3))
 case_nan_payload_protocol_0 = loses_case(b"nan\n", (0, 0))
+case_call_in_own_args = loses_case(b"Reduce(m.f, (Reduce(m.X, (), state=None, state_setter=m.f), None))\n", (0, 5))
 
 
 CASES = {
@@ -496,6 +497,7 @@ CASES = {
     "global-name-unstable": case_global_name_unstable,
     "newobj-ex-below-4": case_newobj_ex_below_4,
     "nan-payload-protocol-0": case_nan_payload_protocol_0,
+    "call-reached-in-its-own-args": case_call_in_own_args,
 }
 
 

@@ -24,7 +24,8 @@ CATEGORIES = ["resource-limit", "cpython-oom-or-recursion", "c-vs-python-disagre
               "equivalent", "cannot-answer"]
 RULES = ["exact-input", "codec-message", "cannot-answer-memo-index", "graph-predicate", "python-only",
          "cannot-answer-exception"]
-PREDICATES = ["None", "EqualOneByteBytesBelow3", "GlobalNameUnstable", "NewobjExBelow4", "NanPayloadProtocol0"]
+PREDICATES = ["None", "EqualOneByteBytesBelow3", "GlobalNameUnstable", "NewobjExBelow4", "NanPayloadProtocol0",
+              "CallReachedInItsOwnArgs"]
 EMBED_LIMIT = 4096   # bigger inputs are matched by size and FNV-1a 64
 
 

@@ -88,6 +88,17 @@ TEST(Divergences, RecodeLosesInformation) {
     EXPECT_EQ(id(pklharness::recode_loses_information(g, 1)), "none");
     EXPECT_EQ(id(pklharness::recode_loses_information(plain, 0)), "none");
   }
+  {  // made = f(x, None) with x's state made; not when x's state is None
+    pkl::Graph g;
+    const pkl::NodeId x = g.object(g.global("m", "X"), g.tuple({}));
+    std::vector<pkl::NodeId> args{x, g.none()};
+    const pkl::NodeId made = g.object(g.global("m", "f"), g.tuple(args));
+    g.set_root(made);
+    EXPECT_EQ(id(pklharness::recode_loses_information(g, 2)), "none");
+    g.object_data(x).state = made;
+    EXPECT_EQ(id(pklharness::recode_loses_information(g, 0)), "call-reached-in-its-own-args");
+    EXPECT_EQ(id(pklharness::recode_loses_information(g, 5)), "call-reached-in-its-own-args");
+  }
 }
 
 }  // namespace
