@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "picklecodec/encode.hpp"
-#include "tuning.hpp"
+#include "base/tuning.hpp"
 
 namespace pklfuzz {
 

@@ -11,7 +11,7 @@
 #include <string>
 
 #include "fuzz_common.hpp"
-#include "tuning.hpp"
+#include "base/tuning.hpp"
 
 namespace {
 

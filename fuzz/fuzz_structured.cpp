@@ -28,7 +28,7 @@
 
 #include "fuzz_common.hpp"
 #include "picklecodec/opcodes.hpp"
-#include "utf8.hpp"  // codec/src: the library's own UTF-8 writer
+#include "text/utf8.hpp"  // codec/src: the library's own UTF-8 writer
 
 extern "C" size_t LLVMFuzzerMutate(uint8_t* data, size_t size, size_t max_size);
 

@@ -18,11 +18,11 @@
 #include <string_view>
 #include <vector>
 
-#include "decode_text.hpp"
+#include "text/python_text.hpp"
 #include "fuzz_common.hpp"
-#include "latin1.hpp"
+#include "text/latin1.hpp"
 #include "text/utf8_valid.hpp"
-#include "tuning.hpp"
+#include "base/tuning.hpp"
 
 namespace {
 

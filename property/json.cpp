@@ -1,5 +1,5 @@
 #include "json.hpp"
-#include "utf8.hpp"  // codec/src: the codec's UTF-8 writer
+#include "text/utf8.hpp"  // codec/src: the codec's UTF-8 writer
 
 #include <cstring>
 #include <stdexcept>

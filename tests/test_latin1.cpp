@@ -6,7 +6,7 @@
 #include <random>
 #include <string>
 
-#include "latin1.hpp"
+#include "text/latin1.hpp"
 
 namespace {
 

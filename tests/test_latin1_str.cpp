@@ -11,8 +11,8 @@
 #include "picklecodec/decode.hpp"
 #include "picklecodec/encode.hpp"
 #include "picklecodec/error.hpp"
-#include "latin1.hpp"
-#include "value_access.hpp"
+#include "text/latin1.hpp"
+#include "value/access.hpp"
 
 namespace {
 

@@ -15,7 +15,7 @@
 #include "picklecodec/opcodes.hpp"
 #include "picklecodec/registry.hpp"
 #include "picklecodec/typed.hpp"
-#include "decode_text.hpp"
+#include "text/python_text.hpp"
 
 namespace {
 

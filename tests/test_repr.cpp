@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "picklecodec/repr.hpp"
-#include "utf8.hpp"
+#include "text/utf8.hpp"
 
 namespace {
 

@@ -14,7 +14,7 @@
 
 #include "picklecodec/show.hpp"
 #include "picklecodec/value.hpp"
-#include "utf8.hpp"
+#include "text/utf8.hpp"
 
 namespace {
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generate codec/src/codec_names.inc from the installed Python's codec
+"""Generate codec/src/decode/codec_names.inc from the installed Python's codec
 registry: the alias table of encodings.aliases and the codec modules that
 load, each with its canonical name. The decoder resolves a name as
 encodings.search_function does, so `_codecs.encode(s, name)` is rejected with
@@ -20,7 +20,7 @@ import sys
 from _genfile import emit
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-OUT = os.path.join(HERE, "..", "src", "codec_names.inc")
+OUT = os.path.join(HERE, "..", "src", "decode", "codec_names.inc")
 
 
 def loadable_modules():

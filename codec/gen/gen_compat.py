@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generate codec/src/compat_tables.inc from the installed Python's
+"""Generate codec/src/base/compat_tables.inc from the installed Python's
 _compat_pickle: the Python 2 <-> 3 name tables of pickle's fix_imports.
 
     python3 codec/gen/gen_compat.py            # rewrite the tables
@@ -20,7 +20,7 @@ import sys
 from _genfile import emit
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-OUT = os.path.join(HERE, "..", "src", "compat_tables.inc")
+OUT = os.path.join(HERE, "..", "src", "base", "compat_tables.inc")
 
 
 def key(s):

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generate codec/src/interned_chars.inc: the one-character strs below U+0100
+"""Generate codec/src/encode/interned_chars.inc: the one-character strs below U+0100
 that the installed CPython interns at startup as objects of their own, apart
 from its one-character singletons.
 
@@ -21,7 +21,7 @@ import sys
 from _genfile import emit
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-OUT = os.path.join(HERE, "..", "src", "interned_chars.inc")
+OUT = os.path.join(HERE, "..", "src", "encode", "interned_chars.inc")
 
 
 def interned_apart():

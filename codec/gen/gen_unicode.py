@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generate codec/src/unicode_printable.inc from the installed Python: the
+"""Generate codec/src/text/unicode_printable.inc from the installed Python: the
 code points for which str.isprintable() is False (Python's repr() escapes
 exactly those), as sorted, disjoint, inclusive ranges.
 
@@ -13,7 +13,7 @@ import unicodedata
 from _genfile import emit
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-OUT = os.path.join(HERE, "..", "src", "unicode_printable.inc")
+OUT = os.path.join(HERE, "..", "src", "text", "unicode_printable.inc")
 
 
 def ranges():

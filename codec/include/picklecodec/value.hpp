@@ -70,7 +70,7 @@ namespace detail {
 // they grow by remapping (no copy, no page touched twice). Freed blocks are
 // kept in a process-wide cache of at most 64 MiB (set_block_cache_limit) so
 // that a loop of decodes reuses pages already faulted in, as CPython's
-// allocator reuses its arenas. (value_pages.cpp)
+// allocator reuses its arenas. (value/pages.cpp)
 inline constexpr size_t kPageMin = size_t{64} << 10;
 // `bytes` (>= kPageMin) is rounded up to the block's actual size. A cached
 // block may be up to twice the size asked for; with `exact`, a block is

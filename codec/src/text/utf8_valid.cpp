@@ -5,7 +5,7 @@
 #include <cstring>
 
 #include "text/utf8_simd.hpp"
-#include "tuning.hpp"
+#include "base/tuning.hpp"
 
 namespace pkl::text {
 

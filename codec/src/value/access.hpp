@@ -14,7 +14,7 @@
 #include <span>
 #include <string_view>
 
-#include "value_impl.hpp"
+#include "value/impl.hpp"
 
 namespace pkl {
 

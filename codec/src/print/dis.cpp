@@ -4,10 +4,10 @@
 // (and the exact words of the int(), float(), codecs and UnicodeDecodeError
 // messages behind them).
 #include "picklecodec/dis.hpp"
-#include "bigint.hpp"
-#include "latin1.hpp"
+#include "text/bigint.hpp"
+#include "text/latin1.hpp"
 #include "text/utf8_valid.hpp"
-#include "utf8.hpp"
+#include "text/utf8.hpp"
 
 #include <algorithm>
 #include <array>

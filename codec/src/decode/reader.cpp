@@ -1,5 +1,5 @@
 // The decoder's byte reader and the byte sources.
-#include "decode_reader.hpp"
+#include "decode/reader.hpp"
 
 #include <fcntl.h>
 #include <sys/socket.h>
@@ -11,7 +11,7 @@
 #include <cstring>
 #include <istream>
 
-#include "decode_text.hpp"
+#include "text/python_text.hpp"
 
 namespace pkl {
 

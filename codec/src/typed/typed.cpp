@@ -6,7 +6,7 @@
 
 #include "picklecodec/repr.hpp"
 #include "picklecodec/typed.hpp"
-#include "value_access.hpp"
+#include "value/access.hpp"
 
 namespace pkl {
 

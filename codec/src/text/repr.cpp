@@ -1,6 +1,6 @@
 // Python 3.11's repr() of str, bytes, bytearray and float, byte for byte.
 #include "picklecodec/repr.hpp"
-#include "utf8.hpp"
+#include "text/utf8.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -12,7 +12,7 @@
 namespace pkl {
 namespace {
 
-#include "unicode_printable.inc"
+#include "text/unicode_printable.inc"
 
 constexpr char kHex[] = "0123456789abcdef";
 

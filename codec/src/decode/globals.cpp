@@ -2,9 +2,9 @@
 // protocol 3 (CPython's find_class, Modules/_pickle.c), then one of the
 // builtins pickle spells with a global, a registered class, or an inert
 // global; the allowlist policy refuses the rest in CPython's words.
-#include "compat_tables.inc"
-#include "decode_machine.hpp"
-#include "decode_text.hpp"
+#include "base/compat_tables.inc"
+#include "decode/machine.hpp"
+#include "text/python_text.hpp"
 #include "picklecodec/repr.hpp"
 
 namespace pkl::detail {

@@ -1,6 +1,6 @@
 // pkl::Graph: building and reading nodes, the arena, the budget.
-// Hashing and Python's key semantics live in value_hash.cpp, structural
-// comparison of graphs in value_iso.cpp.
+// Hashing and Python's key semantics live in value/hash.cpp, structural
+// comparison of graphs in value/iso.cpp.
 #include <algorithm>
 #include <atomic>
 #include <bit>
@@ -12,12 +12,12 @@
 #include <sys/mman.h>
 #endif
 
-#include "bigint.hpp"
-#include "latin1.hpp"
+#include "text/bigint.hpp"
+#include "text/latin1.hpp"
 #include "picklecodec/repr.hpp"
-#include "value_access.hpp"
+#include "value/access.hpp"
 #include "text/utf8_valid.hpp"
-#include "value_impl.hpp"
+#include "value/impl.hpp"
 
 namespace pkl {
 

@@ -27,10 +27,10 @@
 #include <unordered_map>
 #include <vector>
 
-#include "encode_output.hpp"
+#include "encode/output.hpp"
 #include "picklecodec/encode.hpp"
 #include "picklecodec/error.hpp"
-#include "value_access.hpp"
+#include "value/access.hpp"
 
 namespace pkl::enc {
 
@@ -247,7 +247,7 @@ class Engine {
   Val src_item(Val c, Src k, size_t i) const;
   std::pair<Val, Val> src_pair(Val c, Src k, size_t i) const;
 
-  // ---- savers (encode_scalars.cpp) -----------------------------------
+  // ---- savers (encode/scalars.cpp) -----------------------------------
   void save_int(NodeId n);
   void save_float(double v);
   void save_str(Val v);
@@ -269,7 +269,7 @@ class Engine {
   void check_key_slow(Val key);
   Kind kind_fast(NodeId n) const noexcept { return GraphAccess::kind(g_, n); }  // n < g_.size()
 
-  // ---- savers (encode_reduce.cpp) -------------------------------------
+  // ---- savers (encode/reduce.cpp) -------------------------------------
   void save_tuple_start(Val v);
   void save_global(Val v);
   void save_bytes(Val v);
@@ -317,7 +317,7 @@ class Engine {
   Val object_new_ = kNoVal;
 };
 
-// Shared helpers (encode_scalars.cpp).
+// Shared helpers (encode/scalars.cpp).
 // Python's raw_unicode_escape as _pickle.c's copy of it (also escapes \\, \0,
 // \n, \r and \x1a) of surrogatepass UTF-8.
 std::string raw_unicode_escape(std::string_view utf8);

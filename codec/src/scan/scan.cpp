@@ -20,7 +20,7 @@
 #include "picklecodec/opcodes.hpp"
 #include "picklecodec/torch.hpp"
 #include "picklecodec/trace.hpp"
-#include "scan_danger.hpp"
+#include "scan/danger.hpp"
 
 namespace pkl::scan {
 

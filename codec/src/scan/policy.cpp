@@ -1,12 +1,12 @@
 // The scanner's policy: allowlist profiles of exact (module, qualname)
-// entries, and the categories of known-dangerous callables (scan_danger.hpp).
+// entries, and the categories of known-dangerous callables (scan/danger.hpp).
 // Names are the ones find_class sees after fix_imports (Python 3 names).
 #include <fstream>
 #include <sstream>
 
 #include "picklecodec/error.hpp"
 #include "picklecodec/scan.hpp"
-#include "scan_danger.hpp"
+#include "scan/danger.hpp"
 
 namespace pkl::scan {
 

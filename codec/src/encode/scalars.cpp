@@ -5,11 +5,11 @@
 #include <cstring>
 #include <unordered_set>
 
-#include "bigint.hpp"
-#include "encode_engine.hpp"
-#include "latin1.hpp"
+#include "text/bigint.hpp"
+#include "encode/engine.hpp"
+#include "text/latin1.hpp"
 #include "picklecodec/repr.hpp"
-#include "value_access.hpp"
+#include "value/access.hpp"
 
 namespace pkl::enc {
 

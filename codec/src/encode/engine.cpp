@@ -1,14 +1,14 @@
 // The encoder's work loop, value access, memo, and the containers' item
 // batches: _pickle.c's save(), save_list / batch_list_exact, save_dict /
 // batch_dict_exact, save_set, save_frozenset and save_tuple, step by step.
-#include "encode_engine.hpp"
-#include "latin1.hpp"
+#include "encode/engine.hpp"
+#include "text/latin1.hpp"
 
 #include <bit>
 #include <cstring>
 #include <span>
 
-#include "value_access.hpp"
+#include "value/access.hpp"
 
 namespace pkl::enc {
 

@@ -6,7 +6,7 @@
 // PyOS_string_to_double; Objects/bytesobject.c _PyBytes_DecodeEscape;
 // Objects/unicodeobject.c (UTF-8 and raw-unicode-escape decoders) and
 // Objects/exceptions.c (UnicodeDecodeError's text).
-#include "decode_text.hpp"
+#include "text/python_text.hpp"
 
 #include <charconv>
 #include <cmath>

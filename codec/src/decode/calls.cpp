@@ -8,9 +8,9 @@
 #include <string_view>
 #include <utility>
 
-#include "decode_machine.hpp"
-#include "decode_text.hpp"
-#include "latin1.hpp"
+#include "decode/machine.hpp"
+#include "text/python_text.hpp"
+#include "text/latin1.hpp"
 
 namespace pkl::detail {
 
@@ -49,7 +49,7 @@ std::string normalize_encoding(std::string_view name) {
   return out;
 }
 
-#include "codec_names.inc"
+#include "decode/codec_names.inc"
 
 std::string_view table_find(std::span<const std::pair<std::string_view, std::string_view>> table,
                             std::string_view key) {

@@ -1,8 +1,8 @@
 // Latin-1 <-> UTF-8 (see latin1.hpp). The scalar loops do all the work on
 // their own; the SSSE3 kernels take the bulk of a long text first, 16 input
 // bytes a step, and leave the tail (and anything unexpected) to them.
-#include "latin1.hpp"
-#include "tuning.hpp"
+#include "text/latin1.hpp"
+#include "base/tuning.hpp"
 
 #include <array>
 #include <cstdint>

@@ -12,7 +12,7 @@
 #include "picklecodec/error.hpp"
 #include "picklecodec/value.hpp"
 #include "text/utf8_valid.hpp"
-#include "utf8.hpp"
+#include "text/utf8.hpp"
 
 namespace pkl::detail {
 

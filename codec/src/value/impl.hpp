@@ -28,8 +28,8 @@
 #include <vector>
 
 #include "picklecodec/value.hpp"
-#include "siphash.hpp"
-#include "tuning.hpp"
+#include "base/siphash.hpp"
+#include "base/tuning.hpp"
 
 namespace pkl {
 

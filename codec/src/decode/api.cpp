@@ -4,8 +4,8 @@
 #include <new>
 #include <stdexcept>
 
-#include "decode_machine.hpp"
-#include "decode_reader.hpp"
+#include "decode/machine.hpp"
+#include "decode/reader.hpp"
 #include "picklecodec/decode.hpp"
 
 namespace pkl {

@@ -4,8 +4,8 @@
 #include <bit>
 #include <cmath>
 
-#include "bigint.hpp"
-#include "value_impl.hpp"
+#include "text/bigint.hpp"
+#include "value/impl.hpp"
 
 namespace pkl {
 

@@ -19,7 +19,7 @@
 #include <string_view>
 #include <vector>
 
-#include "bigint.hpp"
+#include "text/bigint.hpp"
 #include "picklecodec/repr.hpp"
 
 namespace pkl {

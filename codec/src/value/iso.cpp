@@ -3,7 +3,7 @@
 #include <bit>
 #include <cstring>
 
-#include "value_impl.hpp"
+#include "value/impl.hpp"
 
 namespace pkl {
 

@@ -1,4 +1,4 @@
-#include "bigint.hpp"
+#include "text/bigint.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -4,7 +4,7 @@
 // only the allowlist makes a pickle clean.
 #include <array>
 
-#include "scan_danger.hpp"
+#include "scan/danger.hpp"
 
 namespace pkl::scan::detail {
 

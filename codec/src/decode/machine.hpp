@@ -1,6 +1,6 @@
-// The pickle machine: the opcode loop (decode_machine.cpp), globals
-// resolution and policy (decode_globals.cpp) and what calls, BUILD and the
-// item opcodes do to values (decode_calls.cpp), following CPython 3.11's C
+// The pickle machine: the opcode loop (decode/machine.cpp), globals
+// resolution and policy (decode/globals.cpp) and what calls, BUILD and the
+// item opcodes do to values (decode/calls.cpp), following CPython 3.11's C
 // unpickler (Modules/_pickle.c) with docs/conformance.md's inert globals and
 // objects. Internal header.
 #pragma once
@@ -17,13 +17,13 @@
 #include <emmintrin.h>
 #endif
 
-#include "decode_memo.hpp"
-#include "decode_reader.hpp"
+#include "decode/memo.hpp"
+#include "decode/reader.hpp"
 #include "picklecodec/decode.hpp"
 #include "picklecodec/opcodes.hpp"
 #include "picklecodec/trace.hpp"
-#include "tuning.hpp"
-#include "value_access.hpp"
+#include "base/tuning.hpp"
+#include "value/access.hpp"
 
 namespace pkl::detail {
 
@@ -196,7 +196,7 @@ class Machine {
   void op_readonly_buffer();
   void op_dict(size_t mark);
 
-  // ---- globals (decode_globals.cpp) ---------------------------------------
+  // ---- globals (decode/globals.cpp) ---------------------------------------
   // find_class: applies fix_imports below protocol 3, the policy, and
   // returns the interned Global node.
   // `via`: the opcode (GLOBAL, STACK_GLOBAL, INST, EXT*), `ext` its code.
@@ -219,7 +219,7 @@ class Machine {
   }
   uint8_t trace_op_ = 0;  // the opcode of the last traced call (a getattr hop happens inside it)
 
-  // ---- values (decode_calls.cpp) -------------------------------------------
+  // ---- values (decode/calls.cpp) -------------------------------------------
   NodeId call(NodeId callable, NodeId args);                 // REDUCE (INST, OBJ with arguments)
   NodeId instantiate(NodeId cls, NodeId args);               // INST, OBJ
   NodeId newobj(NodeId cls, NodeId args, NodeId kwargs, bool ex);  // NEWOBJ(_EX)

@@ -1,7 +1,7 @@
 // The opcode loop: one switch over the 68 opcodes of protocols 0-5, a stack
 // of NodeIds and a stack of marks, as CPython 3.11's load() in
 // Modules/_pickle.c (accepts, rejects and builds what it does).
-#include "decode_machine.hpp"
+#include "decode/machine.hpp"
 
 #include <array>
 #include <bit>
@@ -9,11 +9,11 @@
 #include <new>
 #include <stdexcept>
 
-#include "decode_text.hpp"
-#include "latin1.hpp"
+#include "text/python_text.hpp"
+#include "text/latin1.hpp"
 #include "picklecodec/opcodes.hpp"
 #include "text/utf8_simd.hpp"
-#include "tuning.hpp"
+#include "base/tuning.hpp"
 
 namespace pkl::detail {
 
@@ -333,7 +333,7 @@ done:
 
 #define PKL_FAST_RUN_NAME fast_run_generic
 #define PKL_FAST_RUN_SSSE3 0
-#include "decode_fast_run.inc"
+#include "decode/fast_run.inc"
 #undef PKL_FAST_RUN_NAME
 #undef PKL_FAST_RUN_SSSE3
 
@@ -346,7 +346,7 @@ done:
 #endif
 #define PKL_FAST_RUN_NAME fast_run_ssse3
 #define PKL_FAST_RUN_SSSE3 1
-#include "decode_fast_run.inc"
+#include "decode/fast_run.inc"
 #undef PKL_FAST_RUN_NAME
 #undef PKL_FAST_RUN_SSSE3
 #if defined(__clang__)

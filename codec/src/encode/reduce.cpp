@@ -5,9 +5,9 @@
 // registered instances (object.__reduce_ex__ of a plain class with the
 // same hooks: copyreg._reduce_ex below protocol 2, copyreg.__newobj__ /
 // __newobj_ex__ from 2 on, and functools.partial for __newobj_ex__ below 4).
-#include "compat_tables.inc"
-#include "interned_chars.inc"
-#include "encode_engine.hpp"
+#include "base/compat_tables.inc"
+#include "encode/interned_chars.inc"
+#include "encode/engine.hpp"
 
 namespace pkl::enc {
 

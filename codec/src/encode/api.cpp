@@ -3,7 +3,7 @@
 #include <new>
 #include <stdexcept>
 
-#include "encode_engine.hpp"
+#include "encode/engine.hpp"
 
 namespace pkl {
 
