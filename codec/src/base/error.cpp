@@ -1,5 +1,11 @@
 #include "picklecodec/error.hpp"
 
+#include <ios>
+#include <new>
+#include <stdexcept>
+#include <string>
+
+#include "base/foreign.hpp"
 #include "picklecodec/opcodes.hpp"
 
 namespace pkl {
@@ -94,5 +100,32 @@ void Error::render() {
   }
   what_ += ")";
 }
+
+namespace detail {
+
+void rethrow_as_error(std::string_view what, int64_t offset, int opcode) {
+  auto usage = [&](const char* text) {
+    std::string m = what.empty() ? std::string(text) : std::string(what) + " failed" + (*text ? ": " : "") + text;
+    return Error(ErrorCode::Usage, std::move(m), offset, opcode);
+  };
+  try {
+    throw;
+  } catch (Error& e) {
+    if (offset != Error::kNoOffset) e.locate(offset, opcode);
+    throw;
+  } catch (const std::bad_alloc&) {
+    throw Error(ErrorCode::ResourceLimit, "out of memory", offset, opcode);
+  } catch (const std::length_error&) {
+    throw Error(ErrorCode::ResourceLimit, "out of memory", offset, opcode);
+  } catch (const std::ios_base::failure& e) {
+    throw Error(ErrorCode::Io, std::string("write failed: ") + e.what(), offset, opcode);
+  } catch (const std::exception& e) {
+    throw usage(e.what());
+  } catch (...) {
+    throw usage(what.empty() ? "an exception that is not a std::exception" : "");
+  }
+}
+
+}  // namespace detail
 
 }  // namespace pkl

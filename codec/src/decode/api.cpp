@@ -7,6 +7,7 @@
 #include "decode/machine.hpp"
 #include "decode/reader.hpp"
 #include "picklecodec/decode.hpp"
+#include "base/foreign.hpp"
 
 namespace pkl {
 
@@ -17,15 +18,8 @@ template <class F>
 auto guarded(detail::Reader& reader, F&& f) -> decltype(f()) {
   try {
     return f();
-  } catch (Error& e) {
-    e.locate(static_cast<int64_t>(reader.offset()), Error::kNoOpcode);
-    throw;
-  } catch (const std::bad_alloc&) {
-    throw Error(ErrorCode::ResourceLimit, "out of memory", static_cast<int64_t>(reader.offset()));
-  } catch (const std::length_error&) {
-    throw Error(ErrorCode::ResourceLimit, "out of memory", static_cast<int64_t>(reader.offset()));
-  } catch (const std::exception& e) {
-    throw Error(ErrorCode::Usage, e.what(), static_cast<int64_t>(reader.offset()));
+  } catch (...) {
+    detail::rethrow_as_error({}, static_cast<int64_t>(reader.offset()));
   }
 }
 

@@ -50,6 +50,7 @@ std::string normalize_encoding(std::string_view name) {
 }
 
 #include "decode/codec_names.inc"
+#include "base/foreign.hpp"
 
 std::string_view table_find(std::span<const std::pair<std::string_view, std::string_view>> table,
                             std::string_view key) {
@@ -179,17 +180,7 @@ void require_c_string(std::string_view arg) {
 
 template <class F>
 auto guarded_hook(const char* what, F&& f) -> decltype(f()) {
-  try {
-    return f();
-  } catch (const Error&) {
-    throw;
-  } catch (const std::bad_alloc&) {
-    throw;
-  } catch (const std::exception& e) {
-    fail(ErrorCode::Usage, std::string(what) + " failed: " + e.what());
-  } catch (...) {
-    fail(ErrorCode::Usage, std::string(what) + " failed");
-  }
+  return as_error(std::forward<F>(f), what);
 }
 
 }  // namespace

@@ -347,6 +347,7 @@ done:
 #define PKL_FAST_RUN_NAME fast_run_ssse3
 #define PKL_FAST_RUN_SSSE3 1
 #include "decode/fast_run.inc"
+#include "base/foreign.hpp"
 #undef PKL_FAST_RUN_NAME
 #undef PKL_FAST_RUN_SSSE3
 #if defined(__clang__)
@@ -368,15 +369,7 @@ void Machine::op_ext(int64_t code) {
   if (code <= 0) fail(ErrorCode::BadArgument, "EXT specifies code <= 0");
   std::optional<std::pair<std::string, std::string>> pair;
   if (opt_.extension) {
-    try {
-      pair = opt_.extension(static_cast<int32_t>(code));
-    } catch (const Error&) {
-      throw;
-    } catch (const std::bad_alloc&) {
-      throw;
-    } catch (const std::exception& e) {
-      fail(ErrorCode::Usage, std::string("the extension hook failed: ") + e.what());
-    }
+    pair = as_error([&] { return opt_.extension(static_cast<int32_t>(code)); }, "the extension hook");
   }
   if (!pair) fail(ErrorCode::NoHook, "unregistered extension code " + std::to_string(code));
   push(find_class(pair->first, pair->second, code <= 0xff ? op::EXT1 : code <= 0xffff ? op::EXT2 : op::EXT4,
@@ -401,15 +394,7 @@ NodeId Machine::persistent_load(NodeId pid, uint8_t via) {
   }
   if (!opt_.persistent_load) return g_.persid(pid);
   NodeId obj;
-  try {
-    obj = opt_.persistent_load(g_, pid);
-  } catch (const Error&) {
-    throw;
-  } catch (const std::bad_alloc&) {
-    throw;
-  } catch (const std::exception& e) {
-    fail(ErrorCode::Usage, std::string("persistent_load failed: ") + e.what());
-  }
+  obj = as_error([&] { return opt_.persistent_load(g_, pid); }, "persistent_load");
   if (obj >= g_.size()) fail(ErrorCode::Usage, "persistent_load returned an invalid node");
   return obj;
 }
@@ -825,13 +810,8 @@ Graph Machine::run() {
           fail(ErrorCode::BadOpcode, bad_load_key(c));
       }
     }
-  } catch (Error& e) {
-    e.locate(static_cast<int64_t>(in_.op_offset()), op);
-    throw;
-  } catch (const std::bad_alloc&) {
-    throw Error(ErrorCode::ResourceLimit, "out of memory", static_cast<int64_t>(in_.op_offset()), op);
-  } catch (const std::length_error&) {
-    throw Error(ErrorCode::ResourceLimit, "out of memory", static_cast<int64_t>(in_.op_offset()), op);
+  } catch (...) {
+    rethrow_as_error({}, static_cast<int64_t>(in_.op_offset()), op);
   }
 }
 

@@ -4,34 +4,22 @@
 #include <stdexcept>
 
 #include "encode/engine.hpp"
+#include "base/foreign.hpp"
 
 namespace pkl {
 
 namespace {
 
 // Runs the engine into `out` (cleared first). Nothing but pkl::Error leaves:
-// allocation failures become ResourceLimit, exceptions thrown by the
-// caller's hooks become Usage errors carrying their message.
+// rethrow_as_error maps the rest (a hook's own exception: Usage).
 void run(const Graph& g, Graph* mg, NodeId root, const EncodeOptions& options, std::string& out) {
   out.clear();
   try {
     enc::Engine engine(&g, mg, options, out);
     engine.run(root);
-  } catch (const Error&) {
-    out.clear();
-    throw;
-  } catch (const std::bad_alloc&) {
-    out.clear();
-    throw Error(ErrorCode::ResourceLimit, "out of memory");
-  } catch (const std::length_error&) {
-    out.clear();
-    throw Error(ErrorCode::ResourceLimit, "pickle too large");
-  } catch (const std::exception& e) {
-    out.clear();
-    throw Error(ErrorCode::Usage, std::string("a hook raised: ") + e.what());
   } catch (...) {
     out.clear();
-    throw Error(ErrorCode::Usage, "a hook raised an unknown exception");
+    detail::rethrow_as_error("a hook");
   }
 }
 

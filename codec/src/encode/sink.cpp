@@ -5,15 +5,12 @@
 
 #include "picklecodec/encode.hpp"
 #include "picklecodec/error.hpp"
+#include "base/foreign.hpp"
 
 namespace pkl {
 
 void StringSink::write(const char* data, size_t size) {
-  try {
-    out_.append(data, size);
-  } catch (const std::exception&) {
-    throw Error(ErrorCode::ResourceLimit, "out of memory");
-  }
+  detail::as_error([&] { out_.append(data, size); });
 }
 
 void FdSink::write(const char* data, size_t size) {

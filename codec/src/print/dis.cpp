@@ -26,6 +26,7 @@
 #include "picklecodec/error.hpp"
 #include "picklecodec/opcodes.hpp"
 #include "picklecodec/repr.hpp"
+#include "base/foreign.hpp"
 
 namespace pkl {
 namespace {
@@ -836,15 +837,7 @@ uint64_t Disassembler::run() {
 
 uint64_t disassemble(std::span<const uint8_t> data, std::ostream& out, const DisOptions& options) {
   Disassembler d(data, out, options);
-  try {
-    return d.run();
-  } catch (const Error&) {
-    throw;
-  } catch (const std::bad_alloc&) {
-    throw Error(ErrorCode::ResourceLimit, "out of memory while disassembling");
-  } catch (const std::exception& e) {
-    throw Error(ErrorCode::Io, e.what());
-  }
+  return detail::as_error([&] { return d.run(); });
 }
 
 namespace detail {

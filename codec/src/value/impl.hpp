@@ -30,6 +30,7 @@
 #include "picklecodec/value.hpp"
 #include "base/siphash.hpp"
 #include "base/tuning.hpp"
+#include "base/foreign.hpp"
 
 namespace pkl {
 
@@ -581,17 +582,7 @@ namespace pkl::detail {
 // pkl::Error so that nothing else leaves a public function.
 template <class F>
 decltype(auto) guarded(F&& f) {
-  try {
-    return f();
-  } catch (const Error&) {
-    throw;
-  } catch (const std::bad_alloc&) {
-    throw Error(ErrorCode::ResourceLimit, "out of memory");
-  } catch (const std::length_error&) {
-    throw Error(ErrorCode::ResourceLimit, "container too large");
-  } catch (const std::exception& e) {
-    throw Error(ErrorCode::Usage, e.what());
-  }
+  return as_error(std::forward<F>(f));
 }
 
 }  // namespace pkl::detail

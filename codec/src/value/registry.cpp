@@ -1,5 +1,6 @@
 // pkl::ClassRegistry: (module, qualname) -> registered class hooks.
 #include "picklecodec/registry.hpp"
+#include "base/foreign.hpp"
 
 #include <new>
 #include <stdexcept>
@@ -39,12 +40,8 @@ int ClassRegistry::add(ClassHooks hooks) {
       throw;
     }
     return index;
-  } catch (const Error&) {
-    throw;
-  } catch (const std::bad_alloc&) {
-    throw Error(ErrorCode::ResourceLimit, "out of memory");
-  } catch (const std::exception& e) {
-    throw Error(ErrorCode::Usage, e.what());
+  } catch (...) {
+    detail::rethrow_as_error();
   }
 }
 
@@ -58,8 +55,8 @@ int ClassRegistry::find(std::string_view module, std::string_view qualname) cons
   try {
     auto it = index_.find(registry_key(module, qualname));
     return it == index_.end() ? -1 : it->second;
-  } catch (const std::bad_alloc&) {
-    throw Error(ErrorCode::ResourceLimit, "out of memory");
+  } catch (...) {
+    detail::rethrow_as_error();
   }
 }
 

@@ -18,6 +18,7 @@
 #include "value/access.hpp"
 #include "text/utf8_valid.hpp"
 #include "value/impl.hpp"
+#include "base/foreign.hpp"
 
 namespace pkl {
 
@@ -181,8 +182,8 @@ Graph::Graph() try : impl_(std::make_unique<Impl>()) {
   add(Kind::None, 0, 0);
   add(Kind::Bool, 0, 0);
   add(Kind::Bool, 0, 1);
-} catch (const std::bad_alloc&) {
-  throw Error(ErrorCode::ResourceLimit, "out of memory");
+} catch (...) {
+  detail::rethrow_as_error();
 }
 
 Graph::Graph(Graph&&) noexcept = default;
