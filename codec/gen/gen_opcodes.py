@@ -44,6 +44,10 @@ def generate():
     lines += [
         "};",
         "",
+        "// pickletools' name of each ArgType (\"\" for None): the words of its errors.",
+        "inline constexpr std::array<const char*, %d> kArgTypeNames = {" % (len(argtypes) + 1),
+        "    " + ", ".join('"%s"' % a for a in [""] + argtypes) + "};",
+        "",
         "// pickletools' stack objects (the types its stack_before/stack_after name).",
         "enum class StackObj : uint8_t {",
     ]

@@ -36,6 +36,10 @@ enum class ArgType : uint8_t {
   Unicodestringnl,  // unicodestringnl
 };
 
+// pickletools' name of each ArgType ("" for None): the words of its errors.
+inline constexpr std::array<const char*, 25> kArgTypeNames = {
+    "", "bytearray8", "bytes1", "bytes4", "bytes8", "decimalnl_long", "decimalnl_short", "float8", "floatnl", "int4", "long1", "long4", "string1", "string4", "stringnl", "stringnl_noescape", "stringnl_noescape_pair", "uint1", "uint2", "uint4", "uint8", "unicodestring1", "unicodestring4", "unicodestring8", "unicodestringnl"};
+
 // pickletools' stack objects (the types its stack_before/stack_after name).
 enum class StackObj : uint8_t {
   None,  // None
