@@ -80,6 +80,15 @@ struct DecodeOptions {
   // Trace mode (picklecodec/trace.hpp): every global resolved and every call
   // CPython would make, told as the decoder reaches it. Not owned; may be null.
   TraceObserver* trace = nullptr;
+  // Called after each BUILD when set: `object` is what BUILD gave its state
+  // to, `next` the offset of the byte after the BUILD opcode. Returns how
+  // many bytes that are not opcodes follow (0: none); the decoder passes over
+  // them and goes on with the opcode after. They must be in the input (else
+  // ErrorCode::Truncated) and do not count against Limits::max_input_bytes
+  // (bytes from a stream are read in bounded chunks and dropped). May throw
+  // pkl::Error to stop the decode. For readers of formats that write raw
+  // data inside a pickle stream: joblib's NumpyArrayWrapper (pkl::scan).
+  std::function<uint64_t(const Graph&, NodeId object, uint64_t next)> after_build;
 };
 
 // Where bytes come from. read() returns 0 only at end of input.

@@ -758,6 +758,7 @@ Graph Machine::run() {
             trace(e, op::BUILD);
           }
           build(stack_.back(), state);
+          if (opt_.after_build) [[unlikely]] in_.skip(opt_.after_build(g_, stack_.back(), in_.offset()));
           break;
         }
         case op::EXT1: op_ext(*in_.take(1)); break;

@@ -300,5 +300,18 @@ void Reader::prefetch(uint64_t n) {
   if (fill(n) < n) truncated();
 }
 
+void Reader::skip(uint64_t n) {
+  while (n) {
+    // In memory, at once; from a source, a chunk at a time (the window keeps
+    // no more than a chunk of them).
+    const uint64_t k = in_place_ ? n : std::min<uint64_t>(n, kMinChunk);
+    budget_end_ = budget_end_ > UINT64_MAX - k ? UINT64_MAX : budget_end_ + k;
+    set_limit();
+    if (fill(k) < k) truncated();
+    cur_ += k;
+    n -= k;
+  }
+}
+
 }  // namespace detail
 }  // namespace pkl

@@ -69,6 +69,10 @@ class Reader {
   std::string_view line();
   // Makes the next n bytes available without consuming them (FRAME).
   void prefetch(uint64_t n);
+  // Passes over n bytes that are not part of the pickle (DecodeOptions::
+  // after_build): Truncated if input ends first; they do not count against
+  // the pickle's input budget, and a stream's are read in bounded chunks.
+  void skip(uint64_t n);
 
   // Gives bytes read from the source but not consumed back to a MemorySource.
   void finish() noexcept;
