@@ -9,11 +9,13 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <zip.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <cstring>
 #include <memory>
 #include <set>
+#include <unordered_set>
 
 #include "picklecodec/decode.hpp"
 #include "picklecodec/error.hpp"
@@ -21,6 +23,7 @@
 #include "picklecodec/torch.hpp"
 #include "picklecodec/trace.hpp"
 #include "scan/danger.hpp"
+#include "scan/joblib.hpp"
 
 namespace pkl::scan {
 
@@ -53,66 +56,100 @@ std::string op_name(uint8_t c) {
 
 struct Scanner;
 
+// Bytes inside a pickle stream that are not opcodes: joblib's arrays, [from, to).
+using Skips = std::vector<std::pair<uint64_t, uint64_t>>;
+
 // Where CPython's loaders part: the C unpickler (pickle.loads, pickle.load,
 // torch.load) treats a FRAME as a read-ahead hint and reads on past its end,
 // while the pure-Python one (pickle._Unpickler, and every unpickler written
-// after it) refuses an opcode that crosses a frame's end ("pickle exhausted
-// before end of frame") or a FRAME inside an unfinished frame ("beginning of
-// a new frame before end of current frame"). Walks the opcodes of one pickle
-// from `start`; -> the offset and what differs, or an empty message.
-std::pair<uint64_t, std::string> frame_difference(std::span<const uint8_t> d, size_t start) {
-  size_t p = start;
-  uint64_t frame_end = 0;
+// after it, joblib's among them) refuses an opcode that crosses a frame's end
+// ("pickle exhausted before end of frame") or a FRAME inside an unfinished
+// frame ("beginning of a new frame before end of current frame"). Walks the
+// opcodes of one pickle from `start`, passing over `skips`.
+struct FrameWalk {
+  FrameWalk(std::span<const uint8_t> data, const Skips& s, uint64_t start) : d(data), skips(&s), p(start) {}
+  std::span<const uint8_t> d;
+  const Skips* skips;
+  uint64_t p;
+  size_t si = 0;  // the first skip not passed
   bool in_frame = false;
-  auto arg_len = [&](size_t at, size_t width) -> uint64_t {
-    uint64_t n = 0;
-    for (size_t i = 0; i < width; ++i) n |= uint64_t{d[at + i]} << (8 * i);
-    return n;
-  };
-  while (p < d.size()) {
-    const uint8_t c = d[p];
-    const OpcodeInfo* info = opcode_info(c);
-    if (!info) return {};
-    uint64_t end = p + 1;
-    switch (info->arg_bytes) {
-      case -1: {  // up to a newline (two lines for GLOBAL and INST)
-        const int lines = (c == op::GLOBAL || c == op::INST) ? 2 : 1;
-        for (int l = 0; l < lines; ++l) {
-          while (end < d.size() && d[end] != '\n') ++end;
-          if (end >= d.size()) return {};
-          ++end;
-        }
-        break;
+  uint64_t frame_end = 0;
+  uint64_t diff_at = 0;
+  std::string diff;  // the first difference met, or empty
+
+  // Walks on until `to` (or STOP); false when the opcodes cannot be walked
+  // (an unknown opcode, the input's end, a difference).
+  bool walk(uint64_t to) {
+    auto arg_len = [&](uint64_t at, size_t width) -> uint64_t {
+      uint64_t n = 0;
+      for (size_t i = 0; i < width; ++i) n |= uint64_t{d[at + i]} << (8 * i);
+      return n;
+    };
+    while (p < to && p < d.size() && diff.empty()) {
+      while (si < skips->size() && (*skips)[si].first < p) ++si;  // in order of offset
+      if (si < skips->size() && (*skips)[si].first == p) {
+        p = (*skips)[si++].second;
+        continue;
       }
-      case -2: if (end + 1 > d.size()) return {}; end += 1 + d[end]; break;
-      case -3:
-      case -4: if (end + 4 > d.size()) return {}; end += 4 + arg_len(end, 4); break;
-      case -5: if (end + 8 > d.size()) return {}; end += 8 + arg_len(end, 8); break;
-      default: end += static_cast<uint64_t>(info->arg_bytes);
+      const uint8_t c = d[p];
+      const OpcodeInfo* info = opcode_info(c);
+      if (!info) return false;
+      uint64_t end = p + 1;
+      switch (info->arg_bytes) {
+        case -1: {  // up to a newline (two lines for GLOBAL and INST)
+          const int lines = (c == op::GLOBAL || c == op::INST) ? 2 : 1;
+          for (int l = 0; l < lines; ++l) {
+            while (end < d.size() && d[end] != '\n') ++end;
+            if (end >= d.size()) return false;
+            ++end;
+          }
+          break;
+        }
+        case -2: if (end + 1 > d.size()) return false; end += 1 + d[end]; break;
+        case -3:
+        case -4: if (end + 4 > d.size()) return false; end += 4 + arg_len(end, 4); break;
+        case -5: if (end + 8 > d.size()) return false; end += 8 + arg_len(end, 8); break;
+        default: end += static_cast<uint64_t>(info->arg_bytes);
+      }
+      if (end > d.size()) return false;
+      if (in_frame && p >= frame_end) in_frame = false;
+      if (in_frame && c == op::FRAME) {
+        diff_at = p;
+        diff = "a FRAME begins before the current frame ends: the C unpickler reads on, the pure-Python "
+               "unpickler stops here";
+        return false;
+      }
+      if (in_frame && end > frame_end) {
+        diff_at = p;
+        diff = "an opcode crosses the end of its FRAME: the C unpickler reads on, the pure-Python unpickler "
+               "stops here (pickle exhausted before end of frame)";
+        return false;
+      }
+      if (c == op::FRAME) {
+        in_frame = true;
+        frame_end = end + arg_len(p + 1, 8);
+      }
+      p = end;
+      if (c == op::STOP) return p >= to;
     }
-    if (end > d.size()) return {};
-    if (in_frame && p >= frame_end) in_frame = false;
-    if (in_frame && c == op::FRAME)
-      return {p, "a FRAME begins before the current frame ends: the C unpickler reads on, the pure-Python "
-                 "unpickler stops here"};
-    if (in_frame && end > frame_end)
-      return {p, "an opcode crosses the end of its FRAME: the C unpickler reads on, the pure-Python unpickler "
-                 "stops here (pickle exhausted before end of frame)"};
-    if (c == op::FRAME) {
-      in_frame = true;
-      frame_end = end + arg_len(p + 1, 8);
-    }
-    if (c == op::STOP) return {};
-    p = static_cast<size_t>(end);
+    return p >= to && diff.empty();
   }
-  return {};
-}
+  // True when the walk stands inside a frame that goes on.
+  bool inside_frame() const { return in_frame && frame_end > p; }
+};
 
 // One pickle stream's trace, judged as it comes.
 class Judge final : public TraceObserver {
  public:
   Judge(Scanner& s, std::string location) : s_(s), loc_(std::move(location)) {}
   void on_event(const TraceEvent& e, const Graph& g) override;
+  // joblib.load makes an array of this class (not ndarray): it is instantiated.
+  void joblib_subclass(const Graph& g, NodeId cls, uint64_t offset) {
+    const GlobalData& gd = g.global_data(cls);
+    TraceEvent e{.kind = TraceKind::Call, .opcode = op::BUILD, .offset = offset};
+    step("new", gd.module + "." + gd.qualname, e);
+    check_global(gd.module, gd.qualname, kClass, "is instantiated by joblib.load (the array's subclass)", e);
+  }
 
  private:
   std::string describe(const Graph& g, NodeId n, int depth = 0) const;
@@ -145,31 +182,59 @@ struct Scanner {
                                       std::move(location), offset});
   }
 
-  // Every pickle of a stream. `expected`: how many pickles the container
-  // holds (the legacy torch format: 5, then raw storages); 0: all of them.
-  void stream(std::span<const uint8_t> data, const std::string& loc, bool kept_pids, size_t expected = 0) {
-    Judge judge(*this, loc);
+  DecodeOptions options(Judge& judge) const {
     DecodeOptions o;
     o.limits = opt.limits;
     o.string_encoding = opt.string_encoding;
     o.persistent_ids = PersistentIds::Keep;
     o.trace = &judge;
+    return o;
+  }
+
+  // joblib's arrays are read (joblib.load); false: the stream is read as
+  // pickle.load reads it, array bytes as opcodes.
+  bool read_joblib = true;
+
+  // What joblib.load reads after BUILD on `obj` (scan/joblib.hpp): the bytes
+  // passed over, an object array's pickle scanned.
+  struct Joblib {
+    Skips skips;
+    std::unordered_set<NodeId> built;
+    bool seen = false;
+  };
+  uint64_t joblib(std::span<const uint8_t> data, const std::string& loc, Judge& judge, FrameWalk& walk, Joblib& st,
+                  const Graph& g, NodeId obj, uint64_t next);
+  uint64_t object_array(std::span<const uint8_t> d, const std::string& loc);
+
+  // Every pickle of a stream. `expected`: how many pickles the container
+  // holds (the legacy torch format: 5, then raw storages); 0: all of them.
+  void stream(std::span<const uint8_t> data, const std::string& loc, bool kept_pids, size_t expected = 0) {
+    Judge judge(*this, loc);
+    DecodeOptions o = options(judge);
+    Joblib jl;
+    FrameWalk walk(data, jl.skips, 0);
+    if (read_joblib)
+      o.after_build = [&](const Graph& g, NodeId obj, uint64_t next) {
+        return joblib(data, loc, judge, walk, jl, g, obj, next);
+      };
     MemorySource src(data);
     Decoder dec(src, o);
     size_t n = 0;
+    // Each pickle's start, and where its loader difference goes among the findings.
+    std::vector<std::pair<uint64_t, size_t>> starts;
+    bool failed = false;
     for (;;) {
       uint64_t start = dec.offset();
-      if (start < data.size()) {
-        auto [at, why] = frame_difference(data, static_cast<size_t>(start));
-        if (!why.empty()) finding(Verdict::Suspicious, "loader-difference", "", why, loc, at);
-      }
+      starts.emplace_back(start, report.findings.size());
+      walk = FrameWalk(data, jl.skips, start);
       try {
         auto g = dec.next();
         if (!g) break;
         ++n;
         ++report.pickles;
-        if (expected && n == expected) return;
+        if (expected && n == expected) break;
       } catch (const Error& e) {
+        failed = true;
         const uint64_t at = e.offset() >= 0 ? static_cast<uint64_t>(e.offset()) : start;
         if (n == 0) {
           // The first pickle is what pickle.loads reads: it did not load, and
@@ -185,9 +250,43 @@ struct Scanner {
                       "loads again fails or reads something else",
                   loc, start);
         }
-        return;
+        break;
       }
     }
+    // Loader differences, each before the findings of its pickle.
+    for (auto it = starts.rbegin(); it != starts.rend(); ++it) {
+      if (it->first >= data.size()) continue;
+      FrameWalk w(data, jl.skips, it->first);
+      w.walk(UINT64_MAX);
+      if (w.diff.empty()) continue;
+      report.verdict = std::max(report.verdict, Verdict::Suspicious);
+      report.findings.insert(report.findings.begin() + static_cast<ptrdiff_t>(it->second),
+                             Finding{Verdict::Suspicious, "loader-difference", "", w.diff, loc, w.diff_at});
+    }
+    if (jl.seen && !jl.skips.empty()) {
+      // pickle.load knows no joblib arrays: it reads their bytes as opcodes.
+      // What it would import and call from there is reported too (a payload
+      // hidden in an "array" for a reader that is not joblib.load).
+      const uint64_t from = jl.skips.front().first;
+      finding(Verdict::Clean, "joblib-arrays", "",
+              "joblib.load reads the data of " + std::to_string(jl.skips.size()) +
+                  (jl.skips.size() == 1 ? " array" : " arrays") +
+                  " inside this stream, from here on; pickle.load reads those bytes as opcodes",
+              loc, from);
+      Report plain;
+      Scanner other{opt, plain};
+      other.depth = depth;
+      other.read_joblib = false;
+      other.stream(data, loc, kept_pids, expected);
+      std::set<std::pair<std::string, std::string>> known;
+      for (const Finding& f : report.findings) known.emplace(f.rule, f.message);
+      for (Finding& f : plain.findings)
+        if (f.severity == Verdict::Dangerous && !known.count({f.rule, f.message}))
+          finding(f.severity, f.rule, f.category, "read as pickle.load reads it: " + f.message, f.location, f.offset);
+      for (Step& st : plain.steps)
+        if (st.location == loc && st.offset >= from) report.steps.push_back(std::move(st));
+    }
+    if (failed) return;
     if (n > 1 && !expected)
       finding(Verdict::Suspicious, "several-pickles", "",
               "the stream holds " + std::to_string(n) +
@@ -231,6 +330,7 @@ struct Scanner {
   }
 
   void blob(std::span<const uint8_t> d, const std::string& loc);
+  void inflate_zlib(std::span<const uint8_t> d, const std::string& loc);
   void zip(std::span<const uint8_t> d, const std::string& loc);
   void zip_readers_agree(std::span<const uint8_t> d, const std::string& loc);
   void unwrap(std::span<const uint8_t> d, const std::string& loc, const char* kind);
@@ -321,6 +421,12 @@ void Scanner::blob(std::span<const uint8_t> d, const std::string& loc) {
     unwrap(d, loc, "xz");
   } else if (starts_with(d, "7z\xbc\xaf\x27\x1c")) {
     unwrap(d, loc, "7z");
+  } else if (d.size() >= 2 && d[0] == 0x78 && ((d[0] << 8) | d[1]) % 31 == 0) {
+    inflate_zlib(d, loc);  // joblib's default compression (0x78: 'x' is no opcode)
+  } else if (starts_with(d, std::string_view("\x5d\x00\x00", 3))) {
+    unwrap(d, loc, "lzma");  // joblib's compress='lzma' (.lzma, LZMA alone)
+  } else if (starts_with(d, "\x04\x22\x4d\x18")) {
+    unwrap(d, loc, "lz4");  // joblib's compress='lz4' (an LZ4 frame)
   } else if (d.size() >= 262 && std::memcmp(d.data() + 257, "ustar", 5) == 0) {
     unwrap(d, loc, "tar");
   } else if (starts_with(d, "\x93NUMPY")) {
@@ -393,6 +499,128 @@ void Scanner::unwrap(std::span<const uint8_t> d, const std::string& loc, const c
     }
     blob(buf, eloc);
   }
+}
+
+// A bare zlib stream (joblib's compress=3, its default): inflated within the
+// budget as joblib's BinaryZlibFile does (a stream cut short gives what it
+// holds), and scanned as a file of its own.
+void Scanner::inflate_zlib(std::span<const uint8_t> d, const std::string& loc) {
+  if (report.container.empty()) report.container = "zlib";
+  const std::string eloc = (loc.empty() ? "" : loc + "/") + "(zlib)";
+  z_stream z{};
+  if (inflateInit(&z) != Z_OK) {
+    finding(Verdict::Error, "bad-archive", "", "zlib cannot start", loc, 0);
+    return;
+  }
+  std::unique_ptr<z_stream, int (*)(z_stream*)> guard(&z, inflateEnd);
+  std::vector<uint8_t> buf;
+  uint8_t chunk[65536];
+  size_t in_at = 0;
+  int rc = Z_OK;
+  while (rc != Z_STREAM_END) {
+    const size_t feed = std::min<size_t>(d.size() - in_at, 1u << 30);
+    z.next_in = const_cast<Bytef*>(d.data() + in_at);
+    z.avail_in = static_cast<uInt>(feed);
+    z.next_out = chunk;
+    z.avail_out = sizeof chunk;
+    rc = inflate(&z, Z_NO_FLUSH);
+    in_at += feed - z.avail_in;
+    const size_t got = sizeof chunk - z.avail_out;
+    if (rc != Z_OK && rc != Z_STREAM_END && !(rc == Z_BUF_ERROR && got == 0 && in_at == d.size())) {
+      finding(Verdict::Error, "bad-archive", "", std::string("zlib: ") + (z.msg ? z.msg : "a corrupt stream"), loc,
+              in_at);
+      return;
+    }
+    if (inflated + got > opt.max_inflated_bytes) {
+      finding(Verdict::Error, "inflation-limit", "",
+              "inflating the input exceeds " + std::to_string(opt.max_inflated_bytes) + " bytes (a bomb?)", eloc, 0);
+      return;
+    }
+    inflated += got;
+    buf.insert(buf.end(), chunk, chunk + got);
+    if (got == 0 && in_at == d.size()) break;  // cut short: joblib reads what there is
+  }
+  if (rc == Z_STREAM_END && in_at < d.size())
+    finding(Verdict::Suspicious, "trailing-data", "",
+            std::to_string(d.size() - in_at) + " bytes after the end of the zlib stream", loc, in_at);
+  blob(buf, eloc);
+}
+
+uint64_t Scanner::joblib(std::span<const uint8_t> data, const std::string& loc, Judge& judge, FrameWalk& walk,
+                         Joblib& st, const Graph& g, NodeId obj, uint64_t next) {
+  if (g.kind(obj) != Kind::Object) return 0;
+  const detail::JoblibArray a = detail::joblib_array(g, obj);
+  auto fail = [&](const std::string& what, const std::string& why) -> uint64_t {
+    finding(Verdict::Error, "bad-joblib", "",
+            what + ": " + why + "; joblib.load may read data here, what follows is not analysed", loc, next);
+    throw Error(ErrorCode::ValueError, "a joblib array the scan cannot place", static_cast<int64_t>(next));
+  };
+  // setattr(obj, '__class__', cls) by BUILD's slot state: the object may
+  // become one of joblib's wrappers, whose data then follows.
+  const ObjectData& od = g.object_data(obj);
+  if (od.state != kNoNode && g.kind(od.state) == Kind::Tuple && g.length(od.state) == 2 &&
+      g.kind(g.items(od.state)[1]) == Kind::Dict)
+    for (const Pair& p : g.dict_items(g.items(od.state)[1]))
+      if (g.kind(p.first) == Kind::Str && g.as_str(p.first) == "__class__")
+        return fail("BUILD sets an object's __class__", "what it becomes is not known");
+  if (a.kind == detail::JoblibArray::None) return 0;
+  st.seen = true;
+  if (report.container == "pickle") report.container = "joblib";
+  if (a.kind == detail::JoblibArray::External) {
+    finding(Verdict::Dangerous, "joblib-external-file", "file-io",
+            a.cls + " receives BUILD: joblib.load reads this array from another file the pickle names "
+                    "(numpy.load with allow_pickle=True for NDArrayWrapper), which the scan does not see",
+            loc, next);
+    return 0;
+  }
+  if (!a.problem.empty()) return fail(a.cls, a.problem);
+  if (!st.built.insert(obj).second) return fail(a.cls, "the wrapper receives BUILD again (its attributes accumulate)");
+  if (!walk.walk(next) || walk.p != next) return fail(a.cls, "the opcodes before this BUILD cannot be walked");
+  if (walk.inside_frame())
+    return fail(a.cls, "the BUILD is inside a FRAME that goes on: joblib reads the array from after the frame");
+  if (a.subclass != kNoNode) judge.joblib_subclass(g, a.subclass, next);
+  uint64_t n;
+  if (a.object) {
+    n = object_array(data.subspan(static_cast<size_t>(next)), loc + "#array@" + std::to_string(next));
+  } else {
+    const uint64_t left = data.size() - next;
+    const uint64_t pad = a.padded ? (left ? 1 + uint64_t{data[static_cast<size_t>(next)]} : 1) : 0;
+    if (pad > left || a.data_bytes > left - pad)
+      return fail(a.cls, "the array needs " + std::to_string(pad + a.data_bytes) + " bytes, " +
+                             std::to_string(left) + " follow");
+    n = pad + a.data_bytes;
+  }
+  st.skips.emplace_back(next, next + n);
+  return n;
+}
+
+// An object array's data: the pickle joblib wrote with pickle.dump, which
+// joblib.load reads with pickle.load (the C unpickler, which knows no
+// wrappers) from the same file. -> its length.
+uint64_t Scanner::object_array(std::span<const uint8_t> d, const std::string& loc) {
+  Judge judge(*this, loc);
+  DecodeOptions o = options(judge);
+  MemorySource src(d);
+  Decoder dec(src, o);
+  try {
+    if (!dec.next()) throw Error(ErrorCode::Truncated, "the input ends where an object array's pickle begins");
+  } catch (const Error& e) {
+    finding(Verdict::Error, "load-error", "", std::string("an object array's pickle does not load (") + e.what() + ")",
+            loc, e.offset() >= 0 ? static_cast<uint64_t>(e.offset()) : 0);
+    throw;
+  }
+  ++report.pickles;
+  const uint64_t used = dec.offset();
+  // The C unpickler reads a FRAME whole: a STOP inside one leaves the file after the frame.
+  const Skips none;
+  FrameWalk w(d, none, 0);
+  w.walk(used);
+  if (w.inside_frame()) {
+    finding(Verdict::Error, "bad-joblib", "",
+            "an object array's pickle ends inside a FRAME: where joblib.load goes on is not known", loc, used);
+    throw Error(ErrorCode::ValueError, "a joblib array the scan cannot place");
+  }
+  return used;
 }
 
 void Scanner::zip(std::span<const uint8_t> d, const std::string& loc) {
