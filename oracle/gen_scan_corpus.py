@@ -106,6 +106,69 @@ SYSTEM = glob("os", "system") + b"(" + binu(CMD) + b"tR."
 SYSTEM4 = P4 + u("os") + u("system") + b"\x93" + u(CMD) + b"\x85R."
 BENIGN = P2 + b"]q\x00(K\x01K\x02e."
 
+# joblib.dump's files, made by joblib itself (python3-joblib and
+# scikit-learn of /usr/bin/python3, as ci/deps installs them): what each
+# name below holds. Dumping runs nothing: the payload samples are spliced in
+# afterwards, opcode by opcode, where joblib writes an array's data.
+JOBLIB_DUMPS = r"""
+import base64, io, json, os, sys, tempfile
+import joblib, numpy as np
+from sklearn.preprocessing import StandardScaler
+
+class NoTell(io.RawIOBase):  # a stream joblib cannot tell(): its arrays get no alignment padding
+    def __init__(self):
+        self.buf = io.BytesIO()
+    def writable(self):
+        return True
+    def write(self, b):
+        return self.buf.write(b)
+    def tell(self):
+        raise io.UnsupportedOperation("tell")
+
+def dump(obj, **kw):
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "x.joblib")
+        joblib.dump(obj, path, **kw)
+        return open(path, "rb").read()
+
+def notell(obj):
+    f = NoTell()
+    joblib.dump(obj, f)
+    return f.buf.getvalue()
+
+hidden = np.frombuffer(base64.b64decode(sys.argv[1]), dtype=np.uint8)
+out = {
+    "int": dump(np.arange(6, dtype=np.int64).reshape(2, 3)),
+    "float": dump(np.linspace(0.0, 1.0, 5)),
+    "object": dump(np.array([1, "a", None], dtype=object)),
+    "object_nested": __import__("pickle").dumps(np.array([1, "a", None], dtype=object), protocol=2),
+    "sklearn": dump(StandardScaler().fit(np.array([[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]]))),
+    "zlib": dump({"w": np.arange(4, dtype=np.float32), "b": np.zeros(2)}, compress=3),
+    "gzip": dump({"w": np.arange(4, dtype=np.float32)}, compress=("gzip", 3)),
+    "lzma": dump({"w": np.arange(4, dtype=np.float32)}, compress=("lzma", 3)),
+    "hidden": notell({"w": hidden}),
+}
+print(json.dumps({k: base64.b64encode(v).decode() for k, v in out.items()}))
+"""
+
+
+def joblib_dumps():
+    import base64
+    import json
+    import subprocess
+    hidden = SYSTEM[:-1] + b"0"  # the payload without STOP, then POP: pickle.load goes on with the outer pickle
+    p = subprocess.run(["/usr/bin/python3", "-c", JOBLIB_DUMPS, base64.b64encode(hidden).decode()],
+                       capture_output=True, text=True, check=True)
+    out = {k: base64.b64decode(v) for k, v in json.loads(p.stdout).items()}
+    nested = out.pop("object_nested")
+    assert out["object"].count(nested) == 1
+    # The object array's pickle replaced by one that calls os.system (protocol 2, as joblib writes it).
+    out["object_payload"] = out["object"].replace(nested, P2 + glob("os", "system") + binu(CMD) + b"\x85R.")
+    return out
+
+
+JOBLIB = joblib_dumps()
+
 # (file, technique, expected verdict, loads as a plain pickle, description, bytes)
 SAMPLES = [
     ("reduce_global.pkl", "REDUCE", "dangerous", True,
@@ -246,6 +309,26 @@ SAMPLES = [
     ("tgz_torch_zip.tgz", "archived wrappers", "dangerous", False,
      "a gzip of a tar of a torch archive: three wrappers deep",
      gzip.compress(tar_of([("model.pt", zip_of([("archive/data.pkl", SYSTEM4)]))]), mtime=0)),
+    ("joblib_object_payload.joblib", "joblib arrays", "dangerous", "joblib",
+     "joblib.dump of an object array whose pickle (after the wrapper's BUILD) calls os.system",
+     JOBLIB["object_payload"]),
+    ("joblib_hidden_plain.joblib", "joblib arrays (loaders disagree)", "dangerous", "joblib",
+     "a uint8 array (no alignment) whose bytes are opcodes that call os.system: joblib.load reads data, "
+     "pickle.load runs them", JOBLIB["hidden"]),
+    ("joblib_int.joblib", "control: joblib", "clean", "joblib",
+     "joblib.dump of an int64 array (sklearn and joblib profiles)", JOBLIB["int"]),
+    ("joblib_float.joblib", "control: joblib", "clean", "joblib",
+     "joblib.dump of a float64 array after its alignment padding", JOBLIB["float"]),
+    ("joblib_object.joblib", "control: joblib", "clean", "joblib",
+     "joblib.dump of an object array: a nested pickle inside the file", JOBLIB["object"]),
+    ("joblib_sklearn.joblib", "control: joblib", "clean", "joblib",
+     "joblib.dump of a fitted sklearn StandardScaler", JOBLIB["sklearn"]),
+    ("joblib_zlib.joblib", "control: joblib", "clean", "joblib",
+     "joblib.dump(compress=3): a bare zlib stream", JOBLIB["zlib"]),
+    ("joblib_gzip.joblib", "control: joblib", "clean", "joblib",
+     "joblib.dump(compress='gzip')", JOBLIB["gzip"]),
+    ("joblib_lzma.joblib", "control: joblib", "clean", "joblib",
+     "joblib.dump(compress='lzma'): LZMA alone", JOBLIB["lzma"]),
     ("benign_list.pkl", "control: benign", "clean", True, "a list of ints", BENIGN),
     ("benign_ordereddict.pkl", "control: benign", "clean", True,
      "an OrderedDict (stdlib profile)", pickle.dumps(__import__("collections").OrderedDict(a=1), protocol=2)),
@@ -258,7 +341,7 @@ def main():
     a = ap.parse_args()
     files = {name: data for name, _, _, _, _, data in SAMPLES}
     manifest = "file\ttechnique\texpect\tloads\tdescription\n" + "".join(
-        f"{n}\t{t}\t{v}\t{'yes' if l else 'no'}\t{d}\n" for n, t, v, l, d, _ in SAMPLES)
+        f"{n}\t{t}\t{v}\t{l if isinstance(l, str) else 'yes' if l else 'no'}\t{d}\n" for n, t, v, l, d, _ in SAMPLES)
     files["MANIFEST.tsv"] = manifest.encode()
     if a.check:
         bad = [n for n, d in files.items()

@@ -43,9 +43,13 @@ def hook(event, args):
         refused.append(event)
         raise Refused(event)
 data = open(path, "rb").read()
+if len(sys.argv) > 3:  # a joblib file: what loading it imports, imported before the hook (an import is an exec)
+    import joblib, numpy, sklearn.preprocessing, encodings.latin_1
 sys.addaudithook(hook)
 try:
-    if loader == "loads":
+    if loader == "joblib":
+        joblib.load(path)
+    elif loader == "loads":
         pickle.loads(data)
     else:
         f = io.BufferedReader(io.BytesIO(data))
@@ -58,6 +62,11 @@ print(json.dumps({"found": found, "refused": refused}))
 '''
 
 LOADERS = ["loads", "file", "python"]
+# joblib's files: joblib.load (its pure-Python unpickler reading arrays
+# inside the stream) and the plain loaders, under /usr/bin/python3 (which
+# has joblib, numpy and scikit-learn: ci/deps).
+JOBLIB_LOADERS = ["joblib"] + LOADERS
+JOBLIB_PYTHON = "/usr/bin/python3"
 
 
 def scan(bin_dir, files, *extra):
@@ -81,21 +90,30 @@ def test_corpus(bin_dir):
     fresh = subprocess.run([sys.executable, os.path.join(ROOT, "oracle", "gen_scan_corpus.py"), "--check"])
     assert fresh.returncode == 0, "corpus/scan is stale: run oracle/gen_scan_corpus.py"
     rows = list(csv.DictReader(open(os.path.join(SCAN, "MANIFEST.tsv")), delimiter="\t"))
-    plain = scan(bin_dir, [os.path.join(SCAN, r["file"]) for r in rows if not r["file"].startswith("benign")])
-    plain.update(scan(bin_dir, [os.path.join(SCAN, r["file"]) for r in rows if r["file"].startswith("benign")],
-                      "--profile", "stdlib"))
+
+    def profile(r):  # the benign controls are clean under their library's profiles
+        if r["file"].startswith("benign"):
+            return ("--profile", "stdlib")
+        if r["technique"] == "control: joblib":
+            return ("--profile", "sklearn", "--profile", "joblib")
+        return ()
+    plain = {}
+    for prof in sorted({profile(r) for r in rows}):
+        plain.update(scan(bin_dir, [os.path.join(SCAN, r["file"]) for r in rows if profile(r) == prof], *prof))
     failures, checked = [], 0
     for r in rows:
         rep = plain[r["file"]]
         if rep["verdict"] != r["expect"]:
             failures.append(f"{r['file']}: verdict {rep['verdict']}, expected {r['expect']}")
-        if r["loads"] != "yes":
+        if r["loads"] not in ("yes", "joblib"):
             continue
         imports = {s["target"] for s in rep["steps"] if s["what"] in ("import", "getattr")}
         rules = {f["rule"] for f in rep["findings"]}
         seen = {}
-        for loader in LOADERS:
-            p = subprocess.run([sys.executable, "-I", "-c", GROUND_TRUTH, loader, os.path.join(SCAN, r["file"])],
+        python, loaders = (sys.executable, LOADERS) if r["loads"] == "yes" else (JOBLIB_PYTHON, JOBLIB_LOADERS)
+        for loader in loaders:
+            p = subprocess.run([python, "-I", "-c", GROUND_TRUTH, loader, os.path.join(SCAN, r["file"]),
+                                *(["joblib"] if r["loads"] == "joblib" else [])],
                                capture_output=True, text=True, timeout=60)
             truth = json.loads(p.stdout.strip().splitlines()[-1])
             checked += 1
@@ -106,9 +124,10 @@ def test_corpus(bin_dir):
             if truth["refused"] and rep["verdict"] != "dangerous":
                 failures.append(f"{r['file']} ({loader}): CPython reached {truth['refused']}, verdict {rep['verdict']}")
         # Loaders that resolve different globals: the scan names the reason
-        # (loads reads one pickle; the pure-Python unpickler refuses frame tricks).
+        # (loads reads one pickle; the pure-Python unpickler refuses frame tricks;
+        # joblib.load reads arrays inside the stream, the others read their bytes as opcodes).
         if len({tuple(v) for v in seen.values()}) > 1 and not rules & {"loader-difference", "several-pickles",
-                                                                       "trailing-data"}:
+                                                                       "trailing-data", "joblib-arrays"}:
             failures.append(f"{r['file']}: the loaders resolve different globals {seen}, the scan reports no difference")
     print(f"corpus/scan: {len(rows)} samples, {checked} CPython loads compared, {len(failures)} failures")
     return failures
