@@ -157,4 +157,74 @@ TEST(ScanLimits, MembersJustBelowAndAbove) {
   EXPECT_EQ(r.verdict, Verdict::Error);  // the payload is in the member not read
 }
 
+// ---- joblib (joblib/numpy_pickle.py): data after a NumpyArrayWrapper's BUILD ----
+
+std::string u8(const std::string& s) { return "\x8c"s + static_cast<char>(s.size()) + s; }
+
+// joblib.dump's wrapper of an array: `shape` are the opcodes of the shape
+// tuple, `code` the dtype's code ("i8", "O8"), `padded`: alignment set.
+std::string jl_wrapper(const std::string& shape, const std::string& code, bool padded = true) {
+  const bool object = code[0] == 'O';
+  std::string p = "\x80\x02" "cjoblib.numpy_pickle\nNumpyArrayWrapper\n)\x81}("s;
+  p += u8("subclass") + "cnumpy\nndarray\n" + u8("shape") + shape;
+  p += u8("dtype") + "cnumpy\ndtype\n" + u8(code) + "\x89\x88\x87R(K\x03" + u8(object ? "|" : "<") +
+       "NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK" + static_cast<char>(object ? 63 : 0) + "tb";
+  if (padded) p += u8("numpy_array_alignment_bytes") + "K\x10";
+  return p + "ub";
+}
+
+Report jl_scan(const std::string& p) { return scan_of(p, Policy::profile("joblib")); }
+
+TEST(ScanJoblib, ArrayDataIsPassedOver) {
+  // A (2, 3) int64 array: one length byte, 3 padding bytes, 48 bytes of data
+  // that hold opcodes a plain reader would run if it read them ('c' ...).
+  std::string data(48, 'c');
+  const auto r = jl_scan(jl_wrapper("K\x02K\x03\x86", "i8") + "\x03\xff\xff\xff" + data + ".");
+  EXPECT_EQ(r.verdict, Verdict::Clean) << rules(r);
+  EXPECT_EQ(r.container, "joblib");
+  EXPECT_TRUE(has_rule(r, "joblib-arrays"));
+  // Without alignment the data follows the BUILD at once.
+  EXPECT_EQ(jl_scan(jl_wrapper("K\x02K\x03\x86", "i8", false) + data + ".").verdict, Verdict::Clean);
+}
+
+TEST(ScanJoblib, ObjectArrayPickleIsScanned) {
+  const std::string payload = "\x80\x02" "cos\nsystem\nX\x01\x00\x00\x00x\x85R."s;
+  const auto r = jl_scan(jl_wrapper("K\x01\x85", "O8") + payload + ".");
+  EXPECT_EQ(r.verdict, Verdict::Dangerous) << rules(r);
+  EXPECT_EQ(r.pickles, 2u);
+}
+
+TEST(ScanJoblib, SizesFromThePickleAreBoundedByTheFile) {
+  // 2^31-1 int64s (16 GiB) in a file of a few hundred bytes: refused, nothing allocated.
+  auto r = jl_scan(jl_wrapper("J\xff\xff\xff\x7f\x85", "i8") + "\x03\xff\xff\xff" + std::string(48, '\0') + ".");
+  EXPECT_EQ(r.verdict, Verdict::Error);
+  EXPECT_TRUE(has_rule(r, "bad-joblib"));
+  // A count that overflows 64 bits.
+  r = jl_scan(jl_wrapper("J\xff\xff\xff\x7fJ\xff\xff\xff\x7fJ\xff\xff\xff\x7f\x87", "i8") + ".");
+  EXPECT_TRUE(has_rule(r, "bad-joblib"));
+  EXPECT_EQ(r.verdict, Verdict::Error);
+  // One byte short of the data.
+  r = jl_scan(jl_wrapper("K\x02\x85", "i8") + "\x03\xff\xff\xff" + std::string(15, '\0'));
+  EXPECT_EQ(r.verdict, Verdict::Error);
+}
+
+TEST(ScanJoblib, WhatCannotBePlacedFailsClosed) {
+  // A dtype code the scanner does not size.
+  auto r = jl_scan(jl_wrapper("K\x02\x85", "float64") + "\x03\xff\xff\xff" + std::string(16, '\0') + ".");
+  EXPECT_EQ(r.verdict, Verdict::Error);
+  EXPECT_TRUE(has_rule(r, "bad-joblib"));
+  // The BUILD inside a FRAME that goes on: joblib reads the data after the frame.
+  const std::string body = jl_wrapper("K\x01\x85", "i8", false) + "N0";
+  std::string framed = "\x80\x04\x95"s;
+  for (int i = 0; i < 8; ++i) framed += static_cast<char>(((body.size() - 2) >> (8 * i)) & 0xff);
+  framed += body.substr(2) + std::string(8, '\0') + ".";
+  r = jl_scan(framed);
+  EXPECT_EQ(r.verdict, Verdict::Error) << rules(r);
+  EXPECT_TRUE(has_rule(r, "bad-joblib"));
+  // joblib < 0.10's wrapper reads another file the pickle names.
+  r = jl_scan("\x80\x02" "cjoblib.numpy_pickle_compat\nNDArrayWrapper\n)\x81}b."s);
+  EXPECT_EQ(r.verdict, Verdict::Dangerous);
+  EXPECT_TRUE(has_rule(r, "joblib-external-file"));
+}
+
 }  // namespace
