@@ -12,6 +12,7 @@
 
 #include "picklecodec/decode.hpp"
 #include "picklecodec/encode.hpp"
+#include "picklecodec/memory.hpp"
 #include "picklecodec/opcodes.hpp"
 #include "picklecodec/registry.hpp"
 #include "picklecodec/typed.hpp"

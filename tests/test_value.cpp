@@ -13,6 +13,7 @@
 
 #include "picklecodec/decode.hpp"
 #include "picklecodec/encode.hpp"
+#include "picklecodec/memory.hpp"
 #include "picklecodec/registry.hpp"
 #include "picklecodec/value.hpp"
 

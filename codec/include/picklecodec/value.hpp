@@ -20,17 +20,14 @@
 
 #include <any>
 #include <cstdint>
-#include <cstdlib>
-#include <cstring>
 #include <memory>
-#include <new>
 #include <span>
 #include <string>
 #include <string_view>
-#include <type_traits>
 #include <utility>
 #include <vector>
 
+#include "picklecodec/detail/pod_vector.hpp"
 #include "picklecodec/error.hpp"
 
 namespace pkl {
@@ -60,130 +57,6 @@ enum class Kind : uint8_t {
 const char* kind_name(Kind k) noexcept;  // Python's type name: "NoneType", "int", "list", ...
 
 using Pair = std::pair<NodeId, NodeId>;
-
-namespace detail {
-
-// Large blocks of memory, for the graph's node array, side tables and arena
-// chunks and the decoder's memo: from kPageMin bytes on they are mapped from
-// the system directly (never through malloc's heap, so how glibc trims or
-// places its heap does not decide how many pages a decode faults in), and
-// they grow by remapping (no copy, no page touched twice). Freed blocks are
-// kept in a process-wide cache of at most 64 MiB (set_block_cache_limit) so
-// that a loop of decodes reuses pages already faulted in, as CPython's
-// allocator reuses its arenas. (value/pages.cpp)
-inline constexpr size_t kPageMin = size_t{64} << 10;
-// `bytes` (>= kPageMin) is rounded up to the block's actual size. A cached
-// block may be up to twice the size asked for; with `exact`, a block is
-// always the size the same request gives (for callers that cannot keep the
-// actual size).
-void* page_allocate(size_t& bytes, bool exact = false);
-// A fresh block of zero pages, never from the cache: its pages take memory
-// only once written (bytes(N) from a few input bytes stays address space).
-void* page_allocate_zeroed(size_t& bytes);
-// The actual size of a block of `bytes` that page_allocate(bytes, true) gives.
-size_t page_block_size(size_t bytes) noexcept;
-// Grows a block of `old_bytes` (its actual size) to at least `bytes`
-// (rounded up on return); contents kept. May move it.
-void* page_reallocate(void* p, size_t old_bytes, size_t& bytes);
-// Blocks of a list's items, which grow: from the cache, any block a list
-// gave back that is big enough (in a loop of decodes, the last graph's
-// full-grown block, within which the growth to come stays), else as
-// page_allocate (which takes any cached block, a list's too, of up to twice
-// its size); grown (first `used` bytes live) into such a list block (a copy,
-// where remapping would fault fresh pages in), else as page_reallocate; and
-// given back as page_free does. The caller keeps the sizes returned.
-void* page_allocate_growable(size_t& bytes);
-void* page_grow(void* p, size_t old_bytes, size_t used, size_t& bytes);
-void page_free_growable(void* p, size_t bytes, size_t used) noexcept;
-// Gives a block back (`bytes` its actual size; `used`, how many bytes from
-// its start were used, what the cache counts it for).
-void page_free(void* p, size_t bytes, size_t used) noexcept;
-inline void page_free(void* p, size_t bytes) noexcept { page_free(p, bytes, bytes); }
-
-// A vector of trivially copyable items: small ones from malloc (grown with
-// realloc), large ones from page_allocate (grown by remapping: neither
-// copied nor touched twice). (Graph's node array, the decoder's memo and stack.)
-template <class T>
-class PodVector {
-  static_assert(std::is_trivially_copyable_v<T>);
-
- public:
-  PodVector() noexcept = default;
-  PodVector(const PodVector&) = delete;
-  PodVector& operator=(const PodVector&) = delete;
-  PodVector(PodVector&& o) noexcept : p_(o.p_), n_(o.n_), cap_(o.cap_), block_(o.block_) {
-    o.p_ = nullptr;
-    o.n_ = o.cap_ = o.block_ = 0;
-  }
-  PodVector& operator=(PodVector&& o) noexcept {
-    if (this != &o) {
-      release();
-      p_ = o.p_;
-      n_ = o.n_;
-      cap_ = o.cap_;
-      block_ = o.block_;
-      o.p_ = nullptr;
-      o.n_ = o.cap_ = o.block_ = 0;
-    }
-    return *this;
-  }
-  ~PodVector() { release(); }
-
-  size_t size() const noexcept { return n_; }
-  size_t capacity() const noexcept { return cap_; }
-  T& operator[](size_t i) noexcept { return p_[i]; }
-  const T& operator[](size_t i) const noexcept { return p_[i]; }
-  void reserve(size_t n) {
-    if (n <= cap_) return;
-    if (n > SIZE_MAX / sizeof(T)) throw std::bad_alloc();
-    size_t bytes = n * sizeof(T);
-    if (bytes < kPageMin) {
-      void* q = std::realloc(static_cast<void*>(p_), bytes);
-      if (!q) throw std::bad_alloc();
-      p_ = static_cast<T*>(q);
-      cap_ = n;
-      return;
-    }
-    void* q;
-    if (block_) {
-      q = page_reallocate(p_, block_, bytes);
-    } else {
-      q = page_allocate(bytes);
-      if (n_) std::memcpy(q, static_cast<const void*>(p_), n_ * sizeof(T));
-      std::free(p_);
-    }
-    p_ = static_cast<T*>(q);
-    block_ = bytes;
-    cap_ = bytes / sizeof(T);
-  }
-  void push_back(const T& v) {
-    if (n_ == cap_) reserve(cap_ < 8 ? 16 : cap_ * 2);
-    p_[n_++] = v;
-  }
-  // Only when size() < capacity().
-  void push_unchecked(const T& v) noexcept { p_[n_++] = v; }
-  // Only for n <= size().
-  void resize_down(size_t n) noexcept { n_ = n; }
-  // Only for n <= capacity(), once items [size(), n) are written.
-  void resize_up_unchecked(size_t n) noexcept { n_ = n; }
-  T* data() noexcept { return p_; }
-  const T* data() const noexcept { return p_; }
-
- private:
-  void release() noexcept {
-    if (block_) {
-      page_free(p_, block_, n_ * sizeof(T));
-    } else {
-      std::free(p_);
-    }
-  }
-  T* p_ = nullptr;
-  size_t n_ = 0;
-  size_t cap_ = 0;
-  size_t block_ = 0;  // actual size of a page block, 0 when p_ is from malloc
-};
-
-}  // namespace detail
 
 // What an inert object records: how CPython's pickler would see it.
 struct ObjectData {
@@ -355,15 +228,6 @@ class Graph {
 
   friend class GraphAccess;
 };
-
-// The cache of freed large blocks (see detail::page_allocate): at most this
-// many bytes of freed blocks are kept for reuse, process-wide (default 64 MiB;
-// 0 turns the cache off and gives its blocks back). Returns the previous limit.
-size_t set_block_cache_limit(size_t bytes) noexcept;
-// Gives every cached block back to the system.
-void release_block_cache() noexcept;
-// The bytes the cache holds now (of each block, the part its last owner used).
-size_t block_cache_bytes() noexcept;
 
 // Structural identity of two graphs: same values (floats bit for bit), same
 // sharing and cycles (a bijection between the nodes reached from the roots).

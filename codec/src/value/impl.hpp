@@ -31,6 +31,7 @@
 #include "base/siphash.hpp"
 #include "base/tuning.hpp"
 #include "base/foreign.hpp"
+#include "value/pages.hpp"
 
 namespace pkl {
 

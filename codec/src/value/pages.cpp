@@ -1,4 +1,4 @@
-// Large blocks for the graph and the decoder (value.hpp: detail::page_allocate).
+// Large blocks for the graph and the decoder (value/pages.hpp, memory.hpp).
 //
 // Why not malloc: glibc serves a block of this size either from its heap
 // (then trims the heap's top as soon as a graph is freed) or from its own
@@ -25,7 +25,9 @@
 #include <sys/mman.h>
 #endif
 
+#include "picklecodec/memory.hpp"
 #include "picklecodec/value.hpp"
+#include "value/pages.hpp"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define PKL_ASAN 1
