@@ -17,6 +17,7 @@
 #include "picklecodec/dis.hpp"
 #include "picklecodec/error.hpp"
 #include "picklecodec/opcodes.hpp"
+#include "print/dis_detail.hpp"
 
 namespace {
 

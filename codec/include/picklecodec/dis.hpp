@@ -39,12 +39,4 @@ struct DisOptions {
 uint64_t disassemble(std::span<const uint8_t> data, std::ostream& out,
                      const DisOptions& options = {});
 
-namespace detail {
-// pickletools' stack effect of an opcode as "before->after", stack object
-// names comma-separated (e.g. APPENDS: "list,mark,stackslice->list"); empty
-// for a byte that is no opcode. Exposed so tests can check the
-// disassembler's table against the installed pickletools.
-std::string dis_stack_effect(uint8_t code);
-}  // namespace detail
-
 }  // namespace pkl
