@@ -100,7 +100,7 @@ void reset_peak() {
 void warm_up(int proto) {
   static const char kSmall[] = "\x80\x02]q\x00(K\x01X\x01\x00\x00\x00" "aq\x01G?\xf8\x00\x00\x00\x00\x00\x00}q\x02)e.";
   pkl::Graph g = pkl::decode(std::string_view(kSmall, sizeof kSmall - 1), options_for(false));
-  benchmark::DoNotOptimize(pkl::encode(g, encode_options(proto)));
+  benchmark::DoNotOptimize(pkl::encode(g, g.root(), encode_options(proto)));
 }
 
 int run_peak(const std::string& what, const std::string& path) {
@@ -116,7 +116,7 @@ int run_peak(const std::string& what, const std::string& path) {
   bool same = true;
   size_t out_size = 0;
   if (what == "encode") {
-    std::string out = pkl::encode(*graph, encode_options(proto));
+    std::string out = pkl::encode(*graph, graph->root(), encode_options(proto));
     out_size = out.size();
     same = out == data;
   } else {
@@ -142,7 +142,7 @@ int run_roundtrip(const std::vector<std::string>& files) {
   for (const std::string& f : files) {
     const std::string data = read_file(f);
     pkl::Graph g = pkl::decode(data);
-    const std::string out = pkl::encode(g, encode_options(protocol_of(data)));
+    const std::string out = pkl::encode(g, g.root(), encode_options(protocol_of(data)));
     const bool same = out == data;
     std::printf("%s %s (%zu -> %zu bytes)\n", same ? "identical" : "DIFFERENT", f.c_str(), data.size(), out.size());
     bad += !same;
@@ -200,7 +200,7 @@ void register_all(const std::string& dir) {
       size_t out_size = 0;
       for (auto _ : st) {
         const double t0 = cpu_seconds();
-        std::string out = pkl::encode(g, o);
+        std::string out = pkl::encode(g, g.root(), o);
         benchmark::DoNotOptimize(out.data());
         st.SetIterationTime(cpu_seconds() - t0);
         out_size = out.size();

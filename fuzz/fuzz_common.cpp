@@ -44,7 +44,7 @@ Decoded try_decode(Bytes data, const pkl::DecodeOptions& options) {
 Encoded try_encode(const pkl::Graph& g, int protocol) {
   Encoded r;
   try {
-    r.bytes.emplace(pkl::encode(g, g.root(), protocol));
+    r.bytes.emplace(pkl::encode(g, g.root(), {.protocol = protocol}));
   } catch (const pkl::Error& e) {
     r.error.emplace(e);
   } catch (const std::exception& e) {

@@ -22,7 +22,7 @@ Answer CodecBackend::run(const Case& c) {
   for (int p = 0; p < kProtocols; ++p) {
     Answer::Dump d;
     try {
-      d.bytes.emplace(pkl::encode(*a.graph, a.graph->root(), p));
+      d.bytes.emplace(pkl::encode(*a.graph, a.graph->root(), {.protocol = p}));
     } catch (const pkl::Error& e) {
       d.error = describe_error(e);
     }

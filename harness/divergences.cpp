@@ -139,7 +139,7 @@ bool global_unstable(const pkl::Graph& g, pkl::NodeId n, int protocol) {
   one.set_root(one.global(gd.module, gd.qualname));
   std::string bytes;
   try {
-    bytes = pkl::encode(one, one.root(), protocol);
+    bytes = pkl::encode(one, one.root(), {.protocol = protocol});
   } catch (const pkl::Error&) {
     return false;  // the encoder refuses it; the caller judges that
   }

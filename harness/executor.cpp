@@ -81,7 +81,7 @@ bool Executor::only_set_order(const std::string& subject, const std::string& ref
     const pkl::Graph gs = pkl::decode(subject, roomy), gr = pkl::decode(reference, roomy);
     if (!has_multi_member_set(gr)) return false;
     // The reference's set order, the codec's encoder.
-    return pkl::encode(gr, gr.root(), protocol) == reference &&
+    return pkl::encode(gr, gr.root(), {.protocol = protocol}) == reference &&
            equivalent(gs, gs.root(), gr, gr.root(), Equivalence::any_set_order());
   } catch (const pkl::Error&) {
     return false;

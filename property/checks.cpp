@@ -230,7 +230,7 @@ std::string check_stream(std::vector<Subject>& ss, int q) {
     eo.registry = &registry();
     pkl::Encoder enc(sink, eo);
     for (Subject& s : ss) {
-      enc.dump(s.graph);
+      enc.dump(s.graph, s.graph.root());
       ends.push_back(stream.size());
     }
   } catch (const Error& e) {

@@ -111,7 +111,7 @@ void check_roundtrip(const T& v) {
     RC_ASSERT(pkl::load<T>(bytes) == v);
     // the one encoder: the graph of the pickle writes the same bytes again
     const pkl::Graph g = pkl::decode(bytes);
-    RC_ASSERT(pkl::encode(g, g.root(), p) == bytes);
+    RC_ASSERT(pkl::encode(g, g.root(), {.protocol = p}) == bytes);
   }
 }
 

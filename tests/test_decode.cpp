@@ -270,7 +270,7 @@ TEST(Decode, ReadonlyBufferOnABytearrayIsAMemoryview) {
   ASSERT_EQ(g.kind(g.root()), Kind::Buffer);
   for (int q = 0; q <= 5; ++q) {
     try {
-      encode(g, g.root(), q);
+      encode(g, g.root(), {.protocol = q});
       ADD_FAILURE() << "encoded at protocol " << q;
     } catch (const Error& e) {
       EXPECT_EQ(e.code(), ErrorCode::TypeError);

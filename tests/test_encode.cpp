@@ -163,7 +163,7 @@ TEST(Encode, RoundTripsThroughTheDecoder) {
     pkl::Graph back = pkl::decode(bytes);
     EXPECT_TRUE(pkl::isomorphic(g, l, back, back.root())) << "protocol " << p;
     // A recode of the decoded graph is a fixed point.
-    EXPECT_EQ(pkl::encode(back, proto(p)), bytes) << "protocol " << p;
+    EXPECT_EQ(pkl::encode(back, back.root(), proto(p)), bytes) << "protocol " << p;
   }
 }
 
@@ -183,21 +183,21 @@ TEST(Encode, LargeBytesAndBytearrayBelowProtocol3RoundTrip) {
     const std::string bytes = pkl::encode(g, l, proto(p));
     pkl::Graph back = pkl::decode(bytes);
     EXPECT_TRUE(pkl::isomorphic(g, l, back, back.root())) << "protocol " << p;
-    EXPECT_EQ(pkl::encode(back, proto(p)), bytes) << "protocol " << p;
+    EXPECT_EQ(pkl::encode(back, back.root(), proto(p)), bytes) << "protocol " << p;
   }
 }
 
 TEST(Encode, DefaultsAndProtocolRange) {
   pkl::Graph g;
   g.set_root(g.integer(1));
-  EXPECT_EQ(pkl::encode(g), std::string("\x80\x04K\x01.", 5));  // pickle.DEFAULT_PROTOCOL, no frame under 4 bytes
-  EXPECT_EQ(pkl::encode(g, proto(-1)), std::string("\x80\x05K\x01.", 5));
-  EXPECT_EQ(code_of([&] { pkl::encode(g, proto(6)); }), ErrorCode::Usage);
+  EXPECT_EQ(pkl::encode(g, g.root()), std::string("\x80\x04K\x01.", 5));  // pickle.DEFAULT_PROTOCOL, no frame under 4 bytes
+  EXPECT_EQ(pkl::encode(g, g.root(), proto(-1)), std::string("\x80\x05K\x01.", 5));
+  EXPECT_EQ(code_of([&] { pkl::encode(g, g.root(), proto(6)); }), ErrorCode::Usage);
   EXPECT_EQ(code_of([&] { pkl::encode(g, NodeId{12345}, proto(2)); }), ErrorCode::Usage);
   pkl::Graph empty;
-  EXPECT_EQ(code_of([&] { pkl::encode(empty); }), ErrorCode::Usage);  // no root
+  EXPECT_EQ(code_of([&] { pkl::encode(empty, empty.root()); }), ErrorCode::Usage);  // no root
   const pkl::Graph& cg = g;
-  EXPECT_EQ(pkl::encode(cg, cg.root(), 0), "I1\n.");
+  EXPECT_EQ(pkl::encode(cg, cg.root(), {.protocol = 0}), "I1\n.");
 }
 
 // ---- sinks ---------------------------------------------------------------------
@@ -249,7 +249,7 @@ TEST(Encode, NothingReachesTheSinkOnError) {
 TEST(Encode, StringStreamAndFdSinks) {
   pkl::Graph g;
   g.set_root(g.str("hello"));
-  const std::string want = pkl::encode(g, proto(3));
+  const std::string want = pkl::encode(g, g.root(), proto(3));
 
   std::string s = "prefix";
   pkl::StringSink ss(s);
@@ -257,7 +257,8 @@ TEST(Encode, StringStreamAndFdSinks) {
   EXPECT_EQ(s, "prefix" + want);
 
   std::ostringstream os;
-  pkl::encode_to(os, g, g.root(), proto(3));
+  pkl::StreamSink oss(os);
+  pkl::encode_to(oss, g, g.root(), proto(3));
   EXPECT_EQ(os.str(), want);
 
   // A pipe: the reader has each pickle as soon as dump() returns.
@@ -265,13 +266,13 @@ TEST(Encode, StringStreamAndFdSinks) {
   ASSERT_EQ(::pipe(fds), 0);
   pkl::FdSink fs(fds[1]);
   pkl::Encoder enc(fs, proto(3));
-  enc.dump(g);
+  enc.dump(g, g.root());
   pkl::FdSource src(fds[0]);
   pkl::Decoder dec(src);
   auto first = dec.next();  // would block if the pickle were held back
   ASSERT_TRUE(first.has_value());
   EXPECT_EQ(first->as_str(first->root()), "hello");
-  enc.dump(g);
+  enc.dump(g, g.root());
   ::close(fds[1]);
   EXPECT_TRUE(dec.next().has_value());
   EXPECT_FALSE(dec.next().has_value());
@@ -378,16 +379,16 @@ TEST(Encode, OptionChecks) {
   pkl::EncodeOptions o = proto(4);
   o.buffer_callback = [](const pkl::Graph&, NodeId) { return true; };
   std::string m;
-  EXPECT_EQ(code_of([&] { pkl::encode(g, o); }, &m), ErrorCode::Usage);
+  EXPECT_EQ(code_of([&] { pkl::encode(g, g.root(), o); }, &m), ErrorCode::Usage);
   EXPECT_EQ(m, "buffer_callback needs protocol >= 5");
 
   pkl::EncodeOptions e = proto(2);
   e.extension = [](std::string_view, std::string_view) -> std::optional<int32_t> { return 0; };
-  EXPECT_EQ(code_of([&] { pkl::encode(g, e); }, &m), ErrorCode::Unpicklable);
+  EXPECT_EQ(code_of([&] { pkl::encode(g, g.root(), e); }, &m), ErrorCode::Unpicklable);
   EXPECT_EQ(m, "Can't pickle <class 'm.G'>: extension code 0 is out of range");
   // Below protocol 2 the registry is not consulted.
   e.protocol = 1;
-  EXPECT_EQ(pkl::encode(g, e), std::string("cm\nG\nq\x00.", 8));
+  EXPECT_EQ(pkl::encode(g, g.root(), e), std::string("cm\nG\nq\x00.", 8));
 }
 
 TEST(Encode, PersistentIdHook) {
@@ -452,7 +453,7 @@ TEST(Encode, OneCharacterModuleNamesFollowCPythonsInterning) {
   };
   for (const Case& c : cases) {
     const pkl::Graph g = pkl::decode(enctest::unhex(c.input));
-    EXPECT_EQ(enctest::hex(pkl::encode(g, g.root(), 4)), c.expected) << "module name " << c.ch;
+    EXPECT_EQ(enctest::hex(pkl::encode(g, g.root(), {.protocol = 4})), c.expected) << "module name " << c.ch;
   }
 }
 

@@ -37,7 +37,7 @@ std::string call_of(const Graph& g, NodeId obj) {
 std::string encode_at(const Graph& g, int q) {
   EncodeOptions o;
   o.protocol = q;
-  return encode(g, o);
+  return encode(g, g.root(), o);
 }
 
 constexpr std::string_view kInst = "(im\nC\n(dp0\nS'a'\nI1\nsb.";

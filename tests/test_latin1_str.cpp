@@ -196,7 +196,7 @@ TEST(Latin1Str, DecodedAndEncodedAsLatin1) {
   // raw-unicode-escape of its UTF-8).
   for (int p = 0; p <= 5; ++p) {
     const Graph fresh = decode(protocol2_list(utf8));
-    const std::string out = encode(fresh, fresh.root(), p);
+    const std::string out = encode(fresh, fresh.root(), {.protocol = p});
     const Graph back = decode(out);
     EXPECT_TRUE(isomorphic(fresh, fresh.root(), back, back.root())) << "protocol " << p;
     EXPECT_EQ(back.as_str(back.items(back.root())[0]), utf8) << "protocol " << p;
@@ -241,7 +241,7 @@ TEST(Latin1Str, EncodedBytesShareTheStrsStorage) {
                         bytes.data() == g.as_str(items[0]).data();
     EXPECT_EQ(shared, c.shared) << c.callable << c.codec << " " << c.text.size();
     EXPECT_FALSE(g.is_view(items[1]));  // not the caller's buffer
-    const Graph again = decode(encode(g, g.root(), 2));
+    const Graph again = decode(encode(g, g.root(), {.protocol = 2}));
     EXPECT_TRUE(isomorphic(g, g.root(), again, again.root()));
   }
 }
@@ -253,7 +253,7 @@ TEST(Latin1Str, BinaryEncodingWidensWithoutMakingTheUtf8) {
   const std::string utf8 = to_utf8(latin1);
   const Graph g = decode(protocol2_list(utf8));
   const size_t arena = GraphAccess::arena_bytes(g);
-  const std::string out = encode(g, g.root(), 3);
+  const std::string out = encode(g, g.root(), {.protocol = 3});
   EXPECT_NE(out.find("X"s + le(utf8.size(), 4) + utf8), std::string::npos);
   EXPECT_EQ(GraphAccess::arena_bytes(g), arena);
   EXPECT_EQ(g.as_str(g.items(g.root())[0]), utf8);

@@ -156,7 +156,7 @@ TEST(MutationGaps, NestedPersistentIdAtProtocol0IsWrittenAsCPythonWritesIt) {
   for (const Case& c : cases) {
     Graph g;
     const NodeId root = g.list(std::vector<NodeId>{g.persid(c.pid(g))});
-    EXPECT_EQ(encode(g, root, 0), "(lp0\nP" + c.text + "\na.");
+    EXPECT_EQ(encode(g, root, {.protocol = 0}), "(lp0\nP" + c.text + "\na.");
   }
 }
 
@@ -169,11 +169,11 @@ TEST(MutationGaps, DictPersistentIdAtProtocol0IsRefused) {
   const NodeId d = g.dict();
   g.dict_set(d, g.integer(1), g.integer(2));
   const NodeId root = g.list(std::vector<NodeId>{g.persid(d)});
-  const Caught e = caught([&] { encode(g, root, 0); });
+  const Caught e = caught([&] { encode(g, root, {.protocol = 0}); });
   EXPECT_EQ(error_code_name(e.code), std::string(error_code_name(ErrorCode::Unpicklable)));
   EXPECT_EQ(e.message, "cannot write a persistent id of type 'dict' at protocol 0");
   // protocol 1 and up write the pid itself
-  EXPECT_EQ(encode(g, root, 2), "\x80\x02]q\x00}q\x01K\x01K\x02sQa."s);
+  EXPECT_EQ(encode(g, root, {.protocol = 2}), "\x80\x02]q\x00}q\x01K\x01K\x02sQa."s);
 }
 
 // ---- bytes() of a list holding bools ----
@@ -233,7 +233,7 @@ TEST(MutationGaps, CopySubgraphKeepsSetsAndFrozensetsApart) {
   EXPECT_EQ(dst.length(items[0]), 2u);
   EXPECT_TRUE(isomorphic(src, root, dst, copy));
   // and the copy pickles byte for byte as its source
-  EXPECT_EQ(encode(dst, copy, 4), encode(src, root, 4));
+  EXPECT_EQ(encode(dst, copy, {.protocol = 4}), encode(src, root, {.protocol = 4}));
 }
 
 // ---- memory given back after each decode ----

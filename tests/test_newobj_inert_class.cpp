@@ -24,7 +24,7 @@ constexpr std::string_view kSkeleton = "\x80\x02" "cbuiltins\ntype\nX\x01\x00\x0
 std::string encode_at(const Graph& g, int q) {
   EncodeOptions o;
   o.protocol = q;
-  return encode(g, o);
+  return encode(g, g.root(), o);
 }
 
 TEST(NewobjInertClass, ClassMadeByACallIsAccepted) {

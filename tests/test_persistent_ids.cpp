@@ -25,7 +25,7 @@ DecodeOptions keep() {
 std::string encode_at(const Graph& g, int q) {
   EncodeOptions o;
   o.protocol = q;
-  return encode(g, o);
+  return encode(g, g.root(), o);
 }
 
 TEST(PersistentIds, RefusedByDefault) {

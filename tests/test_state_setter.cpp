@@ -27,7 +27,7 @@ using namespace std::string_view_literals;
 std::string encode_at(const Graph& g, int q) {
   EncodeOptions o;
   o.protocol = q;
-  return encode(g, o);
+  return encode(g, g.root(), o);
 }
 
 std::string qualname(const Graph& g, NodeId n) {

@@ -299,7 +299,7 @@ TEST(Typed, ValueCopyKeepsSharingAndCycles) {
   const std::string py = unhex(
       "80025d71004b01617d7101285801000000787102680058010000007971036800580400000073656c6671046801758671052e");
   const pkl::Graph g = pkl::decode(py);
-  for (int p = 0; p <= 5; ++p) EXPECT_EQ(pkl::dump(pkl::Value(g), p), pkl::encode(g, g.root(), p)) << p;
+  for (int p = 0; p <= 5; ++p) EXPECT_EQ(pkl::dump(pkl::Value(g), p), pkl::encode(g, g.root(), {.protocol = p})) << p;
   pkl::Graph copy;
   copy.set_root(pkl::copy_subgraph(copy, g, g.root()));
   EXPECT_TRUE(pkl::isomorphic(g, g.root(), copy, copy.root()));

@@ -1195,7 +1195,7 @@ TEST(LargeGraph, MixedIntRunsDecodeAndEncodeExactly) {
   }
   pkl::EncodeOptions o;
   o.protocol = 2;
-  EXPECT_EQ(pkl::encode(g, o), p);
+  EXPECT_EQ(pkl::encode(g, g.root(), o), p);
 }
 
 // Repeated decodes reuse cached blocks; with the cache off, or emptied, the

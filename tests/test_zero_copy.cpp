@@ -123,7 +123,7 @@ TEST(ZeroCopy, SameGraphAsCopying) {
   EXPECT_EQ(viewed.dict_get(viewed.root(), same), p.second);
   // Encoding reads through the view: the same bytes as from the copy.
   for (int proto : {0, 1, 2, 3, 4, 5}) {
-    EXPECT_EQ(encode(viewed, protocol(proto)), encode(copied, protocol(proto))) << "protocol " << proto;
+    EXPECT_EQ(encode(viewed, viewed.root(), protocol(proto)), encode(copied, copied.root(), protocol(proto))) << "protocol " << proto;
   }
 }
 

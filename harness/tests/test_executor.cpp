@@ -115,10 +115,10 @@ TEST(Executor, SetOrderIsSame) {
   std::vector<pkl::NodeId> ab{g.str("a"), g.str("b")}, ba{h.str("b"), h.str("a")};
   g.set_root(g.frozenset(ab));
   h.set_root(h.frozenset(ba));
-  const std::string input = pkl::encode(g, g.root(), 4);
+  const std::string input = pkl::encode(g, g.root(), {.protocol = 4});
   pklharness::CodecBackend codec;
   Answer theirs = codec_answer(input);
-  theirs.dumps[4].bytes = pkl::encode(h, h.root(), 4);
+  theirs.dumps[4].bytes = pkl::encode(h, h.root(), {.protocol = 4});
   ASSERT_NE(*theirs.dumps[4].bytes, *codec_answer(input).dumps[4].bytes);
   Canned ref(theirs);
   const Outcome o = pklharness::Executor(codec, ref).run({input});
@@ -128,7 +128,7 @@ TEST(Executor, SetOrderIsSame) {
   pkl::Graph k;
   std::vector<pkl::NodeId> ac{k.str("a"), k.str("c")};
   k.set_root(k.frozenset(ac));
-  theirs.dumps[4].bytes = pkl::encode(k, k.root(), 4);
+  theirs.dumps[4].bytes = pkl::encode(k, k.root(), {.protocol = 4});
   Canned ref2(theirs);
   EXPECT_EQ(pklharness::Executor(codec, ref2).run({input}).status, Outcome::Status::Different);
 }

@@ -39,7 +39,7 @@ void run_recode(const RecodeArgs& args) {
   encode_options.protocol = args.protocol;
   encode_options.fix_imports = args.fix_imports;
   pkl::Encoder encoder(sink, encode_options);
-  while (auto graph = decoder.next()) encoder.dump(*graph);
+  while (auto graph = decoder.next()) encoder.dump(*graph, graph->root());
   // No pickle at all: pickle.load of an empty stream raises EOFError.
   if (encoder.count() == 0) throw pkl::Error(pkl::ErrorCode::EndOfInput, "Ran out of input");
 }

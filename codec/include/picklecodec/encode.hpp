@@ -7,12 +7,12 @@
 // sink only when complete: on error the sink receives nothing.
 //
 //   pkl::Graph g = ...;
-//   std::string bytes = pkl::encode(g, pkl::EncodeOptions{.protocol = 2});
+//   std::string bytes = pkl::encode(g, g.root(), {.protocol = 2});
 //
 //   pkl::FdSink out(1);                  // several pickles on one stream,
 //   pkl::Encoder enc(out, {.protocol = 4});  // each flushed when written
-//   enc.dump(g1);
-//   enc.dump(g2);
+//   enc.dump(g1, g1.root());
+//   enc.dump(g2, g2.root());
 //
 // Identity. Memo use follows object identity as CPython's would be for the
 // materialized graph: graph nodes are objects (the singleton strs and bytes
@@ -86,6 +86,7 @@ class StreamSink final : public Sink {
   std::ostream& out_;
 };
 
+// Every member has a default, so `{.protocol = 2}` names only what differs.
 struct EncodeOptions {
   // 0..5; negative means the highest (5), as pickle does.
   int protocol = kDefaultProtocol;
@@ -109,19 +110,19 @@ struct EncodeOptions {
   // (ErrorCode::Unpicklable) for any other pid, whose str() CPython writes
   // with an address, and, as CPython, when str(pid) is not ASCII. So a graph
   // decoded with PersistentIds::Keep writes its persistent ids back as read.
-  std::function<NodeId(Graph& graph, NodeId node)> persistent_id;
+  std::function<NodeId(Graph& graph, NodeId node)> persistent_id{};
   // Protocol 5 out-of-band buffers, as pickle.dumps(buffer_callback=...):
   // called for each Buffer node written; return true to write the buffer
   // in-band (Python's truthy result), false to take it out of band
   // (NEXT_BUFFER, then READONLY_BUFFER when read-only). Unset: every buffer
   // is written in-band, as bytes (read-only) or bytearray (writable).
   // Setting it below protocol 5 is an error, as in CPython.
-  std::function<bool(const Graph& graph, NodeId buffer)> buffer_callback;
+  std::function<bool(const Graph& graph, NodeId buffer)> buffer_callback{};
   // The extension registry (copyreg.add_extension): the code of a global
   // (module, qualname), if it has one; written as EXT1/EXT2/EXT4 from
   // protocol 2 on. Codes outside 1..0x7fffffff are refused as CPython does.
   std::function<std::optional<int32_t>(std::string_view module, std::string_view qualname)>
-      extension;
+      extension{};
   // Protocols 0 and 1 write an int as decimal text (LONG). CPython refuses
   // one of more than sys.get_int_max_str_digits() digits (4300 by default)
   // with ValueError, and so does the encoder past this many (0: no limit;
@@ -129,29 +130,30 @@ struct EncodeOptions {
   uint64_t max_int_digits = 4300;
 };
 
-// One pickle of the graph from `root` (or from graph.root()).
+// The encoder's three entry points: encode() returns one pickle of the graph
+// from `root` (graph.root() for a decoded graph), encode_to() writes it to a
+// sink and flushes it, and Encoder writes successive pickles to one sink.
+// Options (protocol, hooks) are EncodeOptions:
+//
+//   std::string bytes = pkl::encode(g, g.root(), {.protocol = 2});
+//   pkl::FdSink out(1);
+//   pkl::encode_to(out, g, g.root());
 //
 // Registered instances call their class's hooks, which may add nodes to the
-// graph, and persistent_id gets the graph to add pid nodes: both need the
-// non-const overloads; the const overloads refuse them (ErrorCode::Usage).
+// graph, and persistent_id gets the graph to add pid nodes: both need a
+// non-const Graph; with a const Graph they are refused (ErrorCode::Usage).
 // Errors: ErrorCode::Unpicklable with CPython's PicklingError / TypeError /
 // OverflowError message for what pickle cannot write; ValueError for an int
 // past max_int_digits at protocols 0-1; TypeError "unhashable
 // type: 'list'" for a set member or dict key Python could not hold;
 // ResourceLimit for an object endlessly reduced into itself (CPython's
-// RecursionError); Usage for a bad handle or option.
-std::string encode(Graph& graph, NodeId root, const EncodeOptions& options);
-std::string encode(const Graph& graph, NodeId root, const EncodeOptions& options);
-std::string encode(Graph& graph, NodeId root, int protocol);
-std::string encode(const Graph& graph, NodeId root, int protocol);
-std::string encode(Graph& graph, const EncodeOptions& options = {});
-std::string encode(const Graph& graph, const EncodeOptions& options = {});
+// RecursionError); Usage for a bad handle or option. On error nothing is
+// written to the sink.
+std::string encode(Graph& graph, NodeId root, const EncodeOptions& options = {});
+std::string encode(const Graph& graph, NodeId root, const EncodeOptions& options = {});
 
-// Encodes into memory, then writes the whole pickle to the sink and flushes it.
 void encode_to(Sink& sink, Graph& graph, NodeId root, const EncodeOptions& options = {});
 void encode_to(Sink& sink, const Graph& graph, NodeId root, const EncodeOptions& options = {});
-void encode_to(int fd, Graph& graph, NodeId root, const EncodeOptions& options = {});
-void encode_to(std::ostream& out, Graph& graph, NodeId root, const EncodeOptions& options = {});
 
 // Writes successive pickles to one sink (as repeated pickle.dump(obj, file)):
 // each dump() is an independent pickle with its own memo, written and
@@ -160,8 +162,6 @@ class Encoder {
  public:
   Encoder(Sink& sink, EncodeOptions options = {}) : sink_(sink), options_(std::move(options)) {}
 
-  void dump(Graph& graph) { dump(graph, graph.root()); }
-  void dump(const Graph& graph) { dump(graph, graph.root()); }
   void dump(Graph& graph, NodeId root);
   void dump(const Graph& graph, NodeId root);
   // Pickles written so far.

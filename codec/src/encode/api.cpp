@@ -23,10 +23,10 @@ void run(const Graph& g, Graph* mg, NodeId root, const EncodeOptions& options, s
   }
 }
 
-EncodeOptions with_protocol(int protocol) {
-  EncodeOptions o;
-  o.protocol = protocol;
-  return o;
+// A whole pickle to the sink, flushed.
+void write_out(Sink& sink, const std::string& pickle) {
+  sink.write(pickle.data(), pickle.size());
+  sink.flush();
 }
 
 }  // namespace
@@ -43,49 +43,23 @@ std::string encode(const Graph& graph, NodeId root, const EncodeOptions& options
   return out;
 }
 
-std::string encode(Graph& graph, NodeId root, int protocol) { return encode(graph, root, with_protocol(protocol)); }
-
-std::string encode(const Graph& graph, NodeId root, int protocol) {
-  return encode(graph, root, with_protocol(protocol));
-}
-
-std::string encode(Graph& graph, const EncodeOptions& options) { return encode(graph, graph.root(), options); }
-
-std::string encode(const Graph& graph, const EncodeOptions& options) {
-  return encode(graph, graph.root(), options);
-}
-
 void encode_to(Sink& sink, Graph& graph, NodeId root, const EncodeOptions& options) {
-  Encoder enc(sink, options);
-  enc.dump(graph, root);
+  Encoder(sink, options).dump(graph, root);
 }
 
 void encode_to(Sink& sink, const Graph& graph, NodeId root, const EncodeOptions& options) {
-  Encoder enc(sink, options);
-  enc.dump(graph, root);
-}
-
-void encode_to(int fd, Graph& graph, NodeId root, const EncodeOptions& options) {
-  FdSink sink(fd);
-  encode_to(sink, graph, root, options);
-}
-
-void encode_to(std::ostream& out, Graph& graph, NodeId root, const EncodeOptions& options) {
-  StreamSink sink(out);
-  encode_to(sink, graph, root, options);
+  Encoder(sink, options).dump(graph, root);
 }
 
 void Encoder::dump(Graph& graph, NodeId root) {
   run(graph, &graph, root, options_, buffer_);
-  sink_.write(buffer_.data(), buffer_.size());
-  sink_.flush();
+  write_out(sink_, buffer_);
   ++count_;
 }
 
 void Encoder::dump(const Graph& graph, NodeId root) {
   run(graph, nullptr, root, options_, buffer_);
-  sink_.write(buffer_.data(), buffer_.size());
-  sink_.flush();
+  write_out(sink_, buffer_);
   ++count_;
 }
 
