@@ -13,8 +13,7 @@
 #include <iterator>
 #include <set>
 
-#include "picklecodec/decode.hpp"
-#include "picklecodec/encode.hpp"
+#include <picklecodec/picklecodec.hpp>
 #include "seed_classes.hpp"
 
 namespace {

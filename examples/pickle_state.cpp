@@ -9,9 +9,7 @@
 #include <iostream>
 #include <iterator>
 
-#include "picklecodec/decode.hpp"
-#include "picklecodec/encode.hpp"
-#include "picklecodec/repr.hpp"
+#include <picklecodec/picklecodec.hpp>
 #include "seed_classes.hpp"
 
 namespace {

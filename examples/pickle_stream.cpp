@@ -11,8 +11,7 @@
 #include <iostream>
 #include <sstream>
 
-#include "picklecodec/decode.hpp"
-#include "picklecodec/encode.hpp"
+#include <picklecodec/picklecodec.hpp>
 #include "seed_classes.hpp"
 
 int main(int argc, char** argv) {

@@ -6,9 +6,7 @@
 //   print("PICKLE: {!r}".format(data_string))
 #include <iostream>
 
-#include "picklecodec/encode.hpp"
-#include "picklecodec/repr.hpp"
-#include "picklecodec/show.hpp"
+#include <picklecodec/picklecodec.hpp>
 
 int main() {
   pkl::Graph g;

@@ -6,9 +6,7 @@
 //   print("SAME? :", (data1 is data2)); print("EQUAL?:", (data1 == data2))
 #include <iostream>
 
-#include "picklecodec/decode.hpp"
-#include "picklecodec/encode.hpp"
-#include "picklecodec/show.hpp"
+#include <picklecodec/picklecodec.hpp>
 
 int main() {
   pkl::Graph g1;
