@@ -31,8 +31,10 @@ std::string class_of(const Graph& g, NodeId obj, bool& made_empty) {
 
 // numpy.dtype(code, align, copy) with BUILD's state (version, byteorder,
 // subarray, names, fields, elsize, alignment, flags[, metadata]), as
-// np.dtype.__reduce__ writes it. Plain dtypes only: a structured or
-// subarray dtype, or a state that disagrees with its code, is a problem.
+// np.dtype.__reduce__ writes it and numpy 1.24's __setstate__ reads it: the
+// flags decide hasobject (bit 0, whatever the code says); a flexible type
+// (S, U, V: structured and subarray dtypes too) takes its size from elsize,
+// the others from their code.
 std::string read_dtype(const Graph& g, NodeId dt, JoblibArray& a) {
   if (g.kind(dt) != Kind::Object) return "the dtype is not a numpy.dtype the pickle made";
   const ObjectData& od = g.object_data(dt);
@@ -41,47 +43,28 @@ std::string read_dtype(const Graph& g, NodeId dt, JoblibArray& a) {
   if (g.kind(od.args) != Kind::Tuple || g.length(od.args) == 0 || g.kind(g.items(od.args)[0]) != Kind::Str)
     return "numpy.dtype is called without a type code";
   const std::string_view code = g.as_str(g.items(od.args)[0]);
-  int64_t elsize = -1, flags = -1;
-  if (od.state != kNoNode) {
-    if (g.kind(od.state) != Kind::Tuple || g.length(od.state) < 8) return "a dtype state that is not numpy's";
-    const auto s = g.items(od.state);
-    if (g.kind(s[2]) != Kind::None || g.kind(s[3]) != Kind::None || g.kind(s[4]) != Kind::None)
-      return "a structured or subarray dtype (not read by the scanner)";
-    if (g.kind(s[5]) != Kind::Int || g.kind(s[7]) != Kind::Int || !g.int_fits64(s[5]) || !g.int_fits64(s[7]))
-      return "a dtype state that is not numpy's";
-    elsize = g.as_int(s[5]);
-    flags = g.as_int(s[7]);
-  }
-  if (code.size() < 2 || code.size() > 6) return "the dtype code '" + std::string(code) + "' is not read by the scanner";
+  if (code.size() < 2 || code.size() > 6 || std::string_view("biufcMmOSUV").find(code[0]) == std::string_view::npos)
+    return "the dtype code '" + std::string(code) + "' is not read by the scanner";
   uint64_t digits = 0;
   for (char c : code.substr(1)) {
     if (c < '0' || c > '9') return "the dtype code '" + std::string(code) + "' is not read by the scanner";
     digits = digits * 10 + static_cast<uint64_t>(c - '0');
   }
   const char kind = code[0];
-  const bool has_object_flag = flags >= 0 && (flags & 1);
-  if (kind == 'O') {
-    if (flags >= 0 && !has_object_flag) return "an object dtype whose flags say it holds no objects";
-    a.object = true;
+  const bool flexible = kind == 'S' || kind == 'U' || kind == 'V';
+  if (od.state == kNoNode) {
+    a.object = kind == 'O';
+    a.data_bytes = kind == 'U' ? digits * 4 : digits;  // the itemsize, times the count by the caller
     return {};
   }
-  if (has_object_flag) return "a dtype '" + std::string(code) + "' whose flags say it holds objects";
-  uint64_t itemsize;
-  if (std::string_view("biufcMm").find(kind) != std::string_view::npos) {
-    if (elsize != -1 && static_cast<uint64_t>(elsize) != digits) return "a dtype state whose size disagrees with its code";
-    itemsize = digits;
-  } else if (kind == 'S' || kind == 'V' || kind == 'U') {
-    if (od.state != kNoNode) {
-      if (elsize < 0) return "a flexible dtype without a size";
-      itemsize = static_cast<uint64_t>(elsize);
-    } else {
-      itemsize = kind == 'U' ? digits * 4 : digits;
-    }
-  } else {
-    return "the dtype code '" + std::string(code) + "' is not read by the scanner";
-  }
-  if (itemsize == 0 && kind != 'S' && kind != 'V' && kind != 'U') return "a dtype of size 0";
-  a.data_bytes = itemsize;  // times the count, by the caller
+  if (g.kind(od.state) != Kind::Tuple || g.length(od.state) < 8) return "a dtype state that is not numpy's";
+  const auto s = g.items(od.state);
+  if (g.kind(s[5]) != Kind::Int || g.kind(s[7]) != Kind::Int || !g.int_fits64(s[5]) || !g.int_fits64(s[7]))
+    return "a dtype state that is not numpy's";
+  const int64_t elsize = g.as_int(s[5]);
+  a.object = (g.as_int(s[7]) & 1) != 0;
+  if (flexible && elsize < 0) return "a flexible dtype without a size";
+  a.data_bytes = flexible ? static_cast<uint64_t>(elsize) : digits;
   return {};
 }
 

@@ -179,12 +179,20 @@ constexpr Entry kSklearn[] = {
     {"sklearn.tree._tree", "Tree", CNB},
     {"sklearn.ensemble._forest", "RandomForestClassifier", CNB},
     {"sklearn.ensemble._forest", "RandomForestRegressor", CNB},
+    {"sklearn.cluster._kmeans", "KMeans", CNB},
+    {"sklearn.decomposition._pca", "PCA", CNB},
+    {"sklearn.preprocessing._encoders", "OneHotEncoder", CNB},
+    {"numpy", "float64", I},  // an estimator's dtype parameter (OneHotEncoder)
 };
 
-// joblib's own wrapper of the arrays it writes after the pickle.
+// joblib's own wrapper of the arrays it writes inside the pickle stream
+// (made empty, then BUILD), and numpy.matrix, the one ndarray subclass
+// joblib.dump wraps (joblib.load makes an array of it). joblib < 0.10's
+// NDArrayWrapper and ZNDArrayWrapper read other files: not listed (the scan
+// reports them as joblib-external-file).
 constexpr Entry kJoblib[] = {
     {"joblib.numpy_pickle", "NumpyArrayWrapper", NB},
-    {"joblib.numpy_pickle", "ZNDArrayWrapper", NB},
+    {"numpy", "matrix", N},
 };
 
 // The standard library's data types (pickle's own output for them).
