@@ -54,7 +54,7 @@ uint64_t Decoder::offset() const noexcept { return impl_->reader.offset(); }
 Graph decode(std::span<const uint8_t> data, const DecodeOptions& options) {
   detail::Reader r(data);
   return guarded(r, [&]() -> Graph {
-    if (r.at_end()) throw Error(ErrorCode::EndOfInput, "Ran out of input", 0);
+    if (r.at_end()) throw Error(ErrorCode::EndOfInput, detail::kRanOutOfInput, 0);
     detail::Machine m(r, options);
     return m.run();
   });

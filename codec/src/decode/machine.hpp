@@ -1,8 +1,11 @@
-// The pickle machine: the opcode loop (decode/machine.cpp), globals
-// resolution and policy (decode/globals.cpp) and what calls, BUILD and the
-// item opcodes do to values (decode/calls.cpp), following CPython 3.11's C
-// unpickler (Modules/_pickle.c) with docs/conformance.md's inert globals and
-// objects. Internal header.
+// The pickle machine, following CPython 3.11's C unpickler
+// (Modules/_pickle.c) with docs/conformance.md's inert globals and objects:
+// the stack machine (decode/machine.cpp: the loop dispatching each opcode to
+// its load_* handler, in decode/load_*.cpp; the fast loops over the hot
+// opcodes, decode/fast_run.cpp, built on the same inline cores) and the
+// object model (globals resolution and policy, decode/globals.cpp; what
+// calls, BUILD and the item opcodes do to values, decode/calls.cpp).
+// Internal header.
 #pragma once
 
 #include <array>
@@ -18,11 +21,14 @@
 #endif
 
 #include "decode/memo.hpp"
+#include "decode/opcode_args.hpp"
 #include "decode/reader.hpp"
 #include "picklecodec/decode.hpp"
 #include "picklecodec/opcodes.hpp"
 #include "picklecodec/trace.hpp"
 #include "base/tuning.hpp"
+#include "text/python_text.hpp"
+#include "text/utf8_simd.hpp"
 #include "value/access.hpp"
 
 namespace pkl::detail {
@@ -69,6 +75,16 @@ class NodeStack {
   PodVector<NodeId> v_;
 };
 
+// ---- errors worded once (decode/machine.cpp), in CPython's words ------------
+// EOFError at the end of input where an opcode should be.
+inline constexpr const char* kRanOutOfInput = "Ran out of input";
+// "<opname> exceeds system's maximum size of <PY_SSIZE_T_MAX> bytes" (calc_binsize's overflow).
+[[noreturn]] void fail_too_large(std::string_view opname);
+// DICT and SETITEMS with a key missing its value.
+[[noreturn]] void fail_odd_items(std::string_view opname);
+// The graph past Limits::max_total_bytes (a bytearray grown or made by a call).
+[[noreturn]] void fail_graph_budget();
+
 class Machine {
  public:
   Machine(Reader& in, const DecodeOptions& options);
@@ -76,18 +92,111 @@ class Machine {
   Graph run();
 
  private:
-  // ---- stack ----------------------------------------------------------
-#define PKL_HOT __attribute__((always_inline)) inline
+  // ---- the opcodes' handlers: CPython's load_*, grouped as pickletools
+  // groups the opcodes; run() (decode/machine.cpp) dispatches to them, a
+  // width or a constant from the table (decode/opcode_args.hpp) passed as
+  // _pickle.c's OP_ARG passes it.
+  // ints, None, bools, floats (decode/load_scalars.cpp)
+  void load_int();                          // INT
+  void load_long();                         // LONG
+  void load_binintx(NumArg a);              // BININT, BININT1, BININT2, BINFLOAT
+  void load_counted_long(size_t width);     // LONG1, LONG4
+  void load_float();                        // FLOAT
+  void load_none();                         // NONE
+  void load_bool(bool value);               // NEWTRUE, NEWFALSE
+  // strings, bytes, bytearrays, unicode, out-of-band buffers (decode/load_strings.cpp)
+  void load_string();                       // STRING
+  void load_counted_binstring(size_t width);   // SHORT_BINSTRING, BINSTRING
+  void load_counted_binbytes(size_t width);    // SHORT_BINBYTES, BINBYTES, BINBYTES8
+  void load_counted_bytearray(size_t width);   // BYTEARRAY8
+  void load_unicode();                      // UNICODE
+  void load_counted_binunicode(size_t width);  // SHORT_BINUNICODE, BINUNICODE, BINUNICODE8
+  void load_next_buffer();                  // NEXT_BUFFER
+  void load_readonly_buffer();              // READONLY_BUFFER
+  // lists, tuples, dicts, sets, frozensets; stack and memo (decode/load_containers.cpp)
+  void load_counted_tuple(size_t n);        // EMPTY_TUPLE, TUPLE1, TUPLE2, TUPLE3
+  void load_tuple();                        // TUPLE
+  void load_empty_list();                   // EMPTY_LIST
+  void load_list();                         // LIST
+  void load_empty_dict();                   // EMPTY_DICT
+  void load_dict();                         // DICT
+  void load_empty_set();                    // EMPTY_SET
+  void load_frozenset();                    // FROZENSET
+  void load_append();                       // APPEND
+  void load_appends();                      // APPENDS
+  void load_setitem();                      // SETITEM
+  void load_setitems();                     // SETITEMS
+  void load_additems();                     // ADDITEMS
+  void load_mark();                         // MARK
+  void load_pop();                          // POP
+  void load_pop_mark();                     // POP_MARK
+  void load_dup();                          // DUP
+  void load_get();                          // GET
+  void load_binget(size_t width);           // BINGET, LONG_BINGET
+  void load_put();                          // PUT
+  void load_binput(size_t width);           // BINPUT, LONG_BINPUT
+  void load_memoize();                      // MEMOIZE
+  // extensions, globals, objects, persistent ids, machine control (decode/load_objects.cpp)
+  void load_extension(uint8_t opcode);      // EXT1, EXT2, EXT4
+  void load_global();                       // GLOBAL
+  void load_stack_global();                 // STACK_GLOBAL
+  void load_inst();                         // INST
+  void load_obj();                          // OBJ
+  void load_reduce();                       // REDUCE
+  void load_newobj(bool ex);                // NEWOBJ, NEWOBJ_EX
+  void load_build();                        // BUILD
+  void load_persid();                       // PERSID
+  void load_binpersid();                    // BINPERSID
+  void load_proto();                        // PROTO
+  void load_frame();                        // FRAME
+  Graph load_stop();                        // STOP
+
+  // ---- the handlers' helpers --------------------------------------------
+  // A count of `width` bytes (calc_binsize), at most PY_SSIZE_T_MAX.
+  uint64_t read_size(size_t width, const char* opname);
+  // A text opcode's line without its '\n'; `nonempty`: not empty either
+  // (CPython's bad_readline otherwise).
+  std::string_view text_line(bool nonempty = false);
+  // GLOBAL's and INST's "module\nname\n", each checked by `check` (the
+  // name is valid until the next read).
+  std::pair<std::string, std::string_view> global_lines(void (*check)(std::string_view));
+  // The readable bytes after `data`, an argument just taken from the reader.
+  size_t slack_after(std::string_view data) const noexcept {
+    const auto* end = reinterpret_cast<const uint8_t*>(data.data() + data.size());
+    return end >= in_.cursor() && end <= in_.limit() ? static_cast<size_t>(in_.limit() - end) : 0;
+  }
+  // The items from `mark` on as one container made by `make`, replacing them.
+  template <class Make>
+  void collect(size_t mark, Make make) {
+    check_len(stack_.size() - mark);
+    const NodeId made = make(top_from(mark));
+    stack_.resize(mark);
+    push(made);
+  }
+  void push_string_bytes(std::string_view raw);  // STRING/BINSTRING/SHORT_BINSTRING per encoding
+  void push_bytes(std::string_view data);        // BINBYTES(8), SHORT_BINBYTES
+  NodeId persistent_load(NodeId pid, uint8_t via);
+  void require_persistent_load();
+  [[noreturn]] void too_deep() const;  // MARK past max_depth
+
+  // ---- inline cores: an opcode's meaning written once, for the handlers
+  // and the fast loops (decode/fast_run.cpp), which take an opcode only
+  // when its core says it can be done without an error or an allocation
+  // and leave the rest to the handler.
   PKL_HOT void push(NodeId v) {
     if (stack_.full()) [[unlikely]] grow_stack();
     stack_.push_unchecked(v);
   }
   NodeId pop() {
-    if (stack_.size() <= fence_) underflow();
+    if (top_missing()) underflow();
     NodeId v = stack_.back();
     stack_.pop_back();
     return v;
   }
+  // No item above the innermost mark (what pop() would underflow on).
+  PKL_HOT bool top_missing() const noexcept { return stack_.size() <= fence_; }
+  // At least n items above the innermost mark.
+  PKL_HOT bool top_has(size_t n) const noexcept { return stack_.size() >= n && stack_.size() - n >= fence_; }
   void grow_stack();
   [[noreturn]] void underflow() const;
   size_t marker();
@@ -96,13 +205,21 @@ class Machine {
   std::span<const NodeId> top_from(size_t start) const {
     return {stack_.data() + start, stack_.size() - start};
   }
-
-  // ---- opcodes with a body ----------------------------------------------
-  void op_string_bytes(std::string_view raw);  // STRING/BINSTRING/SHORT_BINSTRING per encoding
+  // MARK: allowed below max_depth open marks; pushes one.
+  PKL_HOT bool mark_allowed() const noexcept { return marks_.size() < opt_.limits.max_depth; }
+  PKL_HOT void push_mark() {
+    marks_.push_back(stack_.size());
+    fence_ = stack_.size();
+  }
+  // PUT and friends: the top item at `idx`.
   PKL_HOT void op_put(uint64_t idx) {
-    if (stack_.size() <= fence_) [[unlikely]] underflow();
+    if (top_missing()) [[unlikely]] underflow();
     if (memo_.put(idx, stack_.back()) && memo_.size() > opt_.limits.max_memo_entries) [[unlikely]]
       memo_overflow();
+  }
+  // The same when it is the next dense index with room: false, nothing done, otherwise.
+  PKL_HOT bool try_put(uint64_t idx) noexcept {
+    return !top_missing() && memo_.try_put_next(idx, stack_.back(), opt_.limits.max_memo_entries);
   }
   PKL_HOT void op_get(int64_t idx) {
     const NodeId v = idx < 0 ? kNoNode : memo_.get(static_cast<uint64_t>(idx));
@@ -111,9 +228,10 @@ class Machine {
   }
   [[noreturn]] void memo_overflow() const;
   [[noreturn]] void memo_missing(int64_t idx) const;
-  // BINUNICODE(8), SHORT_BINUNICODE: validated, then a str.
-  PKL_HOT void op_unicode(std::string_view data) {
-    if (!ascii(data.data(), data.size())) [[unlikely]] {
+  // BINUNICODE(8), SHORT_BINUNICODE: validated, then a str (`slack`
+  // readable bytes after `data`).
+  PKL_HOT void op_unicode(std::string_view data, size_t slack) {
+    if (!ascii_window(data.data(), data.size(), slack)) [[unlikely]] {
       // A large str of characters below U+0100 is converted to latin-1, which
       // checks it as the validator would: one pass over megabytes, not two.
       if (data.size() >= tuning.large_str_min) {
@@ -123,11 +241,14 @@ class Machine {
           return;
         }
       }
-      check_utf8(data);
-      push(GraphAccess::str(g_, data));
-      return;
+      if (!utf8_fast(data.data(), data.size(), slack)) require_utf8(data, true);
     }
     push(GraphAccess::str(g_, data));
+  }
+  // True when `data` (followed by `slack` readable bytes) is UTF-8 with
+  // surrogates allowed (text/utf8_valid.hpp; require_utf8 reports a fault).
+  static PKL_HOT bool utf8_fast(const char* data, size_t n, size_t slack) noexcept {
+    return text::utf8_valid(std::string_view(data, n), true, slack);
   }
   // True when every byte is below 0x80 (then the bytes are valid UTF-8).
   static PKL_HOT bool ascii(const char* p, size_t n) noexcept {
@@ -172,7 +293,15 @@ class Machine {
 #endif
     return ascii(p, n);
   }
-  void check_utf8(std::string_view data);
+  // The number opcodes scalar_run() takes: BININT, BININT1, BININT2, BINFLOAT, LONG1.
+  static PKL_HOT bool scalar_op(uint8_t c) noexcept { return kScalarOps[c] != 0; }
+  // A number opcode's node, pushed; a run of them after it goes to scalar_run().
+  PKL_HOT void push_number(Kind kind, uint64_t bits) {
+    push(GraphAccess::scalar(g_, kind, bits));
+    if (scalar_next()) scalar_run();
+  }
+
+  // ---- the fast loops (decode/fast_run.cpp) ---------------------------------
   // A run of BININT, BININT1, BININT2, BINFLOAT and short LONG1 from the reader's cursor.
   size_t scalar_run();  // how many it decoded
   // The most frequent opcodes, decoded with the cursor in a register, until
@@ -181,20 +310,21 @@ class Machine {
   // the reader at the first opcode it did not decode.
   void fast_run_generic();
   void fast_run_ssse3();  // the same with SSSE3 (x86-64, when the CPU has it: simd_)
+  void reserve_for_input();  // run()'s reservation for a large input
+  void fast_runs() {
+#ifdef PKL_TEXT_SIMD
+    if (simd_) {
+      fast_run_ssse3();
+      return;
+    }
+#endif
+    if (fast_run_) fast_run_generic();
+  }
   // True when the next opcode is one scalar_run() decodes.
   bool scalar_next() const noexcept {
     const uint8_t* p = in_.cursor();
-    if (p >= in_.limit() || !scalar_run_) return false;
-    const uint8_t c = *p;
-    return c == op::BININT || c == op::BININT1 || c == op::BININT2 || c == op::BINFLOAT || c == op::LONG1;
+    return p < in_.limit() && scalar_run_ && scalar_op(*p);
   }
-  void op_bytes(std::string_view data);    // BINBYTES(8), SHORT_BINBYTES
-  void op_ext(int64_t code);
-  void op_persid_text();
-  NodeId persistent_load(NodeId pid, uint8_t via);
-  void require_persistent_load();
-  void op_readonly_buffer();
-  void op_dict(size_t mark);
 
   // ---- globals (decode/globals.cpp) ---------------------------------------
   // find_class: applies fix_imports below protocol 3, the policy, and
@@ -238,6 +368,11 @@ class Machine {
   std::string ints_to_bytes(std::span<const NodeId> items, const char* range_msg);
   void set_attrs(NodeId inst, NodeId dict_state, bool slots);
   std::string type_name(NodeId n) const;
+  // The object model's errors worded once (decode/calls.cpp).
+  [[noreturn]] void no_attribute(NodeId target, std::string_view name) const;
+  void require_attr_name(NodeId key) const;
+  void require_keyword(NodeId key) const;
+  void require_str_arg(const char* fn, const char* what, NodeId arg) const;
   std::string arg_type_name(NodeId n) const;
   // Bytearrays mutated by APPEND/SETITEM are kept here until the end, so
   // that n appends cost O(n) in all.

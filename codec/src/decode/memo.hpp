@@ -23,8 +23,7 @@ class Memo {
 
   // Returns true when idx is a new entry.
   __attribute__((always_inline)) bool put(uint64_t idx, NodeId value) {
-    if (idx == dense_.size() && idx < dense_.capacity() && sparse_.empty() && idx < 2 * count_ + 1024)
-        [[likely]] {
+    if (next_fits(idx)) [[likely]] {
       // The next index, as picklers write them (MEMOIZE, BINPUT n+1).
       dense_.push_unchecked(value);
       ++count_;
@@ -42,13 +41,10 @@ class Memo {
   // dense index with room and no more than `max` entries result; false
   // (nothing done) otherwise.
   bool try_put_next(uint64_t idx, NodeId value, uint64_t max) noexcept {
-    if (idx == dense_.size() && idx < dense_.capacity() && sparse_.empty() && idx < 2 * count_ + 1024 &&
-        count_ < max) {
-      dense_.push_unchecked(value);
-      ++count_;
-      return true;
-    }
-    return false;
+    if (!next_fits(idx) || count_ >= max) return false;
+    dense_.push_unchecked(value);
+    ++count_;
+    return true;
   }
   // The entry at a dense index, or kNoNode.
   NodeId get_dense(uint64_t idx) const noexcept { return idx < dense_.size() ? dense_[idx] : kNoNode; }
@@ -56,6 +52,10 @@ class Memo {
   uint64_t next_dense() const noexcept { return count_ == dense_.size() ? count_ : UINT64_MAX; }
 
  private:
+  // idx is the next dense index and has room without allocating.
+  __attribute__((always_inline)) bool next_fits(uint64_t idx) const noexcept {
+    return idx == dense_.size() && idx < dense_.capacity() && sparse_.empty() && idx < 2 * count_ + 1024;
+  }
   __attribute__((noinline)) NodeId get_sparse(uint64_t idx) const {
     if (sparse_.empty()) return kNoNode;
     auto it = sparse_.find(idx);
