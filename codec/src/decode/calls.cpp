@@ -178,6 +178,25 @@ void require_c_string(std::string_view arg) {
   if (arg.find('\0') != std::string_view::npos) fail(ErrorCode::ValueError, "embedded null character");
 }
 
+// ---- errors worded once ------------------------------------------------------
+
+constexpr const char* kByteRange = "byte must be in range(0, 256)";
+
+void require_known_encoding(std::string_view name) {
+  if (!encoding_known(name)) fail(ErrorCode::LookupError, "unknown encoding: " + std::string(name));
+}
+
+// Argument Clinic's "takes at most 3 [keyword ]arguments" (bytes, bytearray, _codecs.encode).
+[[noreturn]] void fail_too_many_args(std::string_view fn, size_t given, bool keyword = false) {
+  fail(ErrorCode::TypeError, std::string(fn) + "() takes at most 3 " + (keyword ? "keyword " : "") + "arguments (" +
+                                 std::to_string(given) + " given)");
+}
+
+// NEWOBJ(_EX)'s checks of its arguments: "<op> <arg> argument must be <want>, not <type>".
+[[noreturn]] void fail_newobj_arg(std::string_view opname, const char* arg, const char* want, const std::string& got) {
+  fail(ErrorCode::TypeError, std::string(opname) + " " + arg + " argument must be " + want + ", not " + got);
+}
+
 template <class F>
 auto guarded_hook(const char* what, F&& f) -> decltype(f()) {
   return as_error(std::forward<F>(f), what);
@@ -189,6 +208,30 @@ auto guarded_hook(const char* what, F&& f) -> decltype(f()) {
 // (_PyArg_BadArgument): None by itself, anything else by its type.
 std::string Machine::arg_type_name(NodeId n) const {
   return g_.kind(n) == Kind::None ? "None" : type_name(n);
+}
+
+// AttributeError: `target` has no attribute `name` (a class: "type object 'C' ...").
+void Machine::no_attribute(NodeId target, std::string_view name) const {
+  if (g_.kind(target) == Kind::Global)
+    fail(ErrorCode::AttributeError,
+         "type object '" + g_.global_data(target).qualname + "' has no attribute '" + std::string(name) + "'");
+  fail(ErrorCode::AttributeError, "'" + type_name(target) + "' object has no attribute '" + std::string(name) + "'");
+}
+
+// setattr's name, and a __new__ written in Python's keyword names: strs.
+void Machine::require_attr_name(NodeId key) const {
+  if (g_.kind(key) != Kind::Str)
+    fail(ErrorCode::TypeError, "attribute name must be string, not '" + type_name(key) + "'");
+}
+
+void Machine::require_keyword(NodeId key) const {
+  if (g_.kind(key) != Kind::Str) fail(ErrorCode::TypeError, "keywords must be strings");
+}
+
+// An argument a builtin parses as a str: "<fn>() argument '<what>' must be str, not <type>".
+void Machine::require_str_arg(const char* fn, const char* what, NodeId arg) const {
+  if (g_.kind(arg) != Kind::Str)
+    fail(ErrorCode::TypeError, std::string(fn) + "() argument '" + what + "' must be str, not " + arg_type_name(arg));
 }
 
 std::string Machine::type_name(NodeId n) const {
@@ -292,34 +335,37 @@ NodeId Machine::reconstruct_registered(NodeId cls, NodeId base, NodeId callable,
   const int32_t index = info(cls).class_index;
   const std::string c = last_component(g_.global_data(cls).qualname);
   std::string base_type;  // the type whose __new__ runs, when it is CPython's own
+  bool object_new = false;  // object.__new__ (a registered class's) with an argument
   switch (g_.kind(base)) {
     case Kind::Global: {
       const GlobalInfo bi = info(base);
       if (bi.special == Special::Object) return make_registered(index, callable, args, g_.tuple({}), kNoNode);
-      if (bi.special == Special::CodecsEncode || bi.class_index >= 0)
-        fail(ErrorCode::TypeError, c + "() takes no arguments");  // object.__new__ with an argument
-      if (!is_cpython_builtin(bi.special)) return kNoNode;
+      object_new = bi.special == Special::CodecsEncode || bi.class_index >= 0;
+      if (!object_new && !is_cpython_builtin(bi.special)) return kNoNode;
       base_type = g_.global_data(base).qualname;
       break;
     }
     case Kind::Object:
-      if (g_.object_data(base).class_index >= 0) fail(ErrorCode::TypeError, c + "() takes no arguments");
-      return kNoNode;
+      if (g_.object_data(base).class_index < 0) return kNoNode;
+      object_new = true;
+      break;
     case Kind::PersId:
       return kNoNode;
     default:
       base_type = type_name(base);  // a value: its type's __new__
   }
+  if (object_new) fail(ErrorCode::TypeError, c + "() takes no arguments");
   fail(ErrorCode::TypeError, base_type + ".__new__(" + c + "): " + c + " is not a subtype of " + base_type);
 }
 
 NodeId Machine::call_builtin(Special s, NodeId callable, NodeId args) {
   std::vector<NodeId> a(g_.items(args).begin(), g_.items(args).end());
   const size_t n = a.size();
-  const std::string count = std::to_string(n);
+  if ((s == Special::Set || s == Special::FrozenSet) && n > 1)
+    fail(ErrorCode::TypeError,
+         std::string(s == Special::Set ? "set" : "frozenset") + " expected at most 1 argument, got " + std::to_string(n));
   switch (s) {
     case Special::Set: {
-      if (n > 1) fail(ErrorCode::TypeError, "set expected at most 1 argument, got " + count);
       NodeId set = g_.set();
       if (n == 1) {
         std::vector<NodeId> items = iterate(a[0], "set");
@@ -329,7 +375,6 @@ NodeId Machine::call_builtin(Special s, NodeId callable, NodeId args) {
       return set;
     }
     case Special::FrozenSet: {
-      if (n > 1) fail(ErrorCode::TypeError, "frozenset expected at most 1 argument, got " + count);
       if (n == 0) return g_.frozenset({});
       if (g_.kind(a[0]) == Kind::FrozenSet) return a[0];  // frozenset(f) is f
       std::vector<NodeId> items = iterate(a[0], "frozenset");
@@ -339,9 +384,7 @@ NodeId Machine::call_builtin(Special s, NodeId callable, NodeId args) {
     case Special::Bytes:
     case Special::ByteArray: {
       bool ba = s == Special::ByteArray;
-      if (n > 3)
-        fail(ErrorCode::TypeError,
-             std::string(ba ? "bytearray" : "bytes") + "() takes at most 3 arguments (" + count + " given)");
+      if (n > 3) fail_too_many_args(ba ? "bytearray" : "bytes", n);
       const NodeId r = bytes_like(n > 0 ? a[0] : kNoNode, n > 1 ? a[1] : kNoNode, n > 2 ? a[2] : kNoNode, ba);
       return r != kNoNode ? r : g_.object(callable, args);
     }
@@ -349,17 +392,15 @@ NodeId Machine::call_builtin(Special s, NodeId callable, NodeId args) {
       // _codecs.encode(obj, encoding='utf-8', errors='strict'): arguments are
       // checked in CPython's order before the codec runs.
       if (n == 0) fail(ErrorCode::TypeError, "encode() missing required argument 'obj' (pos 1)");
-      if (n > 3) fail(ErrorCode::TypeError, "encode() takes at most 3 arguments (" + count + " given)");
-      if (n >= 2 && g_.kind(a[1]) != Kind::Str)
-        fail(ErrorCode::TypeError, "encode() argument 'encoding' must be str, not " + arg_type_name(a[1]));
+      if (n > 3) fail_too_many_args("encode", n);
+      if (n >= 2) require_str_arg("encode", "encoding", a[1]);
       std::string_view encoding = n >= 2 ? g_.as_str(a[1]) : std::string_view("utf-8");
       require_c_string(encoding);
       if (n == 3) {
-        if (g_.kind(a[2]) != Kind::Str)
-          fail(ErrorCode::TypeError, "encode() argument 'errors' must be str, not " + arg_type_name(a[2]));
+        require_str_arg("encode", "errors", a[2]);
         require_c_string(g_.as_str(a[2]));
       }
-      if (!encoding_known(encoding)) fail(ErrorCode::LookupError, "unknown encoding: " + std::string(encoding));
+      require_known_encoding(encoding);
       const Codec codec = codec_of(encoding);
       if (codec == Codec::Unknown) break;
       if (g_.kind(a[0]) != Kind::Str) {
@@ -434,9 +475,7 @@ NodeId Machine::bytes_like(NodeId source, NodeId encoding, NodeId errors, bool b
   const char* tname = ba ? "bytearray" : "bytes";
   for (auto [arg, what] : {std::pair{encoding, "encoding"}, std::pair{errors, "errors"}}) {
     if (arg == kNoNode) continue;
-    if (g_.kind(arg) != Kind::Str)
-      fail(ErrorCode::TypeError,
-           std::string(tname) + "() argument '" + what + "' must be str, not " + arg_type_name(arg));
+    require_str_arg(tname, what, arg);
     require_c_string(g_.as_str(arg));
   }
   const bool is_str = source != kNoNode && g_.kind(source) == Kind::Str;
@@ -448,7 +487,7 @@ NodeId Machine::bytes_like(NodeId source, NodeId encoding, NodeId errors, bool b
   if (is_str) {
     if (encoding == kNoNode) fail(ErrorCode::TypeError, "string argument without an encoding");
     const std::string_view name = g_.as_str(encoding);
-    if (!encoding_known(name)) fail(ErrorCode::LookupError, "unknown encoding: " + std::string(name));
+    require_known_encoding(name);
     const Codec codec = codec_of(name);
     if (codec == Codec::Unknown) return kNoNode;
     auto make = [&] {
@@ -483,7 +522,7 @@ NodeId Machine::bytes_like(NodeId source, NodeId encoding, NodeId errors, bool b
         int64_t count = g_.kind(source) == Kind::Bool ? (g_.as_bool(source) ? 1 : 0) : g_.as_int(source);
         if (count < 0) fail(ErrorCode::ValueError, "negative count");
         if (static_cast<uint64_t>(count) + g_.bytes_held() > opt_.limits.max_total_bytes)
-          fail(ErrorCode::ResourceLimit, "the graph exceeds the memory budget (max_total_bytes)");
+          fail_graph_budget();
         // Zero pages, not written: a 24-byte bytes(2**28) costs address
         // space until something reads or writes it.
         return GraphAccess::zero_bytes(g_, static_cast<size_t>(count), ba);
@@ -494,7 +533,7 @@ NodeId Machine::bytes_like(NodeId source, NodeId encoding, NodeId errors, bool b
       case Kind::FrozenSet:
       case Kind::Dict:
         data = ints_to_bytes(iterate(source, tname),
-                             ba ? "byte must be in range(0, 256)" : "bytes must be in range(0, 256)");
+                             ba ? kByteRange : "bytes must be in range(0, 256)");
         break;
       default:
         fail(ErrorCode::TypeError, "cannot convert '" + type_name(source) + "' object to " + tname);
@@ -511,9 +550,7 @@ std::array<NodeId, 3> Machine::bytes_keywords(NodeId args, NodeId kwargs) {
   const auto a = g_.items(args);
   const auto kw = g_.dict_items(kwargs);
   const size_t given = a.size() + kw.size();
-  if (given > 3)
-    fail(ErrorCode::TypeError, std::string("bytes() takes at most 3 ") + (a.empty() ? "keyword " : "") +
-                                   "arguments (" + std::to_string(given) + " given)");
+  if (given > 3) fail_too_many_args("bytes", given, a.empty());
   auto by_name = [&](std::string_view name) {
     for (const auto& item : kw)
       if (g_.kind(item.first) == Kind::Str && g_.as_str(item.first) == name) return item.second;
@@ -534,7 +571,7 @@ std::array<NodeId, 3> Machine::bytes_keywords(NodeId args, NodeId kwargs) {
       fail(ErrorCode::TypeError, "argument for bytes() given by name ('" + std::string(kNames[i]) +
                                      "') and position (" + std::to_string(i + 1) + ")");
   for (const auto& item : kw) {  // the first offending key, in the dict's order
-    if (g_.kind(item.first) != Kind::Str) fail(ErrorCode::TypeError, "keywords must be strings");
+    require_keyword(item.first);
     const std::string_view key = g_.as_str(item.first);
     if (std::find(std::begin(kNames), std::end(kNames), key) == std::end(kNames))
       fail(ErrorCode::TypeError, "'" + std::string(key) + "' is an invalid keyword argument for bytes()");
@@ -627,20 +664,16 @@ NodeId Machine::newobj(NodeId cls, NodeId args, NodeId kwargs, bool ex) {
     is_type = true;
     g_.object_data(cls).is_class = true;
   }
-  if (!is_type)
-    fail(ErrorCode::TypeError, std::string(opname) + " class argument must be a type, not " +
-                                   (cls_type ? std::string(cls_type) : type_name(cls)));
-  if (g_.kind(args) != Kind::Tuple)
-    fail(ErrorCode::TypeError, std::string(opname) + " args argument must be a tuple, not " + type_name(args));
-  if (ex && g_.kind(kwargs) != Kind::Dict)
-    fail(ErrorCode::TypeError, "NEWOBJ_EX kwargs argument must be a dict, not " + type_name(kwargs));
+  if (!is_type) fail_newobj_arg(opname, "class", "a type", cls_type ? std::string(cls_type) : type_name(cls));
+  if (g_.kind(args) != Kind::Tuple) fail_newobj_arg(opname, "args", "a tuple", type_name(args));
+  if (ex && g_.kind(kwargs) != Kind::Dict) fail_newobj_arg(opname, "kwargs", "a dict", type_name(kwargs));
   const bool has_kwargs = ex && g_.length(kwargs) > 0;
   // tp_new gets the kwargs dict as it is: set and bytearray ignore it,
   // frozenset refuses any, bytes parses it (bytes_keywords), but every other
   // __new__ (a Python function) first requires every key to be a str.
   if (has_kwargs && !(gi.class_index < 0 && is_cpython_builtin(gi.special)))
     for (const auto& item : g_.dict_items(kwargs))
-      if (g_.kind(item.first) != Kind::Str) fail(ErrorCode::TypeError, "keywords must be strings");
+      require_keyword(item.first);
 
   if (gi.class_index < 0) {
     switch (gi.special) {
@@ -748,17 +781,11 @@ void Machine::set_attrs(NodeId inst, NodeId d, bool slots) {
     const ClassHooks& h = opt_.registry->at(od.class_index);
     if (items.empty()) return;
     if (!h.set_attr)
-      fail(ErrorCode::AttributeError, "'" + type_name(inst) + "' object has no attribute '" +
-                                          (slots ? std::string(g_.kind(items[0].first) == Kind::Str
-                                                                   ? g_.as_str(items[0].first)
-                                                                   : "?")
-                                                 : std::string("__dict__")) +
-                                          "'");
+      no_attribute(inst, !slots ? "__dict__" : g_.kind(items[0].first) == Kind::Str ? g_.as_str(items[0].first) : "?");
     flush_bytearrays();
     std::vector<Pair> copy(items.begin(), items.end());
     for (const Pair& p : copy) {
-      if (g_.kind(p.first) != Kind::Str)
-        fail(ErrorCode::TypeError, "attribute name must be string, not '" + type_name(p.first) + "'");
+      require_attr_name(p.first);
       std::string name(g_.as_str(p.first));
       guarded_hook("set_attr", [&] { h.set_attr(g_.object_data(inst).native, g_, name, p.second); });
     }
@@ -770,16 +797,14 @@ void Machine::set_attrs(NodeId inst, NodeId d, bool slots) {
       if (!items.empty()) fail(ErrorCode::TypeError, "'mappingproxy' object does not support item assignment");
       return;
     }
-    fail(ErrorCode::AttributeError, "'" + type_name(inst) + "' object has no attribute '__dict__'");
+    no_attribute(inst, "__dict__");
   }
   if (items.empty()) return;
   const Pair& p = items[0];
-  if (g_.kind(p.first) != Kind::Str)
-    fail(ErrorCode::TypeError, "attribute name must be string, not '" + type_name(p.first) + "'");
+  require_attr_name(p.first);
   if (k == Kind::Global)
     fail(ErrorCode::TypeError, "cannot set attributes of an inert global ('" + std::string(g_.as_str(p.first)) + "')");
-  fail(ErrorCode::AttributeError,
-       "'" + type_name(inst) + "' object has no attribute '" + std::string(g_.as_str(p.first)) + "'");
+  no_attribute(inst, g_.as_str(p.first));
 }
 
 // ---- item opcodes -------------------------------------------------------------
@@ -804,18 +829,15 @@ void Machine::do_append(int64_t x, uint8_t opcode) {
       break;
     }
     case Kind::ByteArray: {
-      std::string add = ints_to_bytes(items, "byte must be in range(0, 256)");
+      std::string add = ints_to_bytes(items, kByteRange);
       pending_ba_bytes_ += add.size();
       if (pending_ba_bytes_ + g_.bytes_held() > opt_.limits.max_total_bytes)
-        fail(ErrorCode::ResourceLimit, "the graph exceeds the memory budget (max_total_bytes)");
+        fail_graph_budget();
       bytearray_pending(target) += add;
       break;
     }
-    case Kind::Global:
-      fail(ErrorCode::AttributeError,
-           "type object '" + g_.global_data(target).qualname + "' has no attribute 'append'");
     default:
-      fail(ErrorCode::AttributeError, "'" + type_name(target) + "' object has no attribute 'append'");
+      no_attribute(target, "append");
   }
   stack_.resize(static_cast<size_t>(x));
 }
@@ -841,7 +863,7 @@ void Machine::do_setitems(int64_t x, uint8_t opcode) {
   const auto len = static_cast<int64_t>(stack_.size());
   if (x > len || x <= static_cast<int64_t>(fence_)) underflow();
   if (len == x) return;
-  if ((len - x) % 2 != 0) fail(ErrorCode::BadArgument, "odd number of items for SETITEMS");
+  if ((len - x) % 2 != 0) fail_odd_items("SETITEMS");
   const NodeId target = stack_[static_cast<size_t>(x - 1)];
   auto items = top_from(static_cast<size_t>(x));
   if (opt_.trace && traced_target(target)) [[unlikely]] trace_method(opcode, "__setitem__", target, items);
@@ -878,7 +900,7 @@ void Machine::do_setitems(int64_t x, uint8_t opcode) {
           g_.list_set(target, static_cast<size_t>(idx), items[k + 1]);
           continue;
         }
-        std::string byte = ints_to_bytes(std::span<const NodeId>(&items[k + 1], 1), "byte must be in range(0, 256)");
+        std::string byte = ints_to_bytes(std::span<const NodeId>(&items[k + 1], 1), kByteRange);
         bytearray_pending(target)[static_cast<size_t>(idx)] = byte[0];
       }
       break;
@@ -901,10 +923,8 @@ void Machine::do_additems(int64_t mark) {
       check_len(g_.length(target) + items.size());
       for (NodeId item : items) g_.set_add(target, item);
       break;
-    case Kind::Global:
-      fail(ErrorCode::AttributeError, "type object '" + g_.global_data(target).qualname + "' has no attribute 'add'");
     default:
-      fail(ErrorCode::AttributeError, "'" + type_name(target) + "' object has no attribute 'add'");
+      no_attribute(target, "add");
   }
   stack_.resize(static_cast<size_t>(mark));
 }
