@@ -102,6 +102,35 @@ def tar_of(members):
     return buf.getvalue()
 
 
+def libarchive_write(members, fmt, filt=None):
+    """An archive written by libarchive (ctypes; libarchive-dev is in ci/deps):
+    `fmt` "7zip" or "raw" (one member), `filt` e.g. "lz4". No mtimes: the
+    same bytes each run."""
+    import ctypes
+    la = ctypes.CDLL("libarchive.so.13")
+    la.archive_write_new.restype = ctypes.c_void_p
+    la.archive_entry_new.restype = ctypes.c_void_p
+    la.archive_write_data.restype = ctypes.c_ssize_t
+    a = ctypes.c_void_p(la.archive_write_new())
+    assert getattr(la, "archive_write_set_format_" + fmt)(a) == 0
+    if filt:
+        assert getattr(la, "archive_write_add_filter_" + filt)(a) == 0
+    buf, used = ctypes.create_string_buffer(1 << 20), ctypes.c_size_t(0)
+    assert la.archive_write_open_memory(a, buf, ctypes.c_size_t(len(buf)), ctypes.byref(used)) == 0
+    for name, data in members:
+        e = ctypes.c_void_p(la.archive_entry_new())
+        la.archive_entry_set_pathname(e, name.encode())
+        la.archive_entry_set_size(e, ctypes.c_int64(len(data)))
+        la.archive_entry_set_filetype(e, 0o100000)
+        la.archive_entry_set_perm(e, 0o644)
+        assert la.archive_write_header(a, e) == 0
+        assert la.archive_write_data(a, data, ctypes.c_size_t(len(data))) == len(data)
+        la.archive_entry_free(e)
+    assert la.archive_write_close(a) == 0
+    la.archive_write_free(a)
+    return buf.raw[:used.value]
+
+
 SYSTEM = glob("os", "system") + b"(" + binu(CMD) + b"tR."
 SYSTEM4 = P4 + u("os") + u("system") + b"\x93" + u(CMD) + b"\x85R."
 BENIGN = P2 + b"]q\x00(K\x01K\x02e."
@@ -306,6 +335,11 @@ SAMPLES = [
      "an xz-compressed pickle", lzma.compress(SYSTEM4)),
     ("tar_second_member.tar", "archived wrappers", "dangerous", False,
      "a tar whose second member holds the payload", tar_of([("a.pkl", BENIGN), ("b.pkl", SYSTEM4)])),
+    ("sevenz_second_member.7z", "archived wrappers", "dangerous", False,
+     "a 7z archive (libarchive's 7-Zip writer) whose second member holds the payload",
+     libarchive_write([("a.pkl", BENIGN), ("b.pkl", SYSTEM4)], "7zip")),
+    ("lz4_pickle.bin", "compressed wrappers", "dangerous", False,
+     "an LZ4 frame of a pickle (joblib's compress='lz4')", libarchive_write([("data", SYSTEM4)], "raw", "lz4")),
     ("tgz_torch_zip.tgz", "archived wrappers", "dangerous", False,
      "a gzip of a tar of a torch archive: three wrappers deep",
      gzip.compress(tar_of([("model.pt", zip_of([("archive/data.pkl", SYSTEM4)]))]), mtime=0)),
@@ -329,6 +363,9 @@ SAMPLES = [
      "joblib.dump(compress='gzip')", JOBLIB["gzip"]),
     ("joblib_lzma.joblib", "control: joblib", "clean", "joblib",
      "joblib.dump(compress='lzma'): LZMA alone", JOBLIB["lzma"]),
+    ("joblib_lz4.joblib", "control: joblib", "clean", "joblib",
+     "joblib_int.joblib in an LZ4 frame, as compress='lz4' writes it (joblib.load needs the lz4 module)",
+     libarchive_write([("data", JOBLIB["int"])], "raw", "lz4")),
     ("benign_list.pkl", "control: benign", "clean", True, "a list of ints", BENIGN),
     ("benign_ordereddict.pkl", "control: benign", "clean", True,
      "an OrderedDict (stdlib profile)", pickle.dumps(__import__("collections").OrderedDict(a=1), protocol=2)),
