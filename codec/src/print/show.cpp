@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "text/bigint.hpp"
+#include "text/utf8.hpp"
 #include "picklecodec/repr.hpp"
 
 namespace pkl {
@@ -631,33 +632,7 @@ void json_string(std::string& out, std::string_view s) {
   out += '"';
   size_t i = 0;
   while (i < s.size()) {
-    auto b0 = static_cast<uint8_t>(s[i]);
-    uint32_t cp = 0xfffd;
-    size_t len = 1;
-    auto cont = [&](size_t k) {
-      return i + k < s.size() && (static_cast<uint8_t>(s[i + k]) & 0xc0) == 0x80;
-    };
-    if (b0 < 0x80) {
-      cp = b0;
-    } else if (b0 >= 0xc2 && b0 <= 0xdf && cont(1)) {
-      cp = (uint32_t{b0 & 0x1fu} << 6) | (static_cast<uint8_t>(s[i + 1]) & 0x3fu);
-      len = 2;
-    } else if (b0 >= 0xe0 && b0 <= 0xef && cont(1) && cont(2)) {
-      uint32_t v = (uint32_t{b0 & 0x0fu} << 12) | ((static_cast<uint8_t>(s[i + 1]) & 0x3fu) << 6) |
-                   (static_cast<uint8_t>(s[i + 2]) & 0x3fu);
-      if (v >= 0x800) {
-        cp = v;
-        len = 3;
-      }
-    } else if (b0 >= 0xf0 && b0 <= 0xf4 && cont(1) && cont(2) && cont(3)) {
-      uint32_t v = (uint32_t{b0 & 0x07u} << 18) | ((static_cast<uint8_t>(s[i + 1]) & 0x3fu) << 12) |
-                   ((static_cast<uint8_t>(s[i + 2]) & 0x3fu) << 6) | (static_cast<uint8_t>(s[i + 3]) & 0x3fu);
-      if (v >= 0x10000 && v <= 0x10ffff) {
-        cp = v;
-        len = 4;
-      }
-    }
-    i += len;
+    const uint32_t cp = next_code_point(s, i);
     switch (cp) {
       case '"': out += "\\\""; continue;
       case '\\': out += "\\\\"; continue;
@@ -730,154 +705,169 @@ void show(const Graph& g, NodeId root, std::ostream& out, const ShowOptions& opt
   printer.flush();
 }
 
-void show_json(const Graph& g, NodeId root, std::ostream& out) {
-  // Depth-first preorder numbering from the root.
-  std::vector<uint32_t> index(g.size(), UINT32_MAX);
+namespace {
+
+// Depth-first preorder from the root: the JSON index of each node reached.
+struct Preorder {
+  std::vector<uint32_t> index;  // UINT32_MAX: not reached
   std::vector<NodeId> order;
+};
+
+Preorder preorder(const Graph& g, NodeId root) {
+  Preorder p;
+  p.index.assign(g.size(), UINT32_MAX);
   std::vector<NodeId> todo{root};
   std::vector<NodeId> kids;
   while (!todo.empty()) {
     NodeId n = todo.back();
     todo.pop_back();
-    if (index[n] != UINT32_MAX) continue;
-    index[n] = static_cast<uint32_t>(order.size());
-    order.push_back(n);
+    if (p.index[n] != UINT32_MAX) continue;
+    p.index[n] = static_cast<uint32_t>(p.order.size());
+    p.order.push_back(n);
     kids.clear();
     for_each_child(g, n, [&](NodeId c) { kids.push_back(c); });
     for (size_t k = kids.size(); k-- > 0;)
-      if (index[kids[k]] == UINT32_MAX) todo.push_back(kids[k]);
+      if (p.index[kids[k]] == UINT32_MAX) todo.push_back(kids[k]);
+  }
+  return p;
+}
+
+// One node of the graph JSON format, appended to `buf`.
+class JsonNode {
+ public:
+  JsonNode(const Graph& g, const std::vector<uint32_t>& index, std::string& buf) : g_(g), index_(index), buf_(buf) {}
+
+  void write(NodeId n) {
+    switch (g_.kind(n)) {
+      case Kind::None: buf_ += "{\"t\": \"none\"}"; break;
+      case Kind::Bool: buf_ += g_.as_bool(n) ? "{\"t\": \"bool\", \"v\": true}" : "{\"t\": \"bool\", \"v\": false}"; break;
+      case Kind::Int:
+        buf_ += "{\"t\": \"int\", \"v\": \"";
+        buf_ += g_.int_fits64(n) ? std::to_string(g_.as_int(n)) : int_literal(g_.int_le(n));
+        buf_ += "\"}";
+        break;
+      case Kind::Float: floating(g_.as_float(n)); break;
+      case Kind::Str:
+        buf_ += "{\"t\": \"str\", \"v\": ";
+        json_string(buf_, g_.as_str(n));
+        buf_ += '}';
+        break;
+      case Kind::Bytes:
+      case Kind::ByteArray:
+        buf_ += g_.kind(n) == Kind::Bytes ? "{\"t\": \"bytes\", \"hex\": \"" : "{\"t\": \"bytearray\", \"hex\": \"";
+        hex_of(buf_, g_.as_bytes(n));
+        buf_ += "\"}";
+        break;
+      case Kind::Tuple: items("tuple", g_.items(n)); break;
+      case Kind::List: items("list", g_.items(n)); break;
+      case Kind::Set: items("set", g_.items(n)); break;
+      case Kind::FrozenSet: items("frozenset", g_.items(n)); break;
+      case Kind::Dict:
+        buf_ += "{\"t\": \"dict\", \"items\": ";
+        pair_list(g_.dict_items(n));
+        buf_ += '}';
+        break;
+      case Kind::Global: {
+        const GlobalData& gd = g_.global_data(n);
+        buf_ += "{\"t\": \"global\", \"module\": ";
+        json_string(buf_, gd.module);
+        buf_ += ", \"name\": ";
+        json_string(buf_, gd.qualname);
+        buf_ += '}';
+        break;
+      }
+      case Kind::Object: object(g_.object_data(n)); break;
+      case Kind::PersId:
+        buf_ += "{\"t\": \"persid\", \"pid\": ";
+        ref(g_.persid_value(n));
+        buf_ += '}';
+        break;
+      case Kind::Buffer: {
+        const BufferData& bd = g_.buffer_data(n);
+        buf_ += "{\"t\": \"buffer\", \"index\": " + std::to_string(bd.index) +
+                ", \"readonly\": " + (bd.readonly ? "true" : "false") + "}";
+        break;
+      }
+    }
   }
 
+ private:
+  void ref(NodeId n) { buf_ += std::to_string(index_[n]); }
+  void ref_list(std::span<const NodeId> items) {
+    buf_ += '[';
+    for (size_t k = 0; k < items.size(); ++k) {
+      if (k) buf_ += ", ";
+      ref(items[k]);
+    }
+    buf_ += ']';
+  }
+  void pair_list(std::span<const Pair> pairs) {
+    buf_ += '[';
+    for (size_t k = 0; k < pairs.size(); ++k) {
+      if (k) buf_ += ", ";
+      buf_ += '[';
+      ref(pairs[k].first);
+      buf_ += ", ";
+      ref(pairs[k].second);
+      buf_ += ']';
+    }
+    buf_ += ']';
+  }
+  void items(const char* t, std::span<const NodeId> items) {
+    buf_ += "{\"t\": \"";
+    buf_ += t;
+    buf_ += "\", \"items\": ";
+    ref_list(items);
+    buf_ += '}';
+  }
+  void floating(double d) {
+    uint64_t bits;
+    std::memcpy(&bits, &d, sizeof bits);
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(bits));
+    buf_ += "{\"t\": \"float\", \"bits\": \"";
+    buf_ += hex;
+    buf_ += "\", \"repr\": \"";
+    buf_ += repr_float(d);
+    buf_ += "\"}";
+  }
+  void optional_ref(const char* key, NodeId n) {
+    if (n == kNoNode) return;
+    buf_ += key;
+    ref(n);
+  }
+  void object(const ObjectData& od) {
+    buf_ += "{\"t\": \"object\"";
+    optional_ref(", \"callable\": ", od.callable);
+    optional_ref(", \"args\": ", od.args);
+    optional_ref(", \"state\": ", od.state);
+    optional_ref(", \"state_setter\": ", od.state_setter);
+    buf_ += ", \"listitems\": ";
+    ref_list(od.listitems);
+    buf_ += ", \"dictitems\": ";
+    pair_list(od.dictitems);
+    buf_ += '}';
+  }
+
+  const Graph& g_;
+  const std::vector<uint32_t>& index_;
+  std::string& buf_;
+};
+
+}  // namespace
+
+void show_json(const Graph& g, NodeId root, std::ostream& out) {
+  const Preorder p = preorder(g, root);
   std::string buf;
   auto flush = [&] {
     out.write(buf.data(), static_cast<std::streamsize>(buf.size()));
     buf.clear();
   };
-  auto ref = [&](NodeId n) { buf += std::to_string(index[n]); };
-  auto ref_list = [&](std::span<const NodeId> items) {
-    buf += '[';
-    for (size_t k = 0; k < items.size(); ++k) {
-      if (k) buf += ", ";
-      ref(items[k]);
-    }
-    buf += ']';
-  };
-  auto pair_list = [&](std::span<const Pair> pairs) {
-    buf += '[';
-    for (size_t k = 0; k < pairs.size(); ++k) {
-      if (k) buf += ", ";
-      buf += '[';
-      ref(pairs[k].first);
-      buf += ", ";
-      ref(pairs[k].second);
-      buf += ']';
-    }
-    buf += ']';
-  };
-
+  JsonNode node(g, p.index, buf);
   buf += "{\"root\": 0, \"nodes\": [";
-  for (size_t k = 0; k < order.size(); ++k) {
-    NodeId n = order[k];
+  for (size_t k = 0; k < p.order.size(); ++k) {
     if (k) buf += ", ";
-    switch (g.kind(n)) {
-      case Kind::None: buf += "{\"t\": \"none\"}"; break;
-      case Kind::Bool: buf += g.as_bool(n) ? "{\"t\": \"bool\", \"v\": true}" : "{\"t\": \"bool\", \"v\": false}"; break;
-      case Kind::Int:
-        buf += "{\"t\": \"int\", \"v\": \"";
-        buf += g.int_fits64(n) ? std::to_string(g.as_int(n)) : int_literal(g.int_le(n));
-        buf += "\"}";
-        break;
-      case Kind::Float: {
-        double d = g.as_float(n);
-        uint64_t bits;
-        std::memcpy(&bits, &d, sizeof bits);
-        char hex[17];
-        std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(bits));
-        buf += "{\"t\": \"float\", \"bits\": \"";
-        buf += hex;
-        buf += "\", \"repr\": \"";
-        buf += repr_float(d);
-        buf += "\"}";
-        break;
-      }
-      case Kind::Str:
-        buf += "{\"t\": \"str\", \"v\": ";
-        json_string(buf, g.as_str(n));
-        buf += '}';
-        break;
-      case Kind::Bytes:
-      case Kind::ByteArray:
-        buf += g.kind(n) == Kind::Bytes ? "{\"t\": \"bytes\", \"hex\": \"" : "{\"t\": \"bytearray\", \"hex\": \"";
-        hex_of(buf, g.as_bytes(n));
-        buf += "\"}";
-        break;
-      case Kind::Tuple:
-      case Kind::List:
-      case Kind::Set:
-      case Kind::FrozenSet: {
-        const char* t = g.kind(n) == Kind::Tuple  ? "tuple"
-                        : g.kind(n) == Kind::List ? "list"
-                        : g.kind(n) == Kind::Set  ? "set"
-                                                  : "frozenset";
-        buf += "{\"t\": \"";
-        buf += t;
-        buf += "\", \"items\": ";
-        ref_list(g.items(n));
-        buf += '}';
-        break;
-      }
-      case Kind::Dict:
-        buf += "{\"t\": \"dict\", \"items\": ";
-        pair_list(g.dict_items(n));
-        buf += '}';
-        break;
-      case Kind::Global: {
-        const GlobalData& gd = g.global_data(n);
-        buf += "{\"t\": \"global\", \"module\": ";
-        json_string(buf, gd.module);
-        buf += ", \"name\": ";
-        json_string(buf, gd.qualname);
-        buf += '}';
-        break;
-      }
-      case Kind::Object: {
-        const ObjectData& od = g.object_data(n);
-        buf += "{\"t\": \"object\"";
-        if (od.callable != kNoNode) {
-          buf += ", \"callable\": ";
-          ref(od.callable);
-        }
-        if (od.args != kNoNode) {
-          buf += ", \"args\": ";
-          ref(od.args);
-        }
-        if (od.state != kNoNode) {
-          buf += ", \"state\": ";
-          ref(od.state);
-        }
-        if (od.state_setter != kNoNode) {
-          buf += ", \"state_setter\": ";
-          ref(od.state_setter);
-        }
-        buf += ", \"listitems\": ";
-        ref_list(od.listitems);
-        buf += ", \"dictitems\": ";
-        pair_list(od.dictitems);
-        buf += '}';
-        break;
-      }
-      case Kind::PersId:
-        buf += "{\"t\": \"persid\", \"pid\": ";
-        ref(g.persid_value(n));
-        buf += '}';
-        break;
-      case Kind::Buffer: {
-        const BufferData& bd = g.buffer_data(n);
-        buf += "{\"t\": \"buffer\", \"index\": " + std::to_string(bd.index) +
-               ", \"readonly\": " + (bd.readonly ? "true" : "false") + "}";
-        break;
-      }
-    }
+    node.write(p.order[k]);
     if (buf.size() >= (1u << 16)) flush();
   }
   buf += "]}";

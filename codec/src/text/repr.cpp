@@ -34,51 +34,6 @@ bool py_printable(uint32_t cp) {
   return true;
 }
 
-// Decodes one code point of surrogatepass UTF-8 at s[i], advancing i. A
-// malformed sequence (which callers promise not to pass) decodes as U+FFFD,
-// one byte at a time, so the function is total.
-uint32_t next_code_point(std::string_view s, size_t& i) {
-  const auto b0 = static_cast<uint8_t>(s[i]);
-  auto cont = [&](size_t k) -> int {
-    if (i + k >= s.size()) return -1;
-    auto b = static_cast<uint8_t>(s[i + k]);
-    return (b & 0xc0) == 0x80 ? (b & 0x3f) : -1;
-  };
-  if (b0 < 0x80) {
-    i += 1;
-    return b0;
-  }
-  if (b0 >= 0xc2 && b0 <= 0xdf) {
-    int c1 = cont(1);
-    if (c1 >= 0) {
-      i += 2;
-      return (uint32_t{b0 & 0x1fu} << 6) | static_cast<uint32_t>(c1);
-    }
-  } else if (b0 >= 0xe0 && b0 <= 0xef) {
-    int c1 = cont(1), c2 = cont(2);
-    if (c1 >= 0 && c2 >= 0) {
-      uint32_t cp = (uint32_t{b0 & 0x0fu} << 12) | (static_cast<uint32_t>(c1) << 6) |
-                    static_cast<uint32_t>(c2);
-      if (cp >= 0x800) {
-        i += 3;
-        return cp;
-      }
-    }
-  } else if (b0 >= 0xf0 && b0 <= 0xf4) {
-    int c1 = cont(1), c2 = cont(2), c3 = cont(3);
-    if (c1 >= 0 && c2 >= 0 && c3 >= 0) {
-      uint32_t cp = (uint32_t{b0 & 0x07u} << 18) | (static_cast<uint32_t>(c1) << 12) |
-                    (static_cast<uint32_t>(c2) << 6) | static_cast<uint32_t>(c3);
-      if (cp >= 0x10000 && cp <= 0x10ffff) {
-        i += 4;
-        return cp;
-      }
-    }
-  }
-  i += 1;
-  return 0xfffd;
-}
-
 void append_hex(std::string& out, uint32_t v, int digits) {
   for (int shift = 4 * (digits - 1); shift >= 0; shift -= 4) out += kHex[(v >> shift) & 0xf];
 }
