@@ -5,8 +5,8 @@
 // utf8_valid_scalar and utf8_valid_simd, strict and surrogatepass, with and
 // without readable bytes after the text), that the latin-1 conversions give
 // the same with SSSE3 on and off, and that the CPython text parsers the mode
-// names (escape_decode, raw-unicode-escape, FLOAT's argument) throw nothing
-// but pkl::Error. An input that ends in CPython's answer (written by
+// names (escape_decode, raw-unicode-escape, FLOAT's and LONG's arguments,
+// and pickletools' int() and float() of bytes) throw nothing but pkl::Error. An input that ends in CPython's answer (written by
 // fuzz/gen_text_corpus.py into corpus/fuzz_text/; the answer carries a hash,
 // so a mutated input is not mistaken for one) must give that answer.
 #include <cstddef>
@@ -20,13 +20,26 @@
 
 #include "text/python_text.hpp"
 #include "fuzz_common.hpp"
+#include "text/bigint.hpp"  // kIntMaxStrDigits
 #include "text/latin1.hpp"
 #include "text/utf8_valid.hpp"
 #include "base/tuning.hpp"
 
 namespace {
 
-enum Mode : uint8_t { kUtf8Strict = 0, kEscape = 1, kRawUnicodeEscape = 2, kFloat = 3, kUtf8Pass = 4, kModes = 5 };
+// Modes 5 and 6 are pickletools' int() and float() of bytes (what dis
+// calls, Dialect::Pickletools); 7 is LONG's argument as pickle.loads reads it.
+enum Mode : uint8_t {
+  kUtf8Strict = 0,
+  kEscape = 1,
+  kRawUnicodeEscape = 2,
+  kFloat = 3,
+  kUtf8Pass = 4,
+  kIntBytes = 5,
+  kFloatBytes = 6,
+  kLong = 7,
+  kModes = 8
+};
 
 std::string hex_of(std::string_view s) {
   static const char digits[] = "0123456789abcdef";
@@ -65,6 +78,17 @@ std::string answer(Mode mode, std::string_view arg) {
         const std::string line = std::string(arg.substr(0, arg.find('\n'))) + "\n";
         const double v = pkl::detail::parse_float_line(line);
         return "ok:" + hex_of(std::string_view(reinterpret_cast<const char*>(&v), sizeof v));
+      }
+      case kIntBytes: return "ok:" + hex_of(pkl::detail::py_int_of_bytes(arg));
+      case kFloatBytes: {
+        const double v = pkl::detail::py_float_of_bytes(arg);
+        return "ok:" + hex_of(std::string_view(reinterpret_cast<const char*>(&v), sizeof v));
+      }
+      case kLong: {
+        const std::string line = std::string(arg.substr(0, arg.find('\n'))) + "\n";
+        pkl::Graph g;
+        const pkl::NodeId n = pkl::detail::parse_long_line(g, line, pkl::detail::kIntMaxStrDigits);
+        return "ok:" + hex_of(g.int_decimal(n));
       }
       case kModes: break;
     }

@@ -1,19 +1,14 @@
 // The disassembler: pickletools.dis, byte for byte (CPython 3.11's
-// Lib/pickletools.py), without Python. Each argument reader mirrors the
-// pickletools reader of the same name, including the exceptions it raises
-// (and the exact words of the int(), float(), codecs and UnicodeDecodeError
-// messages behind them).
+// Lib/pickletools.py), without Python. Each argument is read as the opcode
+// table (picklecodec/opcodes.hpp) lays it out and read as pickletools'
+// reader of that name does, raising what it raises; the text parsers behind
+// those readers (int(), float(), codecs, UnicodeDecodeError's words) are the
+// text layer's (text/python_text.hpp, Dialect::Pickletools).
 #include "picklecodec/dis.hpp"
-#include "text/bigint.hpp"
-#include "text/latin1.hpp"
-#include "text/utf8_valid.hpp"
-#include "text/utf8.hpp"
 
 #include <algorithm>
 #include <array>
 #include <charconv>
-#include <cmath>
-#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <optional>
@@ -23,10 +18,13 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/foreign.hpp"
 #include "picklecodec/error.hpp"
 #include "picklecodec/opcodes.hpp"
 #include "picklecodec/repr.hpp"
-#include "base/foreign.hpp"
+#include "text/bigint.hpp"
+#include "text/latin1.hpp"
+#include "text/python_text.hpp"
 
 namespace pkl {
 namespace {
@@ -60,363 +58,81 @@ Effect effect_of(uint8_t code) {
   return e;
 }
 
-// ---- small helpers ---------------------------------------------------------
+// ---- arguments --------------------------------------------------------------
 
-bool py_isspace(uint8_t c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
-bool is_digit(uint8_t c) { return c >= '0' && c <= '9'; }
-int hex_value(uint8_t c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
+const char* arg_name(ArgType t) { return kArgTypeNames[static_cast<size_t>(t)]; }
+
+// The count before a counted argument, by the table's marker (-2 .. -5):
+// pickletools' reader of it, whose name its truncation error gives.
+constexpr std::array<ArgType, 4> kCountType = {ArgType::Uint1, ArgType::Int4, ArgType::Uint4, ArgType::Uint8};
+constexpr std::array<size_t, 4> kCountWidth = {1, 4, 4, 8};
+
+uint64_t le_unsigned(std::string_view raw) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < raw.size(); ++i) v |= uint64_t{static_cast<uint8_t>(raw[i])} << (8 * i);
+  return v;
 }
 
-std::string hex2(uint8_t b) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  return std::string{'0', 'x', kHex[b >> 4], kHex[b & 15]};
-}
-
-// Python's "%.200R": the repr cut to 200 characters (all ASCII here).
-std::string repr200(std::string_view bytes) {
-  std::string r = repr_bytes(bytes.substr(0, std::min<size_t>(bytes.size(), 200)));
-  if (r.size() > 200) r.resize(200);
-  return r;
-}
-
-constexpr uint64_t kMaxStrDigits = detail::kIntMaxStrDigits;
-
-std::string exceeds_to_int(size_t digits) {
-  return "Exceeds the limit (" + std::to_string(kMaxStrDigits) +
-         " digits) for integer string conversion: value has " + std::to_string(digits) +
-         " digits; use sys.set_int_max_str_digits() to increase the limit";
-}
+// repr() of an int over CPython's digit limit raises this.
 const std::string& exceeds_to_str() {
-  static const std::string msg = "Exceeds the limit (" + std::to_string(kMaxStrDigits) +
+  static const std::string msg = "Exceeds the limit (" + std::to_string(detail::kIntMaxStrDigits) +
                                  " digits) for integer string conversion; use "
                                  "sys.set_int_max_str_digits() to increase the limit";
   return msg;
 }
 
-// The fault being reported: code and message; the caller adds the position.
-struct Fault {
-  ErrorCode code;
-  std::string message;
+// A memo key: pickletools' memo is a dict of Python ints. Most fit int64;
+// a PUT's decimal text may not, and is then kept as its canonical text.
+struct MemoKey {
+  int64_t small = 0;
+  std::string big;  // non-empty: the key is this decimal text
 };
 
-// int(b) for bytes b, base 10, as CPython 3.11 (_PyLong_FromBytes +
-// PyLong_FromString): returns the canonical decimal text, or a Fault.
-std::optional<Fault> py_int(std::string_view s, std::string& out) {
-  auto invalid = [&]() {
-    return Fault{ErrorCode::BadArgument,
-                 "invalid literal for int() with base 10: " + repr200(s)};
-  };
-  // PyLong_FromString reads a C string: it stops at a NUL byte.
-  size_t n = s.size();
-  size_t i = 0;
-  while (i < n && py_isspace(static_cast<uint8_t>(s[i]))) ++i;
-  bool negative = false;
-  if (i < n && (s[i] == '+' || s[i] == '-')) {
-    negative = s[i] == '-';
-    ++i;
+MemoKey key_of_decimal(const std::string& text) {
+  MemoKey k;
+  auto r = std::from_chars(text.data(), text.data() + text.size(), k.small);
+  if (r.ec != std::errc() || r.ptr != text.data() + text.size()) k.big = text;
+  return k;
+}
+
+// The memo: keys from 0 up in a vector (the picklers number them so), the
+// others in hash maps. The vector grows only to about twice the entries.
+class Memo {
+ public:
+  size_t size() const { return size_; }
+  std::optional<uint8_t> find(const MemoKey& k) const {
+    if (k.big.empty() && k.small >= 0 && static_cast<uint64_t>(k.small) < dense_.size() &&
+        dense_[static_cast<size_t>(k.small)] != 0)
+      return static_cast<uint8_t>(dense_[static_cast<size_t>(k.small)] - 1);
+    if (!k.big.empty()) {
+      auto it = big_.find(k.big);
+      if (it != big_.end()) return it->second;
+    } else if (!sparse_.empty()) {
+      auto it = sparse_.find(k.small);
+      if (it != sparse_.end()) return it->second;
+    }
+    return std::nullopt;
   }
-  if (i < n && s[i] == '_') return invalid();
-  size_t digits = 0;
-  char prev = 0;
-  std::string text;
-  while (i < n && (is_digit(static_cast<uint8_t>(s[i])) || s[i] == '_')) {
-    if (s[i] == '_') {
-      if (prev == '_') return invalid();
+  // `k` must not be present.
+  void insert(const MemoKey& k, uint8_t so) {
+    ++size_;
+    if (!k.big.empty()) {
+      big_.emplace(k.big, so);
+    } else if (k.small >= 0 && static_cast<uint64_t>(k.small) < 2 * size_ + 1024) {
+      const auto i = static_cast<size_t>(k.small);
+      if (i >= dense_.size()) dense_.resize(std::max(i + 1, 2 * dense_.size()), 0);
+      dense_[i] = static_cast<uint8_t>(so + 1);
     } else {
-      ++digits;
-      if (!(text.empty() && s[i] == '0')) text += s[i];
+      sparse_.emplace(k.small, so);
     }
-    prev = s[i];
-    ++i;
   }
-  if (prev == '_') return invalid();
-  if (digits > kMaxStrDigits)
-    return Fault{ErrorCode::BadArgument, exceeds_to_int(digits)};
-  if (digits == 0) return invalid();
-  while (i < n && py_isspace(static_cast<uint8_t>(s[i]))) ++i;
-  if (i != n) return invalid();
-  if (text.empty()) {
-    out = "0";
-  } else {
-    out = negative ? "-" + text : text;
-  }
-  return std::nullopt;
-}
 
-// float(b) for bytes b, as CPython 3.11's PyFloat_FromString: returns the
-// value, or a Fault.
-std::optional<Fault> py_float(std::string_view orig, double& value) {
-  auto invalid = [&]() {
-    return Fault{ErrorCode::BadArgument, "could not convert string to float: " + repr_bytes(orig)};
-  };
-  size_t b = 0, e = orig.size();
-  while (b < e && py_isspace(static_cast<uint8_t>(orig[b]))) ++b;
-  while (e > b + 1 && py_isspace(static_cast<uint8_t>(orig[e - 1]))) --e;
-  std::string s(orig.substr(b, e - b));
-  if (s.find('_') != std::string::npos) {
-    // _Py_string_to_number_with_underscores: '_' only between two digits.
-    std::string dup;
-    char prev = 0;
-    for (char c : s) {
-      if (c == '_') {
-        if (!is_digit(static_cast<uint8_t>(prev))) return invalid();
-      } else {
-        if (prev == '_' && !is_digit(static_cast<uint8_t>(c))) return invalid();
-        dup += c;
-      }
-      prev = c;
-    }
-    if (prev == '_') return invalid();
-    s = std::move(dup);
-  }
-  // _PyOS_ascii_strtod: [sign] (inf | infinity | nan | decimal), all consumed.
-  size_t i = 0;
-  bool negative = false;
-  if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
-    negative = s[i] == '-';
-    ++i;
-  }
-  std::string rest = s.substr(i);
-  std::string lower;
-  for (char c : rest) lower += static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
-  if (lower == "inf" || lower == "infinity") {
-    value = negative ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
-    return std::nullopt;
-  }
-  if (lower == "nan") {
-    value = negative ? -std::numeric_limits<double>::quiet_NaN() : std::numeric_limits<double>::quiet_NaN();
-    return std::nullopt;
-  }
-  // digits [. digits] [e [sign] digits], at least one mantissa digit.
-  size_t k = 0, m = rest.size();
-  size_t int_digits = 0, frac_digits = 0;
-  while (k < m && is_digit(static_cast<uint8_t>(rest[k]))) ++k, ++int_digits;
-  if (k < m && rest[k] == '.') {
-    ++k;
-    while (k < m && is_digit(static_cast<uint8_t>(rest[k]))) ++k, ++frac_digits;
-  }
-  if (int_digits + frac_digits == 0) return invalid();
-  size_t mantissa_end = k;
-  if (k < m && (rest[k] == 'e' || rest[k] == 'E')) {
-    size_t q = k + 1;
-    if (q < m && (rest[q] == '+' || rest[q] == '-')) ++q;
-    size_t exp_digits = 0;
-    while (q < m && is_digit(static_cast<uint8_t>(rest[q]))) ++q, ++exp_digits;
-    if (exp_digits == 0) return invalid();
-    k = q;
-  }
-  if (k != m) return invalid();
-  double v = 0;
-  auto res = std::from_chars(rest.data(), rest.data() + m, v, std::chars_format::general);
-  if (res.ec == std::errc::result_out_of_range) {
-    // Overflow gives infinity, underflow zero (as dtoa). Decide by the
-    // decimal magnitude: position of the first nonzero digit + exponent.
-    long long first_nonzero = std::numeric_limits<long long>::min();
-    long long pos = static_cast<long long>(int_digits);  // digits before the point
-    long long idx = 0;
-    for (size_t t = 0; t < mantissa_end; ++t) {
-      if (rest[t] == '.') continue;
-      if (rest[t] != '0') {
-        first_nonzero = pos - idx;  // value ~ 10^(first_nonzero-1)
-        break;
-      }
-      ++idx;
-    }
-    long long exp = 0;
-    if (mantissa_end < m) {
-      size_t q = mantissa_end + 1;
-      bool eneg = false;
-      if (rest[q] == '+' || rest[q] == '-') eneg = rest[q++] == '-';
-      for (; q < m; ++q) {
-        if (exp < 100'000'000'000LL) exp = exp * 10 + (rest[q] - '0');
-      }
-      if (eneg) exp = -exp;
-    }
-    bool overflow = first_nonzero != std::numeric_limits<long long>::min() && first_nonzero + exp > 0;
-    v = overflow ? std::numeric_limits<double>::infinity() : 0.0;
-  } else if (res.ec != std::errc() || res.ptr != rest.data() + m) {
-    return invalid();
-  }
-  value = negative ? -v : v;
-  return std::nullopt;
-}
-
-// codecs.escape_decode (CPython 3.11 _PyBytes_DecodeEscape, strict).
-std::optional<Fault> escape_decode(std::string_view s, std::string& out) {
-  out.clear();
-  out.reserve(s.size());
-  size_t n = s.size();
-  for (size_t i = 0; i < n;) {
-    char c = s[i];
-    if (c != '\\') {
-      out += c;
-      ++i;
-      continue;
-    }
-    if (i + 1 >= n) return Fault{ErrorCode::BadArgument, "Trailing \\ in string"};
-    char c2 = s[i + 1];
-    switch (c2) {
-      case '\n': i += 2; break;
-      case '\\': out += '\\'; i += 2; break;
-      case '\'': out += '\''; i += 2; break;
-      case '"': out += '"'; i += 2; break;
-      case 'b': out += '\b'; i += 2; break;
-      case 'f': out += '\f'; i += 2; break;
-      case 't': out += '\t'; i += 2; break;
-      case 'n': out += '\n'; i += 2; break;
-      case 'r': out += '\r'; i += 2; break;
-      case 'v': out += '\v'; i += 2; break;
-      case 'a': out += '\a'; i += 2; break;
-      case '0': case '1': case '2': case '3': case '4': case '5': case '6': case '7': {
-        unsigned v = static_cast<unsigned>(c2 - '0');
-        size_t j = i + 2;
-        if (j < n && s[j] >= '0' && s[j] <= '7') {
-          v = (v << 3) + static_cast<unsigned>(s[j++] - '0');
-          if (j < n && s[j] >= '0' && s[j] <= '7') v = (v << 3) + static_cast<unsigned>(s[j++] - '0');
-        }
-        out += static_cast<char>(v & 0xff);
-        i = j;
-        break;
-      }
-      case 'x': {
-        int d1 = i + 2 < n ? hex_value(static_cast<uint8_t>(s[i + 2])) : -1;
-        int d2 = i + 3 < n ? hex_value(static_cast<uint8_t>(s[i + 3])) : -1;
-        if (d1 < 0 || d2 < 0)
-          return Fault{ErrorCode::BadArgument, "invalid \\x escape at position " + std::to_string(i)};
-        out += static_cast<char>((d1 << 4) | d2);
-        i += 4;
-        break;
-      }
-      default:
-        out += '\\';
-        i += 1;  // the next character is copied as an ordinary one
-        break;
-    }
-  }
-  return std::nullopt;
-}
-
-// bytes.decode("ascii") (strict): the first byte >= 0x80 is the error.
-std::optional<Fault> ascii_check(std::string_view s) {
-  for (size_t i = 0; i < s.size(); ++i) {
-    auto c = static_cast<uint8_t>(s[i]);
-    if (c >= 0x80)
-      return Fault{ErrorCode::BadArgument, "'ascii' codec can't decode byte " + hex2(c) +
-                                               " in position " + std::to_string(i) +
-                                               ": ordinal not in range(128)"};
-  }
-  return std::nullopt;
-}
-
-std::string decode_error(const char* codec, std::string_view data, size_t start, size_t end,
-                         const char* reason) {
-  if (end == start + 1 && start < data.size())
-    return std::string("'") + codec + "' codec can't decode byte " +
-           hex2(static_cast<uint8_t>(data[start])) + " in position " + std::to_string(start) + ": " +
-           reason;
-  return std::string("'") + codec + "' codec can't decode bytes in position " +
-         std::to_string(start) + "-" + std::to_string(end - 1) + ": " + reason;
-}
-
-// str(data, 'utf-8', 'surrogatepass'): checks it decodes (text/utf8_valid.hpp);
-// the text is then `data` itself (surrogatepass UTF-8 is what repr_str takes).
-std::optional<Fault> utf8_surrogatepass_check(std::string_view s) {
-  if (auto f = text::utf8_check(s, true))
-    return Fault{ErrorCode::BadArgument, decode_error("utf-8", s, f->start, f->end, f->reason)};
-  return std::nullopt;
-}
-
-// str(data, 'raw-unicode-escape') as surrogatepass UTF-8.
-std::optional<Fault> raw_unicode_escape(std::string_view s, std::string& out) {
-  out.clear();
-  out.reserve(s.size());
-  size_t n = s.size();
-  size_t i = 0;
-  while (i < n) {
-    auto c = static_cast<uint8_t>(s[i]);
-    if (c != '\\') {
-      append_utf8(out, c);
-      ++i;
-      continue;
-    }
-    // A run of backslashes: \u and \U count only after an odd number.
-    size_t run_start = i;
-    while (i < n && s[i] == '\\') {
-      out += '\\';
-      ++i;
-    }
-    if (((i - run_start) & 1) == 0 || i >= n || (s[i] != 'u' && s[i] != 'U')) continue;
-    out.pop_back();
-    size_t start = i - 1;
-    int count = s[i] == 'u' ? 4 : 8;
-    const char* truncated = s[i] == 'u' ? "truncated \\uXXXX escape" : "truncated \\UXXXXXXXX escape";
-    ++i;
-    uint32_t cp = 0;
-    for (; count > 0; --count, ++i) {
-      int d = i < n ? hex_value(static_cast<uint8_t>(s[i])) : -1;
-      if (d < 0)
-        return Fault{ErrorCode::BadArgument, decode_error("rawunicodeescape", s, start, i, truncated)};
-      cp = (cp << 4) | static_cast<uint32_t>(d);
-    }
-    if (cp > 0x10ffff)
-      return Fault{ErrorCode::BadArgument,
-                   decode_error("rawunicodeescape", s, start, i, "\\Uxxxxxxxx out of range")};
-    append_utf8(out, cp);
-  }
-  return std::nullopt;
-}
-
-// Decimal text of a little-endian two's complement integer (pickle's
-// decode_long); nullopt when it has more than kMaxStrDigits digits (repr()
-// then raises).
-std::optional<std::string> long_le_decimal(std::string_view le) {
-  size_t n = le.size();
-  if (n == 0) return std::string("0");
-  bool negative = (static_cast<uint8_t>(le[n - 1]) & 0x80) != 0;
-  // Magnitude bytes, little-endian.
-  std::vector<uint8_t> mag(n);
-  if (negative) {
-    unsigned carry = 1;
-    for (size_t i = 0; i < n; ++i) {
-      unsigned v = (~static_cast<uint8_t>(le[i]) & 0xffu) + carry;
-      mag[i] = static_cast<uint8_t>(v);
-      carry = v >> 8;
-    }
-  } else {
-    for (size_t i = 0; i < n; ++i) mag[i] = static_cast<uint8_t>(le[i]);
-  }
-  while (!mag.empty() && mag.back() == 0) mag.pop_back();
-  if (mag.empty()) return std::string("0");
-  // 4300 digits need at most 14285 bits: anything longer is over the limit.
-  if (mag.size() > 1800) return std::nullopt;
-  // Base 2^32 limbs, most significant first, then repeated division by 10^9.
-  std::vector<uint32_t> limbs((mag.size() + 3) / 4, 0);
-  for (size_t i = 0; i < mag.size(); ++i) limbs[limbs.size() - 1 - i / 4] |= uint32_t{mag[i]} << (8 * (i % 4));
-  std::vector<uint32_t> chunks;  // base 10^9, least significant first
-  size_t first = 0;
-  while (first < limbs.size()) {
-    uint64_t rem = 0;
-    for (size_t i = first; i < limbs.size(); ++i) {
-      uint64_t cur = (rem << 32) | limbs[i];
-      limbs[i] = static_cast<uint32_t>(cur / 1'000'000'000u);
-      rem = cur % 1'000'000'000u;
-    }
-    chunks.push_back(static_cast<uint32_t>(rem));
-    while (first < limbs.size() && limbs[first] == 0) ++first;
-  }
-  std::string text = std::to_string(chunks.back());
-  for (size_t i = chunks.size() - 1; i-- > 0;) {
-    std::string part = std::to_string(chunks[i]);
-    text.append(9 - part.size(), '0');
-    text += part;
-  }
-  if (text.size() > kMaxStrDigits) return std::nullopt;
-  return negative ? "-" + text : text;
-}
+ private:
+  std::vector<uint8_t> dense_;  // stack object + 1; 0: absent
+  std::unordered_map<int64_t, uint8_t> sparse_;
+  std::unordered_map<std::string, uint8_t> big_;
+  size_t size_ = 0;
+};
 
 // ---- the walker ---------------------------------------------------------------
 
@@ -424,7 +140,7 @@ struct Arg {
   bool present = false;
   std::string repr;          // repr(arg)
   bool repr_fails = false;   // repr(arg) raises (an int over the digit limit)
-  std::string memo_key;      // for PUT/GET family: the int key, canonical
+  MemoKey key;               // for PUT/GET family: the int key
 };
 
 class Disassembler {
@@ -439,8 +155,11 @@ class Disassembler {
     out_.flush();
     throw Error(code, std::move(message), offset, opcode);
   }
-  [[noreturn]] void fail_arg(const Fault& f) { fail(f.code, f.message, op_pos_, op_code_); }
+  [[noreturn]] void fail_arg(std::string message) {
+    fail(ErrorCode::BadArgument, std::move(message), op_pos_, op_code_);
+  }
   [[noreturn]] void truncated(std::string message) {
+    pos_ = data_.size();
     fail(ErrorCode::Truncated, std::move(message), op_pos_, op_code_);
   }
 
@@ -450,68 +169,47 @@ class Disassembler {
     pos_ += n;
     return v;
   }
-  // f.read(k) for a fixed-width little-endian integer.
-  void read_fixed(size_t k, uint64_t& v, const char* what) {
-    if (remaining() < k) {
-      pos_ = data_.size();
-      truncated(std::string("not enough data in stream to read ") + what);
-    }
-    v = 0;
-    for (size_t i = 0; i < k; ++i) v |= uint64_t{data_[pos_ + i]} << (8 * i);
-    pos_ += k;
+  // f.read(k) for a fixed-width argument or count.
+  std::string_view read_fixed(size_t k, ArgType type) {
+    if (remaining() < k) truncated(std::string("not enough data in stream to read ") + arg_name(type));
+    return take(k);
   }
   // f.readline() that must end with a newline; returns the line without it.
   std::string_view read_line(const char* what) {
     const uint8_t* begin = data_.data() + pos_;
     const void* nl = std::memchr(begin, '\n', remaining());
-    if (!nl) {
-      pos_ = data_.size();
-      truncated(std::string("no newline found when trying to read ") + what);
-    }
-    size_t len = static_cast<size_t>(static_cast<const uint8_t*>(nl) - begin);
-    std::string_view line = take(len);
+    if (!nl) truncated(std::string("no newline found when trying to read ") + what);
+    std::string_view line = take(static_cast<size_t>(static_cast<const uint8_t*>(nl) - begin));
     pos_ += 1;
     return line;
   }
-  // read_stringnl(f, decode=True, stripquotes): the decoded text (ASCII).
-  std::string read_stringnl(bool stripquotes) {
-    std::string_view data = read_line("stringnl");
-    if (stripquotes) {
-      bool found = false;
-      for (char q : {'"', '\''}) {
-        if (!data.empty() && data.front() == q) {
-          if (data.back() != q) {
-            fail_arg(Fault{ErrorCode::BadArgument, "strinq quote " + repr_bytes(std::string_view(&q, 1)) +
-                                                       " not found at both ends of " + repr_bytes(data)});
-          }
-          data = data.size() >= 2 ? data.substr(1, data.size() - 2) : std::string_view{};
-          found = true;
-          break;
-        }
-      }
-      if (!found) fail_arg(Fault{ErrorCode::BadArgument, "no string quotes around " + repr_bytes(data)});
-    }
-    std::string decoded;
-    if (auto f = escape_decode(data, decoded)) fail_arg(*f);
-    if (auto f = ascii_check(decoded)) fail_arg(*f);
-    return decoded;
-  }
-  // A counted payload: n bytes must remain.
-  std::string_view read_counted(uint64_t n, const char* what) {
-    if (n > remaining()) {
-      size_t have = remaining();
-      pos_ = data_.size();
-      truncated("expected " + std::to_string(n) + " bytes in a " + what + ", but only " +
-                std::to_string(have) + " remain");
-    }
-    return take(static_cast<size_t>(n));
-  }
-
+  std::string_view read_counted(const OpcodeInfo& info);
+  std::string_view read_raw(const OpcodeInfo& info);
+  std::string stringnl(std::string_view data, bool stripquotes);
   Arg read_arg(const OpcodeInfo& info);
+  // read_arg with a text parser's error located at this opcode.
+  Arg located_arg(const OpcodeInfo& info) {
+    try {
+      return read_arg(info);
+    } catch (Error& e) {
+      out_.flush();
+      e.locate(op_pos_, op_code_);
+      throw;
+    }
+  }
   void emit_line(const std::string& line) {
     out_.write(line.data(), static_cast<std::streamsize>(line.size()));
     out_.put('\n');
   }
+
+  // What an opcode's line adds after its argument, and the error it then raises.
+  struct Outcome {
+    std::string markmsg;
+    std::optional<std::pair<ErrorCode, std::string>> error;
+  };
+  bool step();
+  size_t pop_mark(uint8_t code, const Effect& eff, Outcome& o);
+  uint8_t memo_traffic(uint8_t code, const Arg& arg, Outcome& o);
 
   std::span<const uint8_t> data_;
   std::ostream& out_;
@@ -519,318 +217,290 @@ class Disassembler {
   size_t pos_ = 0;
   int64_t op_pos_ = 0;
   int op_code_ = Error::kNoOpcode;
+  std::string indentchunk_;
+  std::vector<uint8_t> stack_;      // pickletools' crude stack (stack objects)
+  Memo memo_;                       // int key -> stack object
+  std::vector<int64_t> markstack_;  // positions of the open MARKs
+  int maxproto_ = -1;
+  std::string line_;
 };
 
+// A count (the table's marker says its width and sign) then that many bytes.
+std::string_view Disassembler::read_counted(const OpcodeInfo& info) {
+  const auto marker = static_cast<size_t>(-2 - info.arg_bytes);  // 0..3
+  const ArgType count_type = kCountType[marker];
+  const std::string name = arg_name(info.arg);
+  uint64_t n = le_unsigned(read_fixed(kCountWidth[marker], count_type));
+  if (count_type == ArgType::Int4) {
+    const auto sn = static_cast<int32_t>(static_cast<uint32_t>(n));
+    if (sn < 0) fail_arg(name + " byte count < 0: " + std::to_string(sn));
+  } else if (n > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+    fail_arg(name + " byte count > sys.maxsize: " + std::to_string(n));
+  }
+  if (n > remaining()) {
+    if (info.arg == ArgType::Long1 || info.arg == ArgType::Long4)
+      truncated("not enough data in stream to read " + name);
+    truncated("expected " + std::to_string(n) + " bytes in a " + name + ", but only " +
+              std::to_string(remaining()) + " remain");
+  }
+  return take(static_cast<size_t>(n));
+}
+
+// The argument's bytes as the table lays them out: a fixed width, a line
+// (GLOBAL and INST read their second line as they interpret the first), or
+// a count and bytes.
+std::string_view Disassembler::read_raw(const OpcodeInfo& info) {
+  if (info.arg_bytes > 0) return read_fixed(static_cast<size_t>(info.arg_bytes), info.arg);
+  if (info.arg_bytes == -1) return read_line(info.arg == ArgType::Unicodestringnl ? "unicodestringnl" : "stringnl");
+  return read_counted(info);
+}
+
+// read_stringnl(f, decode=True, stripquotes) on a line: the decoded text (ASCII).
+std::string Disassembler::stringnl(std::string_view data, bool stripquotes) {
+  if (stripquotes) {
+    const char q = data.empty() ? 0 : data.front();
+    if (q != '"' && q != '\'') fail_arg("no string quotes around " + repr_bytes(data));
+    if (data.back() != q)
+      fail_arg("strinq quote " + repr_bytes(std::string_view(&q, 1)) + " not found at both ends of " + repr_bytes(data));
+    data = data.size() >= 2 ? data.substr(1, data.size() - 2) : std::string_view{};
+  }
+  std::string decoded = detail::escape_decode(data);
+  detail::require_ascii(decoded);
+  return decoded;
+}
+
+// decode_long's repr: decimal, or raising past the digit limit.
+void long_repr(std::string_view raw, Arg& a) {
+  std::span<const uint8_t> le(reinterpret_cast<const uint8_t*>(raw.data()), raw.size());
+  le = le.first(detail::minimal_le_length(le));
+  if (detail::le_decimal_exceeds(le, detail::kIntMaxStrDigits)) {
+    a.repr_fails = true;
+  } else {
+    a.repr = detail::le_to_decimal(le);
+  }
+}
+
+// The argument read as pickletools' reader of its type reads it, as repr() shows it.
 Arg Disassembler::read_arg(const OpcodeInfo& info) {
   Arg a;
-  a.present = info.arg != ArgType::None;
-  uint64_t v = 0;
+  if (info.arg == ArgType::None) return a;
+  a.present = true;
+  const std::string_view raw = read_raw(info);
   switch (info.arg) {
-    case ArgType::None:
-      break;
+    case ArgType::None: break;
     case ArgType::Uint1:
-      read_fixed(1, v, "uint1");
-      a.repr = std::to_string(v);
-      a.memo_key = a.repr;
-      break;
     case ArgType::Uint2:
-      read_fixed(2, v, "uint2");
-      a.repr = std::to_string(v);
-      break;
-    case ArgType::Int4:
-      read_fixed(4, v, "int4");
-      a.repr = std::to_string(static_cast<int32_t>(static_cast<uint32_t>(v)));
-      break;
     case ArgType::Uint4:
-      read_fixed(4, v, "uint4");
-      a.repr = std::to_string(v);
-      a.memo_key = a.repr;
-      break;
     case ArgType::Uint8:
-      read_fixed(8, v, "uint8");
-      a.repr = std::to_string(v);
+      a.key.small = static_cast<int64_t>(le_unsigned(raw));  // (a memo key is at most uint4)
+      a.repr = std::to_string(le_unsigned(raw));
       break;
+    case ArgType::Int4: a.repr = std::to_string(static_cast<int32_t>(le_unsigned(raw))); break;
     case ArgType::Float8: {
-      read_fixed(8, v, "float8");
-      // Big-endian on the wire: the bytes read little-endian are reversed.
-      uint64_t be = 0;
-      for (int i = 0; i < 8; ++i) be = (be << 8) | ((v >> (8 * i)) & 0xff);
+      uint64_t be = 0;  // big-endian on the wire
+      for (char c : raw) be = (be << 8) | static_cast<uint8_t>(c);
       double d;
       std::memcpy(&d, &be, sizeof d);
       a.repr = repr_float(d);
       break;
     }
     case ArgType::Stringnl:
-      a.repr = repr_str(read_stringnl(true));
-      break;
-    case ArgType::StringnlNoescape:
-      a.repr = repr_str(read_stringnl(false));
-      break;
+    case ArgType::StringnlNoescape: a.repr = repr_str(stringnl(raw, info.arg == ArgType::Stringnl)); break;
     case ArgType::StringnlNoescapePair: {
-      std::string first = read_stringnl(false);
-      std::string second = read_stringnl(false);
-      a.repr = repr_str(first + " " + second);
+      std::string first = stringnl(raw, false);
+      a.repr = repr_str(first + " " + stringnl(read_line("stringnl"), false));
       break;
     }
-    case ArgType::String1: {
-      read_fixed(1, v, "uint1");
-      a.repr = repr_str(detail::latin1_to_utf8(read_counted(v, "string1")));
-      break;
-    }
-    case ArgType::String4: {
-      read_fixed(4, v, "int4");
-      auto n = static_cast<int32_t>(static_cast<uint32_t>(v));
-      if (n < 0) fail_arg(Fault{ErrorCode::BadArgument, "string4 byte count < 0: " + std::to_string(n)});
-      a.repr = repr_str(detail::latin1_to_utf8(read_counted(static_cast<uint64_t>(n), "string4")));
-      break;
-    }
+    case ArgType::String1:
+    case ArgType::String4: a.repr = repr_str(detail::latin1_to_utf8(raw)); break;
     case ArgType::Bytes1:
-      read_fixed(1, v, "uint1");
-      a.repr = repr_bytes(read_counted(v, "bytes1"));
-      break;
     case ArgType::Bytes4:
-      read_fixed(4, v, "uint4");
-      a.repr = repr_bytes(read_counted(v, "bytes4"));
-      break;
     case ArgType::Bytes8:
-    case ArgType::Bytearray8: {
-      const bool ba = info.arg == ArgType::Bytearray8;
-      const char* what = ba ? "bytearray8" : "bytes8";
-      read_fixed(8, v, "uint8");
-      if (v > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
-        fail_arg(Fault{ErrorCode::BadArgument, std::string(what) + " byte count > sys.maxsize: " + std::to_string(v)});
-      a.repr = repr_bytes(read_counted(v, what), ba);
-      break;
-    }
-    case ArgType::Unicodestringnl: {
-      std::string_view line = read_line("unicodestringnl");
-      std::string text;
-      if (auto f = raw_unicode_escape(line, text)) fail_arg(*f);
-      a.repr = repr_str(text);
-      break;
-    }
+    case ArgType::Bytearray8: a.repr = repr_bytes(raw, info.arg == ArgType::Bytearray8); break;
+    case ArgType::Unicodestringnl: a.repr = repr_str(detail::raw_unicode_escape_decode(raw)); break;
     case ArgType::Unicodestring1:
     case ArgType::Unicodestring4:
-    case ArgType::Unicodestring8: {
-      const char* what = "unicodestring1";
-      if (info.arg == ArgType::Unicodestring1) {
-        read_fixed(1, v, "uint1");
-      } else if (info.arg == ArgType::Unicodestring4) {
-        what = "unicodestring4";
-        read_fixed(4, v, "uint4");
-      } else {
-        what = "unicodestring8";
-        read_fixed(8, v, "uint8");
-        if (v > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
-          fail_arg(Fault{ErrorCode::BadArgument, "unicodestring8 byte count > sys.maxsize: " + std::to_string(v)});
-      }
-      std::string_view text = read_counted(v, what);
-      if (auto f = utf8_surrogatepass_check(text)) fail_arg(*f);
-      a.repr = repr_str(text);
+    case ArgType::Unicodestring8:
+      detail::require_utf8(raw, true);  // str(raw, 'utf-8', 'surrogatepass'): raw itself
+      a.repr = repr_str(raw);
       break;
-    }
-    case ArgType::DecimalnlShort: {
-      std::string_view s = read_line("stringnl");
-      if (s == "00" || s == "01") {
-        a.repr = s == "00" ? "False" : "True";
-        a.memo_key = s == "00" ? "0" : "1";
+    case ArgType::DecimalnlShort:
+      if (raw == "00" || raw == "01") {
+        a.repr = raw == "00" ? "False" : "True";
+        a.key.small = raw == "00" ? 0 : 1;
         break;
       }
-      if (auto f = py_int(s, a.repr)) fail_arg(*f);
-      a.memo_key = a.repr;
+      a.repr = detail::py_int_of_bytes(raw);
+      a.key = key_of_decimal(a.repr);
       break;
-    }
-    case ArgType::DecimalnlLong: {
-      std::string_view s = read_line("stringnl");
-      if (!s.empty() && s.back() == 'L') s.remove_suffix(1);
-      if (auto f = py_int(s, a.repr)) fail_arg(*f);
+    case ArgType::DecimalnlLong:
+      a.repr = detail::py_int_of_bytes(raw.ends_with('L') ? raw.substr(0, raw.size() - 1) : raw);
       break;
-    }
-    case ArgType::Floatnl: {
-      std::string_view s = read_line("stringnl");
-      double d = 0;
-      if (auto f = py_float(s, d)) fail_arg(*f);
-      a.repr = repr_float(d);
-      break;
-    }
+    case ArgType::Floatnl: a.repr = repr_float(detail::py_float_of_bytes(raw)); break;
     case ArgType::Long1:
-    case ArgType::Long4: {
-      const bool four = info.arg == ArgType::Long4;
-      const char* what = four ? "long4" : "long1";
-      uint64_t n = 0;
-      if (four) {
-        read_fixed(4, v, "int4");
-        auto sn = static_cast<int32_t>(static_cast<uint32_t>(v));
-        if (sn < 0) fail_arg(Fault{ErrorCode::BadArgument, "long4 byte count < 0: " + std::to_string(sn)});
-        n = static_cast<uint64_t>(sn);
-      } else {
-        read_fixed(1, v, "uint1");
-        n = v;
-      }
-      if (n > remaining()) {
-        pos_ = data_.size();
-        truncated(std::string("not enough data in stream to read ") + what);
-      }
-      auto text = long_le_decimal(take(static_cast<size_t>(n)));
-      if (text) {
-        a.repr = std::move(*text);
-      } else {
-        a.repr_fails = true;
-      }
-      break;
-    }
+    case ArgType::Long4: long_repr(raw, a); break;
   }
   return a;
+}
+
+// The opcode column: repr of the opcode byte as a latin-1 str, unquoted,
+// padded to 4, then a blank (pickletools' "%-4s "), for each byte.
+const std::string& code_column(uint8_t code) {
+  static const std::array<std::string, 256> columns = [] {
+    std::array<std::string, 256> t;
+    for (int c = 0; c < 256; ++c) {
+      const char ch = static_cast<char>(c);
+      std::string r = repr_str(detail::latin1_to_utf8(std::string_view(&ch, 1)));
+      std::string text = r.substr(1, r.size() - 2);  // all ASCII
+      if (text.size() < 4) text.append(4 - text.size(), ' ');
+      t[static_cast<size_t>(c)] = text + ' ';
+    }
+    return t;
+  }();
+  return columns[code];
+}
+
+// "%5d: " of a position.
+void append_position(std::string& line, int64_t pos) {
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, pos);
+  const auto len = static_cast<size_t>(r.ptr - buf);
+  if (len < 5) line.append(5 - len, ' ');
+  line.append(buf, len);
+  line += ": ";
 }
 
 uint64_t Disassembler::run() {
   if (options_.start > data_.size()) options_.start = data_.size();
   pos_ = static_cast<size_t>(options_.start);
-  const std::string indentchunk(static_cast<size_t>(std::max(0, options_.indentlevel)), ' ');
-  std::vector<uint8_t> stack;              // pickletools' crude stack (stack objects)
-  std::unordered_map<std::string, uint8_t> memo;  // int key -> stack object
-  std::vector<int64_t> markstack;          // positions of the open MARKs
-  int maxproto = -1;
-  std::string line;
-  char prefix[32];
-
-  for (;;) {
-    op_pos_ = static_cast<int64_t>(pos_);
-    op_code_ = Error::kNoOpcode;
-    if (pos_ >= data_.size()) fail(ErrorCode::Truncated, "pickle exhausted before seeing STOP", op_pos_, Error::kNoOpcode);
-    const uint8_t code = data_[pos_++];
-    op_code_ = code;
-    const OpcodeInfo* info = opcode_info(code);
-    if (!info) {
-      char c = static_cast<char>(code);
-      fail(ErrorCode::BadOpcode,
-           "at position " + std::to_string(op_pos_) + ", opcode " + repr_bytes(std::string_view(&c, 1)) + " unknown",
-           op_pos_, code);
-    }
-    Arg arg = read_arg(*info);
-    const Effect eff = effect_of(code);
-
-    int plen = std::snprintf(prefix, sizeof prefix, "%5lld: ", static_cast<long long>(op_pos_));
-    out_.write(prefix, plen);
-
-    line.clear();
-    {
-      char c = static_cast<char>(code);
-      std::string r = repr_str(detail::latin1_to_utf8(std::string_view(&c, 1)));
-      std::string codetext = r.substr(1, r.size() - 2);
-      line += codetext;
-      if (codetext.size() < 4) line.append(4 - codetext.size(), ' ');  // all ASCII
-      line += ' ';
-    }
-    for (size_t i = 0; i < markstack.size(); ++i) line += indentchunk;
-    line += info->name;
-
-    maxproto = std::max(maxproto, static_cast<int>(info->proto));
-    int numtopop = eff.nbefore;
-    int mark_index = -1;
-    for (int i = 0; i < eff.nbefore; ++i)
-      if (eff.before[static_cast<size_t>(i)] == kMark) {
-        mark_index = i;
-        break;
-      }
-
-    std::string markmsg;
-    std::optional<std::pair<ErrorCode, std::string>> errormsg;
-    if (mark_index >= 0 || (code == op::POP && !stack.empty() && stack.back() == kMark)) {
-      if (!markstack.empty()) {
-        int64_t markpos = markstack.back();
-        markstack.pop_back();
-        markmsg = "(MARK at " + std::to_string(markpos) + ")";
-        while (!stack.empty() && stack.back() != kMark) stack.pop_back();
-        if (stack.empty()) {
-          // pickletools' `stack[-1]` on an emptied list.
-          fail(ErrorCode::StackUnderflow, "list index out of range", op_pos_, code);
-        }
-        stack.pop_back();
-        numtopop = mark_index >= 0 ? mark_index : 0;
-      } else {
-        markmsg = "no MARK exists on stack";
-        errormsg = {ErrorCode::NoMark, markmsg};
-      }
-    }
-
-    if (code == op::PUT || code == op::BINPUT || code == op::LONG_BINPUT || code == op::MEMOIZE) {
-      std::string key;
-      std::string arg_repr_for_msg;
-      if (code == op::MEMOIZE) {
-        key = std::to_string(memo.size());
-        markmsg = "(as " + key + ")";
-        arg_repr_for_msg = "None";
-      } else {
-        key = arg.memo_key;
-        arg_repr_for_msg = arg.repr;
-      }
-      if (memo.count(key)) {
-        errormsg = {ErrorCode::ValueError, "memo key " + arg_repr_for_msg + " already defined"};
-      } else if (stack.empty()) {
-        errormsg = {ErrorCode::ValueError, "stack is empty -- can't store into memo"};
-      } else if (stack.back() == kMark) {
-        errormsg = {ErrorCode::ValueError, "can't store markobject in the memo"};
-      } else {
-        memo.emplace(std::move(key), stack.back());
-      }
-    }
-    uint8_t got = kAny;
-    bool is_get = code == op::GET || code == op::BINGET || code == op::LONG_BINGET;
-    if (is_get) {
-      auto it = memo.find(arg.memo_key);
-      if (it != memo.end()) {
-        got = it->second;
-      } else {
-        errormsg = {ErrorCode::MemoMissing, "memo key " + arg.repr + " has never been stored into"};
-      }
-    }
-
-    if (arg.present || !markmsg.empty()) {
-      size_t namelen = std::strlen(info->name);
-      if (namelen < 10) line.append(10 - namelen, ' ');
-      if (arg.present) {
-        if (arg.repr_fails) fail(ErrorCode::ValueError, exceeds_to_str(), op_pos_, code);
-        line += ' ';
-        line += arg.repr;
-      }
-      if (!markmsg.empty()) {
-        line += ' ';
-        line += markmsg;
-      }
-    }
-    emit_line(line);
-
-    if (errormsg) fail(errormsg->first, errormsg->second, op_pos_, code);
-
-    if (stack.size() < static_cast<size_t>(numtopop))
-      fail(ErrorCode::StackUnderflow,
-           "tries to pop " + std::to_string(numtopop) + " items from stack with only " +
-               std::to_string(stack.size()) + " items",
-           op_pos_, code);
-    stack.resize(stack.size() - static_cast<size_t>(numtopop));
-    if (code == op::MARK) markstack.push_back(op_pos_);
-    if (is_get) {
-      stack.push_back(got);
-    } else {
-      for (int i = 0; i < eff.nafter; ++i) stack.push_back(eff.after[static_cast<size_t>(i)]);
-    }
-    if (code == op::STOP) break;
+  indentchunk_.assign(static_cast<size_t>(std::max(0, options_.indentlevel)), ' ');
+  while (step()) {
   }
-
-  std::string last = "highest protocol among opcodes = " + std::to_string(maxproto);
-  emit_line(last);
-  if (!stack.empty()) {
+  emit_line("highest protocol among opcodes = " + std::to_string(maxproto_));
+  if (!stack_.empty()) {
     std::string msg = "stack not empty after STOP: [";
-    for (size_t i = 0; i < stack.size(); ++i) {
+    for (size_t i = 0; i < stack_.size(); ++i) {
       if (i) msg += ", ";
-      msg += so_name(stack[i]);
+      msg += so_name(stack_[i]);
     }
     msg += "]";
     fail(ErrorCode::ValueError, std::move(msg), op_pos_, op::STOP);
   }
   out_.flush();
   return pos_;
+}
+
+// One opcode: its line, then its effect on pickletools' stack. False after STOP.
+bool Disassembler::step() {
+  op_pos_ = static_cast<int64_t>(pos_);
+  op_code_ = Error::kNoOpcode;
+  if (pos_ >= data_.size()) fail(ErrorCode::Truncated, "pickle exhausted before seeing STOP", op_pos_, Error::kNoOpcode);
+  const uint8_t code = data_[pos_++];
+  op_code_ = code;
+  const OpcodeInfo* info = opcode_info(code);
+  if (!info) {
+    char c = static_cast<char>(code);
+    fail(ErrorCode::BadOpcode,
+         "at position " + std::to_string(op_pos_) + ", opcode " + repr_bytes(std::string_view(&c, 1)) + " unknown",
+         op_pos_, code);
+  }
+  const Arg arg = located_arg(*info);
+  const Effect eff = effect_of(code);
+
+  // The position goes out first: pickletools prints it before anything below can raise.
+  line_.clear();
+  append_position(line_, op_pos_);
+  out_.write(line_.data(), static_cast<std::streamsize>(line_.size()));
+  line_.clear();
+  line_ += code_column(code);
+  for (size_t i = 0; i < markstack_.size(); ++i) line_ += indentchunk_;
+  line_ += info->name;
+  maxproto_ = std::max(maxproto_, static_cast<int>(info->proto));
+
+  Outcome o;
+  const size_t numtopop = pop_mark(code, eff, o);
+  const uint8_t got = memo_traffic(code, arg, o);
+  if (arg.present || !o.markmsg.empty()) {
+    size_t namelen = std::strlen(info->name);
+    if (namelen < 10) line_.append(10 - namelen, ' ');
+    if (arg.present) {
+      if (arg.repr_fails) fail(ErrorCode::ValueError, exceeds_to_str(), op_pos_, code);
+      line_ += ' ';
+      line_ += arg.repr;
+    }
+    if (!o.markmsg.empty()) {
+      line_ += ' ';
+      line_ += o.markmsg;
+    }
+  }
+  emit_line(line_);
+  if (o.error) fail(o.error->first, o.error->second, op_pos_, code);
+
+  if (stack_.size() < numtopop)
+    fail(ErrorCode::StackUnderflow,
+         "tries to pop " + std::to_string(numtopop) + " items from stack with only " + std::to_string(stack_.size()) +
+             " items",
+         op_pos_, code);
+  stack_.resize(stack_.size() - numtopop);
+  if (code == op::MARK) markstack_.push_back(op_pos_);
+  if (code == op::GET || code == op::BINGET || code == op::LONG_BINGET) {
+    stack_.push_back(got);
+  } else {
+    for (int i = 0; i < eff.nafter; ++i) stack_.push_back(eff.after[static_cast<size_t>(i)]);
+  }
+  return code != op::STOP;
+}
+
+// An opcode that takes the stack down to its MARK (or POP of a mark): how
+// many items it then pops.
+size_t Disassembler::pop_mark(uint8_t code, const Effect& eff, Outcome& o) {
+  int mark_index = -1;
+  for (int i = 0; i < eff.nbefore; ++i)
+    if (eff.before[static_cast<size_t>(i)] == kMark) {
+      mark_index = i;
+      break;
+    }
+  if (mark_index < 0 && !(code == op::POP && !stack_.empty() && stack_.back() == kMark)) return eff.nbefore;
+  if (markstack_.empty()) {
+    o.markmsg = "no MARK exists on stack";
+    o.error = {ErrorCode::NoMark, o.markmsg};
+    return eff.nbefore;
+  }
+  const int64_t markpos = markstack_.back();
+  markstack_.pop_back();
+  o.markmsg = "(MARK at " + std::to_string(markpos) + ")";
+  while (!stack_.empty() && stack_.back() != kMark) stack_.pop_back();
+  // pickletools' `stack[-1]` on an emptied list.
+  if (stack_.empty()) fail(ErrorCode::StackUnderflow, "list index out of range", op_pos_, code);
+  stack_.pop_back();
+  return mark_index >= 0 ? static_cast<size_t>(mark_index) : 0;
+}
+
+// PUT and GET families and MEMOIZE: the memo's answer; what GET pushes.
+uint8_t Disassembler::memo_traffic(uint8_t code, const Arg& arg, Outcome& o) {
+  if (code == op::GET || code == op::BINGET || code == op::LONG_BINGET) {
+    if (auto so = memo_.find(arg.key)) return *so;
+    o.error = {ErrorCode::MemoMissing, "memo key " + arg.repr + " has never been stored into"};
+    return kAny;
+  }
+  if (code != op::PUT && code != op::BINPUT && code != op::LONG_BINPUT && code != op::MEMOIZE) return kAny;
+  MemoKey memoize_key;
+  if (code == op::MEMOIZE) {
+    memoize_key.small = static_cast<int64_t>(memo_.size());
+    o.markmsg = "(as " + std::to_string(memo_.size()) + ")";
+  }
+  const MemoKey& key = code == op::MEMOIZE ? memoize_key : arg.key;
+  if (memo_.find(key)) {
+    o.error = {ErrorCode::ValueError, "memo key " + (code == op::MEMOIZE ? std::string("None") : arg.repr) +
+                                          " already defined"};
+  } else if (stack_.empty()) {
+    o.error = {ErrorCode::ValueError, "stack is empty -- can't store into memo"};
+  } else if (stack_.back() == kMark) {
+    o.error = {ErrorCode::ValueError, "can't store markobject in the memo"};
+  } else {
+    memo_.insert(key, stack_.back());
+  }
+  return kAny;
 }
 
 }  // namespace

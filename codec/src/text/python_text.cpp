@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "picklecodec/repr.hpp"
+#include "text/bigint.hpp"
 
 namespace pkl::detail {
 
@@ -94,32 +95,6 @@ void require_ascii(std::string_view data) {
   size_t bad = first_non_ascii(data);
   if (bad != std::string_view::npos)
     fail(ErrorCode::BadArgument, decode_error_text("ascii", data, bad, bad + 1, "ordinal not in range(128)"));
-}
-
-uint32_t next_code_point(std::string_view s, size_t& i) noexcept {
-  auto b = [&](size_t k) { return static_cast<uint32_t>(static_cast<uint8_t>(s[k])); };
-  uint32_t c = b(i);
-  if (c < 0x80) {
-    i += 1;
-    return c;
-  }
-  if (c < 0xE0 && i + 1 < s.size()) {
-    uint32_t cp = ((c & 0x1F) << 6) | (b(i + 1) & 0x3F);
-    i += 2;
-    return cp;
-  }
-  if (c < 0xF0 && i + 2 < s.size()) {
-    uint32_t cp = ((c & 0x0F) << 12) | ((b(i + 1) & 0x3F) << 6) | (b(i + 2) & 0x3F);
-    i += 3;
-    return cp;
-  }
-  if (i + 3 < s.size()) {
-    uint32_t cp = ((c & 0x07) << 18) | ((b(i + 1) & 0x3F) << 12) | ((b(i + 2) & 0x3F) << 6) | (b(i + 3) & 0x3F);
-    i += 4;
-    return cp;
-  }
-  i = s.size();
-  return 0xFFFD;
 }
 
 std::string utf8_replace(std::string_view data) {
@@ -245,23 +220,30 @@ std::string raw_unicode_escape_decode(std::string_view data) {
 
 namespace {
 
-struct ParsedLong {
-  bool negative = false;
-  int base = 10;
-  std::string digits;  // digit characters only, most significant first
-};
+// int()'s "invalid literal" error: "%.200R" of the first 200 characters of
+// the text as a str (the unpickler's C string, which must be UTF-8) or of
+// the first 200 bytes as bytes (pickletools' int(bytes)).
+[[noreturn]] void fail_invalid_literal(std::string_view text, int base, Dialect dialect) {
+  std::string_view shown = text.substr(0, std::min<size_t>(text.size(), 200));
+  std::string shown_repr;
+  if (dialect == Dialect::Pickletools) {
+    shown_repr = repr_bytes(shown);  // all ASCII: 200 characters are 200 bytes
+    if (shown_repr.size() > 200) shown_repr.resize(200);
+  } else {
+    if (auto f = utf8_check(shown, false)) fail_utf8(shown, *f);
+    shown_repr = repr_cut(shown);
+  }
+  fail(ErrorCode::BadArgument, "invalid literal for int() with base " + std::to_string(base) + ": " + shown_repr);
+}
+
+}  // namespace
 
 // PyLong_FromString's syntax and limits (Objects/longobject.c, 3.11).
-ParsedLong parse_py_long(std::string_view text, int base, uint32_t max_digits) {
+ParsedLong parse_py_long(std::string_view text, int base, uint32_t max_digits, Dialect dialect) {
   const size_t n = text.size();
   size_t i = 0;
   auto at = [&](size_t k) -> char { return k < n ? text[k] : '\0'; };
-  auto invalid = [&](int shown_base) {
-    std::string_view shown = text.substr(0, std::min<size_t>(n, 200));
-    if (auto f = utf8_check(shown, false)) fail_utf8(shown, *f);
-    fail(ErrorCode::BadArgument,
-         "invalid literal for int() with base " + std::to_string(shown_base) + ": " + repr_cut(shown));
-  };
+  auto invalid = [&](int shown_base) { fail_invalid_literal(text, shown_base, dialect); };
   ParsedLong r;
   while (i < n && py_space(text[i])) ++i;
   if (at(i) == '+') {
@@ -306,7 +288,7 @@ ParsedLong parse_py_long(std::string_view text, int base, uint32_t max_digits) {
   if (prev == '_') invalid(base);
   const bool binary_base = (base & (base - 1)) == 0;
   if (!binary_base && max_digits > 0 && ndigits > max_digits) {
-    fail(ErrorCode::ValueError, "Exceeds the limit (" + std::to_string(max_digits) +
+    fail(dialect == Dialect::Pickletools ? ErrorCode::BadArgument : ErrorCode::ValueError, "Exceeds the limit (" + std::to_string(max_digits) +
                                     " digits) for integer string conversion: value has " +
                                     std::to_string(ndigits) +
                                     " digits; use sys.set_int_max_str_digits() to increase the limit");
@@ -325,9 +307,16 @@ ParsedLong parse_py_long(std::string_view text, int base, uint32_t max_digits) {
   return r;
 }
 
-NodeId make_long(Graph& g, const ParsedLong& p) {
+namespace {
+
+// The digits without leading zeros ("" for zero).
+std::string_view significant(const ParsedLong& p) {
   size_t first = p.digits.find_first_not_of('0');
-  std::string_view d = first == std::string::npos ? std::string_view{} : std::string_view(p.digits).substr(first);
+  return first == std::string::npos ? std::string_view{} : std::string_view(p.digits).substr(first);
+}
+
+NodeId make_long(Graph& g, const ParsedLong& p) {
+  std::string_view d = significant(p);
   if (d.empty()) return g.integer(0);
   if (p.base == 10) {
     if (d.size() <= 18) {
@@ -435,94 +424,149 @@ NodeId parse_long_line(Graph& g, std::string_view line, uint32_t max_digits) {
   return py_long_from_string(g, c_string(s), 0, max_digits);
 }
 
+namespace {
+
+// _PyOS_ascii_strtod on a prefix of `s`: [sign] (inf | infinity | nan |
+// digits [. digits] [e [sign] digits]). `end` is where the number stops (0:
+// no number); out of range, `overflow` says which way: the value is then
+// infinity, and an underflow is zero, as dtoa rounds.
+struct Strtod {
+  double value = 0;
+  size_t end = 0;
+  bool overflow = false;
+};
+
+// _Py_parse_inf_or_nan after the sign: the length of "inf", "infinity" or "nan", any case.
+size_t inf_or_nan(std::string_view s, bool& nan) {
+  auto match = [&](size_t k, std::string_view word) {
+    if (k + word.size() > s.size()) return false;
+    for (size_t j = 0; j < word.size(); ++j)
+      if ((s[k + j] | 0x20) != word[j]) return false;
+    return true;
+  };
+  nan = false;
+  if (match(0, "inf")) return match(3, "inity") ? 8 : 3;
+  nan = match(0, "nan");
+  return nan ? 3 : 0;
+}
+
+// Out of range: the decimal exponent of the first significant digit decides.
+bool decimal_overflows(std::string_view mantissa, size_t int_digits, int64_t exp10) {
+  int64_t place = static_cast<int64_t>(int_digits);  // value ~ 10^(place - 1) at each digit
+  for (char c : mantissa) {
+    if (c == '.') continue;
+    if (c != '0') return place + exp10 > 0;
+    --place;
+  }
+  return false;
+}
+
+Strtod ascii_strtod(std::string_view s) {
+  const size_t n = s.size();
+  auto digit = [&](size_t k) { return k < n && s[k] >= '0' && s[k] <= '9'; };
+  size_t i = 0;
+  bool neg = false;
+  if (i < n && (s[i] == '+' || s[i] == '-')) neg = s[i++] == '-';
+  const size_t num_start = i;
+  size_t int_digits = 0, frac_digits = 0;
+  while (digit(i)) ++i, ++int_digits;
+  if (i < n && s[i] == '.') {
+    ++i;
+    while (digit(i)) ++i, ++frac_digits;
+  }
+  Strtod r;
+  if (int_digits + frac_digits == 0) {
+    bool nan = false;
+    const size_t len = inf_or_nan(s.substr(num_start), nan);
+    if (len == 0) return r;
+    r.value = nan ? std::numeric_limits<double>::quiet_NaN() : std::numeric_limits<double>::infinity();
+    r.value = std::copysign(r.value, neg ? -1.0 : 1.0);
+    r.end = num_start + len;
+    return r;
+  }
+  const size_t mantissa_end = i;
+  int64_t exp10 = 0;
+  if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+    size_t j = i + 1;
+    bool eneg = false;
+    if (j < n && (s[j] == '+' || s[j] == '-')) eneg = s[j++] == '-';
+    if (digit(j)) {
+      for (; digit(j); ++j)
+        if (exp10 < 100'000'000'000LL) exp10 = exp10 * 10 + (s[j] - '0');
+      if (eneg) exp10 = -exp10;
+      i = j;
+    }
+  }
+  r.end = i;
+  double v = 0;
+  auto res = std::from_chars(s.data() + num_start, s.data() + i, v, std::chars_format::general);
+  if (res.ec == std::errc::result_out_of_range) {
+    r.overflow = decimal_overflows(s.substr(num_start, mantissa_end - num_start), int_digits, exp10);
+    v = r.overflow ? std::numeric_limits<double>::infinity() : 0.0;
+  } else if (res.ec != std::errc() || res.ptr != s.data() + i) {
+    r.end = 0;  // (cannot happen: the grammar above is from_chars')
+    return r;
+  }
+  r.value = neg ? -v : v;
+  return r;
+}
+
+}  // namespace
+
 double parse_float_line(std::string_view line) {
   require_line(line);
   const std::string_view s = c_string(line);
-  const size_t n = s.size();
-  auto at = [&](size_t k) -> char { return k < n ? s[k] : '\0'; };
   auto quoted = [&](const char* what) {
-    fail(ErrorCode::BadArgument, std::string(what) + ": '" + utf8_replace(s.substr(0, std::min<size_t>(n, 200))) + "'");
+    fail(ErrorCode::BadArgument,
+         std::string(what) + ": '" + utf8_replace(s.substr(0, std::min<size_t>(s.size(), 200))) + "'");
   };
-  size_t i = 0;
-  bool neg = false;
-  if (at(i) == '+' || at(i) == '-') neg = s[i++] == '-';
-  const size_t num_start = i;
-  size_t int_digits = 0, frac_digits = 0;
-  while (i < n && s[i] >= '0' && s[i] <= '9') ++i, ++int_digits;
-  size_t dot = std::string_view::npos;
-  if (at(i) == '.') {
-    dot = i++;
-    while (i < n && s[i] >= '0' && s[i] <= '9') ++i, ++frac_digits;
+  // PyOS_string_to_double(s, &endptr, PyExc_OverflowError), then load_float's end check.
+  const Strtod r = ascii_strtod(s);
+  if (r.end == 0) quoted("could not convert string to float");
+  if (r.overflow) quoted("value too large to convert to float");
+  if (r.end != s.size() && s[r.end] != '\n') fail(ErrorCode::BadArgument, "could not convert string to float");
+  return r.value;
+}
+
+double py_float_of_bytes(std::string_view orig) {
+  // PyFloat_FromString: whitespace stripped, '_' allowed between digits
+  // (_Py_string_to_number_with_underscores), then all of it one number.
+  auto invalid = [&]() { fail(ErrorCode::BadArgument, "could not convert string to float: " + repr_bytes(orig)); };
+  size_t b = 0, e = orig.size();
+  while (b < e && py_space(orig[b])) ++b;
+  while (e > b && py_space(orig[e - 1])) --e;
+  std::string_view s = orig.substr(b, e - b);
+  std::string without;
+  if (s.find('_') != std::string_view::npos) {
+    auto is_digit = [](char c) { return c >= '0' && c <= '9'; };
+    char prev = 0;
+    for (char c : s) {
+      if (c == '_' ? !is_digit(prev) : prev == '_' && !is_digit(c)) invalid();
+      if (c != '_') without += c;
+      prev = c;
+    }
+    if (prev == '_') invalid();
+    s = without;
   }
-  double value;
-  size_t end;
-  if (int_digits + frac_digits == 0) {
-    // _Py_parse_inf_or_nan
-    auto match = [&](size_t k, const char* word) {
-      size_t len = std::strlen(word);
-      if (k + len > n) return false;
-      for (size_t j = 0; j < len; ++j)
-        if ((s[k + j] | 0x20) != word[j]) return false;
-      return true;
-    };
-    size_t k = num_start;
-    if (match(k, "inf")) {
-      k += 3;
-      if (match(k, "inity")) k += 5;
-      value = neg ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
-    } else if (match(k, "nan")) {
-      k += 3;
-      value = std::copysign(std::numeric_limits<double>::quiet_NaN(), neg ? -1.0 : 1.0);
-    } else {
-      quoted("could not convert string to float");
-    }
-    end = k;
-  } else {
-    int64_t exp10 = 0;
-    if (at(i) == 'e' || at(i) == 'E') {
-      size_t j = i + 1;
-      bool eneg = false;
-      if (at(j) == '+' || at(j) == '-') eneg = s[j++] == '-';
-      if (j < n && s[j] >= '0' && s[j] <= '9') {
-        while (j < n && s[j] >= '0' && s[j] <= '9') {
-          if (exp10 < 100'000'000) exp10 = exp10 * 10 + (s[j] - '0');
-          ++j;
-        }
-        if (eneg) exp10 = -exp10;
-        i = j;
-      }
-    }
-    end = i;
-    double v = 0;
-    auto r = std::from_chars(s.data() + num_start, s.data() + end, v);
-    if (r.ec == std::errc::result_out_of_range) {
-      // Overflow or underflow: the decimal exponent of the first significant digit decides.
-      int64_t lead = 0;
-      bool found = false;
-      for (size_t k = num_start; k < end && !found; ++k) {
-        if (s[k] == '.') continue;
-        if (s[k] == 'e' || s[k] == 'E') break;
-        if (s[k] != '0') {
-          found = true;
-          size_t intpart_end = dot == std::string_view::npos ? num_start + int_digits : dot;
-          lead = k < intpart_end ? static_cast<int64_t>(intpart_end - k) : -static_cast<int64_t>(k - intpart_end - 1);
-        }
-      }
-      if (found && lead + exp10 > 0) quoted("value too large to convert to float");
-      v = 0.0;
-    } else if (r.ec != std::errc() || r.ptr != s.data() + end) {
-      quoted("could not convert string to float");
-    }
-    value = neg ? -v : v;
-  }
-  if (end != n && s[end] != '\n') fail(ErrorCode::BadArgument, "could not convert string to float");
-  return value;
+  const Strtod r = ascii_strtod(s);
+  if (r.end == 0 || r.end != s.size()) invalid();
+  return r.value;
+}
+
+std::string py_int_of_bytes(std::string_view bytes) {
+  const ParsedLong p = parse_py_long(bytes, 10, kIntMaxStrDigits, Dialect::Pickletools);
+  const std::string_view d = significant(p);
+  if (d.empty()) return "0";
+  std::string out;
+  out.reserve(d.size() + 1);
+  if (p.negative) out += '-';
+  out += d;
+  return out;
 }
 
 int64_t parse_memo_index(std::string_view line, uint32_t max_digits) {
   ParsedLong p = parse_py_long(c_string(line), 10, max_digits);
-  size_t first = p.digits.find_first_not_of('0');
-  std::string_view d = first == std::string::npos ? std::string_view{} : std::string_view(p.digits).substr(first);
+  std::string_view d = significant(p);
   uint64_t mag = 0;
   const uint64_t limit = p.negative ? uint64_t{1} << 63 : (uint64_t{1} << 63) - 1;
   for (char c : d) {

@@ -44,9 +44,7 @@ size_t first_non_ascii(std::string_view data) noexcept;
 void require_ascii(std::string_view data);
 // Decodes UTF-8 with errors='replace' (as PyErr_Format's %s does).
 std::string utf8_replace(std::string_view data);
-// (Appending a code point as UTF-8: pkl::append_utf8, utf8.hpp.)
-// Next code point of surrogatepass UTF-8 known to be well formed.
-uint32_t next_code_point(std::string_view s, size_t& i) noexcept;
+// (Appending and reading a code point: pkl::append_utf8, pkl::next_code_point, utf8.hpp.)
 
 // ---- string opcodes ---------------------------------------------------
 
@@ -56,6 +54,22 @@ std::string escape_decode(std::string_view body);
 std::string raw_unicode_escape_decode(std::string_view data);
 
 // ---- numbers ----------------------------------------------------------
+
+// Whose words a number parser's errors are in, where the two readers of a
+// pickle's text differ: the C unpickler (Modules/_pickle.c hands a C string
+// to PyLong_FromString / PyOS_string_to_double: a str's repr, the digit
+// limit a ValueError) or pickletools (Python's int() / float() of the
+// bytes: a bytes' repr, every fault a malformed argument).
+enum class Dialect : uint8_t { Unpickler, Pickletools };
+
+// PyLong_FromString's reading of `text`: sign, base, digit characters.
+struct ParsedLong {
+  bool negative = false;
+  int base = 10;
+  std::string digits;  // digit characters only, most significant first
+};
+ParsedLong parse_py_long(std::string_view text, int base, uint32_t max_digits,
+                         Dialect dialect = Dialect::Unpickler);
 
 // The parts of a line the C code sees: up to its first NUL (C strings).
 inline std::string_view c_string(std::string_view line) noexcept {
@@ -75,5 +89,12 @@ NodeId parse_long_line(Graph& g, std::string_view line, uint32_t max_digits);
 double parse_float_line(std::string_view line);
 // GET/PUT arguments: PyLong_FromString(base 10) then PyLong_AsSsize_t.
 int64_t parse_memo_index(std::string_view line, uint32_t max_digits);
+
+// pickletools' int(bytes) (base 10, CPython's default digit limit): the
+// canonical decimal text ("-12", "0"). Throws as Dialect::Pickletools.
+std::string py_int_of_bytes(std::string_view bytes);
+// pickletools' float(bytes): surrounding whitespace, '_' between digits,
+// overflow to infinity. Throws as Dialect::Pickletools.
+double py_float_of_bytes(std::string_view bytes);
 
 }  // namespace pkl::detail
