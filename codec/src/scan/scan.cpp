@@ -276,12 +276,17 @@ struct Scanner {
       Report plain;
       Scanner other{opt, plain};
       other.depth = depth;
+      other.inflated = inflated;  // one budget for both readings
+      other.members = members;
       other.read_joblib = false;
       other.stream(data, loc, kept_pids, expected);
+      inflated = other.inflated;
+      members = other.members;
       std::set<std::pair<std::string, std::string>> known;
       for (const Finding& f : report.findings) known.emplace(f.rule, f.message);
       for (Finding& f : plain.findings)
-        if (f.severity == Verdict::Dangerous && !known.count({f.rule, f.message}))
+        if ((f.severity == Verdict::Dangerous && !known.count({f.rule, f.message})) ||
+            f.rule == "inflation-limit" || f.rule == "too-many-members" || f.rule == "nesting")  // fail closed
           finding(f.severity, f.rule, f.category, "read as pickle.load reads it: " + f.message, f.location, f.offset);
       for (Step& st : plain.steps)
         if (st.location == loc && st.offset >= from) report.steps.push_back(std::move(st));
