@@ -6,6 +6,7 @@
 
 #include "picklecodec/error.hpp"
 #include "picklecodec/show.hpp"
+#include "executor.hpp"  // hex
 #include "json.hpp"
 
 namespace pklprop {

@@ -12,6 +12,7 @@ using pkl::Kind;
 using pkl::kNoNode;
 using pkl::NodeId;
 using pklharness::Matching;
+using namespace pklharness;  // GDoc, Rec, the shapes (harness/gdoc.hpp)
 
 namespace {
 

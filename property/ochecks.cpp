@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "executor.hpp"  // hex
 #include "harness.hpp"
 #include "picklecodec/error.hpp"
 

@@ -2,42 +2,12 @@
 // graph. See property/README.md.
 #include <algorithm>
 
+#include "backend.hpp"  // kProtocols
 #include "harness.hpp"
 #include "ochecks.hpp"
 #include "picklecodec/error.hpp"
 
 using namespace pklprop;
-
-namespace {
-
-constexpr int kProtocols = 6;
-
-// Graphs with at least one registered instance, with a falsy state half the time.
-rc::Gen<Desc> gen_desc_with_instance() {
-  return rc::gen::exec([] {
-    Desc d = *gen_desc();
-    DNode inst;
-    inst.k = DK::Instance;
-    inst.sub = static_cast<uint8_t>(*rc::gen::element<int>(kS, kSN, kSX, kG, kA, kS, kSN, kSX));
-    inst.st.mode = static_cast<uint8_t>(*rc::gen::weightedElement<int>({{50, 1}, {10, 0}, {25, 2}, {10, 3}, {5, 4}}));
-    inst.st.falsy = static_cast<uint8_t>(uniform<int>(0, 9));
-    inst.st.ref = uniform<uint32_t>(0, 1u << 20);
-    if (uniform<int>(0, 3) == 0) inst.args.push_back(uniform<uint32_t>(0, 1u << 20));
-    if (uniform<int>(0, 3) == 0) inst.kwargs.emplace_back(static_cast<uint8_t>(uniform<int>(0, 4)), 0u);
-    if (inst.sub == kA) inst.st.attrs.emplace_back(static_cast<uint8_t>(uniform<int>(0, 6)), 0u);
-    const uint32_t at = static_cast<uint32_t>(d.nodes.size());
-    d.nodes.push_back(inst);
-    DNode& root = d.nodes[0];
-    if (root.k != DK::List) {
-      root = DNode{};
-      root.k = DK::List;
-    }
-    root.refs.push_back(at);
-    return d;
-  });
-}
-
-}  // namespace
 
 // 1. decode(encode(g)) is g: isomorphic, sharing and cycles included.
 PKL_PROP(Property, RoundTrip, 500, (const Desc& d)) {
@@ -81,7 +51,10 @@ PKL_PROP(Property, DecodesCPython, 300, (const Desc& d)) {
 
 // 4. set_state runs exactly when CPython runs __setstate__, with the same value.
 PKL_PROP(Property, StateHooks, 300, ()) {
-  const Desc d = *gen_desc_with_instance();
+  // Graphs with at least one registered instance, with a falsy state half the time.
+  GenOptions with_instance;
+  with_instance.with_instance = true;
+  const Desc d = *gen_desc(with_instance);
   Subject s = make_subject(materialize(d));
   if (s.facts.deep || s.facts.big_int_text) return;
   for (int q = 0; q < kProtocols; ++q) {

@@ -119,16 +119,16 @@ void check_roundtrip(const T& v) {
 // are ours at that protocol.
 template <class T>
 void check_cpython(const T& v) {
-  const std::string req = "{\"op\": \"redump\", \"data\": \"" + pklprop::base64_encode(pkl::dump(v, 5)) +
+  const std::string req = "{\"op\": \"redump\", \"data\": \"" + pklharness::base64_encode(pkl::dump(v, 5)) +
                           "\", \"protocols\": [0, 1, 2, 3, 4, 5]}";
-  const pklprop::JVal ans = pklprop::oracle().request(req);
+  const pklharness::JVal ans = pklharness::oracle().request(req);
   RC_ASSERT(ans.at("ok").truthy());
-  const pklprop::JVal& first = ans.at("pickles")[0];
+  const pklharness::JVal& first = ans.at("pickles")[0];
   RC_ASSERT(first.at("accepted").truthy());
   for (int p = 0; p <= 5; ++p) {
-    const pklprop::JVal& d = first.at("dumps").at(std::to_string(p));
+    const pklharness::JVal& d = first.at("dumps").at(std::to_string(p));
     RC_ASSERT(d.at("ok").truthy());
-    RC_ASSERT(pklprop::base64_decode(d.at("data").s) == pkl::dump(v, p));
+    RC_ASSERT(pklharness::base64_decode(d.at("data").s) == pkl::dump(v, p));
   }
 }
 

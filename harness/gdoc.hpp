@@ -1,7 +1,8 @@
 // GDoc: a value graph as plain data, one-to-one with graph JSON
-// (docs/graph-json.md). The property tests generate a description, turn it
-// into a GDoc, and from the GDoc build both the pkl::Graph the codec gets
-// and the graph JSON the oracle gets. Regression files store the GDoc as
+// (docs/graph-json.md). The graph generator (graph_gen.hpp) makes a
+// description and turns it into a GDoc; from the GDoc the property tests
+// build both the pkl::Graph the codec gets and the graph JSON the oracle
+// gets, and fuzz_structured the graph it checks. Regression files store the GDoc as
 // graph JSON, and the oracle's answers (graph_of) parse back into GDocs.
 //
 // Registered classes: a fixed family of shapes, module "pcprop", one
@@ -20,7 +21,7 @@
 #include "picklecodec/value.hpp"
 #include "json.hpp"
 
-namespace pklprop {
+namespace pklharness {
 
 enum class GK : uint8_t {
   None, Bool, Int, Float, Str, Bytes, ByteArray, Tuple, List, Dict, Set, FrozenSet, Global, Object, Instance
@@ -95,4 +96,4 @@ const pkl::ClassRegistry& registry();
 // Throws std::runtime_error for a GDoc no Python could build.
 pkl::Graph to_graph(const GDoc& d, std::vector<pkl::NodeId>* ids = nullptr);
 
-}  // namespace pklprop
+}  // namespace pklharness

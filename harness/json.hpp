@@ -1,4 +1,4 @@
-// A small JSON reader/writer for the property tests: the oracle's frames
+// A small JSON reader/writer for the harness: the oracle server's frames
 // and graph JSON (docs/graph-json.md). Strings are UTF-8 in which lone
 // surrogates (\udXXX escapes, as Python's json writes them) are kept as
 // 3-byte sequences ("surrogatepass"), the form pkl::Graph stores. The reader
@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-namespace pklprop {
+namespace pklharness {
 
 struct JVal {
   enum Type : uint8_t { Null, Bool, Num, Str, Arr, Obj } type = Null;
@@ -44,7 +44,7 @@ std::string json_quote(std::string_view s);
 std::string base64_encode(std::string_view data);
 std::string base64_decode(std::string_view text);
 
-std::string hex(std::string_view data);
+std::string to_hex(std::string_view data);  // all of it (executor.hpp's hex() cuts)
 std::string unhex(std::string_view text);
 
-}  // namespace pklprop
+}  // namespace pklharness

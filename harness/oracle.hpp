@@ -9,7 +9,7 @@
 
 #include "json.hpp"
 
-namespace pklprop {
+namespace pklharness {
 
 class Oracle {
  public:
@@ -36,4 +36,4 @@ class Oracle {
 // The binary's one oracle, started on first use.
 Oracle& oracle();
 
-}  // namespace pklprop
+}  // namespace pklharness

@@ -16,7 +16,7 @@
 
 extern char** environ;
 
-namespace pklprop {
+namespace pklharness {
 
 namespace {
 
@@ -121,4 +121,4 @@ Oracle& oracle() {
   return instance;
 }
 
-}  // namespace pklprop
+}  // namespace pklharness

@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <stdexcept>
 
-namespace pklprop {
+namespace pklharness {
 
 using pkl::Graph;
 using pkl::Kind;
@@ -89,7 +89,7 @@ std::string to_json(const GDoc& d) {
       }
       case GK::Str: o += ", \"v\": "; json_quote(o, n.v); break;
       case GK::Bytes:
-      case GK::ByteArray: o += ", \"hex\": \"" + hex(n.v) + "\""; break;
+      case GK::ByteArray: o += ", \"hex\": \"" + to_hex(n.v) + "\""; break;
       case GK::Tuple:
       case GK::List:
       case GK::Set:
@@ -416,4 +416,4 @@ Graph to_graph(const GDoc& d, std::vector<NodeId>* ids_out) {
   return g;
 }
 
-}  // namespace pklprop
+}  // namespace pklharness

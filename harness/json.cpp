@@ -4,7 +4,7 @@
 #include <cstring>
 #include <stdexcept>
 
-namespace pklprop {
+namespace pklharness {
 
 const JVal* JVal::find(std::string_view key) const {
   if (type != Obj) return nullptr;
@@ -287,7 +287,7 @@ std::string base64_decode(std::string_view text) {
   return out;
 }
 
-std::string hex(std::string_view data) {
+std::string to_hex(std::string_view data) {
   static const char* d = "0123456789abcdef";
   std::string out;
   out.reserve(data.size() * 2);
@@ -311,4 +311,4 @@ std::string unhex(std::string_view text) {
   return out;
 }
 
-}  // namespace pklprop
+}  // namespace pklharness
