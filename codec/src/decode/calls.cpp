@@ -180,8 +180,6 @@ void require_c_string(std::string_view arg) {
 
 // ---- errors worded once ------------------------------------------------------
 
-constexpr const char* kByteRange = "byte must be in range(0, 256)";
-
 void require_known_encoding(std::string_view name) {
   if (!encoding_known(name)) fail(ErrorCode::LookupError, "unknown encoding: " + std::string(name));
 }
@@ -522,7 +520,7 @@ NodeId Machine::bytes_like(NodeId source, NodeId encoding, NodeId errors, bool b
         int64_t count = g_.kind(source) == Kind::Bool ? (g_.as_bool(source) ? 1 : 0) : g_.as_int(source);
         if (count < 0) fail(ErrorCode::ValueError, "negative count");
         if (static_cast<uint64_t>(count) + g_.bytes_held() > opt_.limits.max_total_bytes)
-          fail_graph_budget();
+          fail_memory_budget("graph");
         // Zero pages, not written: a 24-byte bytes(2**28) costs address
         // space until something reads or writes it.
         return GraphAccess::zero_bytes(g_, static_cast<size_t>(count), ba);
@@ -533,7 +531,7 @@ NodeId Machine::bytes_like(NodeId source, NodeId encoding, NodeId errors, bool b
       case Kind::FrozenSet:
       case Kind::Dict:
         data = ints_to_bytes(iterate(source, tname),
-                             ba ? kByteRange : "bytes must be in range(0, 256)");
+                             ba ? "byte" : "bytes");
         break;
       default:
         fail(ErrorCode::TypeError, "cannot convert '" + type_name(source) + "' object to " + tname);
@@ -616,7 +614,9 @@ std::vector<NodeId> Machine::iterate(NodeId v, const char* /*what*/) {
   return out;
 }
 
-std::string Machine::ints_to_bytes(std::span<const NodeId> items, const char* range_msg) {
+// The bytes of ints 0-255 (and bools); "<noun> must be in range(0, 256)" otherwise.
+std::string Machine::ints_to_bytes(std::span<const NodeId> items, const char* noun) {
+  const auto out_of_range = [&] { fail(ErrorCode::ValueError, std::string(noun) + " must be in range(0, 256)"); };
   std::string out;
   out.reserve(items.size());
   for (NodeId item : items) {
@@ -627,9 +627,8 @@ std::string Machine::ints_to_bytes(std::span<const NodeId> items, const char* ra
     }
     if (k != Kind::Int)
       fail(ErrorCode::TypeError, "'" + type_name(item) + "' object cannot be interpreted as an integer");
-    if (!g_.int_fits64(item)) fail(ErrorCode::ValueError, range_msg);
-    int64_t v = g_.as_int(item);
-    if (v < 0 || v > 255) fail(ErrorCode::ValueError, range_msg);
+    if (!g_.int_fits64(item) || g_.as_int(item) < 0 || g_.as_int(item) > 255) out_of_range();
+    const int64_t v = g_.as_int(item);
     out += static_cast<char>(v);
   }
   return out;
@@ -829,10 +828,10 @@ void Machine::do_append(int64_t x, uint8_t opcode) {
       break;
     }
     case Kind::ByteArray: {
-      std::string add = ints_to_bytes(items, kByteRange);
+      std::string add = ints_to_bytes(items, "byte");
       pending_ba_bytes_ += add.size();
       if (pending_ba_bytes_ + g_.bytes_held() > opt_.limits.max_total_bytes)
-        fail_graph_budget();
+        fail_memory_budget("graph");
       bytearray_pending(target) += add;
       break;
     }
@@ -900,7 +899,7 @@ void Machine::do_setitems(int64_t x, uint8_t opcode) {
           g_.list_set(target, static_cast<size_t>(idx), items[k + 1]);
           continue;
         }
-        std::string byte = ints_to_bytes(std::span<const NodeId>(&items[k + 1], 1), kByteRange);
+        std::string byte = ints_to_bytes(std::span<const NodeId>(&items[k + 1], 1), "byte");
         bytearray_pending(target)[static_cast<size_t>(idx)] = byte[0];
       }
       break;

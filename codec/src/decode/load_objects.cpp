@@ -150,8 +150,7 @@ void Machine::load_proto() {
 
 void Machine::load_frame() {
   const uint64_t n = le(in_.take(kWidth<op::FRAME>), kWidth<op::FRAME>);
-  if (n > kSsizeMax)
-    fail(ErrorCode::BadArgument, "FRAME length exceeds system's maximum of " + std::to_string(kSsizeMax) + " bytes");
+  if (n > kSsizeMax) fail_too_large("FRAME length", "of");
   in_.prefetch(n);
 }
 

@@ -37,17 +37,17 @@ std::string bad_load_key(int c) {
 
 // ---- errors the handlers share ---------------------------------------------
 
-void fail_too_large(std::string_view opname) {
+void fail_too_large(std::string_view what, const char* of) {
   fail(ErrorCode::BadArgument,
-       std::string(opname) + " exceeds system's maximum size of " + std::to_string(kSsizeMax) + " bytes");
+       std::string(what) + " exceeds system's maximum " + of + " " + std::to_string(kSsizeMax) + " bytes");
 }
 
 void fail_odd_items(std::string_view opname) {
   fail(ErrorCode::BadArgument, "odd number of items for " + std::string(opname));
 }
 
-void fail_graph_budget() {
-  fail(ErrorCode::ResourceLimit, "the graph exceeds the memory budget (max_total_bytes)");
+void fail_memory_budget(std::string_view what) {
+  fail(ErrorCode::ResourceLimit, "the " + std::string(what) + " exceeds the memory budget (max_total_bytes)");
 }
 
 void Machine::underflow() const {
@@ -87,7 +87,7 @@ Machine::Machine(Reader& in, const DecodeOptions& options) : in_(in), opt_(optio
 void Machine::grow_stack() {
   uint64_t want = std::max<uint64_t>(64, stack_.capacity() * 2);
   if (want * sizeof(NodeId) + g_.bytes_held() > opt_.limits.max_total_bytes)
-    fail(ErrorCode::ResourceLimit, "the pickle's stack exceeds the memory budget (max_total_bytes)");
+    fail_memory_budget("pickle's stack");
   stack_.reserve(want);
 }
 

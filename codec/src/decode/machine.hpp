@@ -78,12 +78,14 @@ class NodeStack {
 // ---- errors worded once (decode/machine.cpp), in CPython's words ------------
 // EOFError at the end of input where an opcode should be.
 inline constexpr const char* kRanOutOfInput = "Ran out of input";
-// "<opname> exceeds system's maximum size of <PY_SSIZE_T_MAX> bytes" (calc_binsize's overflow).
-[[noreturn]] void fail_too_large(std::string_view opname);
+// "<what> exceeds system's maximum size of <PY_SSIZE_T_MAX> bytes" (calc_binsize's
+// overflow; FRAME's says "maximum of").
+[[noreturn]] void fail_too_large(std::string_view what, const char* of = "size of");
 // DICT and SETITEMS with a key missing its value.
 [[noreturn]] void fail_odd_items(std::string_view opname);
-// The graph past Limits::max_total_bytes (a bytearray grown or made by a call).
-[[noreturn]] void fail_graph_budget();
+// "the <what> exceeds the memory budget (max_total_bytes)": the graph (a
+// bytearray grown or made by a call), the pickle's stack.
+[[noreturn]] void fail_memory_budget(std::string_view what);
 
 class Machine {
  public:
@@ -365,7 +367,7 @@ class Machine {
   NodeId bytes_like(NodeId source, NodeId encoding, NodeId errors, bool bytearray_result);
   std::array<NodeId, 3> bytes_keywords(NodeId args, NodeId kwargs);
   std::vector<NodeId> iterate(NodeId v, const char* what);
-  std::string ints_to_bytes(std::span<const NodeId> items, const char* range_msg);
+  std::string ints_to_bytes(std::span<const NodeId> items, const char* noun);
   void set_attrs(NodeId inst, NodeId dict_state, bool slots);
   std::string type_name(NodeId n) const;
   // The object model's errors worded once (decode/calls.cpp).
