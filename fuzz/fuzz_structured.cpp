@@ -1,10 +1,12 @@
 // fuzz_structured: reaches deep opcode sequences, not only parser errors.
 //
 // Two modes, chosen by the input's first byte:
-//  - 0xff (no pickle opcode): the rest feeds a FuzzedDataProvider that builds
-//    a random value graph (every kind, sharing, cycles through lists, dicts,
-//    sets and objects), which is encoded at every protocol, decoded, and
-//    checked (isomorphism and byte-identical fixed point).
+//  - 0xff (no pickle opcode): the rest feeds a FuzzedDataProvider, the
+//    source of choices of the harness's one graph generator
+//    (harness/graph_gen.hpp, the property tests' too: every kind, sharing,
+//    cycles, objects, registered instances), whose graph is encoded at
+//    every protocol, decoded, and checked (isomorphism and byte-identical
+//    fixed point).
 //  - anything else: a pickle, decoded under the strict budget and, when
 //    accepted, checked as above.
 // LLVMFuzzerCustomMutator parses a pickle-mode input into opcodes (with the
@@ -28,7 +30,7 @@
 
 #include "fuzz_common.hpp"
 #include "picklecodec/opcodes.hpp"
-#include "text/utf8.hpp"  // codec/src: the library's own UTF-8 writer
+#include "graph_gen.hpp"
 
 extern "C" size_t LLVMFuzzerMutate(uint8_t* data, size_t size, size_t max_size);
 
@@ -713,139 +715,69 @@ void mutate_program(Rng& rng, Program& p) {
 }
 
 // ===================================================================
-// The graph builder
+// Graph mode: the harness's one graph generator (harness/graph_gen.hpp,
+// also the property tests'), its choices read from the input
 // ===================================================================
 
-using pkl::utf8_of;  // surrogates allowed (surrogatepass), as the graph keeps them
+// A FuzzedDataProvider as the generator's source of choices (an exhausted
+// one answers the low end of every range: no more nodes, no motif).
+class FdpChoices final : public pklharness::Choices {
+ public:
+  explicit FdpChoices(FuzzedDataProvider& fdp) : fdp_(fdp) {}
+  int64_t range(int64_t lo, int64_t hi) override { return fdp_.ConsumeIntegralInRange<int64_t>(lo, hi); }
+  int64_t any_int64() override { return fdp_.ConsumeIntegral<int64_t>(); }
+  uint64_t any_bits() override { return fdp_.ConsumeIntegral<uint64_t>(); }
 
-struct Builder {
-  FuzzedDataProvider& fdp;
-  pkl::Graph& g;
-  std::vector<pkl::NodeId> all;
-  std::vector<pkl::NodeId> lists, dicts, sets, objects, classes;
-
-  pkl::NodeId any() {
-    return all.empty() ? g.none() : all[fdp.ConsumeIntegralInRange<size_t>(0, all.size() - 1)];
-  }
-  pkl::NodeId hashable() {
-    for (int tries = 0; tries < 4 && !all.empty(); ++tries) {
-      pkl::NodeId n = any();
-      if (g.hashable(n)) return n;
-    }
-    return g.integer(fdp.ConsumeIntegral<int8_t>());
-  }
-  pkl::NodeId from(std::vector<pkl::NodeId>& v) {
-    return v[fdp.ConsumeIntegralInRange<size_t>(0, v.size() - 1)];
-  }
-  std::vector<pkl::NodeId> some(bool need_hashable) {
-    std::vector<pkl::NodeId> v(fdp.ConsumeIntegralInRange<size_t>(0, 4));
-    for (auto& n : v) n = need_hashable ? hashable() : any();
-    return v;
-  }
-  pkl::NodeId klass() {
-    if (!classes.empty() && fdp.ConsumeBool()) return from(classes);
-    std::string_view name = kClasses[fdp.ConsumeIntegralInRange<size_t>(0, kClasses.size() - 1)];
-    size_t nl = name.find('\n');
-    pkl::NodeId c = g.global(name.substr(0, nl), name.substr(nl + 1));
-    classes.push_back(c);
-    return c;
-  }
-  pkl::NodeId str() {
-    std::string s;
-    for (size_t n = fdp.ConsumeIntegralInRange<size_t>(0, 4); n > 0; --n) {
-      switch (fdp.ConsumeIntegralInRange(0, 3)) {
-        case 0: s += utf8_of(fdp.ConsumeIntegralInRange<uint32_t>(0, 0x7f)); break;
-        case 1: s += utf8_of(fdp.ConsumeIntegralInRange<uint32_t>(0x80, 0x7ff)); break;
-        case 2: s += utf8_of(fdp.ConsumeIntegralInRange<uint32_t>(0x800, 0xffff)); break;
-        default: s += utf8_of(fdp.ConsumeIntegralInRange<uint32_t>(0x10000, 0x10ffff)); break;
-      }
-    }
-    return g.str(s);
-  }
-  pkl::NodeId floating() {
-    if (fdp.ConsumeBool()) return g.floating(fdp.ConsumeFloatingPoint<double>());
-    uint64_t bits = kFloatBits[fdp.ConsumeIntegralInRange<size_t>(0, kFloatBits.size() - 1)];
-    double v;
-    std::memcpy(&v, &bits, sizeof v);
-    return g.floating(v);
-  }
-
-  void step() {
-    pkl::NodeId made = pkl::kNoNode;
-    switch (fdp.ConsumeIntegralInRange(0, 22)) {
-      case 0: made = g.none(); break;
-      case 1: made = g.boolean(fdp.ConsumeBool()); break;
-      case 2: made = g.integer(fdp.ConsumeIntegral<int64_t>()); break;
-      case 3: {
-        auto b = fdp.ConsumeBytes<uint8_t>(fdp.ConsumeIntegralInRange<size_t>(0, 24));
-        made = g.integer_le(b);
-        break;
-      }
-      case 4: made = floating(); break;
-      case 5: made = str(); break;
-      case 6: made = g.bytes(fdp.ConsumeRandomLengthString(16)); break;
-      case 7: made = g.bytearray(fdp.ConsumeRandomLengthString(16)); break;
-      case 8: made = g.tuple(some(false)); break;
-      case 9: made = g.list(some(false)); lists.push_back(made); break;
-      case 10: made = g.dict(); dicts.push_back(made); break;
-      case 11: made = g.set(); sets.push_back(made); break;
-      case 12: made = g.frozenset(some(true)); break;
-      case 13: {  // any global as a value (the type `set` itself, a function, ...)
-        std::string_view name = kGlobals[fdp.ConsumeIntegralInRange<size_t>(0, kGlobals.size() - 1)];
-        size_t nl = name.find('\n');
-        made = g.global(name.substr(0, nl), name.substr(nl + 1));
-        break;
-      }
-      case 14: {  // callable(*args); the callable a global or an object
-        pkl::NodeId callable = !objects.empty() && fdp.ConsumeBool() ? from(objects) : klass();
-        made = g.object(callable, g.tuple(some(false)));
-        objects.push_back(made);
-        break;
-      }
-      case 15: {  // cls.__new__(cls, *args) or cls.__new__(cls, *args, **kwargs)
-        std::vector<pkl::NodeId> args{klass()};
-        pkl::NodeId callable;
-        if (fdp.ConsumeBool()) {
-          callable = g.global("copyreg", "__newobj__");
-          for (auto n : some(false)) args.push_back(n);
-        } else {
-          callable = g.global("copyreg", "__newobj_ex__");
-          pkl::NodeId kwargs = g.dict();
-          for (size_t k = fdp.ConsumeIntegralInRange<size_t>(0, 2); k > 0; --k) g.dict_set(kwargs, str(), any());
-          args.push_back(g.tuple(some(false)));
-          args.push_back(kwargs);
-        }
-        made = g.object(callable, g.tuple(args));
-        objects.push_back(made);
-        break;
-      }
-      case 16: if (!lists.empty()) g.list_append(from(lists), any()); break;
-      case 17: if (!dicts.empty()) g.dict_set(from(dicts), hashable(), any()); break;
-      case 18: if (!sets.empty()) g.set_add(from(sets), hashable()); break;
-      case 19: if (!objects.empty()) g.object_data(from(objects)).state = any(); break;
-      case 20: if (!objects.empty()) g.object_data(from(objects)).listitems.push_back(any()); break;
-      case 21: if (!objects.empty()) g.object_data(from(objects)).dictitems.push_back({any(), any()}); break;
-      default: made = any(); break;  // the same node once more
-    }
-    if (made != pkl::kNoNode) all.push_back(made);
-  }
+ private:
+  FuzzedDataProvider& fdp_;
 };
 
 void graph_mode(const uint8_t* data, size_t size) {
+  const pklfuzz::Bytes input(data, size);
   FuzzedDataProvider fdp(data, size);
+  FdpChoices choices(fdp);
+  pklharness::GenOptions options;
+  options.wide = true;        // every global and code point: the codec alone judges
+  options.very_deep = false;  // check_recode decodes with the default max_depth
+  options.size = 300;         // up to 32 nodes before the motifs
+  options.refs = 256;         // one input byte per reference
+  const pklharness::GDoc doc = pklharness::materialize(pklharness::generate(choices, options));
   pkl::Graph g;
-  Builder b{fdp, g, {}, {}, {}, {}, {}, {}};
   try {
-    for (int steps = 0; steps < 200 && fdp.remaining_bytes() > 0; ++steps) b.step();
-    g.set_root(b.any());
-  } catch (const pkl::Error& e) {
-    // Only Python's own refusals while building (an unhashable member).
-    if (e.code() != pkl::ErrorCode::TypeError)
-      pklfuzz::fail("fuzz_structured: building a graph raised", {{"error", pklfuzz::describe(e)},
-                                                                   {"input", pklfuzz::hex({data, size})}});
+    g = pklharness::to_graph(doc);
+  } catch (const std::exception& e) {
+    pklfuzz::fail("fuzz_structured: the generator made a graph no Python could build",
+                  {{"error", e.what()}, {"graph", pklharness::to_json(doc)}, {"input", pklfuzz::hex(input)}});
+  }
+  if (!pklharness::has_registered(doc)) {
+    pklfuzz::check_recode(g, input, "fuzz_structured (graph mode)", {});
     return;
   }
-  pklfuzz::check_recode(g, {data, size}, "fuzz_structured (graph mode)", {});
+  // Registered instances: written through their classes' hooks at one
+  // protocol, read back inert (the property tests compare them with the
+  // hooks' records); the recode checks then hold of what was read.
+  pkl::EncodeOptions eo;
+  eo.protocol = choices.pick(0, pkl::kHighestProtocol);
+  eo.registry = &pklharness::registry();
+  std::string bytes;
+  try {
+    bytes = pkl::encode(g, g.root(), eo);
+  } catch (const pkl::Error& e) {
+    // What pickle cannot write, an int past 4300 digits at protocols 0-1,
+    // the encoder's budget.
+    if (e.code() == pkl::ErrorCode::Unpicklable || e.code() == pkl::ErrorCode::ValueError ||
+        e.code() == pkl::ErrorCode::ResourceLimit)
+      return;
+    pklfuzz::fail("fuzz_structured (graph mode): encoding registered instances raised",
+                  {{"error", pklfuzz::describe(e)}, {"protocol", std::to_string(eo.protocol)},
+                   {"input", pklfuzz::hex(input)}});
+  }
+  const pklfuzz::Decoded back = pklfuzz::try_decode(bytes, pklfuzz::roomy_options());
+  if (!back.ok())
+    pklfuzz::fail("fuzz_structured (graph mode): the encoder wrote registered instances its decoder rejects",
+                  {{"protocol", std::to_string(eo.protocol)}, {"decoding it", pklfuzz::describe(back)},
+                   {"encoded", pklfuzz::hex(bytes)}, {"input", pklfuzz::hex(input)}});
+  pklfuzz::check_recode(*back.graph, input, "fuzz_structured (graph mode, registered)", {});
 }
 
 }  // namespace

@@ -396,13 +396,19 @@ class Materializer {
           if (cmode == 1) {
             // An object, or a global the decoder leaves inert (not one of
             // the wide values: bytearray(...) would run); wide: the first
-            // such node from there on (calls of objects, not only of globals).
+            // object from there on, else the first such global (calls of
+            // objects, not only of globals).
             auto callable = [&](int64_t t) {
               const DNode& c = d_.nodes[static_cast<size_t>(t)];
               return c.k == DK::Object || (c.k == DK::Global && c.sub % value_globals(d_.wide) < kNumGlobals);
             };
             int64_t t = ref(i, x.a >> 2, true);
-            while (d_.wide && t >= 0 && static_cast<uint32_t>(t) + 1 < n_ && !callable(t)) ++t;
+            if (d_.wide && t >= 0) {
+              int64_t o = t;
+              while (static_cast<uint32_t>(o) < n_ && d_.nodes[static_cast<size_t>(o)].k != DK::Object) ++o;
+              if (static_cast<uint32_t>(o) < n_) t = o;
+              else while (static_cast<uint32_t>(t) + 1 < n_ && !callable(t)) ++t;
+            }
             const GK ck = t >= 0 && callable(t) ? (d_.nodes[static_cast<size_t>(t)].k == DK::Global ? GK::Global : GK::Object)
                                                 : GK::None;
             g.callable = ck != GK::None ? t : callable_node(x.a);
@@ -749,14 +755,14 @@ class Generator {
                                                 {10, DK::Float},
                                                 {12, DK::Str},
                                                 {6, DK::Bytes},
-                                                {3, DK::ByteArray},
+                                                {o_.wide ? 6 : 3, DK::ByteArray},
                                                 {9, DK::Tuple},
                                                 {12, DK::List},
                                                 {9, DK::Dict},
                                                 {4, DK::Set},
-                                                {4, DK::FrozenSet},
+                                                {o_.wide ? 6 : 4, DK::FrozenSet},
                                                 {4, DK::Global},
-                                                {5, DK::Object},
+                                                {o_.wide ? 14 : 5, DK::Object},
                                                 {7, DK::Instance}});
     const int nrefs_max = 4;
     switch (x.k) {

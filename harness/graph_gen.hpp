@@ -141,8 +141,9 @@ struct GenOptions {
   bool with_instance = false;
   // What only the codec's own checks take (the oracle's builder would not):
   // globals beyond the ten the oracle builds (names the decoder gives
-  // meaning to, as values; more inert classes, as callables) and strs of
-  // random code points (fuzz_structured).
+  // meaning to, as values; more inert classes, as callables), strs of
+  // random code points, objects called on objects; and more objects,
+  // bytearrays and frozensets (fuzz_structured).
   bool wide = false;
   // Chains up to 100005 deep (past the decoder's default max_depth); else
   // at most 1200.
