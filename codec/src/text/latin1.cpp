@@ -19,17 +19,18 @@ namespace {
 
 // ---- scalar ---------------------------------------------------------------
 
-// latin-1 -> UTF-8 of s[0, n) into o (room for n + high bytes).
-void widen_scalar(const uint8_t* s, size_t n, char* o) noexcept {
-  for (size_t i = 0; i < n; ++i) {
+// latin-1 -> UTF-8, from s[i] on; o[k] on (room for n + high bytes). Always true.
+bool widen_scalar(const uint8_t* s, size_t n, size_t i, char* o, size_t& k) noexcept {
+  for (; i < n; ++i) {
     const unsigned c = s[i];
     if (c < 0x80) {
-      *o++ = static_cast<char>(c);
+      o[k++] = static_cast<char>(c);
     } else {
-      *o++ = static_cast<char>(0xC0 | (c >> 6));
-      *o++ = static_cast<char>(0x80 | (c & 0x3F));
+      o[k++] = static_cast<char>(0xC0 | (c >> 6));
+      o[k++] = static_cast<char>(0x80 | (c & 0x3F));
     }
   }
+  return true;
 }
 
 // UTF-8 below U+0100 -> latin-1, from s[i] on; o[k] on. False at the first
@@ -190,14 +191,29 @@ size_t latin1_utf8_size(std::string_view bytes) noexcept {
   return n + high;
 }
 
-void latin1_to_utf8(std::string_view bytes, char* out) noexcept {
-  const auto* s = reinterpret_cast<const uint8_t*>(bytes.data());
-  const size_t n = bytes.size();
-  size_t i = 0, k = 0;
+namespace {
+
+enum class Direction : bool { Widen, Narrow };
+
+// `in` converted into `out`: the SSSE3 kernel of that direction (when
+// enabled) takes the bulk, the scalar loop the rest. False where narrowing
+// meets a character it cannot take; k: the bytes written.
+bool convert(Direction d, std::string_view in, char* out, size_t& k) noexcept {
+  const auto* s = reinterpret_cast<const uint8_t*>(in.data());
+  const size_t n = in.size();
+  size_t i = 0;
+  k = 0;
 #ifdef PKL_LATIN1_SIMD
-  if (simd_enabled()) i = widen_ssse3(s, n, out, k);
+  if (simd_enabled()) i = d == Direction::Widen ? widen_ssse3(s, n, out, k) : narrow_ssse3(s, n, out, k);
 #endif
-  widen_scalar(s + i, n - i, out + k);
+  return d == Direction::Widen ? widen_scalar(s, n, i, out, k) : narrow_scalar(s, n, i, out, k);
+}
+
+}  // namespace
+
+void latin1_to_utf8(std::string_view bytes, char* out) noexcept {
+  size_t k;
+  convert(Direction::Widen, bytes, out, k);
 }
 
 std::string latin1_to_utf8(std::string_view bytes) {
@@ -236,13 +252,8 @@ std::optional<size_t> latin1_length(std::string_view utf8) noexcept {
 }
 
 std::optional<size_t> utf8_to_latin1(std::string_view utf8, char* out) noexcept {
-  const auto* s = reinterpret_cast<const uint8_t*>(utf8.data());
-  const size_t n = utf8.size();
-  size_t i = 0, k = 0;
-#ifdef PKL_LATIN1_SIMD
-  if (simd_enabled()) i = narrow_ssse3(s, n, out, k);
-#endif
-  if (!narrow_scalar(s, n, i, out, k)) return std::nullopt;
+  size_t k;
+  if (!convert(Direction::Narrow, utf8, out, k)) return std::nullopt;
   return k;
 }
 
