@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "text/bigint.hpp"
+#include "text/hex.hpp"
 #include "text/utf8.hpp"
 #include "picklecodec/repr.hpp"
 
@@ -618,11 +619,9 @@ class Measurer {
 
 // ---- JSON ---------------------------------------------------------------------------
 
-constexpr char kHex[] = "0123456789abcdef";
-
 void json_u(std::string& out, uint32_t u) {
   out += "\\u";
-  for (int s = 12; s >= 0; s -= 4) out += kHex[(u >> s) & 0xf];
+  append_hex(out, u, 4);
 }
 
 // A JSON string as json.dumps(ensure_ascii=True) writes it, from
@@ -654,14 +653,6 @@ void json_string(std::string& out, std::string_view s) {
     }
   }
   out += '"';
-}
-
-void hex_of(std::string& out, std::string_view data) {
-  for (char c : data) {
-    auto b = static_cast<uint8_t>(c);
-    out += kHex[b >> 4];
-    out += kHex[b & 15];
-  }
 }
 
 }  // namespace
@@ -755,7 +746,7 @@ class JsonNode {
       case Kind::Bytes:
       case Kind::ByteArray:
         buf_ += g_.kind(n) == Kind::Bytes ? "{\"t\": \"bytes\", \"hex\": \"" : "{\"t\": \"bytearray\", \"hex\": \"";
-        hex_of(buf_, g_.as_bytes(n));
+        append_hex_bytes(buf_, g_.as_bytes(n));
         buf_ += "\"}";
         break;
       case Kind::Tuple: items("tuple", g_.items(n)); break;

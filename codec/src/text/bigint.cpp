@@ -1,4 +1,5 @@
 #include "text/bigint.hpp"
+#include "text/hex.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -200,7 +201,6 @@ std::string le_to_hex(std::span<const uint8_t> le) {
   size_t n = mag.size();
   while (n > 0 && mag[n - 1] == 0) --n;
   if (n == 0) return "0x0";
-  static constexpr char kHex[] = "0123456789abcdef";
   std::string out = negative ? "-0x" : "0x";
   out.reserve(out.size() + n * 16);
   bool leading = true;
@@ -209,7 +209,7 @@ std::string le_to_hex(std::span<const uint8_t> le) {
       const unsigned d = static_cast<unsigned>(mag[i] >> shift) & 0xf;
       if (leading && d == 0) continue;
       leading = false;
-      out += kHex[d];
+      out += kHexDigits[d];
     }
   }
   return out;

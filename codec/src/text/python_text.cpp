@@ -16,6 +16,7 @@
 
 #include "picklecodec/repr.hpp"
 #include "text/bigint.hpp"
+#include "text/hex.hpp"
 
 namespace pkl::detail {
 
@@ -34,12 +35,6 @@ int digit_value(char ch) {
   if (c >= 'a' && c <= 'z') return c - 'a' + 10;
   if (c >= 'A' && c <= 'Z') return c - 'A' + 10;
   return 37;
-}
-
-void append_hex2(std::string& out, unsigned v) {
-  static const char hex[] = "0123456789abcdef";
-  out += hex[(v >> 4) & 0xf];
-  out += hex[v & 0xf];
 }
 
 // Python's "%.200R" of a str: its repr cut to 200 code points.
@@ -66,7 +61,7 @@ std::string decode_error_text(std::string_view codec, std::string_view data, siz
   m += "' codec can't decode ";
   if (start < data.size() && end == start + 1) {
     m += "byte 0x";
-    append_hex2(m, static_cast<uint8_t>(data[start]));
+    append_hex(m, static_cast<uint8_t>(data[start]), 2);
     m += " in position " + std::to_string(start);
   } else {
     m += "bytes in position " + std::to_string(start) + "-" + std::to_string(end - 1);

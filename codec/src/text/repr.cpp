@@ -1,5 +1,6 @@
 // Python 3.11's repr() of str, bytes, bytearray and float, byte for byte.
 #include "picklecodec/repr.hpp"
+#include "text/hex.hpp"
 #include "text/utf8.hpp"
 
 #include <algorithm>
@@ -14,7 +15,6 @@ namespace {
 
 #include "text/unicode_printable.inc"
 
-constexpr char kHex[] = "0123456789abcdef";
 
 // Python's str.isprintable() for one code point.
 bool py_printable(uint32_t cp) {
@@ -34,9 +34,6 @@ bool py_printable(uint32_t cp) {
   return true;
 }
 
-void append_hex(std::string& out, uint32_t v, int digits) {
-  for (int shift = 4 * (digits - 1); shift >= 0; shift -= 4) out += kHex[(v >> shift) & 0xf];
-}
 
 // Python's quote choice for str and bytes: single quotes unless the text
 // holds a single quote and no double quote.
@@ -130,8 +127,8 @@ std::string repr_bytes(std::string_view data, bool bytearray) {
     } else if (c < 0x20 || c >= 0x7f) {
       w[0] = '\\';
       w[1] = 'x';
-      w[2] = kHex[c >> 4];
-      w[3] = kHex[c & 0xf];
+      w[2] = kHexDigits[c >> 4];
+      w[3] = kHexDigits[c & 0xf];
       w += 4;
     } else {
       *w++ = ch;
