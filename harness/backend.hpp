@@ -1,8 +1,10 @@
 // A backend answers a case (one input: a pickle, or a stream of them) as
-// pickle.loads and then pickle.dumps at every protocol would, or says it
-// cannot answer. The codec is one backend (codec_backend.hpp), CPython
-// embedded in the process another (embedded_cpython.hpp); the executor
-// (executor.hpp) sends a case to two of them and compares.
+// pickle.loads and then pickle.dumps at every protocol would, or a graph
+// case as pickle.dumps of that graph at every protocol, or says it cannot
+// answer. The codec is one backend (codec_backend.hpp), CPython embedded in
+// the process another (embedded_cpython.hpp), the oracle server a third
+// (oracle_backend.hpp); the executor (executor.hpp) sends a case to two of
+// them and compares.
 #pragma once
 
 #include <optional>
@@ -10,14 +12,27 @@
 #include <string_view>
 #include <vector>
 
+#include "picklecodec/registry.hpp"
 #include "picklecodec/value.hpp"
 
 namespace pklharness {
 
 inline constexpr int kProtocols = 6;  // 0..5
 
+// A graph to write at every protocol (pickle.dumps of the graph the
+// oracle's builder makes from `json`): the codec encodes `graph` (with
+// `registry` for its registered instances), CPython builds `json`.
+struct GraphCase {
+  pkl::Graph* graph = nullptr;  // not const: registered instances' hooks may add nodes
+  const pkl::ClassRegistry* registry = nullptr;
+  std::string_view json;        // the same graph as graph JSON (docs/graph-json.md)
+};
+
+// A case: an input to load (a pickle, or a stream of them) then dump at
+// every protocol; or, with `graph`, a graph to dump at every protocol.
 struct Case {
   std::string_view input;
+  const GraphCase* graph = nullptr;
 };
 
 struct Answer {

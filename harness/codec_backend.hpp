@@ -1,5 +1,6 @@
 // The codec as a backend: pkl::decode with the given options, then
-// pkl::encode at every protocol.
+// pkl::encode at every protocol; a graph case: pkl::encode of the graph at
+// every protocol, with the case's registry.
 #pragma once
 
 #include "backend.hpp"

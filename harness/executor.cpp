@@ -89,13 +89,16 @@ bool Executor::only_set_order(const std::string& subject, const std::string& ref
 }
 
 Outcome Executor::run(const Case& c) {
+  sub_ = Answer();
+  ref_ = Answer();
   if (const Divergence* d = cannot_answer_input(c.input)) {
     Outcome o;
     o.status = Outcome::Status::CannotAnswer;
     o.divergence = std::string(d->id);
     return o;
   }
-  const Answer ref = reference_.run(c);
+  ref_ = reference_.run(c);
+  const Answer& ref = ref_;
   if (ref.kind == Answer::Kind::CannotAnswer) {
     Outcome o;
     o.status = Outcome::Status::CannotAnswer;
@@ -110,7 +113,8 @@ Outcome Executor::run(const Case& c) {
       return o;
     }
   }
-  const Answer sub = subject_.run(c);
+  sub_ = subject_.run(c);
+  const Answer& sub = sub_;
   const std::string rname(reference_.name()), sname(subject_.name());
   if (sub.accepted() != ref.accepted()) {
     return differ(c, !sub.accepted(),
@@ -132,6 +136,7 @@ Outcome Executor::run(const Case& c) {
                              (theirs.ok() ? std::string("ok") : kind_of(theirs.error)) + ")";
     if (mine.ok() != theirs.ok()) {
       Outcome o = differ(c, !mine.ok(), what, describe(mine), describe(theirs));
+      o.protocol = p;
       if (o.status == Outcome::Status::Different) return o;
     } else if (mine.ok() && *mine.bytes != *theirs.bytes) {
       if (only_set_order(*mine.bytes, *theirs.bytes, p)) {
@@ -139,6 +144,7 @@ Outcome Executor::run(const Case& c) {
         continue;
       }
       Outcome o = differ(c, false, what, describe(mine), describe(theirs));
+      o.protocol = p;
       if (o.status == Outcome::Status::Different) return o;
     }
   }

@@ -21,6 +21,9 @@ struct Outcome {
   std::string reference_answer;
   // How many protocols agreed only up to the order of set items.
   int set_order = 0;
+  // Different (and Allowed): the protocol whose dumps differ, or -1 when
+  // accept/reject differs.
+  int protocol = -1;
 };
 
 class Executor {
@@ -28,6 +31,10 @@ class Executor {
   Executor(Backend& subject, Backend& reference) : subject_(subject), reference_(reference) {}
   // The first difference (by protocol) decides; Same when there is none.
   Outcome run(const Case& c);
+  // The answers of the last run (a backend not asked answered nothing:
+  // CannotAnswer, empty).
+  const Answer& subject_answer() const { return sub_; }
+  const Answer& reference_answer() const { return ref_; }
 
  private:
   // A difference: allowed by the table (a refusal of the subject's where the
@@ -37,6 +44,7 @@ class Executor {
 
   Backend& subject_;
   Backend& reference_;
+  Answer sub_, ref_;
 };
 
 // "ok (N bytes): <hex>" or the refusal, as reports print a dump.

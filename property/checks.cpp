@@ -125,19 +125,6 @@ std::string check_roundtrip(Subject& s, int q, std::string* bytes_out) {
   return "";
 }
 
-std::string check_same_bytes(Subject& s, int q, std::string_view cpython) {
-  std::string bytes;
-  try {
-    bytes = encode_graph(s, q);
-  } catch (const Error& e) {
-    return "the codec refuses what CPython writes: " + error_text(e) + "\n  cpython: " + hex(cpython.substr(0, 200));
-  } catch (const std::exception& e) {
-    return std::string("encode threw a foreign exception: ") + e.what();
-  }
-  if (bytes != cpython) return where_differ(bytes, cpython);
-  return "";
-}
-
 std::string check_decodes(Subject& s, int q, std::string_view cpython) {
   try {
     pkl::Graph g = pkl::decode(cpython, decode_options(true, s.facts.deep));

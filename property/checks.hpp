@@ -41,7 +41,6 @@ CmpOptions cmp_options(const Subject& s, int protocol);
 // Each check returns "" when it holds, else what went wrong.
 std::string check_roundtrip(Subject& s, int protocol, std::string* bytes = nullptr);
 // `cpython`: CPython's pickle of the same graph at `protocol`.
-std::string check_same_bytes(Subject& s, int protocol, std::string_view cpython);
 std::string check_decodes(Subject& s, int protocol, std::string_view cpython);
 std::string check_recode(std::string_view pickle, int protocol, bool deep, std::string_view must_equal = {});
 // Every proper prefix rejected as truncated (all of them up to `all_up_to`

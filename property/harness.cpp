@@ -61,10 +61,6 @@ JVal checked(JVal v) {
 }
 }  // namespace
 
-JVal oracle_build_dump(const std::string& graph_json) {
-  return checked(oracle().request("{\"op\": \"build_dump\", \"protocols\": [0, 1, 2, 3, 4, 5], \"graph\": " + graph_json + "}"));
-}
-
 JVal oracle_setstate_calls(const std::string& graph_json, int protocol) {
   // Not checked: a dump CPython refuses is an answer too.
   return oracle().request("{\"op\": \"setstate_calls\", \"protocol\": " + std::to_string(protocol) +

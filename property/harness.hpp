@@ -32,7 +32,6 @@ std::string regressions_dir();
 std::string write_regression(const CaseRecord& r, const std::string& reproduce);
 
 // Oracle requests.
-JVal oracle_build_dump(const std::string& graph_json);
 JVal oracle_setstate_calls(const std::string& graph_json, int protocol);
 JVal oracle_load_graph(std::string_view data);
 

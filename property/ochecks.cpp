@@ -2,8 +2,10 @@
 
 #include <cstdio>
 
-#include "executor.hpp"  // hex
+#include "codec_backend.hpp"
+#include "executor.hpp"
 #include "harness.hpp"
+#include "oracle_backend.hpp"
 #include "picklecodec/error.hpp"
 
 namespace pklprop {
@@ -11,17 +13,18 @@ namespace pklprop {
 using pkl::Error;
 using pkl::ErrorCode;
 
-Dump dump_of(const JVal& ans, int q) {
-  Dump d;
-  const JVal& x = ans.at("dumps").at(std::to_string(q));
-  d.ok = x.at("ok").truthy();
-  if (d.ok) {
-    d.data = base64_decode(x.at("data").s);
-  } else {
-    const JVal& e = x.at("error");
-    d.error = e.at("type").s + ": " + e.at("message").s;
-  }
-  return d;
+CPythonRun run_against_cpython(Subject& s) {
+  static pklharness::CodecBackend codec;
+  static pklharness::OracleServer server;
+  static pklharness::Executor executor(codec, server);
+  const pklharness::GraphCase g{&s.graph, &registry(), s.json};
+  CPythonRun r;
+  r.outcome = executor.run({{}, &g});
+  const pklharness::Answer& a = executor.reference_answer();  // (no graph: a copy of the rest)
+  r.cpython.kind = a.kind;
+  r.cpython.text = a.text;
+  r.cpython.dumps = a.dumps;
+  return r;
 }
 
 bool allowed_refusal(const Subject& s, int q, const std::string& error) {
@@ -46,20 +49,29 @@ std::string both_refuse(Subject& s, int q, const std::string& error) {
 }
 }  // namespace
 
-std::string check_cpython_bytes(Subject& s, int q, const Dump& d, std::string* evidence) {
-  if (!d.ok) return both_refuse(s, q, d.error);
-  if (evidence) *evidence = d.data;
-  if (s.facts.unordered_sets) return check_decodes(s, q, d.data);
-  return check_same_bytes(s, q, d.data);
+std::string check_cpython_bytes(Subject& s, int q, const CPythonRun& r, std::string* evidence) {
+  using pklharness::Outcome;
+  const Outcome& o = r.outcome;
+  if (o.status == Outcome::Status::CannotAnswer) return q == 0 ? "CPython cannot answer: " + o.divergence : "";
+  const size_t qi = static_cast<size_t>(q);
+  const pklharness::Answer::Dump* theirs = qi < r.cpython.dumps.size() ? &r.cpython.dumps[qi] : nullptr;
+  if (evidence && theirs && theirs->ok()) *evidence = *theirs->bytes;
+  if (o.status == Outcome::Status::Different && (o.protocol == q || (o.protocol < 0 && q == 0)) &&
+      !(theirs && !theirs->ok() && allowed_refusal(s, q, theirs->error)))
+    return o.what + "\n  codec:   " + o.subject_answer + "\n  cpython: " + o.reference_answer;
+  // The executor judged the bytes up to set order; where CPython writes sets
+  // in hash order its bytes must also decode to g.
+  if (s.facts.unordered_sets && theirs && theirs->ok()) return check_decodes(s, q, *theirs->bytes);
+  return "";
 }
 
-std::string check_cpython_decode(Subject& s, int q, const Dump* d, std::string* evidence) {
+std::string check_cpython_decode(Subject& s, int q, const pklharness::Answer::Dump* d, std::string* evidence) {
   if (d) {
-    if (!d->ok) return "";  // property 2 checks the refusal
-    if (evidence) *evidence = d->data;
-    std::string msg = check_decodes(s, q, d->data);
+    if (!d->ok()) return "";  // property 2 checks the refusal
+    if (evidence) *evidence = *d->bytes;
+    std::string msg = check_decodes(s, q, *d->bytes);
     if (!msg.empty()) return msg;
-    return check_recode(d->data, q, s.facts.deep, s.facts.unordered_sets ? std::string_view() : std::string_view(d->data));
+    return check_recode(*d->bytes, q, s.facts.deep, s.facts.unordered_sets ? std::string_view() : std::string_view(*d->bytes));
   }
   // Deep: CPython cannot dump it, but must load the codec's pickle as g.
   // (Not where the oracle's loader must guess NEWOBJ_EX's memoized args and

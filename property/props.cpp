@@ -25,10 +25,10 @@ PKL_PROP(Property, MatchesCPython, 500, (const Desc& d)) {
   // CPython's pickler recurses too deep (property 3 covers these); the
   // oracle's builder cannot make ints of more than 4300 digits.
   if (s.facts.deep || s.facts.big_int_text) return;
-  const JVal ans = oracle_build_dump(s.json);
+  const CPythonRun run = run_against_cpython(s);
   for (int q = 0; q < kProtocols; ++q) {
     std::string evidence;
-    std::string msg = check_cpython_bytes(s, q, dump_of(ans, q), &evidence);
+    std::string msg = check_cpython_bytes(s, q, run, &evidence);
     if (!msg.empty()) RC_FAIL(record_failure("cpython-bytes", q, {&s}, evidence, msg));
   }
 }
@@ -37,14 +37,15 @@ PKL_PROP(Property, MatchesCPython, 500, (const Desc& d)) {
 PKL_PROP(Property, DecodesCPython, 300, (const Desc& d)) {
   Subject s = make_subject(materialize(d));
   if (s.facts.big_int_text) return;  // the oracle can neither build nor show such ints
-  std::optional<JVal> ans;
-  if (!s.facts.deep) ans = oracle_build_dump(s.json);
+  std::optional<CPythonRun> run;
+  if (!s.facts.deep) run = run_against_cpython(s);
   for (int q = 0; q < kProtocols; ++q) {
     if (s.facts.very_deep && q != 2 && q != 5) continue;  // two protocols suffice for 100k-deep graphs
-    std::optional<Dump> dump;
-    if (ans) dump = dump_of(*ans, q);
+    const pklharness::Answer::Dump* dump =
+        run && static_cast<size_t>(q) < run->cpython.dumps.size() ? &run->cpython.dumps[static_cast<size_t>(q)] : nullptr;
+    if (run && !dump) RC_FAIL(record_failure("cpython-decode", q, {&s}, "", "CPython cannot answer: " + run->outcome.divergence));
     std::string evidence;
-    std::string msg = check_cpython_decode(s, q, dump ? &*dump : nullptr, &evidence);
+    std::string msg = check_cpython_decode(s, q, dump, &evidence);
     if (!msg.empty()) RC_FAIL(record_failure("cpython-decode", q, {&s}, evidence, msg));
   }
 }

@@ -73,11 +73,12 @@ std::string replay(const Entry& e) {
   for (const std::string& g : e.graphs) ss.push_back(make_subject(gdoc_from_json(json_parse(g))));
   const int q = e.protocol;
   if (e.property == "roundtrip") return check_roundtrip(ss.at(0), q);
-  if (e.property == "cpython-bytes") return check_cpython_bytes(ss.at(0), q, dump_of(oracle_build_dump(ss.at(0).json), q), nullptr);
+  if (e.property == "cpython-bytes") return check_cpython_bytes(ss.at(0), q, run_against_cpython(ss.at(0)), nullptr);
   if (e.property == "cpython-decode") {
     if (ss.at(0).facts.deep) return check_cpython_decode(ss.at(0), q, nullptr, nullptr);
-    const Dump d = dump_of(oracle_build_dump(ss.at(0).json), q);
-    return check_cpython_decode(ss.at(0), q, &d, nullptr);
+    const CPythonRun run = run_against_cpython(ss.at(0));
+    if (static_cast<size_t>(q) >= run.cpython.dumps.size()) return "CPython cannot answer: " + run.outcome.divergence;
+    return check_cpython_decode(ss.at(0), q, &run.cpython.dumps[static_cast<size_t>(q)], nullptr);
   }
   if (e.property == "setstate") return check_setstate(ss.at(0), q, nullptr);
   if (e.property == "stream") return check_stream(ss, q);

@@ -134,3 +134,27 @@ TEST(Executor, SetOrderIsSame) {
 }
 
 }  // namespace
+
+// A graph case (the property tests' MatchesCPython): the codec encodes the
+// graph itself at every protocol; a difference names its protocol.
+TEST(Executor, GraphCaseDifferenceNamesItsProtocol) {
+  pkl::Graph g;
+  const pkl::NodeId items[] = {g.integer(7), g.str("a")};
+  g.set_root(g.list(items));
+  const pklharness::GraphCase gc{&g, nullptr, "(the graph JSON)"};
+  pklharness::CodecBackend codec;
+  const Answer mine = codec.run({{}, &gc});
+  ASSERT_TRUE(mine.accepted());
+  ASSERT_EQ(mine.dumps.size(), 6u);
+  EXPECT_EQ(*mine.dumps[4].bytes, pkl::encode(g, g.root(), {.protocol = 4}));
+  Canned same(mine);
+  EXPECT_EQ(pklharness::Executor(codec, same).run({{}, &gc}).status, Outcome::Status::Same);
+  Answer other = clone(mine);
+  other.dumps[3].bytes = "\x80\x03K\x08."s;
+  Canned ref(other);
+  pklharness::Executor ex(codec, ref);
+  const Outcome o = ex.run({{}, &gc});
+  EXPECT_EQ(o.status, Outcome::Status::Different);
+  EXPECT_EQ(o.protocol, 3);
+  EXPECT_EQ(*ex.reference_answer().dumps[3].bytes, "\x80\x03K\x08."s);
+}
