@@ -73,14 +73,6 @@ uint64_t le_unsigned(std::string_view raw) {
   return v;
 }
 
-// repr() of an int over CPython's digit limit raises this.
-const std::string& exceeds_to_str() {
-  static const std::string msg = "Exceeds the limit (" + std::to_string(detail::kIntMaxStrDigits) +
-                                 " digits) for integer string conversion; use "
-                                 "sys.set_int_max_str_digits() to increase the limit";
-  return msg;
-}
-
 // A memo key: pickletools' memo is a dict of Python ints. Most fit int64;
 // a PUT's decimal text may not, and is then kept as its canonical text.
 struct MemoKey {
@@ -152,7 +144,7 @@ class Disassembler {
 
  private:
   [[noreturn]] void fail(ErrorCode code, std::string message, int64_t offset, int opcode) {
-    out_.flush();
+    flush();
     throw Error(code, std::move(message), offset, opcode);
   }
   [[noreturn]] void fail_arg(std::string message) {
@@ -192,15 +184,31 @@ class Disassembler {
     try {
       return read_arg(info);
     } catch (Error& e) {
-      out_.flush();
+      flush();
       e.locate(op_pos_, op_code_);
       throw;
     }
   }
-  void emit_line(const std::string& line) {
-    out_.write(line.data(), static_cast<std::streamsize>(line.size()));
-    out_.put('\n');
+  // The listing goes out through a buffer (a stream call per line cost a
+  // quarter of the time), written out when large, before any error and at the end.
+  void emit(std::string_view text) {
+    outbuf_ += text;
+    if (outbuf_.size() >= kOutChunk) write_out();
   }
+  void emit_line(std::string_view line) {
+    outbuf_ += line;
+    outbuf_ += '\n';
+    if (outbuf_.size() >= kOutChunk) write_out();
+  }
+  void write_out() {
+    out_.write(outbuf_.data(), static_cast<std::streamsize>(outbuf_.size()));
+    outbuf_.clear();
+  }
+  void flush() {
+    write_out();
+    out_.flush();
+  }
+  static constexpr size_t kOutChunk = size_t{1} << 16;
 
   // What an opcode's line adds after its argument, and the error it then raises.
   struct Outcome {
@@ -223,6 +231,7 @@ class Disassembler {
   std::vector<int64_t> markstack_;  // positions of the open MARKs
   int maxproto_ = -1;
   std::string line_;
+  std::string outbuf_;
 };
 
 // A count (the table's marker says its width and sign) then that many bytes.
@@ -386,7 +395,7 @@ uint64_t Disassembler::run() {
     msg += "]";
     fail(ErrorCode::ValueError, std::move(msg), op_pos_, op::STOP);
   }
-  out_.flush();
+  flush();
   return pos_;
 }
 
@@ -410,7 +419,7 @@ bool Disassembler::step() {
   // The position goes out first: pickletools prints it before anything below can raise.
   line_.clear();
   append_position(line_, op_pos_);
-  out_.write(line_.data(), static_cast<std::streamsize>(line_.size()));
+  emit(line_);
   line_.clear();
   line_ += code_column(code);
   for (size_t i = 0; i < markstack_.size(); ++i) line_ += indentchunk_;
@@ -424,7 +433,8 @@ bool Disassembler::step() {
     size_t namelen = std::strlen(info->name);
     if (namelen < 10) line_.append(10 - namelen, ' ');
     if (arg.present) {
-      if (arg.repr_fails) fail(ErrorCode::ValueError, exceeds_to_str(), op_pos_, code);
+      if (arg.repr_fails)
+        fail(ErrorCode::ValueError, detail::int_to_str_limit_text(detail::kIntMaxStrDigits), op_pos_, code);
       line_ += ' ';
       line_ += arg.repr;
     }

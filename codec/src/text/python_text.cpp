@@ -213,6 +213,16 @@ std::string raw_unicode_escape_decode(std::string_view data) {
 
 // ---- numbers ---------------------------------------------------------------
 
+std::string int_to_str_limit_text(uint64_t max_digits) {
+  return "Exceeds the limit (" + std::to_string(max_digits) +
+         " digits) for integer string conversion; use sys.set_int_max_str_digits() to increase the limit";
+}
+
+std::string str_to_int_limit_text(uint64_t max_digits, uint64_t digits) {
+  return "Exceeds the limit (" + std::to_string(max_digits) + " digits) for integer string conversion: value has " +
+         std::to_string(digits) + " digits; use sys.set_int_max_str_digits() to increase the limit";
+}
+
 namespace {
 
 // int()'s "invalid literal" error: "%.200R" of the first 200 characters of
@@ -283,10 +293,8 @@ ParsedLong parse_py_long(std::string_view text, int base, uint32_t max_digits, D
   if (prev == '_') invalid(base);
   const bool binary_base = (base & (base - 1)) == 0;
   if (!binary_base && max_digits > 0 && ndigits > max_digits) {
-    fail(dialect == Dialect::Pickletools ? ErrorCode::BadArgument : ErrorCode::ValueError, "Exceeds the limit (" + std::to_string(max_digits) +
-                                    " digits) for integer string conversion: value has " +
-                                    std::to_string(ndigits) +
-                                    " digits; use sys.set_int_max_str_digits() to increase the limit");
+    fail(dialect == Dialect::Pickletools ? ErrorCode::BadArgument : ErrorCode::ValueError,
+         str_to_int_limit_text(max_digits, ndigits));
   }
   r.digits.reserve(ndigits);
   for (size_t k = start; k < i; ++k)

@@ -62,6 +62,11 @@ std::string raw_unicode_escape_decode(std::string_view data);
 // bytes: a bytes' repr, every fault a malformed argument).
 enum class Dialect : uint8_t { Unpickler, Pickletools };
 
+// CPython's ValueError past the digit limit (sys.get_int_max_str_digits()):
+// str() of an int over it, and int() of text with `digits` digits.
+std::string int_to_str_limit_text(uint64_t max_digits);
+std::string str_to_int_limit_text(uint64_t max_digits, uint64_t digits);
+
 // PyLong_FromString's reading of `text`: sign, base, digit characters.
 struct ParsedLong {
   bool negative = false;
