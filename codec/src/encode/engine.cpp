@@ -33,6 +33,32 @@ std::string global_key(std::string_view module, std::string_view qualname) {
 
 [[noreturn]] void fail(ErrorCode code, std::string message) { throw Error(code, std::move(message)); }
 
+void bad_reduce_element(const char* nth, const char* expected, std::string_view got) {
+  unpicklable(std::string(nth) + " element of the tuple returned by __reduce__ must be " + expected + ", not " +
+              std::string(got));
+}
+
+void bad_newobj_ex_item(const char* nth, const char* expected, Kind got) {
+  unpicklable(std::string(nth) + " item from NEWOBJ_EX argument tuple must be a " + expected + ", not " +
+              kind_name(got));
+}
+
+void bad_getnewargs_ex_item(const char* nth, const char* expected, std::string_view got) {
+  fail(ErrorCode::TypeError, std::string(nth) + " item of the tuple returned by __getnewargs_ex__ must be a " +
+                                 expected + ", not '" + std::string(got) + "'");
+}
+
+void bad_identifier(const char* what, std::string_view name, int protocol) {
+  unpicklable("can't pickle " + std::string(what) + " identifier '" + std::string(name) + "' using pickle protocol " +
+              std::to_string(protocol));
+}
+
+void too_large_below_protocol_4(const char* what) {
+  unpicklable("serializing a " + std::string(what) + " larger than 4 GiB requires pickle protocol 4 or higher");
+}
+
+void unhashable(Kind k) { fail(ErrorCode::TypeError, std::string("unhashable type: '") + kind_name(k) + "'"); }
+
 Engine::Engine(const Graph* g, Graph* mg, const EncodeOptions& options, std::string& out)
     : g_(*g),
       mg_(mg),
@@ -428,8 +454,8 @@ void Engine::run(NodeId root) {
       case Op::Dict: step_dict(f); break;
       case Op::Set: step_set(f); break;
       case Op::Batch0: step_batch0(f); break;
-      case Op::BatchList: step_batch_list(f); break;
-      case Op::BatchDict: step_batch_dict(f); break;
+      case Op::BatchList: step_batch_items(f, false); break;
+      case Op::BatchDict: step_batch_items(f, true); break;
       case Op::ReduceTail: step_reduce_tail(); break;
       case Op::MemoPut: {
         const Val v = f.v;
@@ -471,24 +497,9 @@ inline char* Engine::scalar_at(char* w, NodeId v) const noexcept {
         return w + ((kLens >> (8 * cls)) & 0xffu);
       }
       if (proto_ < 2) return nullptr;
-      int n = 8;  // LONG1 with the minimal two's complement bytes
-      while (n > 1) {
-        const int shift = 64 - 8 * (n - 1);
-        if (static_cast<int64_t>(static_cast<uint64_t>(val) << shift) >> shift != val) break;
-        --n;
-      }
-      w[0] = static_cast<char>(op::LONG1);
-      w[1] = static_cast<char>(n);
-      put_le(w + 2, static_cast<uint64_t>(val), n);
-      return w + 2 + n;
+      return put_long1(w, val);
     }
-    case Kind::Float: {
-      uint64_t be = bits;
-      if constexpr (std::endian::native == std::endian::little) be = __builtin_bswap64(be);
-      w[0] = static_cast<char>(op::BINFLOAT);
-      std::memcpy(w + 1, &be, 8);
-      return w + 9;
-    }
+    case Kind::Float: return put_binfloat(w, bits);
     case Kind::None:
       w[0] = static_cast<char>(op::NONE);
       return w + 1;
@@ -522,8 +533,7 @@ inline bool Engine::inlinable(NodeId v) const noexcept {
 
 inline bool Engine::save_inline(Val v) {
   if (v >= GraphAccess::size(g_) || !inline_ok_) return false;  // synthetic values too
-  const Kind k = GraphAccess::kind(g_, v);
-  switch (k) {
+  switch (GraphAccess::kind(g_, v)) {
     case Kind::None:
       out_.boundary();
       out_.op(op::NONE);
@@ -533,108 +543,92 @@ inline bool Engine::save_inline(Val v) {
       out_.boundary();
       out_.op(GraphAccess::bits(g_, v) ? op::NEWTRUE : op::NEWFALSE);
       return true;
-    case Kind::Int: {
-      if (!bin_ || !GraphAccess::int_small(g_, v)) return false;
-      const auto val = static_cast<int64_t>(GraphAccess::bits(g_, v));
-      if (val < INT32_MIN || val > INT32_MAX) {
-        if (proto_ < 2) return false;
-        // save_long: LONG1 with the minimal two's complement bytes (2 to 8 here).
-        int n = 8;
-        while (n > 1) {
-          const int shift = 64 - 8 * (n - 1);
-          if (static_cast<int64_t>(static_cast<uint64_t>(val) << shift) >> shift != val) break;
-          --n;
-        }
-        out_.boundary();
-        char buf[10];
-        buf[0] = static_cast<char>(op::LONG1);
-        buf[1] = static_cast<char>(n);
-        put_le(buf + 2, static_cast<uint64_t>(val), n);
-        out_.write(buf, static_cast<size_t>(2 + n));
-        return true;
-      }
-      out_.boundary();
-      const auto u = static_cast<uint32_t>(static_cast<int32_t>(val));
-      if ((u >> 16) != 0)
-        out_.op_arg(op::BININT, u, 4);
-      else if ((u >> 8) != 0)
-        out_.op_arg(op::BININT2, u, 2);
-      else
-        out_.op_arg(op::BININT1, u, 1);
-      return true;
-    }
+    case Kind::Int: return save_inline_int(v);
     case Kind::Float: {
       if (!bin_) return false;
       out_.boundary();
-      uint64_t bits = GraphAccess::bits(g_, v);
-      if constexpr (std::endian::native == std::endian::little) bits = __builtin_bswap64(bits);  // big-endian
       char buf[9];
-      buf[0] = static_cast<char>(op::BINFLOAT);
-      std::memcpy(buf + 1, &bits, 8);
+      put_binfloat(buf, GraphAccess::bits(g_, v));
       out_.write_fixed<9>(buf);
       return true;
     }
-    case Kind::Str: {
-      // memo_lookup / save_str / memo_put_node of a graph str, its text
-      // read once (only strs of up to two bytes can be singletons).
-      out_.boundary();
-      ensure_node(v);
-      const GraphAccess::StoredStr text = GraphAccess::str_stored(g_, v);
-      const int code = text.bytes.size() <= 2 && !text.latin1 ? singleton_code(v) : -1;
-      uint32_t cell = memo_[v];
-      if (cell == 0 && code >= 0) cell = latin1_memo_[code];
-      if (cell) {
-        memo_get(cell);
-        return true;
-      }
-      if (!text.latin1) [[likely]] {
-        save_str_data(v, text.bytes);
-      } else {
-        save_node_str_data(v);
-      }
-      cell = next_memo();
-      memo_[v] = cell;
-      ++node_puts_;
-      if (code >= 0) latin1_memo_[code] = cell;
-      write_put(cell - 1);
-      return true;
-    }
-    case Kind::PersId:
-      return false;
-    case Kind::Tuple: {
-      // A tuple of up to three such values at protocol 2+ (an edge, a
-      // pair): save_tuple without a work frame. Its items cannot save it
-      // again, so the recursion check after them has nothing to find.
-      if (v < memo_.size() && memo_[v] != 0) {
-        out_.boundary();
-        memo_get(memo_[v]);
-        return true;
-      }
-      if (proto_ < 2) return false;
-      const auto items = GraphAccess::tuple_items(g_, v);
-      if (items.size() > 3) return false;
-      for (NodeId x : items)
-        if (!inlinable(x)) return false;
-      out_.boundary();
-      if (items.empty()) {
-        out_.op(op::EMPTY_TUPLE);  // not memoized
-        return true;
-      }
-      for (NodeId x : items) save_inline(x);
-      static constexpr uint8_t kLen2Op[] = {op::EMPTY_TUPLE, op::TUPLE1, op::TUPLE2, op::TUPLE3};
-      out_.op(kLen2Op[items.size()]);
-      memo_put_node(v, Kind::Tuple);
-      return true;
-    }
-    default:
-      // Any other node already in the memo is a GET, as step_save finds it.
-      if (v < memo_.size() && memo_[v] != 0) {
-        out_.boundary();
-        memo_get(memo_[v]);
-        return true;
-      }
-      return false;
+    case Kind::Str: save_inline_str(v); return true;
+    case Kind::PersId: return false;
+    case Kind::Tuple: return save_inline_tuple(v);
+    default: return save_inline_memo_get(v);
   }
+}
+
+// Any node already in the memo is a GET, as step_save finds it.
+inline bool Engine::save_inline_memo_get(NodeId v) {
+  if (v < memo_.size() && memo_[v] != 0) {
+    out_.boundary();
+    memo_get(memo_[v]);
+    return true;
+  }
+  return false;
+}
+
+[[gnu::always_inline]] inline bool Engine::save_inline_int(NodeId v) {
+  if (!bin_ || !GraphAccess::int_small(g_, v)) return false;
+  const auto val = static_cast<int64_t>(GraphAccess::bits(g_, v));
+  if (val < INT32_MIN || val > INT32_MAX) {
+    if (proto_ < 2) return false;
+    out_.boundary();
+    char buf[10];
+    out_.write(buf, static_cast<size_t>(put_long1(buf, val) - buf));  // save_long (2 to 8 bytes here)
+    return true;
+  }
+  out_.boundary();
+  write_binint(static_cast<uint32_t>(static_cast<int32_t>(val)));
+  return true;
+}
+
+// memo_lookup / save_str / memo_put_node of a graph str, its text read once
+// (only strs of up to two bytes can be singletons).
+[[gnu::always_inline]] inline void Engine::save_inline_str(NodeId v) {
+  out_.boundary();
+  ensure_node(v);
+  const GraphAccess::StoredStr text = GraphAccess::str_stored(g_, v);
+  const int code = text.bytes.size() <= 2 && !text.latin1 ? singleton_code(v) : -1;
+  uint32_t cell = memo_[v];
+  if (cell == 0 && code >= 0) cell = latin1_memo_[code];
+  if (cell) {
+    memo_get(cell);
+    return;
+  }
+  if (!text.latin1) [[likely]] {
+    save_str_data(v, text.bytes);
+  } else {
+    save_node_str_data(v);
+  }
+  cell = next_memo();
+  memo_[v] = cell;
+  ++node_puts_;
+  if (code >= 0) latin1_memo_[code] = cell;
+  write_put(cell - 1);
+}
+
+// A tuple of up to three inlinable values at protocol 2+ (an edge, a pair):
+// save_tuple without a work frame. Its items cannot save it again, so the
+// recursion check after them has nothing to find.
+inline bool Engine::save_inline_tuple(NodeId v) {
+  if (save_inline_memo_get(v)) return true;
+  if (proto_ < 2) return false;
+  const auto items = GraphAccess::tuple_items(g_, v);
+  if (items.size() > 3) return false;
+  for (NodeId x : items)
+    if (!inlinable(x)) return false;
+  out_.boundary();
+  if (items.empty()) {
+    out_.op(op::EMPTY_TUPLE);  // not memoized
+    return true;
+  }
+  for (NodeId x : items) save_inline(x);
+  static constexpr uint8_t kLen2Op[] = {op::EMPTY_TUPLE, op::TUPLE1, op::TUPLE2, op::TUPLE3};
+  out_.op(kLen2Op[items.size()]);
+  memo_put_node(v, Kind::Tuple);
+  return true;
 }
 
 void Engine::step_save(Val v, bool pers) {
@@ -644,85 +638,93 @@ void Engine::step_save(Val v, bool pers) {
     Graph& mg = mutable_graph("persistent_id");
     const NodeId pid = o_.persistent_id(mg, v);
     if (pid != kNoNode && g_.kind(pid) != Kind::None) {
-      if (bin_) {
-        push_op(op::BINPERSID);
-        push_save(pid, true);
-      } else {
-        save_pers_text(pid);
-      }
+      save_pid(pid);
       return;
     }
   }
-  if (!is_synth(v)) {
-    // The common case, a graph node, with its kind looked up once.
-    const Kind k = g_.kind(v);
-    switch (k) {
-      case Kind::Str:
-      case Kind::List:
-      case Kind::Dict:
-      case Kind::Tuple: {
-        ensure_node(v);
-        uint32_t cell = memo_[v];
-        if (cell == 0 && k == Kind::Str) cell = memo_lookup_shared(v, k);
-        if (cell) {
-          memo_get(cell);
-          return;
-        }
-        if (k == Kind::Str) {
-          save_node_str_data(v);
-          memo_put_node(v, k);
-        } else if (k == Kind::List) {
-          if (bin_)
-            out_.op(op::EMPTY_LIST);
-          else
-            out_.write("(l", 2);
-          memo_put_node(v, k);
-          if (!g_.items(v).empty()) stack_.push_back(Frame{bin_ ? Op::List : Op::Batch0, 0, 0, v, 0, 0});
-        } else if (k == Kind::Dict) {
-          if (bin_)
-            out_.op(op::EMPTY_DICT);
-          else
-            out_.write("(d", 2);
-          memo_put_node(v, k);
-          if (!g_.dict_items(v).empty())
-            stack_.push_back(Frame{bin_ ? Op::Dict : Op::Batch0, uint8_t{bin_ ? uint8_t{0} : uint8_t{1}}, 0, v, 0, 0});
-        } else {
-          save_tuple_start(v);
-        }
-        return;
-      }
-      default: break;
-    }
-  }
+  if (!is_synth(v) && save_node_container(v)) return;
   const Kind k = kind_of(v);
+  if (save_unmemoized(v, k)) return;
+  if (const uint32_t cell = memo_lookup(v)) {
+    memo_get(cell);
+    return;
+  }
+  save_memoized(v, k);
+}
+
+// A persistent id: BINPERSID after the pid's own save, PERSID of its str()
+// at protocol 0.
+inline void Engine::save_pid(NodeId pid) {
+  if (bin_) {
+    push_op(op::BINPERSID);
+    push_save(pid, true);
+  } else {
+    save_pers_text(pid);
+  }
+}
+
+// The common case, a graph str, list, dict or tuple, with its kind looked up
+// once; false, with nothing written, for any other value.
+[[gnu::always_inline]] inline bool Engine::save_node_container(NodeId v) {
+  const Kind k = g_.kind(v);
+  if (k != Kind::Str && k != Kind::List && k != Kind::Dict && k != Kind::Tuple) return false;
+  ensure_node(v);
+  uint32_t cell = memo_[v];
+  if (cell == 0 && k == Kind::Str) cell = memo_lookup_shared(v, k);
+  if (cell) {
+    memo_get(cell);
+  } else if (k == Kind::Str) {
+    save_node_str_data(v);
+    memo_put_node(v, k);
+  } else if (k == Kind::List) {
+    save_container_start(v, k, g_.items(v).empty());
+  } else if (k == Kind::Dict) {
+    save_container_start(v, k, g_.dict_items(v).empty());
+  } else {
+    save_tuple_start(v);
+  }
+  return true;
+}
+
+// EMPTY_LIST / EMPTY_DICT ("(l" / "(d" at protocol 0), memoized, then a
+// work frame for the items unless there are none.
+void Engine::save_container_start(Val v, Kind k, bool empty) {
+  const bool dict = k == Kind::Dict;
+  if (bin_)
+    out_.op(dict ? op::EMPTY_DICT : op::EMPTY_LIST);
+  else
+    out_.write(dict ? "(d" : "(l", 2);
+  if (is_synth(v))
+    memo_put(v);
+  else
+    memo_put_node(v, k);
+  if (empty) return;
+  const Op step = bin_ ? (dict ? Op::Dict : Op::List) : Op::Batch0;
+  stack_.push_back(Frame{step, uint8_t{!bin_ && dict}, 0, v, 0, 0});
+}
+
+// save() of what the memo never holds (None, bools, numbers, persistent
+// ids); false, with nothing written, for anything else.
+[[gnu::always_inline]] inline bool Engine::save_unmemoized(Val v, Kind k) {
   switch (k) {
-    case Kind::None: out_.op(op::NONE); return;
+    case Kind::None: out_.op(op::NONE); return true;
     case Kind::Bool: {
       const bool t = g_.as_bool(v);
       if (proto_ >= 2)
         out_.op(t ? op::NEWTRUE : op::NEWFALSE);
       else
         out_.write(t ? "I01\n" : "I00\n");
-      return;
+      return true;
     }
-    case Kind::Int: save_int(v); return;
-    case Kind::Float: save_float(g_.as_float(v)); return;
-    case Kind::PersId: {
-      const NodeId pid = g_.persid_value(v);
-      if (bin_) {
-        push_op(op::BINPERSID);
-        push_save(pid, true);
-      } else {
-        save_pers_text(pid);
-      }
-      return;
-    }
-    default: break;
+    case Kind::Int: save_int(v); return true;
+    case Kind::Float: save_float(g_.as_float(v)); return true;
+    case Kind::PersId: save_pid(g_.persid_value(v)); return true;
+    default: return false;
   }
-  if (const uint32_t cell = memo_lookup(v)) {
-    memo_get(cell);
-    return;
-  }
+}
+
+// save() of a value not in the memo yet.
+inline void Engine::save_memoized(Val v, Kind k) {
   switch (k) {
     case Kind::Bytes:
       if (proto_ >= 3)
@@ -731,15 +733,8 @@ void Engine::step_save(Val v, bool pers) {
         save_bytes(v);
       return;
     case Kind::Str: save_str(v); return;
-    case Kind::Dict: {
-      if (bin_)
-        out_.op(op::EMPTY_DICT);
-      else
-        out_.write("(d", 2);
-      memo_put(v);
-      if (dict_len(v) != 0) stack_.push_back(Frame{bin_ ? Op::Dict : Op::Batch0, uint8_t{bin_ ? uint8_t{0} : uint8_t{1}}, 0, v, 0, 0});
-      return;
-    }
+    case Kind::Dict: save_container_start(v, k, dict_len(v) == 0); return;
+    case Kind::List: save_container_start(v, k, seq_len(v) == 0); return;
     case Kind::Set:
       if (proto_ < 4) {
         save_set_reduce(v, false);
@@ -757,15 +752,6 @@ void Engine::step_save(Val v, bool pers) {
       out_.op(op::MARK);
       const uint32_t prev = enter(v);
       stack_.push_back(Frame{Op::FrozenSet, 0, 0, v, prev, 0});
-      return;
-    }
-    case Kind::List: {
-      if (bin_)
-        out_.op(op::EMPTY_LIST);
-      else
-        out_.write("(l", 2);
-      memo_put(v);
-      if (seq_len(v) != 0) stack_.push_back(Frame{bin_ ? Op::List : Op::Batch0, 0, 0, v, 0, 0});
       return;
     }
     case Kind::Tuple: save_tuple_start(v); return;
@@ -881,15 +867,10 @@ void Engine::step_list(Frame& f) {
   auto item = [&](size_t i) { return synth ? seq_item(f.v, i) : real[i]; };
   if (f.b == 0) {
     if (size == 1) {
-      const Val x = item(0);
-      stack_.pop_back();
-      push_op(op::APPEND);
-      push_save(x);
+      push_last(op::APPEND, {item(0), kNoVal}, false);
       return;
     }
-    out_.op(op::MARK);
-    f.b = 1;
-    f.n = 0;
+    open_batch(f);
   }
   while (f.i < size && f.n < kBatchSize) {
     if (!synth && bin_ && inline_ok_ && scalar_kind(GraphAccess::kind(g_, real[f.i]))) {
@@ -932,17 +913,12 @@ void Engine::step_dict(Frame& f) {
   };
   if (f.b == 0) {
     if (size == 1) {
-      const auto [k, val] = pair(0);
-      check_key(k);
-      stack_.pop_back();
-      push_op(op::SETITEM);
-      push_save(val);
-      push_save(k);
+      const std::pair<Val, Val> kv = pair(0);
+      check_key(kv.first);
+      push_last(op::SETITEM, kv, true);
       return;
     }
-    out_.op(op::MARK);
-    f.b = 1;
-    f.n = 0;
+    open_batch(f);
   }
   while (f.i < size && f.n < kBatchSize) {
     const auto [k, val] = pair(f.i);
@@ -959,24 +935,14 @@ void Engine::step_dict(Frame& f) {
       return;
     }
   }
-  out_.op(op::SETITEMS);
-  if (f.n == kBatchSize) {
-    out_.op(op::MARK);
-    f.n = 0;
-    return;
-  }
-  stack_.pop_back();
+  end_batch(f, op::SETITEMS);
 }
 
 // save_set at protocol 4+: MARK ... ADDITEMS in batches of 1000 (an empty
 // last batch when the size is a multiple of 1000, as for dicts).
 void Engine::step_set(Frame& f) {
   const size_t size = seq_len(f.v);
-  if (f.b == 0) {
-    out_.op(op::MARK);
-    f.b = 1;
-    f.n = 0;
-  }
+  if (f.b == 0) open_batch(f);
   if (f.i < size && f.n < kBatchSize) {
     const Val item = seq_item(f.v, f.i);
     check_key(item);
@@ -985,7 +951,13 @@ void Engine::step_set(Frame& f) {
     push_save(item);
     return;
   }
-  out_.op(op::ADDITEMS);
+  end_batch(f, op::ADDITEMS);
+}
+
+// A batch of dict or set items ends with `code` (SETITEMS, ADDITEMS); a
+// full one opens the next (which may stay empty), else the items are done.
+void Engine::end_batch(Frame& f, uint8_t code) {
+  out_.op(code);
   if (f.n == kBatchSize) {
     out_.op(op::MARK);
     f.n = 0;
@@ -1052,34 +1024,29 @@ std::pair<Val, Val> Engine::src_pair(Val c, Src k, size_t i) const {
   }
 }
 
-// batch_list over an iterator (a reduce's listitems): one APPEND when a
-// batch would hold a single item, MARK ... APPENDS otherwise; no empty batch.
-// Protocol 0: one APPEND per item.
-void Engine::step_batch_list(Frame& f) {
+// batch_list / batch_dict over an iterator (a reduce's listitems or
+// dictitems): one APPEND / SETITEM when a batch would hold a single item,
+// MARK ... APPENDS / SETITEMS otherwise; no empty batch. Protocol 0: one
+// APPEND / SETITEM per item.
+void Engine::step_batch_items(Frame& f, bool dict) {
   const Src kind = static_cast<Src>(f.b & 0x7f);
-  const size_t size = src_len(f.v, kind);
-  if (!bin_) {
+  const Val c = f.v;
+  const size_t size = src_len(c, kind);
+  const uint8_t one = dict ? op::SETITEM : op::APPEND;
+  if (!bin_ || (f.b & 0x80) == 0) {  // protocol 0, or a new batch
     if (f.i >= size) {
       stack_.pop_back();
       return;
     }
-    const Val item = src_item(f.v, kind, f.i);
-    ++f.i;
-    push_op(op::APPEND);
-    push_save(item);
-    return;
-  }
-  if ((f.b & 0x80) == 0) {  // a new batch
-    const size_t left = size - f.i;
-    if (left == 0) {
-      stack_.pop_back();
-      return;
-    }
-    if (left == 1) {
-      const Val item = src_item(f.v, kind, f.i);
-      stack_.pop_back();
-      push_op(op::APPEND);
-      push_save(item);
+    if (!bin_ || size - f.i == 1) {
+      const std::pair<Val, Val> item = src_entry(c, kind, dict, f.i);
+      if (bin_) {
+        push_last(one, item, dict);
+      } else {
+        ++f.i;
+        push_op(one);
+        push_entry(item, dict);
+      }
       return;
     }
     out_.op(op::MARK);
@@ -1087,13 +1054,13 @@ void Engine::step_batch_list(Frame& f) {
     f.n = 0;
   }
   if (f.i < size && f.n < kBatchSize) {
-    const Val item = src_item(f.v, kind, f.i);
+    const std::pair<Val, Val> item = src_entry(c, kind, dict, f.i);
     ++f.i;
     ++f.n;
-    push_save(item);
+    push_entry(item, dict);
     return;
   }
-  out_.op(op::APPENDS);
+  out_.op(dict ? op::SETITEMS : op::APPENDS);
   if (f.n == kBatchSize) {
     f.b &= 0x7f;
     return;
@@ -1101,53 +1068,30 @@ void Engine::step_batch_list(Frame& f) {
   stack_.pop_back();
 }
 
-void Engine::step_batch_dict(Frame& f) {
-  const Src kind = static_cast<Src>(f.b & 0x7f);
-  const size_t size = src_len(f.v, kind);
-  if (!bin_) {
-    if (f.i >= size) {
-      stack_.pop_back();
-      return;
-    }
-    const auto [k, val] = src_pair(f.v, kind, f.i);
-    ++f.i;
-    push_op(op::SETITEM);
-    push_save(val);
-    push_save(k);
-    return;
-  }
-  if ((f.b & 0x80) == 0) {
-    const size_t left = size - f.i;
-    if (left == 0) {
-      stack_.pop_back();
-      return;
-    }
-    if (left == 1) {
-      const auto [k, val] = src_pair(f.v, kind, f.i);
-      stack_.pop_back();
-      push_op(op::SETITEM);
-      push_save(val);
-      push_save(k);
-      return;
-    }
-    out_.op(op::MARK);
-    f.b |= 0x80;
-    f.n = 0;
-  }
-  if (f.i < size && f.n < kBatchSize) {
-    const auto [k, val] = src_pair(f.v, kind, f.i);
-    ++f.i;
-    ++f.n;
-    push_save(val);
-    push_save(k);
-    return;
-  }
-  out_.op(op::SETITEMS);
-  if (f.n == kBatchSize) {
-    f.b &= 0x7f;
-    return;
-  }
+// Item i of a reduce's listitems (first) or dictitems (key, value).
+std::pair<Val, Val> Engine::src_entry(Val c, Src k, bool dict, size_t i) const {
+  if (dict) return src_pair(c, k, i);
+  return {src_item(c, k, i), kNoVal};
+}
+
+// The last item of a frame (which is done): its saves, then `code`.
+void Engine::push_last(uint8_t code, std::pair<Val, Val> item, bool dict) {
   stack_.pop_back();
+  push_op(code);
+  push_entry(item, dict);
+}
+
+// MARK: the first batch of a list, dict or set's items.
+void Engine::open_batch(Frame& f) {
+  out_.op(op::MARK);
+  f.b = 1;
+  f.n = 0;
+}
+
+// The saves of an item (or of a key, then its value), pushed to run next.
+void Engine::push_entry(std::pair<Val, Val> item, bool dict) {
+  if (dict) push_save(item.second);
+  push_save(item.first);
 }
 
 }  // namespace pkl::enc

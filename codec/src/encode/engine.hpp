@@ -18,6 +18,7 @@
 // values of the same identity share one entry.
 #pragma once
 
+#include <bit>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -42,6 +43,29 @@ inline bool is_synth(Val v) { return v != kNoVal && (v & kSynthBit) != 0; }
 inline constexpr int kBatchSize = 1000;
 // The singleton strs: codes 0-255 for one character below U+0100, and:
 inline constexpr unsigned kEmptyStr = 256;
+
+// save_long's LONG1 of an int64 (the minimal two's complement bytes, 1 to
+// 8) at w; returns the end (at most 10 bytes).
+inline char* put_long1(char* w, int64_t val) noexcept {
+  int n = 8;
+  while (n > 1) {
+    const int shift = 64 - 8 * (n - 1);
+    if (static_cast<int64_t>(static_cast<uint64_t>(val) << shift) >> shift != val) break;
+    --n;
+  }
+  w[0] = static_cast<char>(op::LONG1);
+  w[1] = static_cast<char>(n);
+  put_le(w + 2, static_cast<uint64_t>(val), n);
+  return w + 2 + n;
+}
+
+// BINFLOAT of a double's bits (big-endian) at w; returns the end (9 bytes on).
+inline char* put_binfloat(char* w, uint64_t bits) noexcept {
+  if constexpr (std::endian::native == std::endian::little) bits = __builtin_bswap64(bits);
+  w[0] = static_cast<char>(op::BINFLOAT);
+  std::memcpy(w + 1, &bits, 8);
+  return w + 9;
+}
 
 enum class SKind : uint8_t {
   EmptyTuple,  // ()
@@ -194,7 +218,7 @@ class Engine {
     return ++memo_count_;
   }
   [[noreturn]] void memo_too_large();
-  void write_put(uint32_t idx) {
+  [[gnu::always_inline]] void write_put(uint32_t idx) {
     if (proto_ >= 4) {
       out_.op(op::MEMOIZE);
     } else if (!bin_) [[unlikely]] {
@@ -205,7 +229,7 @@ class Engine {
       out_.op_arg(op::LONG_BINPUT, idx, 4);
     }
   }
-  void memo_get(uint32_t cell) {
+  [[gnu::always_inline]] void memo_get(uint32_t cell) {
     const uint32_t idx = cell - 1;
     if (!bin_) [[unlikely]] {
       write_text_memo('g', idx);
@@ -216,6 +240,15 @@ class Engine {
     }
   }
   void write_text_memo(char op, uint32_t idx);  // protocol 0's "p12\n" / "g12\n"
+  // BININT1, BININT2 or BININT: the smallest that holds the int32 `u`.
+  void write_binint(uint32_t u) {
+    if ((u >> 16) != 0)
+      out_.op_arg(op::BININT, u, 4);
+    else if ((u >> 8) != 0)
+      out_.op_arg(op::BININT2, u, 2);
+    else
+      out_.op_arg(op::BININT1, u, 1);
+  }
   void ensure_node(NodeId n) {
     if (n >= memo_.size()) grow_nodes();
   }
@@ -232,6 +265,15 @@ class Engine {
   // that fit in 32 bits, floats, strs); false, with nothing written, for
   // anything else or when a persistent_id hook must see the node first.
   bool save_inline(Val v);
+  bool save_inline_memo_get(NodeId v);
+  bool save_inline_int(NodeId v);
+  void save_inline_str(NodeId v);
+  bool save_inline_tuple(NodeId v);
+  bool save_node_container(NodeId v);
+  bool save_unmemoized(Val v, Kind k);
+  void save_memoized(Val v, Kind k);
+  void save_container_start(Val v, Kind k, bool empty);
+  void save_pid(NodeId pid);
   char* scalar_at(char* w, NodeId v) const noexcept;
   bool inlinable(NodeId v) const noexcept;
   void step_tuple(Frame& f);
@@ -240,12 +282,16 @@ class Engine {
   void step_dict(Frame& f);
   void step_set(Frame& f);
   void step_batch0(Frame& f);
-  void step_batch_list(Frame& f);
-  void step_batch_dict(Frame& f);
+  void step_batch_items(Frame& f, bool dict);
+  void end_batch(Frame& f, uint8_t code);
   void step_reduce_tail();
   size_t src_len(Val c, Src k) const;
   Val src_item(Val c, Src k, size_t i) const;
   std::pair<Val, Val> src_pair(Val c, Src k, size_t i) const;
+  std::pair<Val, Val> src_entry(Val c, Src k, bool dict, size_t i) const;
+  void push_entry(std::pair<Val, Val> item, bool dict);
+  void push_last(uint8_t code, std::pair<Val, Val> item, bool dict);
+  void open_batch(Frame& f);
 
   // ---- savers (encode/scalars.cpp) -----------------------------------
   void save_int(NodeId n);
@@ -280,6 +326,7 @@ class Engine {
   bool made_by_new_alone(const ObjectData& od) const;
   bool is_class(Val v) const;
   void save_registered(NodeId n);
+  void save_hook_reduce(NodeId t, Reduce r, Val cls);
   void save_synth_object(Val v);  // ObjectNew / Partial
   // save_reduce() of (callable, args) for r.obj; cls_of_obj: obj's class when
   // known (registered instances), checked against __newobj__'s args[0].
@@ -330,5 +377,18 @@ std::string quote(std::string_view utf8);
 
 [[noreturn]] void fail(ErrorCode code, std::string message);
 [[noreturn]] inline void unpicklable(std::string message) { fail(ErrorCode::Unpicklable, std::move(message)); }
+// The errors written at more than one place, each once (CPython's wording).
+// "<nth> element of the tuple returned by __reduce__ must be <expected>, not <got>"
+[[noreturn]] void bad_reduce_element(const char* nth, const char* expected, std::string_view got);
+// "<nth> item from NEWOBJ_EX argument tuple must be a <expected>, not <got>"
+[[noreturn]] void bad_newobj_ex_item(const char* nth, const char* expected, Kind got);
+// "<nth> item of the tuple returned by __getnewargs_ex__ must be a <expected>, not '<got>'"
+[[noreturn]] void bad_getnewargs_ex_item(const char* nth, const char* expected, std::string_view got);
+// "can't pickle <what> identifier '<name>' using pickle protocol <protocol>"
+[[noreturn]] void bad_identifier(const char* what, std::string_view name, int protocol);
+// "serializing a <what> larger than 4 GiB requires pickle protocol 4 or higher"
+[[noreturn]] void too_large_below_protocol_4(const char* what);
+// "unhashable type: '<kind>'"
+[[noreturn]] void unhashable(Kind k);
 
 }  // namespace pkl::enc

@@ -22,6 +22,16 @@ std::string class_repr(std::string_view module, std::string_view qualname) {
   return "<class '" + std::string(module) + "." + std::string(qualname) + "'>";
 }
 
+// "Can't pickle <class 'module.qualname'>: <why>"
+[[noreturn]] void cant_pickle_global(std::string_view module, std::string_view qualname, const std::string& why) {
+  unpicklable("Can't pickle " + class_repr(module, qualname) + ": " + why);
+}
+
+// A hook's answer that is absent or None.
+bool is_none(const Graph& g, NodeId x) { return x == kNoNode || g.kind(x) == Kind::None; }
+// The Python type name of a hook's answer (NoneType when absent).
+std::string type_of(const Graph& g, NodeId x) { return x == kNoNode ? "NoneType" : kind_name(g.kind(x)); }
+
 bool interned_apart(unsigned code) {
   for (std::size_t i = 0; i < kInternedApartCount; ++i)
     if (kInternedApartChars[i] == code) return true;
@@ -86,12 +96,9 @@ void Engine::save_reduce(Val callable, Val args, Reduce r, Val cls_of_obj) {
     const Val cls = seq_item(args, 0);
     const Val a = seq_item(args, 1);
     const Val k = seq_item(args, 2);
-    if (!is_class(cls))
-      unpicklable(std::string("first item from NEWOBJ_EX argument tuple must be a class, not ") + kind_name(kind_of(cls)));
-    if (kind_of(a) != Kind::Tuple)
-      unpicklable(std::string("second item from NEWOBJ_EX argument tuple must be a tuple, not ") + kind_name(kind_of(a)));
-    if (kind_of(k) != Kind::Dict)
-      unpicklable(std::string("third item from NEWOBJ_EX argument tuple must be a dict, not ") + kind_name(kind_of(k)));
+    if (!is_class(cls)) bad_newobj_ex_item("first", "class", kind_of(cls));
+    if (kind_of(a) != Kind::Tuple) bad_newobj_ex_item("second", "tuple", kind_of(a));
+    if (kind_of(k) != Kind::Dict) bad_newobj_ex_item("third", "dict", kind_of(k));
     reduces_.push_back(r);
     stack_.push_back(Frame{Op::ReduceTail});
     if (proto_ >= 4) {
@@ -209,15 +216,13 @@ void Engine::save_global(Val v) {
   // import, as the module of a class that exists does.)
   if (module.empty() || module.front() == '.' || module.back() == '.' ||
       module.find("..") != std::string::npos)
-    unpicklable("Can't pickle " + class_repr(module, qualname) + ": import of module " + quote(module) +
-                " failed");
+    cant_pickle_global(module, qualname, "import of module " + quote(module) + " failed");
 
   if (proto_ >= 2 && o_.extension) {
     if (const std::optional<int32_t> code = o_.extension(module, qualname)) {
       const int64_t c = *code;
       if (c <= 0 || c > 0x7fffffff)
-        unpicklable("Can't pickle " + class_repr(module, qualname) + ": extension code " + std::to_string(c) +
-                    " is out of range");
+        cant_pickle_global(module, qualname, "extension code " + std::to_string(c) + " is out of range");
       if (c <= 0xff)
         out_.op_arg(op::EXT1, static_cast<uint64_t>(c), 1);
       else if (c <= 0xffff)
@@ -262,10 +267,8 @@ void Engine::save_global(Val v) {
     }
   }
   auto encodable = [&](const std::string& s) { return proto_ == 3 ? !has_surrogate(s) : is_ascii(s); };
-  if (!encodable(module))
-    unpicklable("can't pickle module identifier '" + module + "' using pickle protocol " + std::to_string(proto_));
-  if (!encodable(qualname))
-    unpicklable("can't pickle global identifier '" + qualname + "' using pickle protocol " + std::to_string(proto_));
+  if (!encodable(module)) bad_identifier("module", module, proto_);
+  if (!encodable(qualname)) bad_identifier("global", qualname, proto_);
   out_.op(op::GLOBAL);
   out_.write(module);
   out_.write("\n", 1);
@@ -364,9 +367,7 @@ void Engine::save_object(NodeId n) {
   if (od.state != kNoNode && g_.kind(od.state) != Kind::None) r.state = od.state;
   if (od.state_setter != kNoNode) {
     const Kind sk = g_.kind(od.state_setter);
-    if (sk != Kind::Global && sk != Kind::Object)
-      unpicklable(std::string("sixth element of the tuple returned by __reduce__ must be a function, not ") +
-                  kind_name(sk));
+    if (sk != Kind::Global && sk != Kind::Object) bad_reduce_element("sixth", "a function", kind_name(sk));
     r.state_setter = od.state_setter;
   }
   if (!od.listitems.empty()) {
@@ -423,6 +424,46 @@ bool Engine::is_class(Val v) const {
          g_.object_data(v).is_class;
 }
 
+// save_reduce() of what a registered class's __reduce__ hook returned, `t`:
+// (callable, args[, state[, listitems[, dictitems[, state_setter]]]]).
+void Engine::save_hook_reduce(NodeId t, Reduce r, Val cls) {
+  if (t == kNoNode || g_.kind(t) != Kind::Tuple) unpicklable("__reduce__ must return a string or tuple");
+  const size_t len = seq_len(t);
+  if (len < 2 || len > 6) unpicklable("tuple returned by __reduce__ must contain 2 through 6 elements");
+  const Val callable = seq_item(t, 0);
+  const Val args = seq_item(t, 1);
+  if (len > 2 && !is_none(g_, seq_item(t, 2))) r.state = seq_item(t, 2);
+  if (len > 3) {
+    const NodeId li = seq_item(t, 3);
+    if (!is_none(g_, li)) {
+      if (g_.kind(li) != Kind::List)
+        bad_reduce_element("fourth", "an iterator", type_of(g_, li));
+      r.list = li;
+      r.list_kind = Src::ListNode;
+    }
+  }
+  if (len > 4) {
+    const NodeId di = seq_item(t, 4);
+    if (!is_none(g_, di)) {
+      if (g_.kind(di) == Kind::Dict) {
+        r.dict_kind = Src::DictNode;
+      } else if (g_.kind(di) == Kind::List) {
+        r.dict_kind = Src::PairList;
+      } else {
+        bad_reduce_element("fifth", "an iterator", type_of(g_, di));
+      }
+      r.dict = di;
+    }
+  }
+  if (len > 5 && !is_none(g_, seq_item(t, 5))) {
+    const Val setter = seq_item(t, 5);
+    const Kind sk = kind_of(setter);
+    if (sk != Kind::Global && sk != Kind::Object) bad_reduce_element("sixth", "a function", kind_name(sk));
+    r.state_setter = setter;
+  }
+  save_reduce(callable, args, r, cls);
+}
+
 void Engine::save_registered(NodeId n) {
   const int ci = g_.object_data(n).class_index;
   if (!o_.registry || static_cast<size_t>(ci) >= o_.registry->size())
@@ -437,48 +478,9 @@ void Engine::save_registered(NodeId n) {
   r.obj = n;
   r.prev_active = enter(n);
 
-  auto is_none = [&](NodeId x) { return x == kNoNode || g_.kind(x) == Kind::None; };
-  auto type_of = [&](NodeId x) -> std::string { return x == kNoNode ? "NoneType" : kind_name(g_.kind(x)); };
 
   if (h.reduce) {  // __reduce__ overrides object.__reduce_ex__
-    const NodeId t = h.reduce(self, mg);
-    if (t == kNoNode || g_.kind(t) != Kind::Tuple) unpicklable("__reduce__ must return a string or tuple");
-    const size_t len = seq_len(t);
-    if (len < 2 || len > 6) unpicklable("tuple returned by __reduce__ must contain 2 through 6 elements");
-    const Val callable = seq_item(t, 0);
-    const Val args = seq_item(t, 1);
-    if (len > 2 && !is_none(seq_item(t, 2))) r.state = seq_item(t, 2);
-    if (len > 3) {
-      const NodeId li = seq_item(t, 3);
-      if (!is_none(li)) {
-        if (g_.kind(li) != Kind::List)
-          unpicklable("fourth element of the tuple returned by __reduce__ must be an iterator, not " + type_of(li));
-        r.list = li;
-        r.list_kind = Src::ListNode;
-      }
-    }
-    if (len > 4) {
-      const NodeId di = seq_item(t, 4);
-      if (!is_none(di)) {
-        if (g_.kind(di) == Kind::Dict) {
-          r.dict_kind = Src::DictNode;
-        } else if (g_.kind(di) == Kind::List) {
-          r.dict_kind = Src::PairList;
-        } else {
-          unpicklable("fifth element of the tuple returned by __reduce__ must be an iterator, not " + type_of(di));
-        }
-        r.dict = di;
-      }
-    }
-    if (len > 5 && !is_none(seq_item(t, 5))) {
-      const Val setter = seq_item(t, 5);
-      const Kind sk = kind_of(setter);
-      if (sk != Kind::Global && sk != Kind::Object)
-        unpicklable(std::string("sixth element of the tuple returned by __reduce__ must be a function, not ") +
-                    kind_name(sk));
-      r.state_setter = setter;
-    }
-    save_reduce(callable, args, r, cls);
+    save_hook_reduce(h.reduce(self, mg), r, cls);
     return;
   }
 
@@ -486,7 +488,7 @@ void Engine::save_registered(NodeId n) {
   auto state_of = [&]() -> Val {
     if (h.get_state) {
       const NodeId s = h.get_state(self, mg);
-      return is_none(s) ? kNoVal : s;
+      return is_none(g_, s) ? kNoVal : s;
     }
     if (!h.get_attrs) return kNoVal;
     const auto attrs = h.get_attrs(self, mg);
@@ -520,15 +522,15 @@ void Engine::save_registered(NodeId n) {
   if (h.get_newargs_ex) {
     const auto [an, kn] = h.get_newargs_ex(self, mg);
     if (an == kNoNode || g_.kind(an) != Kind::Tuple)
-      fail(ErrorCode::TypeError, "first item of the tuple returned by __getnewargs_ex__ must be a tuple, not '" + type_of(an) + "'");
+      bad_getnewargs_ex_item("first", "tuple", type_of(g_, an));
     if (kn == kNoNode || g_.kind(kn) != Kind::Dict)
-      fail(ErrorCode::TypeError, "second item of the tuple returned by __getnewargs_ex__ must be a dict, not '" + type_of(kn) + "'");
+      bad_getnewargs_ex_item("second", "dict", type_of(g_, kn));
     a = an;
     if (g_.length(kn) != 0) k = kn;
   } else if (h.get_newargs) {
     const NodeId an = h.get_newargs(self, mg);
     if (an == kNoNode || g_.kind(an) != Kind::Tuple)
-      fail(ErrorCode::TypeError, "__getnewargs__ should return a tuple, not '" + type_of(an) + "'");
+      fail(ErrorCode::TypeError, "__getnewargs__ should return a tuple, not '" + type_of(g_, an) + "'");
     a = an;
   }
   r.state = state_of();

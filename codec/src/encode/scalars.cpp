@@ -166,13 +166,7 @@ void Engine::save_int(NodeId n) {
     const int64_t val = g_.as_int(n);
     if (val >= INT32_MIN && val <= INT32_MAX) {
       if (bin_) {
-        const auto u = static_cast<uint32_t>(static_cast<int32_t>(val));
-        if ((u >> 16) != 0)
-          out_.op_arg(op::BININT, u, 4);
-        else if ((u >> 8) != 0)
-          out_.op_arg(op::BININT2, u, 2);
-        else
-          out_.op_arg(op::BININT1, u, 1);
+        write_binint(static_cast<uint32_t>(static_cast<int32_t>(val)));
       } else {
         out_.write("I" + std::to_string(val) + "\n");
       }
@@ -200,9 +194,7 @@ void Engine::save_int(NodeId n) {
 void Engine::save_float(double v) {
   if (bin_) {
     char data[9];
-    data[0] = static_cast<char>(op::BINFLOAT);
-    const auto bits = std::bit_cast<uint64_t>(v);
-    for (int i = 0; i < 8; ++i) data[1 + i] = static_cast<char>((bits >> (56 - 8 * i)) & 0xff);
+    put_binfloat(data, std::bit_cast<uint64_t>(v));
     out_.write(data, 9);
   } else {
     out_.op(op::FLOAT);
@@ -258,7 +250,7 @@ size_t Engine::str_header(char* header, size_t size) {
     put_le(header + 1, size, 8);
     return 9;
   }
-  unpicklable("serializing a string larger than 4 GiB requires pickle protocol 4 or higher");
+  too_large_below_protocol_4("string");
 }
 
 void Engine::save_str_data(Val, std::string_view data) {
@@ -290,7 +282,7 @@ void Engine::save_bytes_data(Val v, std::string_view data) {
     put_le(header + 1, size, 8);
     len = 9;
   } else {
-    unpicklable("serializing a bytes object larger than 4 GiB requires pickle protocol 4 or higher");
+    too_large_below_protocol_4("bytes object");
   }
   out_.write_bytes(header, len, data);
   memo_put(v);
@@ -321,7 +313,7 @@ void Engine::check_key_slow(Val key) {
     case Kind::Dict:
     case Kind::Set:
     case Kind::ByteArray:
-      fail(ErrorCode::TypeError, std::string("unhashable type: '") + kind_name(k) + "'");
+      unhashable(k);
     case Kind::Tuple: break;
     default: return;
   }
@@ -335,7 +327,7 @@ void Engine::check_key_slow(Val key) {
     for (NodeId c : g_.items(t)) {
       const Kind ck = g_.kind(c);
       if (ck == Kind::List || ck == Kind::Dict || ck == Kind::Set || ck == Kind::ByteArray)
-        fail(ErrorCode::TypeError, std::string("unhashable type: '") + kind_name(ck) + "'");
+        unhashable(ck);
       if (ck == Kind::Tuple && seen.insert(c).second) todo.push_back(c);
     }
   }

@@ -25,14 +25,22 @@ void FdSink::write(const char* data, size_t size) {
   }
 }
 
+namespace {
+
+[[noreturn]] void stream_failed(const char* what) {
+  throw Error(ErrorCode::Io, std::string(what) + " failed: the output stream is in a failed state");
+}
+
+}  // namespace
+
 void StreamSink::write(const char* data, size_t size) {
   out_.write(data, static_cast<std::streamsize>(size));
-  if (!out_) throw Error(ErrorCode::Io, "write failed: the output stream is in a failed state");
+  if (!out_) stream_failed("write");
 }
 
 void StreamSink::flush() {
   out_.flush();
-  if (!out_) throw Error(ErrorCode::Io, "flush failed: the output stream is in a failed state");
+  if (!out_) stream_failed("flush");
 }
 
 }  // namespace pkl
