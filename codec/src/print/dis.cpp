@@ -225,7 +225,7 @@ class Disassembler {
   size_t pos_ = 0;
   int64_t op_pos_ = 0;
   int op_code_ = Error::kNoOpcode;
-  std::string indentchunk_;
+  size_t indent_ = 0;              // blanks per open MARK
   std::vector<uint8_t> stack_;      // pickletools' crude stack (stack objects)
   Memo memo_;                       // int key -> stack object
   std::vector<int64_t> markstack_;  // positions of the open MARKs
@@ -382,7 +382,7 @@ void append_position(std::string& line, int64_t pos) {
 uint64_t Disassembler::run() {
   if (options_.start > data_.size()) options_.start = data_.size();
   pos_ = static_cast<size_t>(options_.start);
-  indentchunk_.assign(static_cast<size_t>(std::max(0, options_.indentlevel)), ' ');
+  indent_ = static_cast<size_t>(std::max(0, options_.indentlevel));
   while (step()) {
   }
   emit_line("highest protocol among opcodes = " + std::to_string(maxproto_));
@@ -422,7 +422,7 @@ bool Disassembler::step() {
   emit(line_);
   line_.clear();
   line_ += code_column(code);
-  for (size_t i = 0; i < markstack_.size(); ++i) line_ += indentchunk_;
+  line_.append(markstack_.size() * indent_, ' ');
   line_ += info->name;
   maxproto_ = std::max(maxproto_, static_cast<int>(info->proto));
 
