@@ -675,7 +675,7 @@ class Generator {
   uint32_t any_ref() { return static_cast<uint32_t>(c_.range(0, static_cast<int64_t>(o_.refs) - 1)); }
 
   uint32_t text_len() {
-    switch (c_.weighted<int>({{30, 0}, {6, 1}, {6, 2}, {3, 3}})) {
+    switch (c_.weighted<int>({{30, 0}, {6, 1}, {6, 2}, {3 * o_.heavy / 100, 3}})) {
       case 0: return static_cast<uint32_t>(pick(0, 12));
       case 1: return c_.element<uint32_t>({0u, 1u, 2u, 3u, 4u, 8u, 255u, 256u, 257u});
       case 2: return c_.element<uint32_t>({254u, 255u, 256u, 257u, 258u, 2047u, 2048u, 65535u, 65536u});
@@ -696,7 +696,7 @@ class Generator {
 
   IntSpec integer() {
     IntSpec s;
-    s.mode = static_cast<uint8_t>(c_.weighted<int>({{50, 0}, {35, 1}, {10, 2}, {3, 3}}));
+    s.mode = static_cast<uint8_t>(c_.weighted<int>({{50, 0}, {35, 1}, {10, 2}, {3 * o_.heavy / 100, 3}}));
     switch (s.mode) {
       case 0:
         s.v = chance(50) ? pick(-300, 300) : c_.any_int64();
@@ -710,7 +710,7 @@ class Generator {
         s.neg = chance(40);
         break;
       case 2:
-        s.k = static_cast<uint16_t>(chance(30) ? pick(200, 1779) : pick(1, 40));
+        s.k = static_cast<uint16_t>(chance(30 * o_.heavy / 100) ? pick(200, 1779) : pick(1, 40));
         s.seed = static_cast<uint32_t>(c_.range(0, 99999));
         break;
       default:
@@ -888,7 +888,7 @@ class Generator {
       d.nodes.push_back(C);
       hang(at);
     }
-    if (chance(15)) {  // batching: 1000 items per APPENDS/SETITEMS/ADDITEMS
+    if (chance(15 * o_.heavy / 100)) {  // batching: 1000 items per APPENDS/SETITEMS/ADDITEMS
       DNode B = node(c_.element<DK>({DK::List, DK::Dict, DK::Set, DK::FrozenSet, DK::Tuple, DK::Object, DK::List}),
                      false);
       // The implicit items complete the explicit ones to the length wanted
@@ -899,7 +899,7 @@ class Generator {
       d.nodes.push_back(B);
       hang(here() - 1);
     }
-    if (chance(12)) {  // framing: payloads around 64 KiB
+    if (chance(12 * o_.heavy / 100)) {  // framing: payloads around 64 KiB
       DNode S = node(c_.element<DK>({DK::Str, DK::Bytes, DK::ByteArray, DK::Str}), false);
       S.t.len = c_.element<uint32_t>({65535u - 12u, 65535u, 65536u, 65537u, 65536u + 40u, 70000u});
       d.nodes.push_back(S);
@@ -911,6 +911,7 @@ class Generator {
       C.sub = static_cast<uint8_t>(pick(0, 4));
       int depth = c_.weighted<int>({{60, 0}, {35, 1}, {5, 2}});
       if (depth == 2 && !o_.very_deep) depth = 1;
+      if (depth == 1 && o_.heavy < 100 && !chance(o_.heavy)) depth = 0;
       C.fill = depth == 0   ? static_cast<uint32_t>(pick(2, 60))
                : depth == 1 ? static_cast<uint32_t>(pick(900, 1200))
                             : static_cast<uint32_t>(100001 + pick(0, 5));

@@ -148,6 +148,11 @@ struct GenOptions {
   // Chains up to 100005 deep (past the decoder's default max_depth); else
   // at most 1200.
   bool very_deep = true;
+  // The chance of the costly parts (containers of 999-2001 items, ~64 KiB
+  // payloads and strs of 64-128 Ki characters, ints of 200+ bytes or 4300
+  // digits, chains 900+ deep), in percent of their full chance: a fuzzer
+  // trades some of them for executions per second.
+  int heavy = 100;
   // References are picked in [0, refs) (then taken modulo the node count):
   // a smaller bound costs a fuzzer fewer input bytes per reference.
   uint32_t refs = 1u << 20;
