@@ -61,6 +61,20 @@ uint64_t fnv1a(std::string_view s) {
   return h;
 }
 
+// Whether `seal` is the 16 hex digits of h. Compared out of libFuzzer's
+// sight (no coverage instrumentation, no memcmp): a comparison it traces
+// hands it the expected seal, and it then forges answers CPython never gave
+// (a 10-minute run "found" one, its made-up answer sealed right).
+#if defined(__clang__)
+__attribute__((no_sanitize("coverage")))
+#endif
+bool seal_matches(std::string_view seal, uint64_t h) {
+  static const char digits[] = "0123456789abcdef";
+  unsigned diff = 0;
+  for (size_t i = 0; i < 16; ++i) diff |= static_cast<unsigned>(static_cast<uint8_t>(seal[i]) ^ digits[(h >> (60 - 4 * i)) & 15]);
+  return diff == 0;
+}
+
 // The codec's answer in the corpus's words: "ok:<hex of the result>" or
 // "error:<CPython's message>".
 std::string answer(Mode mode, std::string_view arg) {
@@ -160,11 +174,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::optional<std::string> expected;
   const size_t tag = input.rfind(kTag);
   if (tag != std::string_view::npos && input.size() - tag >= kTag.size() + 16) {
-    const std::string_view seal = input.substr(input.size() - 16);
-    char want[17];
-    std::snprintf(want, sizeof want, "%016llx",
-                  static_cast<unsigned long long>(fnv1a(input.substr(0, input.size() - 16))));
-    if (seal == std::string_view(want, 16)) {
+    if (seal_matches(input.substr(input.size() - 16), fnv1a(input.substr(0, input.size() - 16)))) {
       expected = std::string(input.substr(tag + kTag.size(), input.size() - 16 - tag - kTag.size()));
       input = input.substr(0, tag);
     }
