@@ -219,9 +219,11 @@ class Machine {
     if (memo_.put(idx, stack_.back()) && memo_.size() > opt_.limits.max_memo_entries) [[unlikely]]
       memo_overflow();
   }
-  // The same when it is the next dense index with room: false, nothing done, otherwise.
-  PKL_HOT bool try_put(uint64_t idx) noexcept {
-    return !top_missing() && memo_.try_put_next(idx, stack_.back(), opt_.limits.max_memo_entries);
+  // The same when it is the next dense index with room and the memo stays
+  // within `max_memo` (max_memo_entries, read once by the caller's loop):
+  // false, nothing done, otherwise.
+  PKL_HOT bool try_put(uint64_t idx, uint64_t max_memo) noexcept {
+    return !top_missing() && memo_.try_put_next(idx, stack_.back(), max_memo);
   }
   PKL_HOT void op_get(int64_t idx) {
     const NodeId v = idx < 0 ? kNoNode : memo_.get(static_cast<uint64_t>(idx));
