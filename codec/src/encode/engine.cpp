@@ -531,7 +531,11 @@ inline bool Engine::inlinable(NodeId v) const noexcept {
   }
 }
 
-inline bool Engine::save_inline(Val v) {
+inline bool Engine::save_inline(Val v) { return save_inline_here(v); }
+
+// save_inline written into the caller: the dict items' loop, where a call
+// per key and value costs.
+[[gnu::always_inline]] inline bool Engine::save_inline_here(Val v) {
   if (v >= GraphAccess::size(g_) || !inline_ok_) return false;  // synthetic values too
   switch (GraphAccess::kind(g_, v)) {
     case Kind::None:
@@ -925,12 +929,12 @@ void Engine::step_dict(Frame& f) {
     check_key(k);
     ++f.i;
     ++f.n;
-    if (!save_inline(k)) {
+    if (!save_inline_here(k)) {
       push_save(val);
       push_save(k);
       return;
     }
-    if (!save_inline(val)) {
+    if (!save_inline_here(val)) {
       push_save(val);
       return;
     }

@@ -265,6 +265,7 @@ class Engine {
   // that fit in 32 bits, floats, strs); false, with nothing written, for
   // anything else or when a persistent_id hook must see the node first.
   bool save_inline(Val v);
+  bool save_inline_here(Val v);
   bool save_inline_memo_get(NodeId v);
   bool save_inline_int(NodeId v);
   void save_inline_str(NodeId v);
