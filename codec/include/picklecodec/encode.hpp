@@ -33,6 +33,7 @@
 #include <optional>
 #include <ostream>
 #include <string>
+#include <type_traits>
 #include <string_view>
 
 #include "picklecodec/registry.hpp"
@@ -154,6 +155,16 @@ std::string encode(const Graph& graph, NodeId root, const EncodeOptions& options
 
 void encode_to(Sink& sink, Graph& graph, NodeId root, const EncodeOptions& options = {});
 void encode_to(Sink& sink, const Graph& graph, NodeId root, const EncodeOptions& options = {});
+
+// The protocol is an option ({.protocol = 2}), never the second argument:
+// encode(g, 2) would take node 2 as the root and write None, so any integer
+// there other than a NodeId does not compile.
+template <class Int>
+  requires(std::is_integral_v<Int> && !std::is_same_v<Int, NodeId>)
+std::string encode(Graph& graph, Int root, const EncodeOptions& options = {}) = delete;
+template <class Int>
+  requires(std::is_integral_v<Int> && !std::is_same_v<Int, NodeId>)
+std::string encode(const Graph& graph, Int root, const EncodeOptions& options = {}) = delete;
 
 // Writes successive pickles to one sink (as repeated pickle.dump(obj, file)):
 // each dump() is an independent pickle with its own memo, written and
