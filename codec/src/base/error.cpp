@@ -7,6 +7,7 @@
 
 #include "base/foreign.hpp"
 #include "picklecodec/opcodes.hpp"
+#include "base/hex.hpp"
 
 namespace pkl {
 
@@ -93,10 +94,8 @@ void Error::render() {
   if (info) {
     what_ += info->name;
   } else {
-    static const char hex[] = "0123456789abcdef";
     what_ += "0x";
-    what_ += hex[(opcode_ >> 4) & 0xf];
-    what_ += hex[opcode_ & 0xf];
+    append_hex(what_, static_cast<uint64_t>(opcode_), 2);
   }
   what_ += ")";
 }

@@ -8,6 +8,8 @@
 #include <string_view>
 #include <utility>
 
+#include "base/foreign.hpp"
+#include "base/hex.hpp"
 #include "decode/machine.hpp"
 #include "text/python_text.hpp"
 #include "text/latin1.hpp"
@@ -50,7 +52,6 @@ std::string normalize_encoding(std::string_view name) {
 }
 
 #include "decode/codec_names.inc"
-#include "base/foreign.hpp"
 
 std::string_view table_find(std::span<const std::pair<std::string_view, std::string_view>> table,
                             std::string_view key) {
@@ -132,11 +133,10 @@ std::string_view encode_str(std::string_view utf8, Codec codec, std::string& buf
                                                  : "surrogates not allowed";
     std::string m = std::string("'") + name + "' codec can't encode ";
     if (end == start + 1) {
-      static const char hex[] = "0123456789abcdef";
       int digits = first <= 0xff ? 2 : first <= 0xffff ? 4 : 8;
       m += "character '\\";
       m += digits == 2 ? 'x' : digits == 4 ? 'u' : 'U';
-      for (int k = digits - 1; k >= 0; --k) m += hex[(first >> (4 * k)) & 0xf];
+      append_hex(m, first, digits);
       m += "' in position " + std::to_string(start);
     } else {
       m += "characters in position " + std::to_string(start) + "-" + std::to_string(end - 1);

@@ -11,6 +11,7 @@
 #include "base/tuning.hpp"
 #include "picklecodec/opcodes.hpp"
 #include "text/python_text.hpp"
+#include "base/hex.hpp"
 
 namespace pkl::detail {
 
@@ -24,10 +25,8 @@ std::string bad_load_key(int c) {
   if (c >= 0x20 && c <= 0x7e && c != '\'' && c != '\\') {
     m += static_cast<char>(c);
   } else {
-    static const char hex[] = "0123456789abcdef";
     m += "\\x";
-    m += hex[(c >> 4) & 0xf];
-    m += hex[c & 0xf];
+    append_hex(m, static_cast<uint64_t>(c), 2);
   }
   m += "'.";
   return m;

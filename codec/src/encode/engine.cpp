@@ -176,13 +176,7 @@ Val Engine::s_str_piece(std::string_view utf8) {
   // str.split makes empty pieces and one-character pieces below U+0100 as
   // the interpreter's singletons (_PyUnicode_FromUCS1), others as new strs.
   if (utf8.empty()) return s_latin1_char(kEmptyStr);
-  if (utf8.size() == 1 && static_cast<unsigned char>(utf8[0]) < 0x80)
-    return s_latin1_char(static_cast<unsigned char>(utf8[0]));
-  if (utf8.size() == 2) {
-    const auto b0 = static_cast<unsigned char>(utf8[0]);
-    const auto b1 = static_cast<unsigned char>(utf8[1]);
-    if ((b0 == 0xc2 || b0 == 0xc3) && (b1 & 0xc0) == 0x80) return s_latin1_char(((b0 & 0x1fu) << 6) | (b1 & 0x3fu));
-  }
+  if (const int c = detail::one_latin1_char(utf8); c >= 0) return s_latin1_char(static_cast<unsigned>(c));
   return s_str(utf8);
 }
 
@@ -278,13 +272,7 @@ int Engine::singleton_code(Val v) const {
   if (node && GraphAccess::str_size(g_, v) > 2) return -1;  // not made (a latin-1 str's UTF-8)
   const std::string_view s = node ? GraphAccess::str(g_, v) : g_.as_str(v);
   if (s.empty()) return static_cast<int>(kEmptyStr);
-  if (s.size() == 1 && static_cast<unsigned char>(s[0]) < 0x80) return static_cast<unsigned char>(s[0]);
-  if (s.size() == 2) {
-    const auto b0 = static_cast<unsigned char>(s[0]);
-    const auto b1 = static_cast<unsigned char>(s[1]);
-    if ((b0 == 0xc2 || b0 == 0xc3) && (b1 & 0xc0) == 0x80) return static_cast<int>(((b0 & 0x1fu) << 6) | (b1 & 0x3fu));
-  }
-  return -1;
+  return detail::one_latin1_char(s);
 }
 
 void Engine::global_name(Val v, std::string_view& module, std::string_view& qualname) const {

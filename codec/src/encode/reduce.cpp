@@ -8,6 +8,7 @@
 #include "base/compat_tables.inc"
 #include "encode/interned_chars.inc"
 #include "encode/engine.hpp"
+#include "text/latin1.hpp"
 
 namespace pkl::enc {
 
@@ -51,15 +52,8 @@ Val Engine::s_bytes(std::string_view data) {
 // U+0100 gives the interpreter's singleton (the graph's str), except for the
 // characters CPython interns at startup as strs of their own (generated table).
 Val Engine::module_name_str(std::string_view module) {
-  unsigned code = 0x100;
-  if (module.size() == 1 && static_cast<unsigned char>(module[0]) < 0x80) {
-    code = static_cast<unsigned char>(module[0]);
-  } else if (module.size() == 2) {
-    const auto b0 = static_cast<unsigned char>(module[0]);
-    const auto b1 = static_cast<unsigned char>(module[1]);
-    if ((b0 == 0xc2 || b0 == 0xc3) && (b1 & 0xc0) == 0x80) code = ((b0 & 0x1fu) << 6) | (b1 & 0x3fu);
-  }
-  if (code < 0x100 && !interned_apart(code)) return s_latin1_char(code);
+  const int code = detail::one_latin1_char(module);
+  if (code >= 0 && !interned_apart(static_cast<unsigned>(code))) return s_latin1_char(static_cast<unsigned>(code));
   return s_named_str('M', module);
 }
 

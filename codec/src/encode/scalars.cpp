@@ -10,12 +10,13 @@
 #include "text/latin1.hpp"
 #include "picklecodec/repr.hpp"
 #include "value/access.hpp"
+#include "base/hex.hpp"
+#include "text/python_text.hpp"
 
 namespace pkl::enc {
 
 namespace {
 
-constexpr char kHexDigits[] = "0123456789abcdef";
 
 // Decodes one code point of surrogatepass UTF-8 (well formed by the graph's
 // contract; a stray byte decodes as itself).
@@ -64,10 +65,10 @@ std::string raw_unicode_escape(std::string_view utf8) {
     const uint32_t ch = next_cp(utf8, i);
     if (ch >= 0x10000) {
       out += "\\U";
-      for (int shift = 28; shift >= 0; shift -= 4) out += kHexDigits[(ch >> shift) & 0xf];
+      append_hex(out, ch, 8);
     } else if (ch >= 256 || ch == '\\' || ch == 0 || ch == '\n' || ch == '\r' || ch == 0x1a) {
       out += "\\u";
-      for (int shift = 12; shift >= 0; shift -= 4) out += kHexDigits[(ch >> shift) & 0xf];
+      append_hex(out, ch, 4);
     } else {
       out += static_cast<char>(ch);  // latin-1 as one byte
     }
@@ -184,9 +185,7 @@ void Engine::save_int(NodeId n) {
   } else {
     const std::string le = g_.int_le(n);
     if (detail::le_decimal_exceeds({reinterpret_cast<const uint8_t*>(le.data()), le.size()}, o_.max_int_digits))
-      fail(ErrorCode::ValueError, "Exceeds the limit (" + std::to_string(o_.max_int_digits) +
-                                      " digits) for integer string conversion; use "
-                                      "sys.set_int_max_str_digits() to increase the limit");
+      fail(ErrorCode::ValueError, detail::int_to_str_limit_text(o_.max_int_digits));
     out_.write("L" + g_.int_decimal(n) + "L\n");
   }
 }

@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "text/bigint.hpp"
-#include "text/hex.hpp"
+#include "base/hex.hpp"
 #include "text/utf8.hpp"
 #include "picklecodec/repr.hpp"
 

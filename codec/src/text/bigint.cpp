@@ -1,5 +1,5 @@
 #include "text/bigint.hpp"
-#include "text/hex.hpp"
+#include "base/hex.hpp"
 
 #include <algorithm>
 #include <cmath>

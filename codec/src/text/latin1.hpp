@@ -13,6 +13,17 @@
 
 namespace pkl::detail {
 
+// The code point of `utf8` when it is one character below U+0100 (what
+// CPython keeps as its one-character singletons), else -1.
+inline int one_latin1_char(std::string_view utf8) noexcept {
+  if (utf8.size() == 1 && static_cast<unsigned char>(utf8[0]) < 0x80) return static_cast<unsigned char>(utf8[0]);
+  if (utf8.size() != 2) return -1;
+  const auto b0 = static_cast<unsigned char>(utf8[0]);
+  const auto b1 = static_cast<unsigned char>(utf8[1]);
+  if ((b0 == 0xc2 || b0 == 0xc3) && (b1 & 0xc0) == 0x80) return static_cast<int>(((b0 & 0x1fu) << 6) | (b1 & 0x3fu));
+  return -1;
+}
+
 // The UTF-8 of the latin-1 decoding of `bytes` (every byte one code point).
 std::string latin1_to_utf8(std::string_view bytes);
 // Its size, and the same written to `out`, which has room for that size

@@ -16,7 +16,7 @@
 
 #include "picklecodec/repr.hpp"
 #include "text/bigint.hpp"
-#include "text/hex.hpp"
+#include "base/hex.hpp"
 
 namespace pkl::detail {
 

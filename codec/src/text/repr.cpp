@@ -1,6 +1,6 @@
 // Python 3.11's repr() of str, bytes, bytearray and float, byte for byte.
 #include "picklecodec/repr.hpp"
-#include "text/hex.hpp"
+#include "base/hex.hpp"
 #include "text/utf8.hpp"
 
 #include <algorithm>

@@ -11,6 +11,12 @@ namespace pkl {
 namespace {
 
 [[noreturn]] void fail(ErrorCode code, const std::string& message) { throw Error(code, message); }
+[[noreturn]] void expected(const char* what, const Graph& g, NodeId n) {
+  fail(ErrorCode::TypeError, std::string("expected ") + what + ", got " + detail::python_type_name(g, n));
+}
+[[noreturn]] void unknown_dtype(const std::string& typestr) { unknown_dtype(typestr); }
+[[noreturn]] void negative_dimension() { negative_dimension(); }
+[[noreturn]] void shape_overflows() { shape_overflows(); }
 
 // A dtype nested in a dtype (structured fields, subarrays): at most this deep.
 constexpr int kMaxDTypeDepth = 32;
@@ -41,7 +47,7 @@ std::vector<int64_t> shape_of(const Graph& g, NodeId n) {
   std::vector<int64_t> shape;
   for (NodeId d : tuple_of(g, n, "the shape")) {
     const int64_t v = int_of(g, d, "a dimension");
-    if (v < 0) fail(ErrorCode::ValueError, "a negative dimension");
+    if (v < 0) negative_dimension();
     shape.push_back(v);
   }
   return shape;
@@ -55,10 +61,10 @@ std::string text_of(const Graph& g, NodeId n) {
 
 DType parse_dtype(const Graph& g, NodeId n, int depth) {
   if (depth > kMaxDTypeDepth) fail(ErrorCode::ResourceLimit, "dtype nested deeper than 32 levels");
-  if (g.kind(n) != Kind::Object) fail(ErrorCode::TypeError, "expected numpy.dtype, got " + detail::python_type_name(g, n));
+  if (g.kind(n) != Kind::Object) expected("numpy.dtype", g, n);
   const ObjectData& od = g.object_data(n);
   if (od.callable == kNoNode || !is_global(g, od.callable, "numpy", "dtype"))
-    fail(ErrorCode::TypeError, "expected numpy.dtype, got " + detail::python_type_name(g, n));
+    expected("numpy.dtype", g, n);
   const auto args = tuple_of(g, od.args, "numpy.dtype's arguments");
   if (args.empty() || g.kind(args[0]) != Kind::Str) fail(ErrorCode::TypeError, "numpy.dtype's first argument is not a str");
   const std::string typestr(g.as_str(args[0]));
@@ -67,11 +73,11 @@ DType parse_dtype(const Graph& g, NodeId n, int depth) {
   d.kind = typestr[0];
   if (d.kind == 'O') fail(ErrorCode::TypeError, "an object array (dtype O) holds Python objects, not a buffer");
   if (std::string_view("biufcMmSUV").find(d.kind) == std::string_view::npos)
-    fail(ErrorCode::ValueError, "unknown dtype " + typestr);
+    unknown_dtype(typestr);
   uint64_t digits = 0;
   for (size_t i = 1; i < typestr.size(); ++i) {
     if (typestr[i] < '0' || typestr[i] > '9' || digits > (uint64_t{1} << 40))
-      fail(ErrorCode::ValueError, "unknown dtype " + typestr);
+      unknown_dtype(typestr);
     digits = digits * 10 + static_cast<uint64_t>(typestr[i] - '0');
   }
   d.itemsize = d.kind == 'U' ? digits * 4 : digits;
@@ -169,13 +175,13 @@ uint64_t ndarray::size() const noexcept {
 void ndarray::finish() {
   uint64_t n = 1;
   for (int64_t d : shape) {
-    if (d < 0) fail(ErrorCode::ValueError, "a negative dimension");
+    if (d < 0) negative_dimension();
     if (d != 0 && n > std::numeric_limits<uint64_t>::max() / static_cast<uint64_t>(d))
-      fail(ErrorCode::ValueError, "the shape's size overflows");
+      shape_overflows();
     n *= static_cast<uint64_t>(d);
   }
   if (dtype.itemsize != 0 && n > std::numeric_limits<uint64_t>::max() / dtype.itemsize)
-    fail(ErrorCode::ValueError, "the shape's size overflows");
+    shape_overflows();
   if (n * dtype.itemsize != data.size())
     fail(ErrorCode::ValueError, "the data holds " + std::to_string(data.size()) + " bytes, the shape and dtype need " +
                                     std::to_string(n * dtype.itemsize));
@@ -211,9 +217,9 @@ void ndarray::swap_items(std::byte* p, size_t bytes, size_t width) noexcept {
 }
 
 ndarray as_ndarray(const Graph& g, NodeId n) {
-  if (g.kind(n) != Kind::Object) fail(ErrorCode::TypeError, "expected a numpy array, got " + detail::python_type_name(g, n));
+  if (g.kind(n) != Kind::Object) expected("a numpy array", g, n);
   const ObjectData& od = g.object_data(n);
-  if (od.callable == kNoNode) fail(ErrorCode::TypeError, "expected a numpy array, got " + detail::python_type_name(g, n));
+  if (od.callable == kNoNode) expected("a numpy array", g, n);
   ndarray a;
   std::string_view bytes;
   if (is_numpy_global(g, od.callable, "multiarray", "_reconstruct")) {
@@ -262,7 +268,7 @@ ndarray as_ndarray(const Graph& g, NodeId n) {
     if (order != "C" && order != "F") fail(ErrorCode::ValueError, "order " + order + " is not C or F");
     a.fortran_order = order == "F";
   } else {
-    fail(ErrorCode::TypeError, "expected a numpy array, got " + detail::python_type_name(g, n));
+    expected("a numpy array", g, n);
   }
   a.data = std::as_bytes(std::span<const char>(bytes.data(), bytes.size()));
   a.finish();

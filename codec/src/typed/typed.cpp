@@ -125,9 +125,15 @@ void Value::fail(ErrorCode code, const std::string& message) const {
   throw Error(code, path_.empty() ? message : path_ + ": " + message);
 }
 
+namespace {
+
+std::string expected_text(const char* what, const std::string& got) { return std::string("expected ") + what + ", got " + got; }
+
+}  // namespace
+
 Value Value::item(size_t i) const {
   const Kind k = kind();
-  if (k != Kind::List && k != Kind::Tuple) fail(ErrorCode::TypeError, "expected list, got " + type_name());
+  if (k != Kind::List && k != Kind::Tuple) fail(ErrorCode::TypeError, expected_text("list", type_name()));
   const auto items = g_->items(n_);
   if (i >= items.size())
     fail(ErrorCode::ValueError, (i == SIZE_MAX ? std::string("a negative index") : "index " + std::to_string(i)) +
@@ -136,7 +142,7 @@ Value Value::item(size_t i) const {
 }
 
 Value Value::operator[](std::string_view key) const {
-  if (kind() != Kind::Dict) fail(ErrorCode::TypeError, "expected dict, got " + type_name());
+  if (kind() != Kind::Dict) fail(ErrorCode::TypeError, expected_text("dict", type_name()));
   for (const auto& [k, v] : g_->dict_items(n_))
     if (g_->kind(k) == Kind::Str && g_->as_str(k) == key) return Value(*g_, v, path_ + "[" + repr_str(key) + "]");
   fail(ErrorCode::LookupError, "no key " + repr_str(key));
@@ -150,7 +156,7 @@ bool Value::contains(std::string_view key) const {
 }
 
 std::vector<std::pair<Value, Value>> Value::items() const {
-  if (kind() != Kind::Dict) fail(ErrorCode::TypeError, "expected dict, got " + type_name());
+  if (kind() != Kind::Dict) fail(ErrorCode::TypeError, expected_text("dict", type_name()));
   std::vector<std::pair<Value, Value>> out;
   for (const auto& [k, v] : g_->dict_items(n_))
     out.emplace_back(Value(*g_, k, path_ + "<key>"), Value(*g_, v, path_ + detail::key_segment(*g_, k)));
@@ -160,7 +166,7 @@ std::vector<std::pair<Value, Value>> Value::items() const {
 std::vector<Value> Value::elements() const {
   const Kind k = kind();
   if (k != Kind::List && k != Kind::Tuple && k != Kind::Set && k != Kind::FrozenSet)
-    fail(ErrorCode::TypeError, "expected list, got " + type_name());
+    fail(ErrorCode::TypeError, expected_text("list", type_name()));
   std::vector<Value> out;
   const auto items = g_->items(n_);
   for (size_t i = 0; i < items.size(); ++i) out.push_back(Value(*g_, items[i], path_ + "[" + std::to_string(i) + "]"));

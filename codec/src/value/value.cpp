@@ -152,25 +152,18 @@ SipKey graph_key() noexcept {
 
 namespace {
 
+[[noreturn]] void moved_from() { throw Error(ErrorCode::Usage, "use of a moved-from graph"); }
+
 [[noreturn]] void wrong_kind(Kind got, const char* expected) {
   throw Error(ErrorCode::Usage,
               std::string("expected ") + expected + ", got " + kind_name(got));
 }
 
 bool is_one_char_latin1(std::string_view s, unsigned& cp) {
-  if (s.size() == 1 && static_cast<unsigned char>(s[0]) < 0x80) {
-    cp = static_cast<unsigned char>(s[0]);
-    return true;
-  }
-  if (s.size() == 2) {
-    auto b0 = static_cast<unsigned char>(s[0]);
-    auto b1 = static_cast<unsigned char>(s[1]);
-    if ((b0 == 0xc2 || b0 == 0xc3) && (b1 & 0xc0) == 0x80) {
-      cp = ((b0 & 0x1fu) << 6) | (b1 & 0x3fu);
-      return true;
-    }
-  }
-  return false;
+  const int c = detail::one_latin1_char(s);
+  if (c < 0) return false;
+  cp = static_cast<unsigned>(c);
+  return true;
 }
 
 }  // namespace
@@ -212,7 +205,7 @@ void Graph::charge(uint64_t bytes) {
 }
 
 void Graph::Impl::grow_nodes(Graph& g) {
-  if (!g.impl_) throw Error(ErrorCode::Usage, "use of a moved-from graph");
+  if (!g.impl_) moved_from();
   // Capacity never exceeds kNoNode - 1, so kNoNode is never a node's id.
   constexpr size_t kMaxNodes = kNoNode - 1;
   const size_t cap = g.nodes_.capacity();
@@ -259,7 +252,7 @@ Rec* Graph::Impl::new_paged_rec(Graph& g, const void* data, size_t bytes, uint64
 
 NodeId Graph::Impl::make_rec(Graph& g, Kind k, uint8_t flags, const void* data, size_t bytes,
                              uint64_t units) {
-  if (!g.impl_) throw Error(ErrorCode::Usage, "use of a moved-from graph");
+  if (!g.impl_) moved_from();
   // A large payload of bytes on pages of its own: behind a record header it
   // took one page more (257 for a MiB), and its block now comes from the
   // block cache (resident, in a loop of decodes) rather than from malloc.
@@ -303,7 +296,7 @@ NodeId Graph::floating(double v) { return add(Kind::Float, 0, std::bit_cast<uint
 
 NodeId Graph::str(std::string_view utf8) {
   return guarded([&] {
-    if (!impl_) throw Error(ErrorCode::Usage, "use of a moved-from graph");
+    if (!impl_) moved_from();
     unsigned cp = 0;
     if (utf8.empty()) {
       if (impl_->str0 == kNoNode) impl_->str0 = Impl::make_rec(*this, Kind::Str, 0, "", 0, 0);
@@ -361,7 +354,7 @@ void Graph::Impl::make_utf8(const Graph& g, const Rec* r) {
 
 NodeId Graph::bytes(std::string_view data) {
   return guarded([&] {
-    if (!impl_) throw Error(ErrorCode::Usage, "use of a moved-from graph");
+    if (!impl_) moved_from();
     if (data.empty()) {
       if (impl_->bytes0 == kNoNode) impl_->bytes0 = Impl::make_rec(*this, Kind::Bytes, 0, "", 0, 0);
       return impl_->bytes0;
@@ -382,7 +375,7 @@ NodeId Graph::bytes_unshared(std::string_view data) {
 
 NodeId Graph::bytes_view(std::string_view data) {
   if (data.empty()) return bytes(data);
-  if (!impl_) throw Error(ErrorCode::Usage, "use of a moved-from graph");
+  if (!impl_) moved_from();
   return guarded([&] {
     const char* p = data.data();
     Rec* r = Impl::new_rec(*this, &p, sizeof p, data.size());
@@ -413,7 +406,7 @@ NodeId Graph::tuple(std::span<const NodeId> items) {
 
 NodeId Graph::list(std::span<const NodeId> items) {
   for (NodeId c : items) check(c);
-  if (!impl_) throw Error(ErrorCode::Usage, "use of a moved-from graph");
+  if (!impl_) moved_from();
   return guarded([&] {
     auto& lists = impl_->lists;
     charge(sizeof(detail::ListItems) + items.size() * sizeof(NodeId));
@@ -429,7 +422,7 @@ NodeId Graph::list(std::span<const NodeId> items) {
 }
 
 NodeId Graph::dict() {
-  if (!impl_) throw Error(ErrorCode::Usage, "use of a moved-from graph");
+  if (!impl_) moved_from();
   return guarded([&] {
     auto& dicts = impl_->dicts;
     charge(sizeof(detail::DictData));
@@ -445,7 +438,7 @@ NodeId Graph::dict() {
 }
 
 NodeId Graph::set() {
-  if (!impl_) throw Error(ErrorCode::Usage, "use of a moved-from graph");
+  if (!impl_) moved_from();
   return guarded([&] {
     auto& sets = impl_->sets;
     charge(sizeof(detail::SetData));
@@ -462,7 +455,7 @@ NodeId Graph::set() {
 
 NodeId Graph::frozenset(std::span<const NodeId> members) {
   for (NodeId c : members) check(c);
-  if (!impl_) throw Error(ErrorCode::Usage, "use of a moved-from graph");
+  if (!impl_) moved_from();
   return guarded([&] {
     detail::SetData s;
     const size_t want = members.size() < detail::SetData::kSmall ? members.size() : 0;
@@ -485,7 +478,7 @@ NodeId Graph::frozenset(std::span<const NodeId> members) {
 }
 
 NodeId Graph::global(std::string_view module, std::string_view qualname) {
-  if (!impl_) throw Error(ErrorCode::Usage, "use of a moved-from graph");
+  if (!impl_) moved_from();
   return guarded([&] {
     std::string key = std::to_string(module.size());
     key += ':';
@@ -533,7 +526,7 @@ NodeId Graph::persid(NodeId pid) {
 }
 
 NodeId Graph::buffer(uint64_t index, bool readonly, std::string_view data) {
-  if (!impl_) throw Error(ErrorCode::Usage, "use of a moved-from graph");
+  if (!impl_) moved_from();
   return guarded([&] {
     charge(sizeof(BufferData) + data.size());
     impl_->buffers.push_back(BufferData{index, readonly, std::string(data)});

@@ -1,4 +1,4 @@
-// Lower-case hex digits, written once for the text and print layers (repr's
+// Lower-case hex digits, written once for every layer (repr's
 // \x escapes, UnicodeDecodeError's "byte 0xff", big ints in hex, JSON's
 // \u escapes and hex blobs). Internal header.
 #pragma once
