@@ -221,6 +221,41 @@ TEST(Ndarray, NotAnArray) {
   }
 }
 
+// Each refusal of a malformed array, with its one wording: a negative
+// dimension, a shape whose size overflows, a dtype numpy does not know.
+TEST(Ndarray, MalformedShapesAndDTypes) {
+  auto refusal = [](auto&& edit) {
+    pkl::Graph g = pkl::decode(fixture().pickles.at("f4_2x3")[2]);
+    pkl::ObjectData& od = g.object_data(g.root());
+    std::vector<pkl::NodeId> st(g.items(od.state).begin(), g.items(od.state).end());
+    edit(g, st);
+    od.state = g.tuple(st);
+    try {
+      pkl::as_ndarray(g, g.root());
+    } catch (const pkl::Error& e) {
+      return e.message();
+    }
+    return std::string("(no error)");
+  };
+  EXPECT_EQ(refusal([](pkl::Graph& g, std::vector<pkl::NodeId>& st) {
+              const pkl::NodeId dims[2] = {g.integer(2), g.integer(-3)};
+              st[1] = g.tuple(dims);
+            }),
+            "a negative dimension");
+  EXPECT_EQ(refusal([](pkl::Graph& g, std::vector<pkl::NodeId>& st) {
+              const pkl::NodeId dims[2] = {g.integer(int64_t{1} << 40), g.integer(int64_t{1} << 40)};
+              st[1] = g.tuple(dims);
+            }),
+            "the shape's size overflows");
+  EXPECT_EQ(refusal([](pkl::Graph& g, std::vector<pkl::NodeId>& st) {
+              pkl::ObjectData& dt = g.object_data(st[2]);
+              std::vector<pkl::NodeId> args(g.items(dt.args).begin(), g.items(dt.args).end());
+              args[0] = g.str("f4x");
+              dt.args = g.tuple(args);
+            }),
+            "unknown dtype f4x");
+}
+
 // Every made array read from numpy's pickle and written again: numpy's bytes
 // at every protocol (so numpy loads it as the same array).
 TEST(Ndarray, WritesNumpysBytes) {

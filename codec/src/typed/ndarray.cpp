@@ -14,9 +14,9 @@ namespace {
 [[noreturn]] void expected(const char* what, const Graph& g, NodeId n) {
   fail(ErrorCode::TypeError, std::string("expected ") + what + ", got " + detail::python_type_name(g, n));
 }
-[[noreturn]] void unknown_dtype(const std::string& typestr) { unknown_dtype(typestr); }
-[[noreturn]] void negative_dimension() { negative_dimension(); }
-[[noreturn]] void shape_overflows() { shape_overflows(); }
+[[noreturn]] void unknown_dtype(const std::string& typestr) { fail(ErrorCode::ValueError, "unknown dtype " + typestr); }
+[[noreturn]] void negative_dimension() { fail(ErrorCode::ValueError, "a negative dimension"); }
+[[noreturn]] void shape_overflows() { fail(ErrorCode::ValueError, "the shape's size overflows"); }
 
 // A dtype nested in a dtype (structured fields, subarrays): at most this deep.
 constexpr int kMaxDTypeDepth = 32;
