@@ -105,6 +105,24 @@ std::string python_type_name(const Graph& g, NodeId n);
 template <class T>
 inline constexpr bool always_false = false;
 
+// One level of a typed dump or load: past `max` levels a ResourceLimit
+// error (raised through the caller's `fail`, which adds the path); the
+// level is given back when the conversion returns or throws.
+class NestingLevel {
+ public:
+  template <class Fail>
+  NestingLevel(uint32_t& depth, uint32_t max, Fail&& fail) : depth_(depth) {
+    if (depth >= max) fail(ErrorCode::ResourceLimit, "value nested deeper than " + std::to_string(max) + " levels");
+    ++depth_;
+  }
+  ~NestingLevel() { --depth_; }
+  NestingLevel(const NestingLevel&) = delete;
+  NestingLevel& operator=(const NestingLevel&) = delete;
+
+ private:
+  uint32_t& depth_;
+};
+
 // The values of the leading Float nodes of `items` (nodes of g) into out;
 // returns how many there were.
 size_t float_run(const Graph& g, std::span<const NodeId> items, double* out) noexcept;
@@ -266,12 +284,7 @@ concept convert_loadable = requires(Loader& l, NodeId n, T& v) { convert<T>::loa
 
 template <class T>
 NodeId Dumper::dump(const T& v) {
-  if (depth_ >= max_depth_) fail(ErrorCode::ResourceLimit, "value nested deeper than " + std::to_string(max_depth_) + " levels");
-  ++depth_;
-  struct Restore {
-    uint32_t& d;
-    ~Restore() { --d; }
-  } restore{depth_};
+  const detail::NestingLevel level(depth_, max_depth_, [this](ErrorCode c, std::string m) { fail(c, std::move(m)); });
   if constexpr (adl_dumpable<T>) {
     return to_pickle(*this, v);
   } else if constexpr (convert_dumpable<T>) {
@@ -284,12 +297,7 @@ NodeId Dumper::dump(const T& v) {
 
 template <class T>
 void Loader::load(NodeId n, T& out) {
-  if (depth_ >= max_depth_) fail(ErrorCode::ResourceLimit, "value nested deeper than " + std::to_string(max_depth_) + " levels");
-  ++depth_;
-  struct Restore {
-    uint32_t& d;
-    ~Restore() { --d; }
-  } restore{depth_};
+  const detail::NestingLevel level(depth_, max_depth_, [this](ErrorCode c, std::string m) { fail(c, std::move(m)); });
   if constexpr (adl_loadable<T>) {
     from_pickle(*this, n, out);
   } else if constexpr (convert_loadable<T>) {
