@@ -24,6 +24,7 @@
 #include "text/latin1.hpp"
 #include "text/utf8_valid.hpp"
 #include "base/tuning.hpp"
+#include "base/hex.hpp"
 
 namespace {
 
@@ -41,15 +42,7 @@ enum Mode : uint8_t {
   kModes = 8
 };
 
-std::string hex_of(std::string_view s) {
-  static const char digits[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : s) {
-    out += digits[c >> 4];
-    out += digits[c & 15];
-  }
-  return out;
-}
+std::string hex_of(std::string_view s) { return pkl::hex_string(s); }
 
 // FNV-1a, 64 bits: the answer's seal (gen_text_corpus.py computes the same).
 uint64_t fnv1a(std::string_view s) {

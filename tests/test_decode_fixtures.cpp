@@ -15,20 +15,13 @@
 #include <vector>
 
 #include "picklecodec/decode.hpp"
+#include "base/hex.hpp"
 
 namespace {
 
 using namespace pkl;
 
-std::string hex(std::string_view s) {
-  static const char digits[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : s) {
-    out += digits[c >> 4];
-    out += digits[c & 15];
-  }
-  return out;
-}
+std::string hex(std::string_view s) { return pkl::hex_string(s); }
 
 std::string unhex(std::string_view h) {
   std::string out;

@@ -20,19 +20,11 @@
 #include "picklecodec/encode.hpp"
 #include "picklecodec/registry.hpp"
 #include "picklecodec/value.hpp"
+#include "base/hex.hpp"
 
 namespace enctest {
 
-inline std::string hex(std::string_view s) {
-  static const char* d = "0123456789abcdef";
-  std::string out;
-  out.reserve(s.size() * 2);
-  for (unsigned char c : s) {
-    out += d[c >> 4];
-    out += d[c & 15];
-  }
-  return out;
-}
+inline std::string hex(std::string_view s) { return pkl::hex_string(s); }
 
 inline std::string unhex(std::string_view h) {
   if (h == ".") return {};

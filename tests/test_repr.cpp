@@ -17,19 +17,14 @@
 
 #include "picklecodec/repr.hpp"
 #include "text/utf8.hpp"
+#include "base/hex.hpp"
 
 namespace {
 
 std::string utf8(uint32_t cp) { return pkl::utf8_of(cp); }
 
 std::string to_hex(std::string_view s) {
-  static const char* h = "0123456789abcdef";
-  std::string out;
-  for (char c : s) {
-    out += h[static_cast<uint8_t>(c) >> 4];
-    out += h[static_cast<uint8_t>(c) & 15];
-  }
-  return out;
+  return pkl::hex_string(s);
 }
 
 std::string from_hex(std::string_view s) {

@@ -16,6 +16,7 @@
 #include "picklecodec/memory.hpp"
 #include "picklecodec/registry.hpp"
 #include "picklecodec/value.hpp"
+#include "base/hex.hpp"
 
 namespace {
 
@@ -33,15 +34,7 @@ std::string unhex(std::string_view h) {
   return out;
 }
 
-std::string hex(std::string_view s) {
-  static const char* d = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : s) {
-    out.push_back(d[c >> 4]);
-    out.push_back(d[c & 15]);
-  }
-  return out;
-}
+std::string hex(std::string_view s) { return pkl::hex_string(s); }
 
 NodeId int_from_le(Graph& g, std::string_view le) {
   return g.integer_le(

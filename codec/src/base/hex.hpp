@@ -20,5 +20,11 @@ inline void append_hex(std::string& out, uint64_t v, int digits) {
 inline void append_hex_bytes(std::string& out, std::string_view data) {
   for (char c : data) append_hex(out, static_cast<uint8_t>(c), 2);
 }
+inline std::string hex_string(std::string_view data) {
+  std::string out;
+  out.reserve(2 * data.size());
+  append_hex_bytes(out, data);
+  return out;
+}
 
 }  // namespace pkl
