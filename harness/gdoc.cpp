@@ -11,6 +11,17 @@ using pkl::Kind;
 using pkl::kNoNode;
 using pkl::NodeId;
 
+std::vector<uint32_t> children(const GNode& g) {
+  std::vector<uint32_t> c(g.items.begin(), g.items.end());
+  for (auto [k, v] : g.pairs) {
+    c.push_back(k);
+    c.push_back(v);
+  }
+  for (int64_t x : {g.callable, g.args, g.state, g.newargs, g.nx_args, g.nx_kwargs})
+    if (x >= 0) c.push_back(static_cast<uint32_t>(x));
+  return c;
+}
+
 namespace {
 const ShapeInfo kShapeTable[kShapes] = {
     {"S", true, true, false, false, false, false},

@@ -66,6 +66,10 @@ struct GDoc {
   uint32_t root = 0;
 };
 
+// A node's children: items, pairs, then callable, args, state, newargs,
+// nx_args, nx_kwargs (those present).
+std::vector<uint32_t> children(const GNode& g);
+
 std::string to_json(const GDoc& d);
 GDoc gdoc_from_json(const JVal& doc);
 

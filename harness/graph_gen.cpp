@@ -498,17 +498,6 @@ class Materializer {
     out_.nodes[i] = std::move(g);
   }
 
-  std::vector<uint32_t> children(const GNode& g) const {
-    std::vector<uint32_t> c(g.items.begin(), g.items.end());
-    for (auto [k, v] : g.pairs) {
-      c.push_back(k);
-      c.push_back(v);
-    }
-    for (int64_t x : {g.callable, g.args, g.state, g.newargs, g.nx_args, g.nx_kwargs})
-      if (x >= 0) c.push_back(static_cast<uint32_t>(x));
-    return c;
-  }
-
   void filter_unhashable() {
     const size_t n = out_.nodes.size();
     std::vector<int8_t> h(n, -1);

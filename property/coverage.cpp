@@ -18,16 +18,7 @@ Counts& counts() {
   return c;
 }
 
-std::vector<uint32_t> kids(const GNode& x) {
-  std::vector<uint32_t> c(x.items.begin(), x.items.end());
-  for (auto [k, v] : x.pairs) {
-    c.push_back(k);
-    c.push_back(v);
-  }
-  for (int64_t y : {x.callable, x.args, x.state, x.newargs, x.nx_args, x.nx_kwargs})
-    if (y >= 0) c.push_back(static_cast<uint32_t>(y));
-  return c;
-}
+std::vector<uint32_t> kids(const GNode& x) { return pklharness::children(x); }
 
 // Tarjan's strongly connected components, iteratively. -> component id per node.
 std::vector<int> components(const GDoc& d, std::vector<int>& comp_size, std::vector<bool>& self_loop) {

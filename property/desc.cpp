@@ -64,16 +64,7 @@ Facts analyze(const GDoc& d, const pkl::Graph& g, const std::vector<pkl::NodeId>
     std::vector<std::pair<uint32_t, size_t>> stack{{d.root, 0}};
     seen[d.root] = 1;
     size_t maxd = 1;
-    auto kids = [&](const GNode& x) {
-      std::vector<uint32_t> c(x.items.begin(), x.items.end());
-      for (auto [k, v] : x.pairs) {
-        c.push_back(k);
-        c.push_back(v);
-      }
-      for (int64_t y : {x.callable, x.args, x.state, x.newargs, x.nx_args, x.nx_kwargs})
-        if (y >= 0) c.push_back(static_cast<uint32_t>(y));
-      return c;
-    };
+    auto kids = [](const GNode& x) { return pklharness::children(x); };
     std::vector<std::vector<uint32_t>> kid_cache;
     kid_cache.reserve(64);
     std::vector<std::vector<uint32_t>> frames{kids(d.nodes[d.root])};
