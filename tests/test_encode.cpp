@@ -246,6 +246,48 @@ TEST(Encode, NothingReachesTheSinkOnError) {
   EXPECT_EQ(enc.count(), 0u);
 }
 
+// A sink takes a graph's large bytes and strs from where they are (a view
+// into the caller's memory, the graph's own payloads), between the pieces of
+// the buffer: the same bytes as encode() at every protocol, frames included,
+// and still nothing written when the dump fails after a large payload.
+TEST(Encode, LargePayloadsReachTheSinkFromTheGraph) {
+  pkl::Graph g;
+  const std::string viewed(70000, 'v');
+  std::string euro;
+  for (int i = 0; i < 30000; ++i) euro += "\xe2\x82\xac";  // not latin-1: stored as UTF-8
+  std::vector<NodeId> items;
+  for (int i = 0; i < 3; ++i) {
+    items.push_back(g.str("small"));
+    items.push_back(g.bytes(std::string(100000 + i, static_cast<char>('a' + i))));
+    items.push_back(g.integer(i));
+    items.push_back(g.bytes_view(viewed));
+    items.push_back(g.str(euro));
+    items.push_back(g.bytearray(std::string(80000, 'z')));
+    items.push_back(g.bytes(std::string(65535, 'w')));  // just under the size left in place
+    items.push_back(g.bytes(std::string(65536, 'x')));
+  }
+  items.push_back(items[1]);  // a memo reference to a payload left in place
+  const NodeId root = g.list(items);
+  for (int p = 0; p <= pkl::kHighestProtocol; ++p) {
+    CountingSink sink;
+    pkl::Encoder enc(sink, proto(p));
+    enc.dump(g, root);
+    enc.dump(g, root);
+    const std::string want = pkl::encode(g, root, proto(p));
+    EXPECT_EQ(sink.data_, want + want) << "protocol " << p;
+    EXPECT_EQ(sink.flushes_, 2);
+    if (p >= 3) {
+      EXPECT_GT(sink.writes_, 2) << "protocol " << p;
+    }
+  }
+  const NodeId bad = g.list(std::vector<NodeId>{items[1], items[4], g.buffer(0, true, "data")});
+  CountingSink sink;
+  pkl::Encoder enc(sink, proto(4));
+  EXPECT_EQ(code_of([&] { enc.dump(g, bad); }), ErrorCode::Unpicklable);
+  EXPECT_EQ(sink.writes_, 0);
+  EXPECT_EQ(sink.flushes_, 0);
+}
+
 TEST(Encode, StringStreamAndFdSinks) {
   pkl::Graph g;
   g.set_root(g.str("hello"));

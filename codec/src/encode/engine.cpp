@@ -59,7 +59,8 @@ void too_large_below_protocol_4(const char* what) {
 
 void unhashable(Kind k) { fail(ErrorCode::TypeError, std::string("unhashable type: '") + kind_name(k) + "'"); }
 
-Engine::Engine(const Graph* g, Graph* mg, const EncodeOptions& options, std::string& out)
+Engine::Engine(const Graph* g, Graph* mg, const EncodeOptions& options, std::string& out,
+               std::vector<Extern>* externs)
     : g_(*g),
       mg_(mg),
       o_(options),
@@ -77,6 +78,7 @@ Engine::Engine(const Graph* g, Graph* mg, const EncodeOptions& options, std::str
   // few bytes a node (a float is 9): reserved, not touched, so the output
   // buffer is not copied as it grows.
   out_.reserve((proto_ < 3 ? 2 : 1) * GraphAccess::payload_bytes(g_) + 10 * g_.size() + 4096);
+  out_.set_externs(externs);
   stack_.reserve(64);
 }
 

@@ -177,7 +177,10 @@ class NodeCells {
 
 class Engine {
  public:
-  Engine(const Graph* g, Graph* mg, const EncodeOptions& options, std::string& out);
+  // externs: where large stable payloads are recorded instead of copied
+  // into `out` (Out::set_externs); null copies everything.
+  Engine(const Graph* g, Graph* mg, const EncodeOptions& options, std::string& out,
+         std::vector<Extern>* externs = nullptr);
   // Writes one whole pickle of `root`.
   void run(NodeId root);
 
@@ -303,6 +306,9 @@ class Engine {
   void save_latin1_str(std::string_view latin1, size_t utf8_size);  // binary, widened in place
   size_t str_header(char* header, size_t size);
   void save_bytes_data(Val v, std::string_view data);  // protocol 3+ bytes
+  // data is a graph str's or bytes' own payload (its arena never moves, and
+  // neither changes): it may go out from where it is (Out::write_bytes).
+  bool stable_payload(Val v) const;
   void save_bytearray_data(Val v, std::string_view data);
   void save_pers_text(Val pid);
   // A dict key / set member Python could hold (strs and ints inline).

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "picklecodec/opcodes.hpp"
 
@@ -22,6 +23,16 @@ inline constexpr size_t kFrameHeaderSize = 9;
 inline void put_le(char* p, uint64_t v, int n) {
   for (int i = 0; i < n; ++i) p[i] = static_cast<char>((v >> (8 * i)) & 0xff);
 }
+
+// A large payload left where it is instead of copied into the buffer: it
+// goes out after the buffer's first `at` bytes (Encoder::dump writes the
+// pieces in order). Only bytes that stay put until the pickle is written
+// (a graph's own payloads: its arena never moves) are left out this way.
+struct Extern {
+  size_t at;
+  const char* data;
+  size_t size;
+};
 
 class Out {
  public:
@@ -46,6 +57,12 @@ class Out {
 
   // Frames are on from protocol 4 (after the PROTO opcode), as dump() does.
   void set_framing(bool on) { framing_ = on; }
+  // Payloads of kExternMin bytes and more that write_bytes is told are
+  // stable are recorded in `externs` instead of copied (Encoder::dump, whose
+  // sink takes the pieces: a recode of 100 MB of blobs mapped from its input
+  // touches no 100 MB output buffer). Null (encode() into a string): copied.
+  void set_externs(std::vector<Extern>* externs) { externs_ = externs; }
+  static constexpr size_t kExternMin = kFrameSizeTarget;
 
 #define PKL_OUT_HOT __attribute__((always_inline)) inline
   PKL_OUT_HOT void write(const char* data, size_t n) {
@@ -138,7 +155,9 @@ class Out {
 
   // A header and its payload; a payload of 64 KiB or more goes outside any
   // frame (the frame before it is committed, and the next write opens a new one).
-  void write_bytes(const char* header, size_t header_size, std::string_view data) {
+  // `stable`: data stays valid and unchanged until the pickle is written out,
+  // so a large one may be recorded as an Extern rather than copied.
+  void write_bytes(const char* header, size_t header_size, std::string_view data, bool stable = false) {
     if (data.size() <= 64) {
       // A short str or bytes: header and payload with one capacity check.
       if (framing_ && frame_start_ == kNoFrame) open_frame();
@@ -146,6 +165,16 @@ class Out {
       std::memcpy(p_ + len_, header, header_size);
       std::memcpy(p_ + len_ + header_size, data.data(), data.size());
       len_ += header_size + data.size();
+      return;
+    }
+    if (stable && externs_ && data.size() >= kExternMin) [[unlikely]] {
+      static_assert(kExternMin >= kFrameSizeTarget, "an extern payload is outside any frame");
+      commit_frame();
+      const bool framing = framing_;
+      framing_ = false;
+      write(header, header_size);
+      externs_->push_back({len_, data.data(), data.size()});
+      framing_ = framing;
       return;
     }
     write_made(header, header_size, data.size(), 0,
@@ -203,6 +232,7 @@ class Out {
   size_t cap_ = 0;
   bool framing_ = false;
   size_t frame_start_ = kNoFrame;
+  std::vector<Extern>* externs_ = nullptr;
 };
 
 }  // namespace pkl::enc

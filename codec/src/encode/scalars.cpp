@@ -252,10 +252,17 @@ size_t Engine::str_header(char* header, size_t size) {
   too_large_below_protocol_4("string");
 }
 
-void Engine::save_str_data(Val, std::string_view data) {
+bool Engine::stable_payload(Val v) const {
+  if (is_synth(v)) return false;
+  const Kind k = GraphAccess::kind(g_, v);
+  return k == Kind::Str || k == Kind::Bytes;
+}
+
+void Engine::save_str_data(Val v, std::string_view data) {
   if (bin_) {
     char header[9];
-    out_.write_bytes(header, str_header(header, data.size()), data);
+    out_.write_bytes(header, str_header(header, data.size()), data,
+                     data.size() >= Out::kExternMin && stable_payload(v));
   } else {
     const std::string encoded = raw_unicode_escape(data);
     out_.op(op::UNICODE);
@@ -283,7 +290,7 @@ void Engine::save_bytes_data(Val v, std::string_view data) {
   } else {
     too_large_below_protocol_4("bytes object");
   }
-  out_.write_bytes(header, len, data);
+  out_.write_bytes(header, len, data, size >= Out::kExternMin && stable_payload(v));
   memo_put(v);
 }
 
