@@ -2,6 +2,8 @@
 // told from the wrapper's state as joblib/numpy_pickle.py's NumpyArrayWrapper.read_array does.
 #include "scan/joblib.hpp"
 
+#include <algorithm>
+#include <cstdint>
 #include <string_view>
 
 namespace pkl::scan::detail {
@@ -29,13 +31,91 @@ std::string class_of(const Graph& g, NodeId obj, bool& made_empty) {
   return dotted(gd);
 }
 
+// numpy's dtype flags: NPY_ITEM_REFCOUNT (bit 0, what dtype.hasobject
+// reads), and what an object dtype carries (NPY_OBJECT_DTYPE_FLAGS).
+constexpr int kHasObject = 1;
+constexpr int kObjectFlags = 63;
+constexpr int kMaxDtypeDepth = 32;
+
+// A numpy.dtype as numpy 1.24's __setstate__ leaves it.
+struct Dtype {
+  int64_t itemsize = 0;
+  int flags = 0;         // bit 0: hasobject
+  bool objects = false;  // object pointers in the layout: the code 'O', a field's or the subarray's
+  bool found = false;    // what numpy's _descr_find_object says of it (any flag, 'O', or a field found)
+};
+
+std::string read_dtype(const Graph& g, NodeId dt, Dtype& out, int depth);
+
+// The fields of a structured dtype (names, and fields: name -> (dtype,
+// offset[, title])), each placed inside the item as numpy's dtype()
+// requires (it refuses an offset < 0 or a field past the itemsize;
+// __setstate__ checks neither, and reading such an array reads outside it).
+std::string read_fields(const Graph& g, NodeId names, NodeId fields, int version, Dtype& d, bool& any_found,
+                        int depth) {
+  if (g.kind(names) == Kind::None && g.kind(fields) == Kind::None) return {};
+  if (g.kind(names) != Kind::Tuple || g.kind(fields) != Kind::Dict)
+    return "a structured dtype whose names and fields are not a tuple and a dict";
+  for (NodeId name : g.items(names)) {
+    if (g.kind(name) != Kind::Str) return "a structured dtype with a field name that is not a str";
+    NodeId field = kNoNode;
+    for (const Pair& p : g.dict_items(fields))
+      if (g.kind(p.first) == Kind::Str && g.as_str(p.first) == g.as_str(name)) field = p.second;
+    const std::string fname = "field '" + std::string(g.as_str(name)) + "'";
+    if (field == kNoNode) return "the " + fname + " is named but not described (numpy fails)";
+    if (g.kind(field) != Kind::Tuple || g.length(field) < 2 || g.length(field) > 3)
+      return "the " + fname + " is not (dtype, offset[, title])";
+    const NodeId off = g.items(field)[1];
+    if (g.kind(off) != Kind::Int || !g.int_fits64(off)) return "the " + fname + "'s offset is not an int";
+    Dtype sub;
+    if (std::string why = read_dtype(g, g.items(field)[0], sub, depth + 1); !why.empty())
+      return "the " + fname + ": " + why;
+    const int64_t at = g.as_int(off);
+    if (at < 0 || sub.itemsize < 0 || at > d.itemsize || sub.itemsize > d.itemsize - at)
+      return "the " + fname + " (offset " + std::to_string(at) + ", " + std::to_string(sub.itemsize) +
+             " bytes) lies outside the " + std::to_string(d.itemsize) + "-byte item: numpy's dtype() refuses it";
+    d.objects |= sub.objects;
+    any_found |= sub.found;
+    // A version 2 state makes numpy set the flags of each field's dtype it
+    // finds objects in (a dtype object the pickle may share with another array).
+    if (version < 3 && sub.found && sub.flags != kObjectFlags)
+      return "a version 2 dtype state changes the flags of its " + fname + "'s dtype";
+  }
+  return {};
+}
+
+// (base dtype, shape): the subarray within the item.
+std::string read_subarray(const Graph& g, NodeId sa, Dtype& d, int depth) {
+  if (g.kind(sa) == Kind::None) return {};
+  if (g.kind(sa) != Kind::Tuple || g.length(sa) != 2 || g.kind(g.items(sa)[1]) != Kind::Tuple)
+    return "a subarray that is not (dtype, shape)";
+  Dtype base;
+  if (std::string why = read_dtype(g, g.items(sa)[0], base, depth + 1); !why.empty()) return "the subarray: " + why;
+  uint64_t size = base.itemsize < 0 ? UINT64_MAX : static_cast<uint64_t>(base.itemsize);
+  for (NodeId n : g.items(g.items(sa)[1])) {
+    if (g.kind(n) != Kind::Int || !g.int_fits64(n) || g.as_int(n) < 0)
+      return "a subarray dimension that is not an int >= 0";
+    if (__builtin_mul_overflow(size, static_cast<uint64_t>(g.as_int(n)), &size)) size = UINT64_MAX;
+  }
+  if (size > static_cast<uint64_t>(d.itemsize))
+    return "the subarray is larger than the " + std::to_string(d.itemsize) + "-byte item: numpy's dtype() refuses it";
+  d.objects |= base.objects;
+  return {};
+}
+
 // numpy.dtype(code, align, copy) with BUILD's state (version, byteorder,
 // subarray, names, fields, elsize, alignment, flags[, metadata]), as
-// np.dtype.__reduce__ writes it and numpy 1.24's __setstate__ reads it: the
-// flags decide hasobject (bit 0, whatever the code says); a flexible type
-// (S, U, V: structured and subarray dtypes too) takes its size from elsize,
-// the others from their code.
-std::string read_dtype(const Graph& g, NodeId dt, JoblibArray& a) {
+// np.dtype.__reduce__ writes it and numpy 1.24's __setstate__ reads it
+// (checked against numpy: tests/test_scan.cpp's ScanJoblibDtype):
+// - the flags of a version 3 or 4 state are taken as they are: bit 0 is
+//   hasobject, whatever the fields hold; a version 2 state's flags are
+//   recomputed by _descr_find_object: objects when the stated flags are not
+//   0, the code is 'O', or a field's dtype has flags (recursively; not the
+//   subarray). Versions 0 and 1 (names under fields[-1]) are not read;
+// - a flexible type (S, U, V: structured and subarray dtypes too) takes its
+//   size from elsize, the others from their code.
+std::string read_dtype(const Graph& g, NodeId dt, Dtype& out, int depth) {
+  if (depth > kMaxDtypeDepth) return "dtypes nested deeper than " + std::to_string(kMaxDtypeDepth);
   if (g.kind(dt) != Kind::Object) return "the dtype is not a numpy.dtype the pickle made";
   const ObjectData& od = g.object_data(dt);
   if (g.kind(od.callable) != Kind::Global || dotted(g.global_data(od.callable)) != "numpy.dtype")
@@ -45,26 +125,38 @@ std::string read_dtype(const Graph& g, NodeId dt, JoblibArray& a) {
   const std::string_view code = g.as_str(g.items(od.args)[0]);
   if (code.size() < 2 || code.size() > 6 || std::string_view("biufcMmOSUV").find(code[0]) == std::string_view::npos)
     return "the dtype code '" + std::string(code) + "' is not read by the scanner";
-  uint64_t digits = 0;
+  int64_t digits = 0;
   for (char c : code.substr(1)) {
     if (c < '0' || c > '9') return "the dtype code '" + std::string(code) + "' is not read by the scanner";
-    digits = digits * 10 + static_cast<uint64_t>(c - '0');
+    digits = digits * 10 + (c - '0');
   }
   const char kind = code[0];
   const bool flexible = kind == 'S' || kind == 'U' || kind == 'V';
-  if (od.state == kNoNode) {
-    a.object = kind == 'O';
-    a.data_bytes = kind == 'U' ? digits * 4 : digits;  // the itemsize, times the count by the caller
-    return {};
-  }
-  if (g.kind(od.state) != Kind::Tuple || g.length(od.state) < 8) return "a dtype state that is not numpy's";
-  const auto s = g.items(od.state);
-  if (g.kind(s[5]) != Kind::Int || g.kind(s[7]) != Kind::Int || !g.int_fits64(s[5]) || !g.int_fits64(s[7]))
+  // np.dtype(code) before BUILD: an object dtype's flags, NPY_NEEDS_INIT for str.
+  out = Dtype{};
+  out.itemsize = kind == 'U' ? digits * 4 : digits;
+  out.flags = kind == 'O' ? kObjectFlags : kind == 'U' ? 8 : 0;
+  out.objects = kind == 'O';
+  out.found = out.flags != 0;
+  if (od.state == kNoNode) return {};
+  if (g.kind(od.state) != Kind::Tuple || (g.length(od.state) != 8 && g.length(od.state) != 9))
     return "a dtype state that is not numpy's";
-  const int64_t elsize = g.as_int(s[5]);
-  a.object = (g.as_int(s[7]) & 1) != 0;
+  const auto s = g.items(od.state);
+  for (size_t i : {0, 5, 6, 7})  // C ints to numpy
+    if (g.kind(s[i]) != Kind::Int || !g.int_fits64(s[i]) || g.as_int(s[i]) < INT32_MIN || g.as_int(s[i]) > INT32_MAX)
+      return "a dtype state that is not numpy's";
+  const int64_t version = g.as_int(s[0]), elsize = g.as_int(s[5]), flags = g.as_int(s[7]);
+  if (version < 2 || version > 4) return "a version " + std::to_string(version) + " dtype state";
+  if (flags < -128 || flags > 127) return "dtype flags that numpy refuses";
   if (flexible && elsize < 0) return "a flexible dtype without a size";
-  a.data_bytes = flexible ? static_cast<uint64_t>(elsize) : digits;
+  if (flexible) out.itemsize = elsize;
+  out.flags = static_cast<int>(flags);
+  bool field_found = false;
+  if (std::string why = read_fields(g, s[3], s[4], static_cast<int>(version), out, field_found, depth); !why.empty())
+    return why;
+  if (std::string why = read_subarray(g, s[2], out, depth); !why.empty()) return why;
+  if (version < 3) out.flags = (out.flags != 0 || kind == 'O' || field_found) ? kObjectFlags : 0;
+  out.found = out.flags != 0 || kind == 'O' || field_found;
   return {};
 }
 
@@ -84,8 +176,16 @@ std::string read_wrapper(const Graph& g, const ObjectData& od, JoblibArray& a) {
   if (g.kind(subclass) != Kind::Global) return "the array's subclass is not a class the pickle names";
   const std::string sub = dotted(g.global_data(subclass));
   if (sub != "numpy.ndarray" && sub != "numpy.memmap") a.subclass = subclass;
-  if (std::string why = read_dtype(g, dtype, a); !why.empty()) return why;
-  if (a.object) return {};
+  Dtype dt;
+  if (std::string why = read_dtype(g, dtype, dt, 0); !why.empty()) return why;
+  a.object = (dt.flags & kHasObject) != 0;
+  if (a.object) return {};  // pickled: the layout does not matter
+  // Not hasobject, yet object pointers in the layout: numpy would make them
+  // from the file's bytes (np.frombuffer checks the flags only).
+  if (dt.objects) return "the dtype holds objects but its flags do not say so: numpy would read object pointers from the file";
+  // joblib reads BUFFER_SIZE // itemsize items at a time: ZeroDivisionError.
+  if (dt.itemsize == 0) return "an item size of 0 (joblib.load fails dividing by it)";
+  a.data_bytes = static_cast<uint64_t>(dt.itemsize);
   if (g.kind(shape) != Kind::Tuple && g.kind(shape) != Kind::List) return "the shape is not a tuple";
   uint64_t count = 1;
   for (NodeId d : g.items(shape)) {
@@ -117,6 +217,49 @@ JoblibArray joblib_array(const Graph& g, NodeId obj) {
   }
   a.problem = read_wrapper(g, g.object_data(obj), a);
   return a;
+}
+
+ZFile zfile_header(std::span<const uint8_t> d) {
+  ZFile z;
+  constexpr size_t kHeader = 2 + 19;  // len(_ZFILE_PREFIX) + _MAX_LEN (len(hex(2**64)))
+  z.data_at = std::min(d.size(), kHeader);
+  std::string_view f(reinterpret_cast<const char*>(d.data()) + 2, z.data_at - 2);
+  // int(bytes, 16): ASCII whitespace around, a sign, "0x", hex digits with
+  // single underscores between them (and after "0x").
+  auto space = [](char c) { return c == ' ' || (c >= '\t' && c <= '\r'); };
+  while (!f.empty() && space(f.front())) f.remove_prefix(1);
+  while (!f.empty() && space(f.back())) f.remove_suffix(1);
+  bool negative = false;
+  if (!f.empty() && (f[0] == '+' || f[0] == '-')) {
+    negative = f[0] == '-';
+    f.remove_prefix(1);
+  }
+  bool prefixed = f.size() >= 2 && f[0] == '0' && (f[1] == 'x' || f[1] == 'X');
+  if (prefixed) f.remove_prefix(2);
+  bool digit_before = false, ok = !f.empty();
+  for (size_t i = 0; i < f.size() && ok; ++i) {
+    const char c = f[i];
+    if (c == '_') {
+      ok = (digit_before || (prefixed && i == 0)) && i + 1 < f.size() && f[i + 1] != '_';
+      digit_before = false;
+      continue;
+    }
+    const int v = (c >= '0' && c <= '9') ? c - '0' : (c | 0x20) >= 'a' && (c | 0x20) <= 'f' ? (c | 0x20) - 'a' + 10 : -1;
+    if (v < 0) {
+      ok = false;
+      break;
+    }
+    digit_before = true;
+    z.length = z.length > (UINT64_MAX >> 4) ? UINT64_MAX : (z.length << 4) | static_cast<uint64_t>(v);
+  }
+  if (!ok) {
+    z.problem = "the length is not a hexadecimal number (int(x, 16) refuses it)";
+  } else if (negative && z.length != 0) {
+    z.problem = "a negative length (zlib.decompress refuses it)";
+  } else if (z.data_at < d.size() && d[z.data_at] == ' ') {
+    ++z.data_at;  // joblib <= 0.8.4 under Python 2 wrote one more space
+  }
+  return z;
 }
 
 }  // namespace pkl::scan::detail

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 
 #include "picklecodec/value.hpp"
@@ -30,5 +31,16 @@ struct JoblibArray {
 
 // What joblib.load does after BUILD on `obj` (the object BUILD gave its state to).
 JoblibArray joblib_array(const Graph& g, NodeId obj);
+
+// joblib < 0.10's single-file format, which joblib.load still reads
+// (numpy_pickle_compat.py, read_zfile): "ZF", then 19 bytes that
+// int(field, 16) reads as the pickle's length, one optional space, then a
+// zlib stream of the pickle.
+struct ZFile {
+  std::string problem;  // not empty: joblib.load fails on the header
+  uint64_t length = 0;  // the stated length (UINT64_MAX when larger)
+  size_t data_at = 0;   // where the zlib stream begins
+};
+ZFile zfile_header(std::span<const uint8_t> d);
 
 }  // namespace pkl::scan::detail

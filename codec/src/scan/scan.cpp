@@ -194,6 +194,10 @@ struct Scanner {
   // joblib's arrays are read (joblib.load); false: the stream is read as
   // pickle.load reads it, array bytes as opcodes.
   bool read_joblib = true;
+  // joblib < 0.10's ZF file: its pickle is read by ZipNumpyUnpickler, which
+  // knows NDArrayWrapper and ZNDArrayWrapper only (a NumpyArrayWrapper is an
+  // ordinary object there, no data follows it).
+  bool joblib_compat = false;
 
   // What joblib.load reads after BUILD on `obj` (scan/joblib.hpp): the bytes
   // passed over, an object array's pickle scanned.
@@ -336,6 +340,9 @@ struct Scanner {
 
   void blob(std::span<const uint8_t> d, const std::string& loc);
   void inflate_zlib(std::span<const uint8_t> d, const std::string& loc);
+  bool inflate_stream(std::span<const uint8_t> d, uint64_t base, const std::string& loc, const std::string& eloc,
+                      std::vector<uint8_t>& out, bool& ended);
+  void zfile(std::span<const uint8_t> d, const std::string& loc);
   void zip(std::span<const uint8_t> d, const std::string& loc);
   void zip_readers_agree(std::span<const uint8_t> d, const std::string& loc);
   void unwrap(std::span<const uint8_t> d, const std::string& loc, const char* kind);
@@ -428,6 +435,8 @@ void Scanner::blob(std::span<const uint8_t> d, const std::string& loc) {
     unwrap(d, loc, "7z");
   } else if (d.size() >= 2 && d[0] == 0x78 && ((d[0] << 8) | d[1]) % 31 == 0) {
     inflate_zlib(d, loc);  // joblib's default compression (0x78: 'x' is no opcode)
+  } else if (starts_with(d, "ZF")) {
+    zfile(d, loc);  // joblib < 0.10's single file ('Z' is no opcode)
   } else if (starts_with(d, std::string_view("\x5d\x00\x00", 3))) {
     unwrap(d, loc, "lzma");  // joblib's compress='lzma' (.lzma, LZMA alone)
   } else if (starts_with(d, "\x04\x22\x4d\x18")) {
@@ -506,19 +515,19 @@ void Scanner::unwrap(std::span<const uint8_t> d, const std::string& loc, const c
   }
 }
 
-// A bare zlib stream (joblib's compress=3, its default): inflated within the
-// budget as joblib's BinaryZlibFile does (a stream cut short gives what it
-// holds), and scanned as a file of its own.
-void Scanner::inflate_zlib(std::span<const uint8_t> d, const std::string& loc) {
-  if (report.container.empty()) report.container = "zlib";
-  const std::string eloc = (loc.empty() ? "" : loc + "/") + "(zlib)";
+// A zlib stream inflated within the budget into `out`; false (a finding
+// made) when it is corrupt or goes over the budget. `ended`: the stream's
+// end was reached (else the input ended first); bytes after the end are
+// trailing-data. `base`: where `d` begins in `loc`.
+bool Scanner::inflate_stream(std::span<const uint8_t> d, uint64_t base, const std::string& loc, const std::string& eloc,
+                             std::vector<uint8_t>& out, bool& ended) {
+  ended = false;
   z_stream z{};
   if (inflateInit(&z) != Z_OK) {
-    finding(Verdict::Error, "bad-archive", "", "zlib cannot start", loc, 0);
-    return;
+    finding(Verdict::Error, "bad-archive", "", "zlib cannot start", loc, base);
+    return false;
   }
   std::unique_ptr<z_stream, int (*)(z_stream*)> guard(&z, inflateEnd);
-  std::vector<uint8_t> buf;
   uint8_t chunk[65536];
   size_t in_at = 0;
   int rc = Z_OK;
@@ -533,22 +542,75 @@ void Scanner::inflate_zlib(std::span<const uint8_t> d, const std::string& loc) {
     const size_t got = sizeof chunk - z.avail_out;
     if (rc != Z_OK && rc != Z_STREAM_END && !(rc == Z_BUF_ERROR && got == 0 && in_at == d.size())) {
       finding(Verdict::Error, "bad-archive", "", std::string("zlib: ") + (z.msg ? z.msg : "a corrupt stream"), loc,
-              in_at);
-      return;
+              base + in_at);
+      return false;
     }
     if (inflated + got > opt.max_inflated_bytes) {
       finding(Verdict::Error, "inflation-limit", "",
               "inflating the input exceeds " + std::to_string(opt.max_inflated_bytes) + " bytes (a bomb?)", eloc, 0);
-      return;
+      return false;
     }
     inflated += got;
-    buf.insert(buf.end(), chunk, chunk + got);
-    if (got == 0 && in_at == d.size()) break;  // cut short: joblib reads what there is
+    out.insert(out.end(), chunk, chunk + got);
+    if (got == 0 && in_at == d.size() && rc != Z_STREAM_END) return true;  // cut short
   }
-  if (rc == Z_STREAM_END && in_at < d.size())
+  ended = true;
+  if (in_at < d.size())
     finding(Verdict::Suspicious, "trailing-data", "",
-            std::to_string(d.size() - in_at) + " bytes after the end of the zlib stream", loc, in_at);
-  blob(buf, eloc);
+            std::to_string(d.size() - in_at) + " bytes after the end of the zlib stream", loc, base + in_at);
+  return true;
+}
+
+// A bare zlib stream (joblib's compress=3, its default): inflated within the
+// budget as joblib's BinaryZlibFile does (a stream cut short gives what it
+// holds), and scanned as a file of its own.
+void Scanner::inflate_zlib(std::span<const uint8_t> d, const std::string& loc) {
+  if (report.container.empty()) report.container = "zlib";
+  const std::string eloc = (loc.empty() ? "" : loc + "/") + "(zlib)";
+  std::vector<uint8_t> buf;
+  bool ended = false;
+  if (inflate_stream(d, 0, loc, eloc, buf, ended)) blob(buf, eloc);
+}
+
+// joblib < 0.10's single file, as joblib.load reads it (load_compatibility):
+// the header (scan/joblib.hpp), the zlib stream inflated whole as
+// zlib.decompress does (a stream cut short fails, bytes after its end are
+// ignored), the length checked as read_zfile's assert does, then the pickle
+// read by ZipNumpyUnpickler: one pickle, no content sniffing.
+void Scanner::zfile(std::span<const uint8_t> d, const std::string& loc) {
+  if (report.container.empty()) report.container = "joblib-zfile";
+  const detail::ZFile z = detail::zfile_header(d);
+  if (!z.problem.empty()) {
+    finding(Verdict::Error, "bad-joblib", "", "joblib < 0.10's ZF header: " + z.problem + "; joblib.load fails here",
+            loc, 2);
+    return;
+  }
+  // zlib.decompress allocates the stated length at once.
+  if (z.length > opt.max_inflated_bytes - inflated) {
+    finding(Verdict::Error, "inflation-limit", "",
+            "the ZF header states a pickle of " + (z.length == UINT64_MAX ? std::string("over 2^64") : std::to_string(z.length)) +
+                " bytes: inflating it exceeds " + std::to_string(opt.max_inflated_bytes) + " bytes (a bomb?)",
+            loc, 2);
+    return;
+  }
+  const std::string eloc = (loc.empty() ? "" : loc + "/") + "(zfile)";
+  std::vector<uint8_t> buf;
+  bool ended = false;
+  if (!inflate_stream(d.subspan(z.data_at), z.data_at, loc, eloc, buf, ended)) return;
+  if (!ended) {
+    finding(Verdict::Error, "bad-joblib", "",
+            "the ZF file's zlib stream is cut short: zlib.decompress fails and joblib.load reads nothing", loc, d.size());
+    return;
+  }
+  if (buf.size() != z.length)  // python -O skips the assert and loads it: read on
+    finding(Verdict::Error, "bad-joblib", "",
+            "the ZF header states " + std::to_string(z.length) + " bytes, the stream holds " +
+                std::to_string(buf.size()) + ": read_zfile's assert refuses the file (python -O loads it: read below)",
+            loc, 2);
+  const bool was = joblib_compat;
+  joblib_compat = true;
+  stream(buf, eloc, false);
+  joblib_compat = was;
 }
 
 uint64_t Scanner::joblib(std::span<const uint8_t> data, const std::string& loc, Judge& judge, FrameWalk& walk,
@@ -578,6 +640,7 @@ uint64_t Scanner::joblib(std::span<const uint8_t> data, const std::string& loc, 
             loc, next);
     return 0;
   }
+  if (joblib_compat) return 0;  // ZipNumpyUnpickler: a NumpyArrayWrapper is an ordinary object
   if (!a.problem.empty()) return fail(a.cls, a.problem);
   if (!st.built.insert(obj).second) return fail(a.cls, "the wrapper receives BUILD again (its attributes accumulate)");
   if (!walk.walk(next) || walk.p != next) return fail(a.cls, "the opcodes before this BUILD cannot be walked");
