@@ -142,7 +142,9 @@ BENIGN = P2 + b"]q\x00(K\x01K\x02e."
 JOBLIB_DUMPS = r"""
 import base64, io, json, os, sys, tempfile
 import joblib, numpy as np
+from joblib.numpy_pickle_compat import write_zfile, ZNDArrayWrapper
 from sklearn.preprocessing import StandardScaler
+from sklearn.tree import DecisionTreeClassifier
 
 class NoTell(io.RawIOBase):  # a stream joblib cannot tell(): its arrays get no alignment padding
     def __init__(self):
@@ -165,7 +167,15 @@ def notell(obj):
     joblib.dump(obj, f)
     return f.buf.getvalue()
 
+def zfile(data):  # joblib < 0.10's single-file format, written by joblib's own write_zfile
+    f = io.BytesIO()
+    write_zfile(f, data)
+    return f.getvalue()
+
 hidden = np.frombuffer(base64.b64decode(sys.argv[1]), dtype=np.uint8)
+zpayload = base64.b64decode(sys.argv[2])
+struct_array = np.array([(1, "a"), (2, None)], dtype=[("x", "<i8"), ("o", "O")])
+old_array = np.arange(3, dtype=np.int64)
 out = {
     "int": dump(np.arange(6, dtype=np.int64).reshape(2, 3)),
     "float": dump(np.linspace(0.0, 1.0, 5)),
@@ -176,6 +186,16 @@ out = {
     "gzip": dump({"w": np.arange(4, dtype=np.float32)}, compress=("gzip", 3)),
     "lzma": dump({"w": np.arange(4, dtype=np.float32)}, compress=("lzma", 3)),
     "hidden": notell({"w": hidden}),
+    "struct": dump(struct_array),
+    "struct_nested": __import__("pickle").dumps(struct_array, protocol=2),
+    "tree": dump(DecisionTreeClassifier(random_state=0).fit([[0.0], [1.0], [2.0], [3.0]], [0, 0, 1, 1])),
+    # joblib < 0.10 pickled with protocol 2 and compressed with write_zfile;
+    # its arrays went to other files, named by a ZNDArrayWrapper.
+    "zfile": zfile(__import__("pickle").dumps({"a": [1, 2, 3], "b": "x", "c": 1.5}, protocol=2)),
+    "zfile_payload": zfile(zpayload),
+    "zfile_external": zfile(__import__("pickle").dumps(
+        {"w": ZNDArrayWrapper("x.pkl_01.npy.z", (np.ndarray, (0,), b"b"), old_array.__reduce__()[2][:-1])},
+        protocol=2)),
 }
 print(json.dumps({k: base64.b64encode(v).decode() for k, v in out.items()}))
 """
@@ -186,14 +206,45 @@ def joblib_dumps():
     import json
     import subprocess
     hidden = SYSTEM[:-1] + b"0"  # the payload without STOP, then POP: pickle.load goes on with the outer pickle
-    p = subprocess.run(["/usr/bin/python3", "-c", JOBLIB_DUMPS, base64.b64encode(hidden).decode()],
-                       capture_output=True, text=True, check=True)
+    payload = P2 + glob("os", "system") + binu(CMD) + b"\x85R."  # protocol 2, as joblib writes nested pickles
+    p = subprocess.run(["/usr/bin/python3", "-c", JOBLIB_DUMPS, base64.b64encode(hidden).decode(),
+                        base64.b64encode(payload).decode()], capture_output=True, text=True, check=True)
     out = {k: base64.b64decode(v) for k, v in json.loads(p.stdout).items()}
     nested = out.pop("object_nested")
     assert out["object"].count(nested) == 1
-    # The object array's pickle replaced by one that calls os.system (protocol 2, as joblib writes it).
-    out["object_payload"] = out["object"].replace(nested, P2 + glob("os", "system") + binu(CMD) + b"\x85R.")
+    # The object array's pickle replaced by one that calls os.system.
+    out["object_payload"] = out["object"].replace(nested, payload)
+    # A structured array with an object field: numpy says hasobject, so
+    # joblib pickles it after the wrapper's BUILD; that pickle replaced too.
+    nested = out.pop("struct_nested")
+    assert out["struct"].count(nested) == 1
+    out["struct_payload"] = out["struct"].replace(nested, payload)
+    out["struct_v2"] = dtype_state_v2(out["struct_payload"])
     return out
+
+
+def dtype_state_v2(data):
+    """The structured dtype's state (3, '|', None, names, fields, 16, 1, 27)
+    rewritten as a version 2 state with flags 0: numpy 1.24 recomputes a
+    version 2 state's flags from its fields (an 'O' field: hasobject), so
+    joblib.load still unpickles the array's data, while the stated flags say
+    raw bytes. Same length: frames stay whole."""
+    import pickletools
+    ops = list(pickletools.genops(data))
+    marks, out = [], bytearray(data)
+    for i, (op, arg, pos) in enumerate(ops):
+        if op.name == "MARK":
+            marks.append(i)
+        elif op.name in ("TUPLE", "LIST", "DICT", "APPENDS", "SETITEMS", "POP_MARK", "FROZENSET", "ADDITEMS",
+                         "INST", "OBJ"):  # the opcodes that pop a MARK
+            start = marks.pop()
+            tail = [a for _, a, _ in ops[i - 3:i]]
+            if op.name == "TUPLE" and tail == [16, 1, 27] and ops[start + 1][1] == 3:
+                assert ops[start + 1][0].name == "BININT1" and ops[i - 1][0].name == "BININT1"
+                out[ops[start + 1][2] + 1] = 2
+                out[ops[i - 1][2] + 1] = 0
+                return bytes(out)
+    raise AssertionError("no structured dtype state")
 
 
 JOBLIB = joblib_dumps()
@@ -349,6 +400,36 @@ SAMPLES = [
     ("joblib_hidden_plain.joblib", "joblib arrays (loaders disagree)", "dangerous", "joblib",
      "a uint8 array (no alignment) whose bytes are opcodes that call os.system: joblib.load reads data, "
      "pickle.load runs them", JOBLIB["hidden"]),
+    ("joblib_struct_object.joblib", "joblib structured dtypes", "dangerous", "joblib",
+     "a structured array with an object field: hasobject, so joblib pickles its data after the wrapper's BUILD; "
+     "that pickle calls os.system", JOBLIB["struct_payload"]),
+    ("joblib_struct_v2.joblib", "joblib structured dtypes (flags recomputed)", "dangerous", "joblib",
+     "the same with the dtype state rewritten as version 2 with flags 0: numpy recomputes hasobject from the "
+     "'O' field, joblib.load unpickles the data (the stated flags say raw bytes)", JOBLIB["struct_v2"]),
+    ("joblib_zfile_payload.joblib", "joblib < 0.10 single file (ZF)", "dangerous", "joblib",
+     "joblib's write_zfile of a pickle that calls os.system: joblib.load inflates it and unpickles it",
+     JOBLIB["zfile_payload"]),
+    ("joblib_zfile_external.joblib", "joblib < 0.10 single file (ZF)", "dangerous", "joblib",
+     "a ZF file whose array is a ZNDArrayWrapper, as joblib < 0.10 wrote them: the data is another file",
+     JOBLIB["zfile_external"]),
+    ("joblib_zfile_bad_hex.joblib", "joblib < 0.10 ZF, malformed", "error", "joblib",
+     "the payload ZF file with a length field int(x, 16) refuses: joblib.load fails before inflating",
+     b"ZF" + b"0xzz".ljust(19) + JOBLIB["zfile_payload"][21:]),
+    ("joblib_zfile_over_budget.joblib", "joblib < 0.10 ZF, malformed", "error", "joblib",
+     "the payload ZF file stating 1 GiB + 1 bytes, over the scan's inflation budget (zlib.decompress "
+     "allocates it; joblib's length assert then fails)",
+     b"ZF" + b"0x40000001".ljust(19) + JOBLIB["zfile_payload"][21:]),
+    ("joblib_zfile_truncated.joblib", "joblib < 0.10 ZF, malformed", "error", "joblib",
+     "the payload ZF file with its zlib stream cut short: zlib.decompress fails, nothing is unpickled",
+     JOBLIB["zfile_payload"][:-6]),
+    ("joblib_zfile_bad_length.joblib", "joblib < 0.10 ZF, malformed", "error", "joblib",
+     "the benign ZF file stating one byte more than its pickle: read_zfile's assert fails",
+     b"ZF" + hex(int(JOBLIB["zfile"][2:21], 16) + 1).encode().ljust(19) + JOBLIB["zfile"][21:]),
+    ("joblib_zfile.joblib", "control: joblib", "clean", "joblib",
+     "joblib < 0.10's single-file format (ZF) of a dict, written by joblib's write_zfile", JOBLIB["zfile"]),
+    ("joblib_sklearn_tree.joblib", "control: joblib", "clean", "joblib",
+     "joblib.dump of a fitted DecisionTreeClassifier: its nodes are a structured array (raw bytes)",
+     JOBLIB["tree"]),
     ("joblib_int.joblib", "control: joblib", "clean", "joblib",
      "joblib.dump of an int64 array (sklearn and joblib profiles)", JOBLIB["int"]),
     ("joblib_float.joblib", "control: joblib", "clean", "joblib",
