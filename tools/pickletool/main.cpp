@@ -1,7 +1,8 @@
 // pickletool: inspect and rewrite Python pickles without running them.
 //
 // Exit codes, for every command: 0 success, 1 input rejected (one line on
-// stderr: "pickletool: error: <message> at offset N (opcode X)"), 2 usage.
+// stderr: "pickletool: error: <message> at offset N (opcode X)"), 2 usage;
+// diff: 0 the same, 1 different, 2 usage, 3 an input unreadable.
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -54,6 +55,7 @@ int main(int argc, char** argv) {
   add_show_command(app);
   add_recode_command(app);
   add_scan_command(app);
+  add_diff_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -63,6 +65,9 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     app.exit(e);
     return 2;
+  } catch (const CommandExit& e) {
+    if (!e.message.empty()) report(e.message);
+    return e.code;
   } catch (const pkl::Error& e) {
     report(e.text());
     return e.code() == pkl::ErrorCode::Usage ? 2 : 1;
