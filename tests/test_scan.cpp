@@ -1,9 +1,11 @@
 // pkl::scan on hand-assembled pickles: verdicts, findings and steps.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <vector>
 
 #include "picklecodec/error.hpp"
 #include "picklecodec/scan.hpp"
@@ -161,16 +163,49 @@ TEST(ScanLimits, MembersJustBelowAndAbove) {
 
 std::string u8(const std::string& s) { return "\x8c"s + static_cast<char>(s.size()) + s; }
 
+std::string J(int32_t v) {  // BININT
+  std::string s = "J";
+  for (int i = 0; i < 4; ++i) s += static_cast<char>((static_cast<uint32_t>(v) >> (8 * i)) & 0xff);
+  return s;
+}
+
+// numpy.dtype(code, False, True) and BUILD with numpy's state (version,
+// byteorder, subarray, names, fields, elsize, alignment, flags): `names`,
+// `fields` and `subarray` are opcodes ("N" for None).
+std::string np_dtype(const std::string& code, int version, int32_t elsize, int flags, const std::string& names = "N",
+                     const std::string& fields = "N", const std::string& subarray = "N") {
+  return "cnumpy\ndtype\n" + u8(code) + "\x89\x88\x87R(" + J(version) + u8("|") + subarray + names + fields +
+         J(elsize) + J(-1) + J(flags) + "tb";
+}
+
+// A structured dtype's names and fields: each (name, dtype opcodes, offset).
+struct Field {
+  std::string name, dtype;
+  int offset;
+};
+std::string names_of(const std::vector<Field>& fs) {
+  std::string s = "(";
+  for (const auto& f : fs) s += u8(f.name);
+  return s + "t";
+}
+std::string fields_of(const std::vector<Field>& fs) {
+  std::string s = "}(";
+  for (const auto& f : fs) s += u8(f.name) + "(" + f.dtype + J(f.offset) + "t";
+  return s + "u";
+}
+
 // joblib.dump's wrapper of an array: `shape` are the opcodes of the shape
-// tuple, `code` the dtype's code ("i8", "O8"), `padded`: alignment set.
-std::string jl_wrapper(const std::string& shape, const std::string& code, bool padded = true) {
-  const bool object = code[0] == 'O';
+// tuple, `dtype` those of its dtype, `padded`: alignment set.
+std::string jl_wrapper_of(const std::string& shape, const std::string& dtype, bool padded = true) {
   std::string p = "\x80\x02" "cjoblib.numpy_pickle\nNumpyArrayWrapper\n)\x81}("s;
-  p += u8("subclass") + "cnumpy\nndarray\n" + u8("shape") + shape;
-  p += u8("dtype") + "cnumpy\ndtype\n" + u8(code) + "\x89\x88\x87R(K\x03" + u8(object ? "|" : "<") +
-       "NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK" + static_cast<char>(object ? 63 : 0) + "tb";
+  p += u8("subclass") + "cnumpy\nndarray\n" + u8("shape") + shape + u8("dtype") + dtype;
   if (padded) p += u8("numpy_array_alignment_bytes") + "K\x10";
   return p + "ub";
+}
+
+// The same with a dtype of a plain code ("i8", "O8").
+std::string jl_wrapper(const std::string& shape, const std::string& code, bool padded = true) {
+  return jl_wrapper_of(shape, np_dtype(code, 3, -1, code[0] == 'O' ? 63 : 0), padded);
 }
 
 Report jl_scan(const std::string& p) { return scan_of(p, Policy::profile("joblib")); }
@@ -225,6 +260,182 @@ TEST(ScanJoblib, WhatCannotBePlacedFailsClosed) {
   r = jl_scan("\x80\x02" "cjoblib.numpy_pickle_compat\nNDArrayWrapper\n)\x81}b."s);
   EXPECT_EQ(r.verdict, Verdict::Dangerous);
   EXPECT_TRUE(has_rule(r, "joblib-external-file"));
+}
+
+// ---- structured dtypes: numpy 1.24's __setstate__ (checked against numpy by hand:
+// tests/scan_test.py's joblib_struct_* samples run under joblib.load) ----
+
+const std::string kPayload = "\x80\x02" "cos\nsystem\nX\x01\x00\x00\x00x\x85R."s;
+
+TEST(ScanJoblibDtype, VersionThreeFlagsAreTakenAsStated) {
+  const std::vector<Field> obj = {{"x", np_dtype("i8", 3, -1, 0), 0}, {"o", np_dtype("O8", 3, -1, 63), 8}};
+  // Flags 27 (hasobject): joblib pickles the data, the pickle is scanned.
+  auto r = jl_scan(jl_wrapper_of("K\x01\x85", np_dtype("V16", 3, 16, 27, names_of(obj), fields_of(obj))) + kPayload + ".");
+  EXPECT_EQ(r.verdict, Verdict::Dangerous) << rules(r);
+  EXPECT_EQ(r.pickles, 2u);
+  // Flags 0 over an object field: numpy would make object pointers from the file's bytes.
+  r = jl_scan(jl_wrapper_of("K\x01\x85", np_dtype("V16", 3, 16, 0, names_of(obj), fields_of(obj))) + "\x00"s +
+              std::string(16, '\0') + ".");
+  EXPECT_EQ(r.verdict, Verdict::Error) << rules(r);
+  EXPECT_TRUE(has_rule(r, "bad-joblib"));
+  // Flags 1 without objects: hasobject all the same, the data is a pickle.
+  const std::vector<Field> raw = {{"x", np_dtype("i8", 3, -1, 0), 0}, {"y", np_dtype("f8", 3, -1, 0), 8}};
+  r = jl_scan(jl_wrapper_of("K\x01\x85", np_dtype("V16", 3, 16, 1, names_of(raw), fields_of(raw))) + kPayload + ".");
+  EXPECT_EQ(r.verdict, Verdict::Dangerous) << rules(r);
+  // No objects: count * elsize raw bytes (2 * 16 here), whatever the code's digits say.
+  r = jl_scan(jl_wrapper_of("K\x02\x85", np_dtype("V4", 3, 16, 16, names_of(raw), fields_of(raw))) + "\x00"s +
+              std::string(32, 'c') + ".");
+  EXPECT_EQ(r.verdict, Verdict::Clean) << rules(r);
+  // An object code under flags 0 is object pointers too.
+  r = jl_scan(jl_wrapper_of("K\x01\x85", np_dtype("O8", 3, -1, 0)) + "\x00"s + std::string(8, '\0') + ".");
+  EXPECT_TRUE(has_rule(r, "bad-joblib")) << rules(r);
+}
+
+TEST(ScanJoblibDtype, VersionTwoFlagsAreRecomputedFromTheFields) {
+  const std::vector<Field> obj = {{"x", np_dtype("i8", 3, -1, 0), 0}, {"o", np_dtype("O8", 3, -1, 63), 8}};
+  // Flags 0 stated, an 'O' field: hasobject, the data is a pickle (the scan used to skip 16 raw bytes).
+  auto r = jl_scan(jl_wrapper_of("K\x01\x85", np_dtype("V16", 2, 16, 0, names_of(obj), fields_of(obj))) + kPayload + ".");
+  EXPECT_EQ(r.verdict, Verdict::Dangerous) << rules(r);
+  EXPECT_EQ(r.pickles, 2u);
+  // Any stated flag means objects under version 2.
+  const std::vector<Field> raw = {{"x", np_dtype("i8", 3, -1, 0), 0}};
+  r = jl_scan(jl_wrapper_of("K\x01\x85", np_dtype("V8", 2, 8, 16, names_of(raw), fields_of(raw))) + kPayload + ".");
+  EXPECT_EQ(r.verdict, Verdict::Dangerous) << rules(r);
+  // Flags 0 and plain fields: raw bytes.
+  r = jl_scan(jl_wrapper_of("K\x01\x85", np_dtype("V8", 2, 8, 0, names_of(raw), fields_of(raw))) + "\x00"s +
+              std::string(8, 'c') + ".");
+  EXPECT_EQ(r.verdict, Verdict::Clean) << rules(r);
+  // A field's dtype with flags 16 (a structured one) would get numpy's object flags: fail closed.
+  const std::vector<Field> nested = {{"s", np_dtype("V8", 3, 8, 16, names_of(raw), fields_of(raw)), 0}};
+  r = jl_scan(jl_wrapper_of("K\x01\x85", np_dtype("V8", 2, 8, 0, names_of(nested), fields_of(nested))) + kPayload + ".");
+  EXPECT_TRUE(has_rule(r, "bad-joblib")) << rules(r);
+  // The subarray is not looked at by _descr_find_object: an object subarray under flags 0 fails closed.
+  r = jl_scan(jl_wrapper_of("K\x01\x85", np_dtype("V16", 2, 16, 0, "N", "N", "(" + np_dtype("O8", 3, -1, 63) + "K\x02\x85t")) +
+              "\x00"s + std::string(16, '\0') + ".");
+  EXPECT_TRUE(has_rule(r, "bad-joblib")) << rules(r);
+}
+
+TEST(ScanJoblibDtype, WhatNumpyWouldNotPlaceFailsClosed) {
+  const auto f8 = np_dtype("f8", 3, -1, 0);
+  auto bad = [&](const std::string& dtype) {
+    const auto r = jl_scan(jl_wrapper_of("K\x01\x85", dtype) + "\x00"s + std::string(64, '\0') + ".");
+    return r.verdict == Verdict::Error && has_rule(r, "bad-joblib");
+  };
+  const std::vector<Field> past = {{"a", f8, 0}, {"b", f8, 8}};
+  EXPECT_TRUE(bad(np_dtype("V8", 3, 8, 16, names_of(past), fields_of(past))));    // b ends at 16 > 8
+  EXPECT_FALSE(bad(np_dtype("V16", 3, 16, 16, names_of(past), fields_of(past))));  // just fits
+  const std::vector<Field> negative = {{"a", f8, -8}};
+  EXPECT_TRUE(bad(np_dtype("V16", 3, 16, 16, names_of(negative), fields_of(negative))));
+  EXPECT_TRUE(bad(np_dtype("V16", 3, 16, 16, names_of({{"a", f8, 0}, {"z", f8, 8}}), fields_of(past))));  // z not described
+  EXPECT_TRUE(bad(np_dtype("V16", 3, 16, 16, names_of(past))));                       // names without fields
+  EXPECT_TRUE(bad(np_dtype("V16", 1, 16, 16, names_of(past), fields_of(past))));     // version 1: fields[-1]
+  EXPECT_TRUE(bad(np_dtype("V0", 3, 0, 0)));                                          // joblib divides by the item size
+  EXPECT_TRUE(bad(np_dtype("V16", 3, 16, 0, "N", "N", "(" + f8 + "K\x03\x85t")));  // 24-byte subarray in 16
+  EXPECT_FALSE(bad(np_dtype("V16", 3, 16, 0, "N", "N", "(" + f8 + "K\x02\x85t")));
+  EXPECT_TRUE(bad(np_dtype("V8", 3, 8, 200)));                                        // flags are a C char
+  // A dtype that is its own field (through the memo) is bounded.
+  const std::string cyclic = "cnumpy\ndtype\n" + u8("V8") + "\x89\x88\x87R\x94(" + J(3) + u8("|") + "N(" + u8("a") +
+                             "t}(" + u8("a") + "(h\x00" + J(0) + "tu" + J(8) + J(-1) + J(16) + "tb";
+  const auto r = jl_scan(jl_wrapper_of("K\x01\x85", cyclic) + std::string(16, '\0') + ".");
+  EXPECT_EQ(r.verdict, Verdict::Error) << rules(r);
+}
+
+// ---- joblib < 0.10's single file: "ZF", a hex length in 19 bytes, a zlib stream ----
+
+// write_zfile's output: "ZF", the length field (padded to 19 bytes), the zlib stream.
+std::string zfile(const std::string& length, const std::string& stream) {
+  std::string h = "ZF" + length;
+  h.resize(21, ' ');
+  return h + stream;
+}
+// zlib.compress of the 12-byte kBenign and the 22-byte kPayload.
+const std::string kBenign = "\x80\x02]q\x00(K\x01K\x02e."s;
+const std::string kBenignZ = "\x78\x9c\x6b\x60\x8a\x2d\x64\xd0\xf0\x66\xf4\x66\x4a\xd5\x03\x00\x12\xc6\x02\xa5"s;
+const std::string kPayloadZ =
+    "\x78\x9c\x6b\x60\x4a\xce\x2f\xe6\x2a\xae\x2c\x2e\x49\xcd\xe5\x8a\x60\x64\x60\x60\xa8\x68\x0d\xd2\x03\x00\x4f\x9e\x06\x57"s;
+
+TEST(ScanJoblibZFile, TheHeaderIsReadAsIntOfBase16) {
+  EXPECT_EQ(scan_of(zfile("0x16", kPayloadZ)).verdict, Verdict::Dangerous);
+  auto r = scan_of(zfile("0xc", kBenignZ));
+  EXPECT_EQ(r.container, "joblib-zfile");
+  EXPECT_EQ(r.verdict, Verdict::Clean) << rules(r);
+  // What int(x, 16) takes: whitespace around, a sign, no prefix, underscores between digits.
+  for (const char* ok : {"\t0XC\v", "+c", "0x_c", "0_c", "0x0_c"})
+    EXPECT_EQ(scan_of(zfile(ok, kBenignZ)).verdict, Verdict::Clean) << ok;
+  // joblib <= 0.8.4 wrote one space more: the stream starts after it.
+  EXPECT_EQ(scan_of(zfile("0xc", " " + kBenignZ)).verdict, Verdict::Clean);
+  // What it refuses: joblib.load fails before inflating.
+  for (const char* bad : {"0x", "", "0x1__2", "0xc_", "_c", "0xg", "-0xc", "0xc\x1c"}) {
+    r = scan_of(zfile(bad, kPayloadZ));
+    EXPECT_EQ(r.verdict, Verdict::Error) << bad << ": " << rules(r);
+    EXPECT_TRUE(has_rule(r, "bad-joblib")) << bad;
+  }
+  // The length field is 19 bytes: a digit in the 20th is the stream's first byte.
+  r = scan_of("ZF" + std::string(18, '0') + "c" + kBenignZ);
+  EXPECT_EQ(r.verdict, Verdict::Clean) << rules(r);
+}
+
+TEST(ScanJoblibZFile, TheStreamIsInflatedWholeWithinTheBudget) {
+  Options o;
+  o.max_inflated_bytes = 12;  // the stated length is checked first, then what inflates
+  auto r = scan_with(zfile("0xc", kBenignZ), o);
+  EXPECT_FALSE(has_rule(r, "inflation-limit")) << rules(r);
+  o.max_inflated_bytes = 11;
+  r = scan_with(zfile("0xc", kBenignZ), o);
+  EXPECT_EQ(r.verdict, Verdict::Error);
+  EXPECT_TRUE(has_rule(r, "inflation-limit"));
+  o.max_inflated_bytes = 1 << 20;
+  r = scan_with(zfile("0xffffffffffffffffff", kBenignZ), o);  // over 2^64
+  EXPECT_TRUE(has_rule(r, "inflation-limit"));
+  // Cut short: zlib.decompress fails, nothing is unpickled (the payload is not reported).
+  r = scan_of(zfile("0x16", kPayloadZ.substr(0, kPayloadZ.size() - 4)));
+  EXPECT_EQ(r.verdict, Verdict::Error) << rules(r);
+  EXPECT_EQ(r.pickles, 0u);
+  // A length that is not the pickle's: the assert fails (error); python -O loads it, so it is read.
+  r = scan_of(zfile("0x15", kPayloadZ));
+  EXPECT_TRUE(has_rule(r, "bad-joblib"));
+  EXPECT_EQ(r.verdict, Verdict::Dangerous);
+  r = scan_of(zfile("0xd", kBenignZ));
+  EXPECT_EQ(r.verdict, Verdict::Error);
+  // Bytes after the stream: zlib.decompress ignores them.
+  r = scan_of(zfile("0xc", kBenignZ + "junk"));
+  EXPECT_TRUE(has_rule(r, "trailing-data"));
+}
+
+// A zlib stream of one stored (uncompressed) block: header, block, adler32.
+std::string stored_zlib(const std::string& p) {
+  const size_t n = p.size();
+  std::string s = "\x78\x01\x01"s;
+  for (size_t v : {n, ~n}) {
+    s += static_cast<char>(v & 0xff);
+    s += static_cast<char>((v >> 8) & 0xff);
+  }
+  s += p;
+  uint32_t a = 1, b = 0;
+  for (unsigned char c : p) {
+    a = (a + c) % 65521;
+    b = (b + a) % 65521;
+  }
+  for (int i = 3; i >= 0; --i) s += static_cast<char>((((b << 16) | a) >> (8 * i)) & 0xff);
+  return s;
+}
+
+std::string zfile_of(const std::string& pickle) {
+  char len[32];
+  std::snprintf(len, sizeof len, "0x%zx", pickle.size());
+  return zfile(len, stored_zlib(pickle));
+}
+
+TEST(ScanJoblibZFile, ThePickleIsReadAsZipNumpyUnpicklerReadsIt) {
+  EXPECT_EQ(scan_of(zfile_of(kBenign)).verdict, Verdict::Clean);
+  // A NumpyArrayWrapper is an ordinary object there: no data follows its
+  // BUILD, the next opcodes are the pickle's (here a call of os.system).
+  auto r = jl_scan(zfile_of(jl_wrapper("K\x01\x85", "i8", false) + "0" + kPayload.substr(2)));
+  EXPECT_EQ(r.verdict, Verdict::Dangerous) << rules(r);
+  EXPECT_FALSE(has_rule(r, "joblib-arrays")) << rules(r);
+  // NDArrayWrapper reads another file there too.
+  r = jl_scan(zfile_of("\x80\x02" "cjoblib.numpy_pickle_compat\nNDArrayWrapper\n)\x81}b."s));
+  EXPECT_TRUE(has_rule(r, "joblib-external-file")) << rules(r);
 }
 
 }  // namespace
