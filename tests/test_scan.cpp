@@ -438,4 +438,39 @@ TEST(ScanJoblibZFile, ThePickleIsReadAsZipNumpyUnpicklerReadsIt) {
   EXPECT_TRUE(has_rule(r, "joblib-external-file")) << rules(r);
 }
 
+// ---- Options::on_stream: every pickle stream the scan decodes, with its location ----
+
+TEST(ScanStreams, EveryPickleStreamIsHandedOver) {
+  auto seen = [](const std::string& file) {
+    Options o;
+    std::string locs;
+    o.on_stream = [&](std::span<const uint8_t> s, const std::string& loc, size_t pickles) {
+      locs += "[" + loc + "]" + std::to_string(pickles) + (s.empty() ? "empty" : "") + " ";
+    };
+    scan_with(corpus_file(file), o);
+    return locs;
+  };
+  EXPECT_EQ(seen("reduce_global.pkl"), "[]0 ");
+  EXPECT_EQ(seen("torch_zip.pt"), "[archive/data.pkl]0 ");
+  EXPECT_EQ(seen("npy_object.npy"), "[#array]1 ");
+  EXPECT_EQ(seen("joblib_zfile.joblib"), "[(zfile)]0 ");
+  EXPECT_EQ(seen("nested_loads.pkl").substr(0, 6), "[]0 [@");
+  // joblib: the stream, its object array's pickle, then the stream again as pickle.load reads it.
+  EXPECT_EQ(seen("joblib_object.joblib"), "[]0 [#array@" + std::to_string(corpus_file("joblib_object.joblib").find("\x80\x02", 200)) + "]1 []0 ");
+}
+
+TEST(ScanStreams, PickleLoadsReadingOfArrayBytesReportsItsNestedLoads) {
+  // A uint8 array's 45 bytes are, for pickle.load, a call of pickle.loads on
+  // the payload: its steps are reported at their nested location.
+  const std::string inner = "\x80\x02" "cos\nsystem\nX\x01\x00\x00\x00x\x85R."s;
+  const std::string bytes = "cpickle\nloads\nC"s + static_cast<char>(inner.size()) + inner + "\x85R0";
+  const std::string p = jl_wrapper("K"s + static_cast<char>(bytes.size()) + "\x85", "u1", false);
+  const auto r = jl_scan(p + bytes + ".");
+  EXPECT_EQ(r.verdict, Verdict::Dangerous) << rules(r);
+  bool nested_call = false;
+  const std::string at = "@" + std::to_string(p.size() + bytes.size() - 2);  // the REDUCE
+  for (const auto& st : r.steps) nested_call |= st.location == at && st.target == "os.system";
+  EXPECT_TRUE(nested_call) << steps(r);
+}
+
 }  // namespace

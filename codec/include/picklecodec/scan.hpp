@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <span>
 #include <string>
@@ -107,6 +108,13 @@ struct Options {
   uint64_t max_members = 10'000;
   uint64_t max_inflated_bytes = uint64_t{1} << 30;
   uint32_t max_nesting = 4;
+  // Called with each pickle stream the scan decodes: its bytes, the
+  // location of its findings and steps, and how many pickles of it are read
+  // (0: all until the input ends; a .npy object array and a joblib object
+  // array 1, the legacy torch format 5). Zip and tar members, inflated
+  // streams, joblib streams, nested loaders' bytes... fuzz/fuzz_scan.cpp
+  // decodes each one itself and checks the report's steps cover its graph.
+  std::function<void(std::span<const uint8_t> stream, const std::string& location, size_t pickles)> on_stream;
 };
 
 // Scans bytes in memory (kept alive by the caller during the call); `path`

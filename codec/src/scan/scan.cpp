@@ -213,6 +213,7 @@ struct Scanner {
   // Every pickle of a stream. `expected`: how many pickles the container
   // holds (the legacy torch format: 5, then raw storages); 0: all of them.
   void stream(std::span<const uint8_t> data, const std::string& loc, bool kept_pids, size_t expected = 0) {
+    if (opt.on_stream) opt.on_stream(data, loc, expected);
     Judge judge(*this, loc);
     DecodeOptions o = options(judge);
     Joblib jl;
@@ -292,8 +293,17 @@ struct Scanner {
         if ((f.severity == Verdict::Dangerous && !known.count({f.rule, f.message})) ||
             f.rule == "inflation-limit" || f.rule == "too-many-members" || f.rule == "nesting")  // fail closed
           finding(f.severity, f.rule, f.category, "read as pickle.load reads it: " + f.message, f.location, f.offset);
+      // Its steps from the first array on, and those of the nested loaders it
+      // reaches there (LOC@OFFSET): what a reader that is not joblib.load calls.
+      auto after_from = [&](const std::string& l, uint64_t offset) {
+        if (l == loc) return offset >= from;
+        if (!l.starts_with(loc) || l.size() < loc.size() + 2 || l[loc.size()] != '@') return false;
+        uint64_t at = 0;
+        for (size_t i = loc.size() + 1; i < l.size() && l[i] >= '0' && l[i] <= '9'; ++i) at = at * 10 + (l[i] - '0');
+        return at >= from;
+      };
       for (Step& st : plain.steps)
-        if (st.location == loc && st.offset >= from) report.steps.push_back(std::move(st));
+        if (after_from(st.location, st.offset)) report.steps.push_back(std::move(st));
     }
     if (failed) return;
     if (n > 1 && !expected)
@@ -666,6 +676,7 @@ uint64_t Scanner::joblib(std::span<const uint8_t> data, const std::string& loc, 
 // joblib.load reads with pickle.load (the C unpickler, which knows no
 // wrappers) from the same file. -> its length.
 uint64_t Scanner::object_array(std::span<const uint8_t> d, const std::string& loc) {
+  if (opt.on_stream) opt.on_stream(d, loc, 1);
   Judge judge(*this, loc);
   DecodeOptions o = options(judge);
   MemorySource src(d);
