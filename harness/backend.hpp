@@ -17,6 +17,8 @@
 
 namespace pklharness {
 
+struct Equivalence;
+
 inline constexpr int kProtocols = 6;  // 0..5
 
 // A graph to write at every protocol (pickle.dumps of the graph the
@@ -28,11 +30,33 @@ struct GraphCase {
   std::string_view json;        // the same graph as graph JSON (docs/graph-json.md)
 };
 
+// Load and describe: what loading makes, compared as graphs (not as the
+// bytes a dump writes): the loaded graph, or with `hooks` the arguments of
+// the registered classes' set_state (__setstate__) calls, in order.
+struct LoadCase {
+  // How the two answers' graphs and calls compare (not owned): the one
+  // equivalence, with the options the caller's protocol needs.
+  const Equivalence* equivalence = nullptr;
+  // Load with registered classes that log their set_state calls: the codec
+  // decodes with `hooks->registry` (its set_state calls logged in gdoc.hpp's
+  // call_log()), CPython with the classes the instance nodes of
+  // `hooks->json` define. The calls are compared, not the loaded graphs.
+  const GraphCase* hooks = nullptr;
+  // The calls are counted, not compared: a round trip where the two may
+  // build instances in another order (inside sets each writes in its order).
+  bool count_calls_only = false;
+};
+
 // A case: an input to load (a pickle, or a stream of them) then dump at
-// every protocol; or, with `graph`, a graph to dump at every protocol.
+// every protocol; or, with `graph`, a graph to dump at every protocol; or,
+// with `load`, the input loaded and described (LoadCase); or, with `graph`
+// and `load`, a round trip: the graph dumped at `protocol` and that loaded
+// (the dump's refusal, then the load's, then what it made compared).
 struct Case {
   std::string_view input;
   const GraphCase* graph = nullptr;
+  const LoadCase* load = nullptr;
+  int protocol = -1;  // a round trip's
 };
 
 struct Answer {
@@ -41,15 +65,22 @@ struct Answer {
   // Reject: the refusal ("error ResourceLimit: ..." from the codec, "Type:
   // message" from CPython); CannotAnswer: why.
   std::string text;
-  // Accept: per protocol, the bytes written, or the refusal to write.
+  // Accept: per protocol, the bytes written, or the refusal to write (a
+  // round trip: its one dump, whatever the load did).
   struct Dump {
     std::optional<std::string> bytes;
     std::string error;  // when !bytes: "error Code: message" / "Type: message"
     bool ok() const { return bytes.has_value(); }
   };
   std::vector<Dump> dumps;
-  // Accept, the codec only: the graph it read (the compare decodes with it).
+  // Accept: the graph read (the codec's always; a load case's from every
+  // backend).
   std::optional<pkl::Graph> graph;
+  // Accept, a load case with hooks: the argument of each set_state call, in
+  // order, as a node of call_graph(i).
+  std::vector<pkl::NodeId> calls;
+  std::vector<pkl::Graph> call_graphs;  // one per call, or none: the calls are nodes of `graph`
+  const pkl::Graph& call_graph(size_t i) const { return call_graphs.empty() ? *graph : call_graphs[i]; }
 
   bool accepted() const { return kind == Kind::Accept; }
   static Answer cannot(std::string why) {

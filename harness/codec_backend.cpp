@@ -1,5 +1,6 @@
 #include "codec_backend.hpp"
 
+#include "gdoc.hpp"
 #include "picklecodec/encode.hpp"
 #include "picklecodec/error.hpp"
 
@@ -11,7 +12,27 @@ std::string describe_error(const pkl::Error& e) {
 
 Answer CodecBackend::run(const Case& c) {
   Answer a;
-  if (c.graph) {  // the graph itself, written at every protocol
+  std::string written;  // a round trip's dump
+  std::string_view input = c.input;
+  if (c.graph && c.load) {  // a round trip: the graph written at c.protocol, then loaded
+    Answer::Dump d;
+    try {
+      pkl::EncodeOptions eo;
+      eo.protocol = c.protocol;
+      eo.registry = c.graph->registry;
+      written = pkl::encode(*c.graph->graph, c.graph->graph->root(), eo);
+      d.bytes.emplace(written);
+    } catch (const pkl::Error& e) {
+      d.error = describe_error(e);
+    }
+    a.dumps.push_back(std::move(d));
+    if (!a.dumps[0].ok()) {
+      a.kind = Answer::Kind::Reject;
+      a.text = a.dumps[0].error;
+      return a;
+    }
+    input = written;
+  } else if (c.graph) {  // the graph itself, written at every protocol
     a.kind = Answer::Kind::Accept;
     for (int p = 0; p < kProtocols; ++p) {
       Answer::Dump d;
@@ -27,14 +48,24 @@ Answer CodecBackend::run(const Case& c) {
     }
     return a;
   }
+  const GraphCase* hooks = c.load ? c.load->hooks : nullptr;
   try {
-    a.graph.emplace(pkl::decode(c.input, options_));
+    if (hooks) {  // the registry's hooks log each set_state call's argument
+      pkl::DecodeOptions o = options_;
+      o.registry = hooks->registry;
+      call_log().clear();
+      a.graph.emplace(pkl::decode(input, o));
+      a.calls = call_log();
+    } else {
+      a.graph.emplace(pkl::decode(input, options_));
+    }
   } catch (const pkl::Error& e) {
     a.kind = Answer::Kind::Reject;
     a.text = describe_error(e);
     return a;
   }
   a.kind = Answer::Kind::Accept;
+  if (c.load) return a;  // described by the graph (and the calls)
   for (int p = 0; p < kProtocols; ++p) {
     Answer::Dump d;
     try {

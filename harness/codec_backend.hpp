@@ -1,6 +1,7 @@
 // The codec as a backend: pkl::decode with the given options, then
 // pkl::encode at every protocol; a graph case: pkl::encode of the graph at
-// every protocol, with the case's registry.
+// every protocol, with the case's registry; a load case: pkl::decode alone
+// (with hooks, the case's registry, its set_state calls read from call_log()).
 #pragma once
 
 #include "backend.hpp"

@@ -50,6 +50,8 @@ EmbeddedCPython::EmbeddedCPython(const std::string& source_dir) {
 }
 
 Answer EmbeddedCPython::run(const Case& c) {
+  // fuzz/diff_cpython.py answers input cases only (no builder, no graphs).
+  if (c.graph || c.load) return Answer::cannot("embedded CPython answers input cases only");
   Answer a;
   PyObject* arg = PyBytes_FromStringAndSize(c.input.data(), static_cast<Py_ssize_t>(c.input.size()));
   PyObject* r = PyObject_CallOneArg(fn(answer_), arg);

@@ -88,6 +88,34 @@ bool Executor::only_set_order(const std::string& subject, const std::string& ref
   }
 }
 
+// A load case both accepted: the graphs (a = the reference's, b = the
+// subject's) under the case's equivalence; with hooks, the set_state calls
+// instead: as many, and each argument the same.
+Outcome Executor::compare_loads(const Case& c) {
+  static const Equivalence kStrict = Equivalence::strict();
+  const Equivalence& eq = c.load->equivalence ? *c.load->equivalence : kStrict;
+  const std::string sname(subject_.name()), rname(reference_.name());
+  if (!c.load->hooks) {
+    std::string diff = difference(*ref_.graph, ref_.graph->root(), *sub_.graph, sub_.graph->root(), eq);
+    if (diff.empty()) return Outcome();
+    return differ(c, false, "the loaded graphs differ: " + diff,
+                  "graph of " + std::to_string(sub_.graph->size()) + " nodes",
+                  "graph of " + std::to_string(ref_.graph->size()) + " nodes");
+  }
+  if (sub_.calls.size() != ref_.calls.size())
+    return differ(c, false, "set_state ran " + std::to_string(sub_.calls.size()) + " times (" + sname + "), " +
+                                std::to_string(ref_.calls.size()) + " times (" + rname + ")",
+                  std::to_string(sub_.calls.size()) + " calls", std::to_string(ref_.calls.size()) + " calls");
+  for (size_t i = 0; !c.load->count_calls_only && i < sub_.calls.size(); ++i) {
+    std::string diff = difference(ref_.call_graph(i), ref_.calls[i], sub_.call_graph(i), sub_.calls[i], eq);
+    if (!diff.empty())
+      return differ(c, false, "set_state call " + std::to_string(i) + " has another argument: " + diff,
+                    Matching::brief(sub_.call_graph(i), sub_.calls[i]),
+                    Matching::brief(ref_.call_graph(i), ref_.calls[i]));
+  }
+  return Outcome();
+}
+
 Outcome Executor::run(const Case& c) {
   sub_ = Answer();
   ref_ = Answer();
@@ -116,6 +144,19 @@ Outcome Executor::run(const Case& c) {
   sub_ = subject_.run(c);
   const Answer& sub = sub_;
   const std::string rname(reference_.name()), sname(subject_.name());
+  if (c.graph && c.load) {  // a round trip: whether each writes the graph first
+    const bool sd = !sub.dumps.empty() && sub.dumps[0].ok(), rd = !ref.dumps.empty() && ref.dumps[0].ok();
+    if (sd != rd) {
+      Outcome o = differ(c, !sd,
+                         "the dump at protocol " + std::to_string(c.protocol) + " differs (" + sname + " " +
+                             (sd ? std::string("ok") : kind_of(sub.text)) + ", " + rname + " " +
+                             (rd ? std::string("ok") : kind_of(ref.text)) + ")",
+                         sd ? describe(sub.dumps[0]) : sub.text, rd ? describe(ref.dumps[0]) : ref.text);
+      o.protocol = c.protocol;
+      return o;
+    }
+    if (!sd) return Outcome();
+  }
   if (sub.accepted() != ref.accepted()) {
     return differ(c, !sub.accepted(),
                   "accept/reject differs (" + sname + " " + (sub.accepted() ? "ok" : kind_of(sub.text)) + ", " +
@@ -126,6 +167,7 @@ Outcome Executor::run(const Case& c) {
   }
   Outcome same;
   if (!sub.accepted()) return same;
+  if (c.load) return compare_loads(c);
   for (int p = 0; p < kProtocols && p < static_cast<int>(sub.dumps.size()) &&
                   p < static_cast<int>(ref.dumps.size());
        ++p) {

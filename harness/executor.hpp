@@ -1,7 +1,9 @@
 // The executor: sends a case to the subject (the codec) and a reference,
 // compares their answers with the one equivalence, and decides a difference
 // with the one divergence table (divergences.hpp; its python-only rows by
-// the reference). A disagreement comes back with both answers.
+// the reference). A disagreement comes back with both answers. A load case
+// (backend.hpp's LoadCase) compares what the loads made: the graphs, or the
+// set_state calls, by the one equivalence.
 #pragma once
 
 #include <string>
@@ -41,6 +43,7 @@ class Executor {
   // reference accepts may be a codec_message row), or a finding.
   Outcome differ(const Case& c, bool subject_refuses, std::string what, std::string subject, std::string reference);
   bool only_set_order(const std::string& subject, const std::string& reference, int protocol);
+  Outcome compare_loads(const Case& c);
 
   Backend& subject_;
   Backend& reference_;

@@ -4,8 +4,11 @@
 // JSON dumped at every protocol (op build_dump: registered classes as the
 // property tests define them, docs/graph-json.md); an input case is
 // loaded as pickle.loads reads it and dumped at every protocol (op redump).
-// The table's python-only rows of an input case are the server's
-// (op classify, oracle/verdict.py).
+// A load case is its inert load's graph (op load_graph), or with hooks the
+// __setstate__ calls of a load with the graph's hook classes (op
+// load_hooks); a round trip (a graph case with a load) the builder's graph
+// dumped and loaded with them (op setstate_calls). The table's python-only rows of an input case are the
+// server's (op classify, oracle/verdict.py).
 #pragma once
 
 #include "backend.hpp"
@@ -24,6 +27,8 @@ class OracleServer : public Backend {
                                                     const std::string& mine) override;
 
  private:
+  Answer load(const Case& c);
+  Answer round_trip(const Case& c);
   Oracle& server_;
 };
 

@@ -498,14 +498,31 @@ def setstate_calls(doc, protocol, buffers=None):
     return the __setstate__ calls of the load: [(graph of the argument)]."""
     root, b = build(doc, buffers)
     data = inert.dumps(root, protocol, registry=b.registry)
+    res, calls = _load_with(b.factory.classes, data)
+    return data, res, calls
+
+
+_last_classes = [None, None]  # (doc, its class definitions): one graph's loads follow each other
+
+
+def load_hooks(doc, data):
+    """Load `data` with the hook-recording classes the instance nodes of
+    `doc` define (as setstate_calls' load does): -> (load result, the
+    __setstate__ calls: [(graph of the argument)])."""
+    if _last_classes[0] != doc:
+        _last_classes[:] = [doc, build(doc)[1].factory.classes]
+    return _load_with(_last_classes[1], data)
+
+
+def _load_with(classes, data):
     load_factory = HookClassFactory(inert.Registry())
     # Same class definitions for the load (fresh classes: fresh log).
-    for (m, q), (cls, hooks) in b.factory.classes.items():
+    for (m, q), (cls, hooks) in classes.items():
         load_factory.get(m, q, hooks)
     reg_map = load_factory.registered_map()
     res = inert.load_stream(data, registered=reg_map)[0]
     # The loader's Registry re-registers the classes: their home is now the
     # load's registry, which is what graph_of needs.
     if not res.ok:
-        return data, res, []
-    return data, res, [graph_of(state) for _obj, state in load_factory.setstate_log]
+        return res, []
+    return res, [graph_of(state) for _obj, state in load_factory.setstate_log]

@@ -67,6 +67,9 @@ class OracleClient(object):
     def setstate_calls(self, graph, protocol):
         return self.call("setstate_calls", graph=graph, protocol=protocol)
 
+    def load_hooks(self, data, graph):
+        return self.call("load_hooks", data=self.b64(data), graph=graph)
+
     def verdict(self, data, protocol, codec, **opts):
         """The one verdict (oracle/verdict.py) on a recode: codec is ("accept", bytes)
         or ("reject", message, bytes written)."""

@@ -14,6 +14,8 @@ ops:
   build_dump graph, protocols[, buffers(b64 list), oob] ->
             {"dumps": {"<q>": {"ok", "data", "buffers"} | {"ok": false, "error"}}}
   setstate_calls graph, protocol           -> {"data", "accepted", "count", "calls": [graph]}
+  load_hooks data(b64), graph              -> {"accepted", "error"?, "calls": [graph]}: data loaded
+            with the hook classes graph's instance nodes define, as setstate_calls loads
   verdict   data(b64), protocol, codec: {"accept": b64} | {"reject": message, "written": b64}
             [, load options]               -> the one verdict (oracle/verdict.py) on the codec's
             recode of data at protocol: {"status": same|allowed|different|cannot,
@@ -113,6 +115,14 @@ def op_setstate_calls(req):
     return out
 
 
+def op_load_hooks(req):
+    res, calls = builder.load_hooks(req["graph"], _unb64(req["data"]))
+    out = {"accepted": res.ok, "calls": calls}
+    if not res.ok:
+        out["error"] = _err(res.error)
+    return out
+
+
 def op_verdict(req):
     data = _unb64(req["data"])
     q = int(req["protocol"])
@@ -134,7 +144,7 @@ def op_classify(req):
 
 
 OPS = {"version": op_version, "verdict": op_verdict, "classify": op_classify, "redump": op_redump, "load_graph": op_load_graph,
-       "build_dump": op_build_dump, "setstate_calls": op_setstate_calls}
+       "build_dump": op_build_dump, "setstate_calls": op_setstate_calls, "load_hooks": op_load_hooks}
 
 
 def _read_exact(f, n):

@@ -919,6 +919,17 @@ class TestServer(unittest.TestCase):
                 {"t": "instance", "class": ["m9", "S"], "hooks": {"setstate": True, "getstate": True},
                  "state": 1}, {"t": "bool", "v": False}]}, 4)
             self.assertEqual((s["count"], s["calls"][0]["nodes"][0]), (1, {"t": "bool", "v": False}))
+            # load_hooks: the same bytes loaded with the graph's hook classes
+            # (setstate_calls' load), twice (the classes are cached), and bytes
+            # the load refuses.
+            doc = {"root": 0, "nodes": [
+                {"t": "instance", "class": ["m9", "S"], "hooks": {"setstate": True, "getstate": True},
+                 "state": 1}, {"t": "bool", "v": False}]}
+            for _ in range(2):
+                h = c.load_hooks(base64.b64decode(s["data"]), doc)
+                self.assertEqual((h["accepted"], h["calls"]), (True, s["calls"]))
+            h = c.load_hooks(base64.b64decode(s["data"])[:-1], doc)
+            self.assertEqual((h["accepted"], h["calls"], h["error"]["type"]), (False, [], "UnpicklingError"))
             self.assertEqual(c.version(), sys.version)      # still alive after errors
 
 

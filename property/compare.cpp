@@ -140,9 +140,9 @@ uint64_t InstancesByRec::fingerprint(const Matching& m, const Graph& g, NodeId n
 
 }  // namespace
 
-std::string compare(const Graph& a, NodeId ra, const Graph& b, NodeId rb, const CmpOptions& options) {
-  const InstancesByRec instances(options);
-  pklharness::Equivalence eq;
+CmpEquivalence::CmpEquivalence(const CmpOptions& options)
+    : options_(options), rule_(std::make_unique<InstancesByRec>(options_)) {
+  pklharness::Equivalence& eq = eq_;
   eq.atoms_by_value = true;
   // A None state writes no BUILD: it reads back as no state.
   eq.none_state_is_no_state = true;
@@ -152,8 +152,14 @@ std::string compare(const Graph& a, NodeId ra, const Graph& b, NodeId rb, const 
   eq.sets_unordered = options.unordered_sets;
   eq.nan_any = options.nan_any;
   eq.newobj_ex_as_partial = options.protocol == 2 || options.protocol == 3;
-  eq.instances = &instances;
-  return pklharness::difference(a, ra, b, rb, eq);
+  eq.instances = rule_.get();
+}
+
+CmpEquivalence::~CmpEquivalence() = default;
+
+std::string compare(const Graph& a, NodeId ra, const Graph& b, NodeId rb, const CmpOptions& options) {
+  const CmpEquivalence eq(options);
+  return pklharness::difference(a, ra, b, rb, eq.get());
 }
 
 }  // namespace pklprop

@@ -12,8 +12,10 @@
 //    and NaN payloads (protocol 0 writes every NaN as 'nan').
 #pragma once
 
+#include <memory>
 #include <string>
 
+#include "equivalence.hpp"
 #include "picklecodec/value.hpp"
 
 namespace pklprop {
@@ -23,6 +25,23 @@ struct CmpOptions {
   bool unordered_sets = false;   // match set/frozenset members in any order
   bool nan_any = false;          // any NaN equals any NaN
   bool instances_by_class = false;  // `a` holds decoded-style instances too: match them by class only
+};
+
+// The harness's Equivalence for `options` (registered instances by the
+// rule above), for the executor's load cases; not copyable (the
+// Equivalence points at its rule).
+class CmpEquivalence {
+ public:
+  explicit CmpEquivalence(const CmpOptions& options);
+  ~CmpEquivalence();
+  CmpEquivalence(const CmpEquivalence&) = delete;
+  CmpEquivalence& operator=(const CmpEquivalence&) = delete;
+  const pklharness::Equivalence& get() const { return eq_; }
+
+ private:
+  CmpOptions options_;
+  std::unique_ptr<pklharness::InstanceRule> rule_;
+  pklharness::Equivalence eq_;
 };
 
 // "" when `b` from `rb` is `a` from `ra`; else where and how they differ.

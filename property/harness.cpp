@@ -51,26 +51,6 @@ std::string write_regression(const CaseRecord& r, const std::string& reproduce) 
   return base + ".txt";
 }
 
-namespace {
-JVal checked(JVal v) {
-  if (!v.at("ok").truthy()) {
-    const JVal* e = v.find("error");
-    throw std::runtime_error("oracle error: " + (e ? e->at("type").s + ": " + e->at("message").s : std::string("?")));
-  }
-  return v;
-}
-}  // namespace
-
-JVal oracle_setstate_calls(const std::string& graph_json, int protocol) {
-  // Not checked: a dump CPython refuses is an answer too.
-  return oracle().request("{\"op\": \"setstate_calls\", \"protocol\": " + std::to_string(protocol) +
-                          ", \"graph\": " + graph_json + "}");
-}
-
-JVal oracle_load_graph(std::string_view data) {
-  return checked(oracle().request("{\"op\": \"load_graph\", \"data\": \"" + base64_encode(data) + "\"}"));
-}
-
 void report_rate(const char* id, int cases, double seconds) {
   std::printf("[pklprop] %s: %d cases in %.1f s (%.0f cases/minute)\n", id, cases, seconds,
               seconds > 0 ? cases * 60.0 / seconds : 0.0);

@@ -31,10 +31,6 @@ std::string regressions_dir();
 // Writes the record's files; returns the .txt path.
 std::string write_regression(const CaseRecord& r, const std::string& reproduce);
 
-// Oracle requests.
-JVal oracle_setstate_calls(const std::string& graph_json, int protocol);
-JVal oracle_load_graph(std::string_view data);
-
 // Cases per property and elapsed time, printed at the end of each test
 // (for the README's cases-per-minute figures).
 void report_rate(const char* id, int cases, double seconds);

@@ -13,10 +13,26 @@ namespace pklprop {
 using pkl::Error;
 using pkl::ErrorCode;
 
-CPythonRun run_against_cpython(Subject& s) {
+namespace {
+pklharness::CodecBackend& codec_backend() {
   static pklharness::CodecBackend codec;
+  return codec;
+}
+pklharness::OracleServer& cpython_backend() {
   static pklharness::OracleServer server;
-  static pklharness::Executor executor(codec, server);
+  return server;
+}
+// Load cases: the codec decodes inert (or with the case's hooks), with room
+// for the deep graphs and no digit limit, as decode_options() does.
+pklharness::Executor& load_executor() {
+  static pklharness::CodecBackend codec(decode_options(false, true));
+  static pklharness::Executor executor(codec, cpython_backend());
+  return executor;
+}
+}  // namespace
+
+CPythonRun run_against_cpython(Subject& s) {
+  static pklharness::Executor executor(codec_backend(), cpython_backend());
   const pklharness::GraphCase g{&s.graph, &registry(), s.json};
   CPythonRun r;
   r.outcome = executor.run({{}, &g});
@@ -33,21 +49,6 @@ bool allowed_refusal(const Subject& s, int q, const std::string& error) {
   return q <= 1 && s.facts.big_int_text && error.find("digits") != std::string::npos;
 }
 
-namespace {
-// CPython refused; the codec must refuse too, unless the refusal is allowed.
-std::string both_refuse(Subject& s, int q, const std::string& error) {
-  if (allowed_refusal(s, q, error)) return "";
-  try {
-    std::string bytes = encode_graph(s, q);
-    return "CPython refuses (" + error + ") but the codec wrote " + std::to_string(bytes.size()) + " bytes: " +
-           hex(std::string_view(bytes).substr(0, 200));
-  } catch (const Error&) {
-    return "";
-  } catch (const std::exception& e) {
-    return std::string("encode threw a foreign exception: ") + e.what();
-  }
-}
-}  // namespace
 
 std::string check_cpython_bytes(Subject& s, int q, const CPythonRun& r, std::string* evidence) {
   using pklharness::Outcome;
@@ -85,24 +86,17 @@ std::string check_cpython_decode(Subject& s, int q, const pklharness::Answer::Du
     return std::string("encode failed: ") + e.what();
   }
   if (evidence) *evidence = bytes;
-  JVal ans = oracle_load_graph(bytes);
-  const JVal& p = ans.at("pickles")[0];
-  if (!p.at("accepted").truthy()) {
-    const std::string err = p.at("error").at("type").s + ": " + p.at("error").at("message").s;
-    if (q == 0 && s.facts.big_int_text && err.find("digits") != std::string::npos) return "";
-    return "CPython refuses the codec's pickle: " + err;
-  }
   // CPython's inert load (registered classes are stand-ins there too) must
-  // be the codec's inert decode of the same bytes; property 1 ties that to g.
-  pkl::Graph theirs = to_graph(gdoc_from_json(p.at("graph")));
-  pkl::Graph ours;
-  try {
-    ours = pkl::decode(bytes, decode_options(false, true));
-  } catch (const Error& e) {
-    return std::string("the codec's inert decode of its own pickle failed: ") + e.what();
-  }
-  std::string diff = compare(ours, ours.root(), theirs, theirs.root(), cmp_options(s, q));
-  if (!diff.empty()) return "CPython loads the codec's pickle as another graph than the codec's inert decode: " + diff;
+  // be the codec's inert decode of the same bytes, by the executor's load
+  // case; property 1 ties that to g.
+  const CmpEquivalence eq(cmp_options(s, q));
+  const pklharness::LoadCase load{&eq.get(), nullptr};
+  const pklharness::Outcome o = load_executor().run({bytes, nullptr, &load});
+  using Status = pklharness::Outcome::Status;
+  if (o.status == Status::CannotAnswer) return "CPython cannot load the codec's pickle: " + o.divergence;
+  if (o.status == Status::Different)
+    return "CPython and the codec load the codec's pickle differently: " + o.what + "\n  codec:   " + o.subject_answer +
+           "\n  cpython: " + o.reference_answer;
   return check_recode(bytes, q, true);
 }
 
@@ -128,65 +122,49 @@ SetstateStats setstate_stats;
 }  // namespace
 
 std::string check_setstate(Subject& s, int q, std::string* evidence) {
-  // CPython's own answer at every protocol: the oracle loads CPython's bytes
-  // with the shapes' classes, copyreg._reconstructor included (protocols
-  // 0-1 rebuild instances with it), and logs each __setstate__ call once.
+  // Two cases of the executor with the shapes' hook classes, the codec's
+  // set_state calls against CPython's __setstate__ calls (the oracle loads
+  // with the shapes' classes, copyreg._reconstructor included: protocols
+  // 0-1 rebuild instances with it):
+  //  - the round trip: each writes the graph at q and loads its own bytes
+  //    (where CPython refuses to write, the codec refuses; with sets in hash
+  //    order the instances in them may be built in another order: counted);
+  //  - where the bytes differ, CPython's bytes loaded by both.
   const int qi = q >= 0 && q < 6 ? q : 0;
   ++setstate_stats.graphs[qi];
   if (s.facts.falsy_states > 0) ++setstate_stats.falsy[qi];
-  JVal ans = oracle_setstate_calls(s.json, q);
-  if (!ans.at("ok").truthy()) {
-    ++setstate_stats.refused_dumps[qi];
-    const JVal& e = ans.at("error");
-    return both_refuse(s, q, e.at("type").s + ": " + e.at("message").s);
-  }
-  const std::string cpython = base64_decode(ans.at("data").s);
-  if (evidence) *evidence = cpython;
-  const bool accepted = ans.at("accepted").truthy();
-  std::vector<pkl::Graph> want;
-  if (accepted)
-    for (const JVal& c : ans.at("calls").arr) want.push_back(to_graph(gdoc_from_json(c)));
-  if (!accepted) ++setstate_stats.refused_loads[qi];
-  if (!want.empty()) ++setstate_stats.with_calls[qi];
-  setstate_stats.calls[qi] += static_cast<long>(want.size());
+  using Status = pklharness::Outcome::Status;
   CmpOptions co = cmp_options(s, q);
   co.instances_by_class = true;
-  auto run = [&](const std::string& bytes, const char* whose, bool values) -> std::string {
-    call_log().clear();
-    std::optional<pkl::Graph> g;
-    std::string why;
-    try {
-      g = pkl::decode(bytes, decode_options(true, s.facts.deep));
-    } catch (const Error& e) {
-      why = e.what();
-    } catch (const std::exception& e) {
-      return std::string("decode threw a foreign exception: ") + e.what();
-    }
-    if (!accepted) {
-      if (g) return std::string("CPython's load of ") + whose + " fails (" + ans.at("error").at("message").s + ") but the codec decodes it";
-      return "";
-    }
-    if (!g) return std::string("CPython loads ") + whose + " but the codec refuses it: " + why;
-    const std::vector<pkl::NodeId> calls = call_log();
-    if (calls.size() != want.size())
-      return std::string(whose) + ": set_state ran " + std::to_string(calls.size()) + " times, CPython's __setstate__ " +
-             std::to_string(want.size()) + " times";
-    for (size_t i = 0; values && i < calls.size(); ++i) {
-      std::string diff = compare(want[i], want[i].root(), *g, calls[i], co);
-      if (!diff.empty()) return std::string(whose) + ": set_state call " + std::to_string(i) + " has another argument: " + diff;
-    }
+  const CmpEquivalence eq(co);
+  const pklharness::GraphCase g{&s.graph, &registry(), s.json};
+  auto verdict = [](const pklharness::Outcome& o, const std::string& whose) -> std::string {
+    if (o.status == Status::CannotAnswer) return whose + ": CPython cannot answer: " + o.divergence;
+    if (o.status == Status::Different)
+      return whose + ": " + o.what + "\n  codec:   " + o.subject_answer + "\n  cpython: " + o.reference_answer;
     return "";
   };
-  std::string msg = run(cpython, "CPython's pickle", true);
-  if (!msg.empty()) return msg;
-  std::string ours;
-  try {
-    ours = encode_graph(s, q);
-  } catch (const Error& e) {
-    return std::string("CPython writes it, the codec refuses: ") + e.what();
+  pklharness::Executor& ex = load_executor();
+  const pklharness::LoadCase round{&eq.get(), &g, s.facts.unordered_sets};
+  pklharness::Case c{{}, &g, &round};
+  c.protocol = q;
+  const pklharness::Outcome o = ex.run(c);
+  const pklharness::Answer& cpython = ex.reference_answer();
+  const pklharness::Answer::Dump* theirs = cpython.dumps.empty() ? nullptr : &cpython.dumps[0];
+  if (theirs && !theirs->ok()) ++setstate_stats.refused_dumps[qi];
+  if (theirs && theirs->ok()) {
+    if (evidence) *evidence = *theirs->bytes;
+    if (cpython.kind == pklharness::Answer::Kind::Reject) ++setstate_stats.refused_loads[qi];
+    if (!cpython.calls.empty()) ++setstate_stats.with_calls[qi];
+    setstate_stats.calls[qi] += static_cast<long>(cpython.calls.size());
   }
-  // With sets in hash order the instances in them may be built in another order.
-  return run(ours, "the codec's pickle", !s.facts.unordered_sets);
+  std::string msg = verdict(o, "the round trip");
+  if (!msg.empty() || !theirs || !theirs->ok()) return msg;
+  const pklharness::Answer& codec = ex.subject_answer();
+  if (!codec.dumps.empty() && codec.dumps[0].ok() && *codec.dumps[0].bytes == *theirs->bytes) return "";
+  const std::string cpython_bytes = *theirs->bytes;
+  const pklharness::LoadCase load{&eq.get(), &g};
+  return verdict(ex.run({cpython_bytes, nullptr, &load}), "CPython's pickle");
 }
 
 }  // namespace pklprop

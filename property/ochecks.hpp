@@ -30,9 +30,11 @@ bool allowed_refusal(const Subject& s, int protocol, const std::string& error);
 std::string check_cpython_bytes(Subject& s, int protocol, const CPythonRun& r, std::string* evidence);
 // Property 3: decoding CPython's bytes gives g, recode is idempotent (and
 // reproduces CPython's bytes when set order is known). Deep graphs: CPython
-// loads the codec's bytes and gets g.
+// loads the codec's bytes as the codec does (the executor's load case).
 std::string check_cpython_decode(Subject& s, int protocol, const pklharness::Answer::Dump* d, std::string* evidence);
-// Property 4: set_state runs when and as CPython runs __setstate__.
+// Property 4: set_state runs when and as CPython runs __setstate__: each
+// one's round trip at `protocol`, and CPython's bytes loaded by both (the
+// executor's load cases).
 std::string check_setstate(Subject& s, int protocol, std::string* evidence);
 
 }  // namespace pklprop

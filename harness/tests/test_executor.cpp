@@ -5,7 +5,9 @@
 #include <string>
 
 #include "codec_backend.hpp"
+#include "equivalence.hpp"
 #include "executor.hpp"
+#include "picklecodec/decode.hpp"
 #include "picklecodec/encode.hpp"
 
 namespace {
@@ -158,3 +160,91 @@ TEST(Executor, GraphCaseDifferenceNamesItsProtocol) {
   EXPECT_EQ(o.protocol, 3);
   EXPECT_EQ(*ex.reference_answer().dumps[3].bytes, "\x80\x03K\x08."s);
 }
+
+namespace {
+
+// A reference answering every load case with the graph `pickle` decodes to
+// (and, with `calls`, that many set_state calls of that graph's root).
+class LoadRef : public pklharness::Backend {
+ public:
+  LoadRef(std::string pickle, size_t calls = 0) : pickle_(std::move(pickle)), calls_(calls) {}
+  std::string_view name() const override { return "CPython"; }
+  Answer run(const pklharness::Case& c) override {
+    Answer a;
+    if (c.graph && c.load) a.dumps.emplace_back().bytes.emplace("(the reference's bytes)");
+    a.kind = Answer::Kind::Accept;
+    a.graph.emplace(pkl::decode(pickle_));
+    for (size_t i = 0; i < calls_; ++i) {
+      a.call_graphs.push_back(pkl::decode(pickle_));
+      a.calls.push_back(a.call_graphs.back().root());
+    }
+    return a;
+  }
+
+ private:
+  std::string pickle_;
+  size_t calls_;
+};
+
+// A load case (Property.DecodesCPython's deep graphs): the loaded graphs
+// compared by the one equivalence, the reference's as the first graph.
+TEST(Executor, LoadCaseComparesGraphs) {
+  const std::string input = "\x80\x04]q\x00(K\x01K\x02" "e."s;  // [1, 2]
+  const pklharness::Equivalence eq = pklharness::Equivalence::round_trip();
+  const pklharness::LoadCase load{&eq, nullptr};
+  pklharness::CodecBackend codec;
+  LoadRef same(input);
+  EXPECT_EQ(pklharness::Executor(codec, same).run({input, nullptr, &load}).status, Outcome::Status::Same);
+  LoadRef other("\x80\x04]q\x00(K\x01K\x03" "e."s);  // [1, 3]
+  pklharness::Executor ex(codec, other);
+  const Outcome o = ex.run({input, nullptr, &load});
+  EXPECT_EQ(o.status, Outcome::Status::Different);
+  EXPECT_EQ(o.what, "the loaded graphs differ: at root[1]: expected int 3, got int 2");
+  EXPECT_EQ(o.subject_answer, "graph of 6 nodes");  // None, False, True, ... preallocated
+  EXPECT_TRUE(ex.subject_answer().dumps.empty());  // a load case dumps nothing
+  // Sharing is part of the graph: [x, x] against [[], []].
+  LoadRef shared("\x80\x04]q\x00(]q\x01h\x01" "e."s);
+  const std::string distinct = "\x80\x04]q\x00(]q\x01]q\x02" "e."s;
+  EXPECT_EQ(pklharness::Executor(codec, shared).run({distinct, nullptr, &load}).status, Outcome::Status::Different);
+  // Accept against reject is still the first question.
+  Answer reject;
+  reject.kind = Answer::Kind::Reject;
+  reject.text = "UnpicklingError: invalid load key";
+  Canned refuses(reject);
+  EXPECT_EQ(pklharness::Executor(codec, refuses).run({input, nullptr, &load}).what,
+            "accept/reject differs (codec ok, CPython UnpicklingError)");
+}
+
+// A round trip (Property.StateHooks): each writes the graph at the case's
+// protocol and loads it; the dump's refusal, then the set_state calls.
+TEST(Executor, RoundTripComparesDumpsThenCalls) {
+  pkl::Graph g;
+  const pkl::NodeId items[] = {g.integer(7)};
+  g.set_root(g.list(items));  // no registered instance: the codec's load calls set_state 0 times
+  const pklharness::GraphCase gc{&g, nullptr, "(the graph JSON)"};
+  const pklharness::Equivalence eq = pklharness::Equivalence::round_trip();
+  const pklharness::LoadCase load{&eq, &gc};
+  pklharness::Case c{{}, &gc, &load};
+  c.protocol = 2;
+  pklharness::CodecBackend codec;
+  LoadRef no_calls("\x80\x02K\x05."s);
+  pklharness::Executor ex(codec, no_calls);
+  EXPECT_EQ(ex.run(c).status, Outcome::Status::Same);
+  EXPECT_EQ(*ex.subject_answer().dumps.at(0).bytes, pkl::encode(g, g.root(), {.protocol = 2}));
+  LoadRef one_call("\x80\x02K\x05."s, 1);
+  Outcome o = pklharness::Executor(codec, one_call).run(c);
+  EXPECT_EQ(o.status, Outcome::Status::Different);
+  EXPECT_EQ(o.what, "set_state ran 0 times (codec), 1 times (CPython)");
+  // The reference refuses to write the graph: so must the codec.
+  Answer refused;
+  refused.kind = Answer::Kind::Reject;
+  refused.text = "PicklingError: Can't pickle it";
+  refused.dumps.emplace_back().error = refused.text;
+  Canned refuses(refused);
+  o = pklharness::Executor(codec, refuses).run(c);
+  EXPECT_EQ(o.status, Outcome::Status::Different);
+  EXPECT_EQ(o.what, "the dump at protocol 2 differs (codec ok, CPython PicklingError)");
+  EXPECT_EQ(o.protocol, 2);
+}
+
+}  // namespace
