@@ -315,6 +315,43 @@ TEST(ScanJoblibDtype, VersionTwoFlagsAreRecomputedFromTheFields) {
   EXPECT_TRUE(has_rule(r, "bad-joblib")) << rules(r);
 }
 
+// numpy keeps the fields dict it is given, and fixes a version 2 state's
+// flags when BUILD sets it: the pickle can change the dict afterwards.
+std::string v2_then_mutated(const std::string& field_before, const std::string& field_after) {
+  // dtype -> memo 1, its fields dict -> memo 2; then fields['o'] replaced.
+  std::string p = "cnumpy\ndtype\n" + u8("V16") + "\x89\x88\x87Rq\x01(" + J(2) + u8("|") + "N(" + u8("x") + u8("o") +
+                  "t}q\x02(" + u8("x") + "(" + np_dtype("i8", 3, -1, 0) + J(0) + "t" + u8("o") + "(" + field_before +
+                  J(8) + "tu" + J(16) + J(-1) + J(0) + "tb0";
+  p += "h\x02" + u8("o") + "(" + field_after + J(8) + "ts0";
+  return "\x80\x02"s + p + jl_wrapper_of("K\x01\x85", "h\x01").substr(2);
+}
+
+TEST(ScanJoblibDtype, VersionTwoFlagsAreFixedWhenTheStateIsSet) {
+  // An 'O' field at BUILD (numpy: hasobject), an i8 when joblib reads: the data is a pickle.
+  auto r = jl_scan(v2_then_mutated(np_dtype("O8", 3, -1, 63), np_dtype("i8", 3, -1, 0)) + kPayload + ".");
+  EXPECT_EQ(r.verdict, Verdict::Dangerous) << rules(r);
+  EXPECT_EQ(r.pickles, 2u);
+  // An i8 at BUILD (flags 0), an 'O' when joblib reads: object pointers from raw bytes, refused.
+  r = jl_scan(v2_then_mutated(np_dtype("i8", 3, -1, 0), np_dtype("O8", 3, -1, 63)) + std::string(16, '\0') + ".");
+  EXPECT_EQ(r.verdict, Verdict::Error) << rules(r);
+  EXPECT_TRUE(has_rule(r, "bad-joblib"));
+}
+
+TEST(ScanJoblibDtype, ASharedDtypeIsReadOnce) {
+  // 30 levels, each with two fields of the level below (through the memo):
+  // 2^30 paths, 30 dtypes.
+  std::string p = "\x80\x02" + np_dtype("f8", 3, -1, 0) + "q\x00"s;
+  for (int level = 1; level <= 30; ++level) {
+    const std::string below = "h"s + static_cast<char>(level - 1);
+    p += np_dtype("V8", 3, 8, 16, names_of({{"a", "", 0}, {"b", "", 0}}), fields_of({{"a", below, 0}, {"b", below, 0}})) +
+         "q" + static_cast<char>(level);
+  }
+  p += "0" + jl_wrapper_of("K\x01\x85", "h\x1e", false).substr(2) + std::string(8, 'c') + ".";
+  const auto r = jl_scan(p);
+  EXPECT_EQ(r.verdict, Verdict::Clean) << rules(r);
+  EXPECT_FALSE(has_rule(r, "bad-joblib")) << rules(r);
+}
+
 TEST(ScanJoblibDtype, WhatNumpyWouldNotPlaceFailsClosed) {
   const auto f8 = np_dtype("f8", 3, -1, 0);
   auto bad = [&](const std::string& dtype) {

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstdint>
 #include <string_view>
+#include <unordered_map>
+#include <vector>
 
 namespace pkl::scan::detail {
 
@@ -45,30 +47,44 @@ struct Dtype {
   bool found = false;    // what numpy's _descr_find_object says of it (any flag, 'O', or a field found)
 };
 
-std::string read_dtype(const Graph& g, NodeId dt, Dtype& out, int depth);
+// One reading of a dtype: the stream's dtypes, the dtypes being read (a
+// dtype that contains itself), those read (a dtype shared by fields is read
+// once), and at a version 2 BUILD the dtype whose flags are computed now.
+struct DtypeReading {
+  Dtypes& dtypes;
+  NodeId building = kNoNode;
+  std::vector<NodeId> open;
+  std::unordered_map<NodeId, Dtype> done;
+};
+
+std::string read_dtype(const Graph& g, NodeId dt, Dtype& out, DtypeReading& r);
 
 // The fields of a structured dtype (names, and fields: name -> (dtype,
 // offset[, title])), each placed inside the item as numpy's dtype()
 // requires (it refuses an offset < 0 or a field past the itemsize;
 // __setstate__ checks neither, and reading such an array reads outside it).
-std::string read_fields(const Graph& g, NodeId names, NodeId fields, int version, Dtype& d, bool& any_found,
-                        int depth) {
+std::string read_fields(const Graph& g, NodeId names, NodeId fields, bool v2_now, Dtype& d, bool& any_found,
+                        DtypeReading& r) {
   if (g.kind(names) == Kind::None && g.kind(fields) == Kind::None) return {};
   if (g.kind(names) != Kind::Tuple || g.kind(fields) != Kind::Dict)
     return "a structured dtype whose names and fields are not a tuple and a dict";
+  if (r.dtypes.work < g.length(fields)) return "more dtype fields than the scan reads in one stream";
+  r.dtypes.work -= g.length(fields);
+  std::unordered_map<std::string_view, NodeId> by_name;  // a later key replaces an earlier one, as in Python
+  for (const Pair& p : g.dict_items(fields))
+    if (g.kind(p.first) == Kind::Str) by_name[g.as_str(p.first)] = p.second;
   for (NodeId name : g.items(names)) {
     if (g.kind(name) != Kind::Str) return "a structured dtype with a field name that is not a str";
-    NodeId field = kNoNode;
-    for (const Pair& p : g.dict_items(fields))
-      if (g.kind(p.first) == Kind::Str && g.as_str(p.first) == g.as_str(name)) field = p.second;
+    const auto it = by_name.find(g.as_str(name));
     const std::string fname = "field '" + std::string(g.as_str(name)) + "'";
-    if (field == kNoNode) return "the " + fname + " is named but not described (numpy fails)";
+    if (it == by_name.end()) return "the " + fname + " is named but not described (numpy fails)";
+    const NodeId field = it->second;
     if (g.kind(field) != Kind::Tuple || g.length(field) < 2 || g.length(field) > 3)
       return "the " + fname + " is not (dtype, offset[, title])";
     const NodeId off = g.items(field)[1];
     if (g.kind(off) != Kind::Int || !g.int_fits64(off)) return "the " + fname + "'s offset is not an int";
     Dtype sub;
-    if (std::string why = read_dtype(g, g.items(field)[0], sub, depth + 1); !why.empty())
+    if (std::string why = read_dtype(g, g.items(field)[0], sub, r); !why.empty())
       return "the " + fname + ": " + why;
     const int64_t at = g.as_int(off);
     if (at < 0 || sub.itemsize < 0 || at > d.itemsize || sub.itemsize > d.itemsize - at)
@@ -76,21 +92,21 @@ std::string read_fields(const Graph& g, NodeId names, NodeId fields, int version
              " bytes) lies outside the " + std::to_string(d.itemsize) + "-byte item: numpy's dtype() refuses it";
     d.objects |= sub.objects;
     any_found |= sub.found;
-    // A version 2 state makes numpy set the flags of each field's dtype it
-    // finds objects in (a dtype object the pickle may share with another array).
-    if (version < 3 && sub.found && sub.flags != kObjectFlags)
+    // Setting a version 2 state, numpy sets the flags of the field's dtype
+    // it finds objects in (a dtype object the pickle may share with an array).
+    if (v2_now && sub.found && sub.flags != kObjectFlags)
       return "a version 2 dtype state changes the flags of its " + fname + "'s dtype";
   }
   return {};
 }
 
 // (base dtype, shape): the subarray within the item.
-std::string read_subarray(const Graph& g, NodeId sa, Dtype& d, int depth) {
+std::string read_subarray(const Graph& g, NodeId sa, Dtype& d, DtypeReading& r) {
   if (g.kind(sa) == Kind::None) return {};
   if (g.kind(sa) != Kind::Tuple || g.length(sa) != 2 || g.kind(g.items(sa)[1]) != Kind::Tuple)
     return "a subarray that is not (dtype, shape)";
   Dtype base;
-  if (std::string why = read_dtype(g, g.items(sa)[0], base, depth + 1); !why.empty()) return "the subarray: " + why;
+  if (std::string why = read_dtype(g, g.items(sa)[0], base, r); !why.empty()) return "the subarray: " + why;
   uint64_t size = base.itemsize < 0 ? UINT64_MAX : static_cast<uint64_t>(base.itemsize);
   for (NodeId n : g.items(g.items(sa)[1])) {
     if (g.kind(n) != Kind::Int || !g.int_fits64(n) || g.as_int(n) < 0)
@@ -106,16 +122,27 @@ std::string read_subarray(const Graph& g, NodeId sa, Dtype& d, int depth) {
 // numpy.dtype(code, align, copy) with BUILD's state (version, byteorder,
 // subarray, names, fields, elsize, alignment, flags[, metadata]), as
 // np.dtype.__reduce__ writes it and numpy 1.24's __setstate__ reads it
-// (checked against numpy: tests/test_scan.cpp's ScanJoblibDtype):
+// (tried state by state on Debian's numpy 1.24.2; tests/test_scan.cpp's
+// ScanJoblibDtype follows what it does):
 // - the flags of a version 3 or 4 state are taken as they are: bit 0 is
 //   hasobject, whatever the fields hold; a version 2 state's flags are
-//   recomputed by _descr_find_object: objects when the stated flags are not
-//   0, the code is 'O', or a field's dtype has flags (recursively; not the
-//   subarray). Versions 0 and 1 (names under fields[-1]) are not read;
+//   recomputed by _descr_find_object when BUILD sets the state (dtype_built):
+//   objects when the stated flags are not 0, the code is 'O', or a field's
+//   dtype has flags (recursively; not the subarray). Versions 0 and 1
+//   (names under fields[-1]) are not read;
+// - numpy keeps the fields dict it is given, so the fields are read as they
+//   are when joblib reads the array;
 // - a flexible type (S, U, V: structured and subarray dtypes too) takes its
 //   size from elsize, the others from their code.
-std::string read_dtype(const Graph& g, NodeId dt, Dtype& out, int depth) {
-  if (depth > kMaxDtypeDepth) return "dtypes nested deeper than " + std::to_string(kMaxDtypeDepth);
+std::string read_dtype(const Graph& g, NodeId dt, Dtype& out, DtypeReading& r) {
+  if (const auto it = r.done.find(dt); it != r.done.end()) {
+    out = it->second;
+    return {};
+  }
+  if (r.open.size() > kMaxDtypeDepth) return "dtypes nested deeper than " + std::to_string(kMaxDtypeDepth);
+  if (std::find(r.open.begin(), r.open.end(), dt) != r.open.end()) return "a dtype that contains itself";
+  if (r.dtypes.work == 0) return "more dtypes than the scan reads in one stream";
+  --r.dtypes.work;
   if (g.kind(dt) != Kind::Object) return "the dtype is not a numpy.dtype the pickle made";
   const ObjectData& od = g.object_data(dt);
   if (g.kind(od.callable) != Kind::Global || dotted(g.global_data(od.callable)) != "numpy.dtype")
@@ -151,16 +178,24 @@ std::string read_dtype(const Graph& g, NodeId dt, Dtype& out, int depth) {
   if (flexible && elsize < 0) return "a flexible dtype without a size";
   if (flexible) out.itemsize = elsize;
   out.flags = static_cast<int>(flags);
+  const bool v2_now = version < 3 && dt == r.building;
+  const auto fixed = r.dtypes.v2.find(dt);
+  if (version < 3 && !v2_now && (fixed == r.dtypes.v2.end() || fixed->second.first != od.state))
+    return "a version 2 dtype state the scan did not see set";
   bool field_found = false;
-  if (std::string why = read_fields(g, s[3], s[4], static_cast<int>(version), out, field_found, depth); !why.empty())
-    return why;
-  if (std::string why = read_subarray(g, s[2], out, depth); !why.empty()) return why;
-  if (version < 3) out.flags = (out.flags != 0 || kind == 'O' || field_found) ? kObjectFlags : 0;
+  r.open.push_back(dt);
+  std::string why = read_fields(g, s[3], s[4], v2_now, out, field_found, r);
+  if (why.empty()) why = read_subarray(g, s[2], out, r);
+  r.open.pop_back();
+  if (!why.empty()) return why;
+  if (v2_now) out.flags = (out.flags != 0 || kind == 'O' || field_found) ? kObjectFlags : 0;
+  else if (version < 3) out.flags = fixed->second.second;
   out.found = out.flags != 0 || kind == 'O' || field_found;
+  r.done.emplace(dt, out);
   return {};
 }
 
-std::string read_wrapper(const Graph& g, const ObjectData& od, JoblibArray& a) {
+std::string read_wrapper(const Graph& g, const ObjectData& od, Dtypes& dtypes, JoblibArray& a) {
   if (od.state == kNoNode || g.kind(od.state) != Kind::Dict)
     return "the wrapper's state is not a dict of attributes (slots or __setstate__ are not read by the scanner)";
   NodeId dtype = kNoNode, shape = kNoNode, subclass = kNoNode;
@@ -177,7 +212,8 @@ std::string read_wrapper(const Graph& g, const ObjectData& od, JoblibArray& a) {
   const std::string sub = dotted(g.global_data(subclass));
   if (sub != "numpy.ndarray" && sub != "numpy.memmap") a.subclass = subclass;
   Dtype dt;
-  if (std::string why = read_dtype(g, dtype, dt, 0); !why.empty()) return why;
+  DtypeReading r{dtypes, kNoNode, {}, {}};
+  if (std::string why = read_dtype(g, dtype, dt, r); !why.empty()) return why;
   a.object = (dt.flags & kHasObject) != 0;
   if (a.object) return {};  // pickled: the layout does not matter
   // Not hasobject, yet object pointers in the layout: numpy would make them
@@ -199,7 +235,21 @@ std::string read_wrapper(const Graph& g, const ObjectData& od, JoblibArray& a) {
 
 }  // namespace
 
-JoblibArray joblib_array(const Graph& g, NodeId obj) {
+std::string dtype_built(const Graph& g, NodeId obj, Dtypes& dtypes) {
+  if (g.kind(obj) != Kind::Object) return {};
+  const ObjectData& od = g.object_data(obj);
+  if (g.kind(od.callable) != Kind::Global || dotted(g.global_data(od.callable)) != "numpy.dtype" ||
+      g.kind(od.state) != Kind::Tuple || g.length(od.state) < 8 || g.kind(g.items(od.state)[0]) != Kind::Int ||
+      !g.int_fits64(g.items(od.state)[0]) || g.as_int(g.items(od.state)[0]) != 2)
+    return {};
+  Dtype d;
+  DtypeReading r{dtypes, obj, {}, {}};
+  if (std::string why = read_dtype(g, obj, d, r); !why.empty()) return why;
+  dtypes.v2[obj] = {od.state, d.flags};
+  return {};
+}
+
+JoblibArray joblib_array(const Graph& g, NodeId obj, Dtypes& dtypes) {
   JoblibArray a;
   if (g.kind(obj) != Kind::Object) return a;
   bool made_empty = false;
@@ -215,7 +265,7 @@ JoblibArray joblib_array(const Graph& g, NodeId obj) {
     a.problem = "the wrapper is made by calling its class: its attributes come from the call";
     return a;
   }
-  a.problem = read_wrapper(g, g.object_data(obj), a);
+  a.problem = read_wrapper(g, g.object_data(obj), dtypes, a);
   return a;
 }
 

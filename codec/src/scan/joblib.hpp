@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <unordered_map>
+#include <utility>
 
 #include "picklecodec/value.hpp"
 
@@ -29,8 +31,25 @@ struct JoblibArray {
   NodeId subclass = kNoNode;  // the array's class when it is not numpy.ndarray or numpy.memmap (joblib makes one)
 };
 
+// The dtypes of one joblib stream. numpy fixes a version 2 dtype state's
+// flags when BUILD sets it, from the fields as they are then (the pickle can
+// change the fields dict, which the dtype shares, afterwards): `v2` holds
+// what each such dtype got, dtype node -> (its state node, flags). `work`:
+// the dtypes and fields the scan reads in this stream at most (each
+// wrapper reads its dtype whole; fail closed beyond).
+struct Dtypes {
+  std::unordered_map<NodeId, std::pair<NodeId, int>> v2;
+  uint64_t work = 1'000'000;
+};
+
+// At each BUILD of a joblib stream: when `obj` is a numpy.dtype given a
+// version 2 state, records its flags. Not empty: what numpy does there
+// cannot be followed (it would rewrite the flags of a field's dtype, or the
+// state is one the scan does not read): fail closed.
+std::string dtype_built(const Graph& g, NodeId obj, Dtypes& dtypes);
+
 // What joblib.load does after BUILD on `obj` (the object BUILD gave its state to).
-JoblibArray joblib_array(const Graph& g, NodeId obj);
+JoblibArray joblib_array(const Graph& g, NodeId obj, Dtypes& dtypes);
 
 // joblib < 0.10's single-file format, which joblib.load still reads
 // (numpy_pickle_compat.py, read_zfile): "ZF", then 19 bytes that

@@ -204,6 +204,7 @@ struct Scanner {
   struct Joblib {
     Skips skips;
     std::unordered_set<NodeId> built;
+    detail::Dtypes dtypes;  // version 2 dtypes' flags, fixed at their BUILD
     bool seen = false;
   };
   uint64_t joblib(std::span<const uint8_t> data, const std::string& loc, Judge& judge, FrameWalk& walk, Joblib& st,
@@ -626,12 +627,14 @@ void Scanner::zfile(std::span<const uint8_t> d, const std::string& loc) {
 uint64_t Scanner::joblib(std::span<const uint8_t> data, const std::string& loc, Judge& judge, FrameWalk& walk,
                          Joblib& st, const Graph& g, NodeId obj, uint64_t next) {
   if (g.kind(obj) != Kind::Object) return 0;
-  const detail::JoblibArray a = detail::joblib_array(g, obj);
   auto fail = [&](const std::string& what, const std::string& why) -> uint64_t {
     finding(Verdict::Error, "bad-joblib", "",
             what + ": " + why + "; joblib.load may read data here, what follows is not analysed", loc, next);
     throw Error(ErrorCode::ValueError, "a joblib array the scan cannot place", static_cast<int64_t>(next));
   };
+  if (!joblib_compat)
+    if (std::string why = detail::dtype_built(g, obj, st.dtypes); !why.empty()) return fail("numpy.dtype", why);
+  const detail::JoblibArray a = detail::joblib_array(g, obj, st.dtypes);
   // setattr(obj, '__class__', cls) by BUILD's slot state: the object may
   // become one of joblib's wrappers, whose data then follows.
   const ObjectData& od = g.object_data(obj);
