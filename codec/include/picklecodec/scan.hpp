@@ -12,7 +12,9 @@
 // Containers are told by content, never by name: a pickle stream (every
 // pickle of it, and bytes after the last STOP), a zip archive (every member
 // holding a pickle or a .npy; PyTorch's and numpy's .npz; TorchScript
-// flagged), the legacy torch.save format, a .npy with an object dtype.
+// flagged), the legacy torch.save format, a .npy with an object dtype,
+// joblib dumps (the arrays inside the stream; joblib < 0.10's ZF file) and
+// the compressors and archives around them (docs/scan.md).
 #pragma once
 
 #include <cstdint>
@@ -90,7 +92,7 @@ struct Step {
 
 struct Report {
   std::string path;
-  std::string container;  // "pickle", "zip", "torch-zip", "torch-legacy", "npy", "npz"
+  std::string container;  // "pickle", "joblib", "joblib-zfile", "zip", "torch-zip", "torch-legacy", "npy", "gzip", ... (docs/scan.md)
   Verdict verdict = Verdict::Clean;
   uint64_t pickles = 0;   // pickles decoded
   std::vector<Finding> findings;
