@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <memory>
 #include <cstdio>
 #include <string>
 #include <thread>
@@ -180,4 +181,138 @@ TEST(FdSourcePeek, NoPeekDeviceReadsExactly) {
   Decoder dec(src);
   EXPECT_FALSE(dec.next());
   close(fd);
+}
+
+// ---- long bytes read straight into the graph ------------------------------------
+
+namespace {
+
+// A protocol-5 pickle of one long BINBYTES8 (or BYTEARRAY8) of n bytes.
+std::string long_bytes_pickle(size_t n, bool bytearray) {
+  std::string p = "\x80\x05";
+  p += bytearray ? '\x96' : '\x8e';
+  for (int i = 0; i < 8; ++i) p += static_cast<char>((static_cast<uint64_t>(n) >> (8 * i)) & 0xff);
+  for (size_t i = 0; i < n; ++i) p += static_cast<char>('a' + i % 23);
+  return p + ".";
+}
+
+// Writes `data` into a pipe from a thread (more than the pipe holds), closing it after.
+struct PipeFeed {
+  int fds[2] = {-1, -1};
+  std::thread writer;
+  explicit PipeFeed(const std::string& data) {
+    EXPECT_EQ(pipe(fds), 0);
+    writer = std::thread([this, data] {
+      write_all(fds[1], data);
+      close(fds[1]);
+    });
+  }
+  ~PipeFeed() {
+    read_rest(fds[0]);  // what a failed decode left: the writer finishes
+    writer.join();
+    close(fds[0]);
+  }
+};
+
+// What decode() of the same bytes in memory says: the error code and message, or "" when it decodes.
+std::string memory_verdict(const std::string& data, const DecodeOptions& options) {
+  try {
+    decode(data, options);
+  } catch (const Error& e) {
+    return std::to_string(static_cast<int>(e.code())) + " " + e.message();
+  }
+  return "";
+}
+
+std::string stream_verdict(Source& src, const DecodeOptions& options) {
+  try {
+    Decoder dec(src, options);
+    dec.next();
+  } catch (const Error& e) {
+    return std::to_string(static_cast<int>(e.code())) + " " + e.message();
+  }
+  return "";
+}
+
+}  // namespace
+
+// A long bytes or bytearray from a pipe or a file, with and without
+// read-ahead: the same value as from memory, the descriptor left after the
+// STOP when the source must not read ahead, the next pickle read after it.
+TEST(FdSourceLongBytes, SameValueAndOffsetFromPipesAndFiles) {
+  for (bool bytearray : {false, true}) {
+    const std::string first = long_bytes_pickle(300001, bytearray), second = "I42\n.", tail = "tail";
+    const Graph want = decode(first);
+    const std::string_view want_bytes = want.as_bytes(want.root());
+    for (bool ahead : {false, true}) {
+      for (bool file : {false, true}) {
+        SCOPED_TRACE(std::string(bytearray ? "bytearray" : "bytes") + (ahead ? " ahead" : " exact") +
+                     (file ? " file" : " pipe"));
+        int fd = -1;
+        std::unique_ptr<PipeFeed> feed;
+        if (file) {
+          char path[] = "/tmp/picklecodec_fdsource_XXXXXX";
+          fd = mkstemp(path);
+          ASSERT_GE(fd, 0);
+          unlink(path);
+          write_all(fd, first + second + tail);
+          ASSERT_EQ(lseek(fd, 0, SEEK_SET), 0);
+        } else {
+          feed = std::make_unique<PipeFeed>(first + second + tail);
+          fd = feed->fds[0];
+        }
+        FdSource src(fd, ahead);
+        Decoder dec(src);
+        auto a = dec.next();
+        ASSERT_TRUE(a);
+        EXPECT_EQ(a->kind(a->root()), bytearray ? Kind::ByteArray : Kind::Bytes);
+        EXPECT_EQ(a->as_bytes(a->root()), want_bytes);
+        EXPECT_EQ(dec.offset(), first.size());
+        if (!ahead && file) {
+          EXPECT_EQ(lseek(fd, 0, SEEK_CUR), static_cast<off_t>(first.size()));
+        }
+        auto b = dec.next();
+        ASSERT_TRUE(b);
+        EXPECT_EQ(b->as_int(b->root()), 42);
+        if (!ahead) {
+          EXPECT_EQ(read_rest(fd), tail);
+        }
+        if (file) close(fd);
+      }
+    }
+  }
+}
+
+// Cut short, over the input budget, over the graph's byte limit: from a
+// pipe the same error as from memory (the bytes are not charged to the graph
+// before they arrive, and a claim the graph has no room for fails as before).
+TEST(FdSourceLongBytes, TruncatedAndBudgetsAsFromMemory) {
+  const std::string whole = long_bytes_pickle(300001, false);
+  struct Case {
+    size_t keep;
+    uint64_t max_input, max_total;
+  };
+  const Case cases[] = {
+      {whole.size() - 1, 1ull << 32, 8ull << 30},  // no STOP
+      {whole.size() - 2, 1ull << 32, 8ull << 30},  // the last byte of the payload missing
+      {100000, 1ull << 32, 8ull << 30},            // most of the payload missing
+      {whole.size(), 200000, 8ull << 30},          // over max_input_bytes
+      {100000, 200000, 8ull << 30},                // both
+      {whole.size(), 1ull << 32, 200000},          // over max_total_bytes
+      {100000, 1ull << 32, 200000},                // cut short and over max_total_bytes
+  };
+  for (const Case& c : cases) {
+    for (bool ahead : {false, true}) {
+      SCOPED_TRACE("keep " + std::to_string(c.keep) + " max_input " + std::to_string(c.max_input) + " max_total " +
+                   std::to_string(c.max_total) + (ahead ? " ahead" : " exact"));
+      DecodeOptions o;
+      o.limits.max_input_bytes = c.max_input;
+      o.limits.max_total_bytes = c.max_total;
+      const std::string data = whole.substr(0, c.keep);
+      const std::string want = memory_verdict(data, o);
+      PipeFeed feed(data);
+      FdSource src(feed.fds[0], ahead);
+      EXPECT_EQ(stream_verdict(src, o), want);
+    }
+  }
 }

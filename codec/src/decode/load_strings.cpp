@@ -44,10 +44,26 @@ void Machine::push_bytes(std::string_view data) {
   push(GraphAccess::bytes_unshared(g_, data));
 }
 
-void Machine::load_counted_binbytes(size_t width) { push_bytes(in_.take_view(read_size(width, "BINBYTES"))); }
+// A long bytes or bytearray from a stream, read straight into the graph's
+// pages (one copy, where take() would copy into the window first); false
+// when it is not one, or the graph has no room for it (then take() it).
+bool Machine::push_read_straight(uint64_t n, Kind k) {
+  if (n < detail::kPageMin || in_.in_place() || !in_.has_room(n)) return false;
+  char* payload = GraphAccess::try_payload(g_, static_cast<size_t>(n));
+  if (!payload) return false;
+  in_.take_into(reinterpret_cast<uint8_t*>(payload), static_cast<size_t>(n));
+  push(GraphAccess::payload_node(g_, k, payload, static_cast<size_t>(n)));
+  return true;
+}
+
+void Machine::load_counted_binbytes(size_t width) {
+  const uint64_t n = read_size(width, "BINBYTES");
+  if (!push_read_straight(n, Kind::Bytes)) push_bytes(in_.take_view(n));
+}
 
 void Machine::load_counted_bytearray(size_t width) {
-  push(g_.bytearray(in_.take_view(read_size(width, "BYTEARRAY8"))));
+  const uint64_t n = read_size(width, "BYTEARRAY8");
+  if (!push_read_straight(n, Kind::ByteArray)) push(g_.bytearray(in_.take_view(n)));
 }
 
 void Machine::load_unicode() { push(g_.str(raw_unicode_escape_decode(text_line()))); }

@@ -177,6 +177,7 @@ class Machine {
   }
   void push_string_bytes(std::string_view raw);  // STRING/BINSTRING/SHORT_BINSTRING per encoding
   void push_bytes(std::string_view data);        // BINBYTES(8), SHORT_BINBYTES
+  bool push_read_straight(uint64_t n, Kind k);  // a long one from a stream
   NodeId persistent_load(NodeId pid, uint8_t via);
   void require_persistent_load();
   [[noreturn]] void too_deep() const;  // MARK past max_depth

@@ -2,6 +2,7 @@
 #include "decode/reader.hpp"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -266,6 +267,47 @@ const uint8_t* Reader::take_slow(size_t n) {
   const uint8_t* p = cur_;
   cur_ += n;
   return p;
+}
+
+void Reader::take_into(uint8_t* to, size_t n) {
+  const size_t at_hand = std::min(n, static_cast<size_t>(end_ - cur_));
+  if (at_hand) std::memcpy(to, cur_, at_hand);
+  cur_ += at_hand;
+  if (at_hand == n) return;
+  // The window is used up: the pickle takes every byte peeked so far, and
+  // the window starts again, empty, at the buffer's start, where the bytes
+  // after these will be read.
+  if (op_) {
+    op_saved_ = base_ + static_cast<uint64_t>(op_ - origin_);
+    op_ = nullptr;
+  }
+  if (peeking_) commit(end_);
+  base_ = offset();
+  origin_ = cur_ = end_ = buf_.data();
+  committed_ = 0;
+  set_limit();
+  // A step at a time, its pages made present first in one call (fresh
+  // pages faulted in one by one by the kernel's copy cost more than the
+  // copy): pages are taken only for bytes about to arrive.
+  constexpr size_t kStep = size_t{1} << 20;
+  for (size_t got = at_hand; got < n;) {
+    const size_t step_end = std::min(n, got + kStep);
+#ifdef MADV_POPULATE_WRITE
+    const uintptr_t page = 4096;
+    const uintptr_t from = (reinterpret_cast<uintptr_t>(to + got) + page - 1) & ~(page - 1);
+    const uintptr_t upto = reinterpret_cast<uintptr_t>(to + step_end) & ~(page - 1);
+    if (upto > from) ::madvise(reinterpret_cast<void*>(from), upto - from, MADV_POPULATE_WRITE);
+#endif
+    while (got < step_end) {
+      const size_t k = source_->read(to + got, step_end - got);
+      base_ += k;
+      if (k == 0) {
+        eof_ = true;
+        truncated();
+      }
+      got += k;
+    }
+  }
 }
 
 std::string_view Reader::line() {

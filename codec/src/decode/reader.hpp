@@ -65,6 +65,13 @@ class Reader {
     return take_slow(n);
   }
   std::string_view take_view(size_t n) { return {reinterpret_cast<const char*>(take(n)), n}; }
+  // True when the next n bytes are within the pickle's input budget.
+  bool has_room(uint64_t n) const noexcept { return n <= budget_end_ - offset(); }
+  // The next n bytes (has_room(n)) copied to `to`: what the window holds,
+  // then the rest read from the source straight into `to`, not through the
+  // window (one copy of a long argument from a pipe, not two); Truncated if
+  // input ends first, as take(n).
+  void take_into(uint8_t* to, size_t n);
   // The next line, '\n' included; Truncated if input ends first.
   std::string_view line();
   // Makes the next n bytes available without consuming them (FRAME).

@@ -11,6 +11,7 @@
 #include <bit>
 #include <cstddef>
 #include <cstring>
+#include <new>
 #include <span>
 #include <string_view>
 
@@ -162,6 +163,38 @@ class GraphAccess {
       Rec* r = Graph::Impl::new_rec(g, &p, sizeof p, payload.size());
       r->external = Rec::kInGraph;
       return g.add(Kind::Bytes, 0, static_cast<uint64_t>(reinterpret_cast<uintptr_t>(r)));
+    });
+  }
+  // A large bytes or bytearray read straight into the graph (the decoder's
+  // long argument from a stream): `n` (>= kPageMin) bytes on pages of their
+  // own, charged to g as make_rec charges such a payload, for the caller to
+  // fill (the pages take memory only as they are written); null, with
+  // nothing charged, when g's byte limit or the address space has no room
+  // for them (the caller then reads as before, and fails as before).
+  static char* try_payload(Graph& g, size_t n) {
+    if (!g.impl_ || n < detail::kPageMin) return nullptr;
+    const uint64_t cost = sizeof(Rec) + static_cast<uint64_t>(n);
+    if (g.bytes_held_ > g.byte_limit_ || cost > g.byte_limit_ - g.bytes_held_) return nullptr;
+    size_t size = n;
+    void* p;
+    try {
+      p = g.impl_->arena.allocate_pages(size);
+    } catch (const std::bad_alloc&) {
+      return nullptr;
+    }
+    g.charge(cost);
+    return static_cast<char*>(p);
+  }
+  // The node of a payload try_payload gave, now filled: as make_rec's paged record.
+  static NodeId payload_node(Graph& g, Kind k, const char* payload, size_t n) {
+    return detail::guarded([&] {
+      auto* r = static_cast<Rec*>(g.impl_->arena.allocate(sizeof(Rec) + sizeof payload));
+      r->len = n;
+      r->hash = 0;
+      r->hashed = 0;
+      r->external = Rec::kInGraph;
+      std::memcpy(r->inline_chars(), &payload, sizeof payload);
+      return g.add(k, 0, static_cast<uint64_t>(reinterpret_cast<uintptr_t>(r)));
     });
   }
   // Graph::bytes_unshared.
