@@ -50,8 +50,30 @@ enum class PersistentIds : uint8_t {
   Keep,
 };
 
+// Which of CPython's unpicklers the decoder reads as, where they disagree
+// (oracle/loader_diff.py finds and counts the differences; docs/conformance.md
+// §8 lists them). Only the error paths of the default look at it.
+enum class Unpickler : uint8_t {
+  // _pickle.c: pickle.loads, pickle.load, pickle.Unpickler, torch.load.
+  C,
+  // pickle._Unpickler, the pure-Python one (and its subclasses: joblib.load's
+  // NumpyUnpickler). Where it goes on and the C one stops, the decoder goes
+  // on: REDUCE, NEWOBJ and NEWOBJ_EX take any iterable of arguments (a
+  // list's items, a dict's keys: func(*args)); BUILD without __setstate__
+  // skips a falsy state or slot state ("if state:"); FLOAT reads Python's
+  // float() text (spaces, underscores). Where it calls before failing, the
+  // decoder calls (trace) and then fails: SETITEMS with an odd count sets
+  // the leading pairs; INST resolves its class before it looks for the
+  // MARK; APPENDS with no items calls extend([]). Where it fails and the C
+  // one goes on, the decoder fails: APPENDS or ADDITEMS with no items on a
+  // value without extend/append or add. FRAME's bounds (the pure-Python
+  // unpickler's _Unframer) are not checked here: pkl::scan walks them.
+  Python,
+};
+
 struct DecodeOptions {
   Limits limits;
+  Unpickler unpickler = Unpickler::C;
   StringEncoding string_encoding = StringEncoding::Ascii;
   GlobalPolicy policy = GlobalPolicy::Inert;
   // Map Python 2 names (below protocol 3) as CPython's fix_imports=True.

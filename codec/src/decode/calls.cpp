@@ -292,7 +292,7 @@ NodeId Machine::make_registered(int32_t index, NodeId callable, NodeId args, Nod
 }
 
 NodeId Machine::call(NodeId callable, NodeId args) {
-  if (g_.kind(args) != Kind::Tuple) fail(ErrorCode::TypeError, "argument list must be a tuple");
+  if (g_.kind(args) != Kind::Tuple) [[unlikely]] args = star_args(args, "argument list must be a tuple");
   switch (g_.kind(callable)) {
     case Kind::Global: {
       GlobalInfo gi = info(callable);
@@ -664,7 +664,10 @@ NodeId Machine::newobj(NodeId cls, NodeId args, NodeId kwargs, bool ex) {
     g_.object_data(cls).is_class = true;
   }
   if (!is_type) fail_newobj_arg(opname, "class", "a type", cls_type ? std::string(cls_type) : type_name(cls));
-  if (g_.kind(args) != Kind::Tuple) fail_newobj_arg(opname, "args", "a tuple", type_name(args));
+  if (g_.kind(args) != Kind::Tuple) [[unlikely]] {
+    if (!python()) fail_newobj_arg(opname, "args", "a tuple", type_name(args));
+    args = star_args(args, nullptr);
+  }
   if (ex && g_.kind(kwargs) != Kind::Dict) fail_newobj_arg(opname, "kwargs", "a dict", type_name(kwargs));
   const bool has_kwargs = ex && g_.length(kwargs) > 0;
   // tp_new gets the kwargs dict as it is: set and bytearray ignore it,
@@ -763,13 +766,62 @@ void Machine::build(NodeId inst, NodeId state) {
     slot_state = items[1];
   }
   if (g_.kind(dict_state) != Kind::None) {
-    if (g_.kind(dict_state) != Kind::Dict) fail(ErrorCode::ValueError, "state is not a dictionary");
-    set_attrs(inst, dict_state, false);
+    if (g_.kind(dict_state) == Kind::Dict) set_attrs(inst, dict_state, false);
+    else if (!state_skipped(dict_state)) fail(ErrorCode::ValueError, "state is not a dictionary");
   }
   if (slot_state != kNoNode) {
-    if (g_.kind(slot_state) != Kind::Dict) fail(ErrorCode::ValueError, "slot state is not a dictionary");
-    set_attrs(inst, slot_state, true);
+    if (g_.kind(slot_state) == Kind::Dict) set_attrs(inst, slot_state, true);
+    else if (!state_skipped(slot_state)) fail(ErrorCode::ValueError, "slot state is not a dictionary");
   }
+}
+
+// ---- where the pure-Python unpickler parts (DecodeOptions::unpickler) --------------
+
+bool Machine::state_skipped(NodeId state) const {
+  if (!python()) return false;
+  switch (g_.kind(state)) {  // Python's truth of the value; an object is true
+    case Kind::None: return true;
+    case Kind::Bool: return !g_.as_bool(state);
+    case Kind::Int: return g_.int_fits64(state) && g_.as_int(state) == 0;
+    case Kind::Float: return g_.as_float(state) == 0.0;
+    case Kind::Str: return g_.as_str(state).empty();
+    case Kind::Bytes: return g_.as_bytes(state).empty();
+    case Kind::List:
+    case Kind::Tuple:
+    case Kind::Set:
+    case Kind::FrozenSet:
+    case Kind::Dict: return g_.length(state) == 0;
+    default: return false;
+  }
+}
+
+NodeId Machine::star_args(NodeId args, const char* c_error) {
+  if (!python()) fail(ErrorCode::TypeError, c_error);
+  switch (g_.kind(args)) {
+    case Kind::List:
+    case Kind::Set:
+    case Kind::FrozenSet:
+    case Kind::Dict:
+    case Kind::Str:
+    case Kind::Bytes:
+    case Kind::ByteArray: {
+      const std::vector<NodeId> items = iterate(args, "args");
+      check_len(items.size());
+      return g_.tuple(items);
+    }
+    default:
+      fail(ErrorCode::TypeError, "argument after * must be an iterable, not " + type_name(args));
+  }
+}
+
+void Machine::no_items(NodeId target, uint8_t opcode) {
+  const bool add = opcode == op::ADDITEMS;
+  if (traced_target(target)) {
+    if (opt_.trace && !add) [[unlikely]] trace_method(opcode, "extend", target, {});
+    return;
+  }
+  const Kind k = g_.kind(target);
+  if (add ? k != Kind::Set : (k != Kind::List && k != Kind::ByteArray)) no_attribute(target, add ? "add" : "append");
 }
 
 void Machine::set_attrs(NodeId inst, NodeId d, bool slots) {
@@ -796,6 +848,7 @@ void Machine::set_attrs(NodeId inst, NodeId d, bool slots) {
       if (!items.empty()) fail(ErrorCode::TypeError, "'mappingproxy' object does not support item assignment");
       return;
     }
+    if (state_skipped(d)) return;  // the pure-Python unpickler passes over an empty dict
     no_attribute(inst, "__dict__");
   }
   if (items.empty()) return;
@@ -811,7 +864,10 @@ void Machine::set_attrs(NodeId inst, NodeId d, bool slots) {
 void Machine::do_append(int64_t x, uint8_t opcode) {
   const auto len = static_cast<int64_t>(stack_.size());
   if (x > len || x <= static_cast<int64_t>(fence_)) underflow();
-  if (len == x) return;
+  if (len == x) [[unlikely]] {
+    if (python()) no_items(stack_[static_cast<size_t>(x - 1)], opcode);
+    return;
+  }
   const NodeId target = stack_[static_cast<size_t>(x - 1)];
   auto items = top_from(static_cast<size_t>(x));
   // Not a list: CPython calls target.extend(items) (or append per item).
@@ -862,9 +918,14 @@ void Machine::do_setitems(int64_t x, uint8_t opcode) {
   const auto len = static_cast<int64_t>(stack_.size());
   if (x > len || x <= static_cast<int64_t>(fence_)) underflow();
   if (len == x) return;
-  if ((len - x) % 2 != 0) fail_odd_items("SETITEMS");
   const NodeId target = stack_[static_cast<size_t>(x - 1)];
   auto items = top_from(static_cast<size_t>(x));
+  if ((len - x) % 2 != 0) [[unlikely]] {
+    // The pure-Python unpickler sets the leading pairs, then fails.
+    if (python() && opt_.trace && traced_target(target))
+      trace_method(opcode, "__setitem__", target, items.first(items.size() - 1));
+    fail_odd_items("SETITEMS");
+  }
   if (opt_.trace && traced_target(target)) [[unlikely]] trace_method(opcode, "__setitem__", target, items);
   switch (g_.kind(target)) {
     case Kind::Dict: {
@@ -913,7 +974,10 @@ void Machine::do_setitems(int64_t x, uint8_t opcode) {
 void Machine::do_additems(int64_t mark) {
   const auto len = static_cast<int64_t>(stack_.size());
   if (mark > len || mark <= static_cast<int64_t>(fence_)) underflow();
-  if (len == mark) return;
+  if (len == mark) [[unlikely]] {
+    if (python()) no_items(stack_[static_cast<size_t>(mark - 1)], op::ADDITEMS);
+    return;
+  }
   const NodeId target = stack_[static_cast<size_t>(mark - 1)];
   auto items = top_from(static_cast<size_t>(mark));
   if (opt_.trace && traced_target(target)) [[unlikely]] trace_method(op::ADDITEMS, "add", target, items);

@@ -31,10 +31,26 @@ void Machine::load_extension(uint8_t opcode) {
 
 // ---- classes and functions ------------------------------------------------------
 
+// Where the C unpickler's bad_readline stops, the pure-Python one takes
+// readline()[:-1] all the same: an empty line, or the input's last bytes
+// (without '\n': less their last byte), and resolves that name.
+std::string_view Machine::name_line() {
+  std::string_view line;
+  try {
+    line = in_.line();
+  } catch (const Error& e) {
+    if (!python() || e.code() != ErrorCode::Truncated) throw;
+    const auto left = static_cast<size_t>(in_.limit() - in_.cursor());
+    return in_.take_view(left).substr(0, left ? left - 1 : 0);
+  }
+  if (line.size() < 2 && !python()) [[unlikely]] fail_truncated();
+  return line.substr(0, line.size() - 1);
+}
+
 std::pair<std::string, std::string_view> Machine::global_lines(void (*check)(std::string_view)) {
-  std::string module(text_line(true));  // a copy: the next read may move the buffer
+  std::string module(name_line());  // a copy: the next read may move the buffer
   check(module);
-  const std::string_view name = text_line(true);
+  const std::string_view name = name_line();
   check(name);
   return {std::move(module), name};
 }
@@ -74,6 +90,7 @@ void Machine::load_build() {
 }
 
 void Machine::load_inst() {
+  if (marks_.empty()) [[unlikely]] inst_without_mark();
   const size_t mark = marker();
   const auto [module, name] = global_lines(&require_ascii);
   const NodeId cls = find_class(module, name, op::INST);
@@ -82,6 +99,14 @@ void Machine::load_inst() {
   stack_.resize(mark);
   if (opt_.trace) [[unlikely]] trace_call(op::INST, cls, args);
   push(instantiate(cls, args));
+}
+
+void Machine::inst_without_mark() {
+  if (python()) {
+    const auto [module, name] = global_lines(&require_ascii);
+    find_class(module, name, op::INST);
+  }
+  fail(ErrorCode::NoMark, "could not find MARK");
 }
 
 void Machine::load_obj() {

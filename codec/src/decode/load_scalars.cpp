@@ -30,7 +30,17 @@ void Machine::load_counted_long(size_t width) {
   push(g_.integer_le({p, static_cast<size_t>(n)}));
 }
 
-void Machine::load_float() { push(g_.floating(parse_float_line(in_.line()))); }
+void Machine::load_float() {
+  const std::string_view line = in_.line();
+  double v;
+  try {
+    v = parse_float_line(line);
+  } catch (...) {
+    if (!python()) throw;
+    v = py_float_of_bytes(line.substr(0, line.size() - 1));  // pure Python: float(line[:-1])
+  }
+  push(g_.floating(v));
+}
 
 void Machine::load_none() { push(g_.none()); }
 

@@ -160,7 +160,8 @@ class Machine {
   // (CPython's bad_readline otherwise).
   std::string_view text_line(bool nonempty = false);
   // GLOBAL's and INST's "module\nname\n", each checked by `check` (the
-  // name is valid until the next read).
+  // name is valid until the next read); name_line() reads one.
+  std::string_view name_line();
   std::pair<std::string, std::string_view> global_lines(void (*check)(std::string_view));
   // The readable bytes after `data`, an argument just taken from the reader.
   size_t slack_after(std::string_view data) const noexcept {
@@ -181,6 +182,21 @@ class Machine {
   NodeId persistent_load(NodeId pid, uint8_t via);
   void require_persistent_load();
   [[noreturn]] void too_deep() const;  // MARK past max_depth
+
+  // ---- where the pure-Python unpickler parts from the C one
+  // (DecodeOptions::unpickler; read in error branches and rare paths only) -----
+  bool python() const noexcept { return opt_.unpickler == Unpickler::Python; }
+  // INST with no MARK open: the pure-Python unpickler resolves the class first.
+  [[noreturn]] void inst_without_mark();
+  // APPENDS or ADDITEMS with no items on `target`: the pure-Python unpickler
+  // looks up (and for extend, calls) the method all the same.
+  void no_items(NodeId target, uint8_t opcode);
+  // func(*args) of args that is not a tuple: its items as a tuple (pure
+  // Python), else the C unpickler's error `c_error`.
+  NodeId star_args(NodeId args, const char* c_error);
+  // A state BUILD passes over without __setstate__: the pure-Python
+  // unpickler's `if state:` on a falsy one.
+  bool state_skipped(NodeId state) const;
 
   // ---- inline cores: an opcode's meaning written once, for the handlers
   // and the fast loops (decode/fast_run.cpp), which take an opcode only
