@@ -15,6 +15,7 @@
 #include <cstring>
 #include <memory>
 #include <set>
+#include <tuple>
 #include <unordered_set>
 
 #include "picklecodec/decode.hpp"
@@ -163,6 +164,9 @@ class Judge final : public TraceObserver {
   bool nested(const Graph& g, const TraceEvent& e);
   void add(Verdict sev, std::string rule, std::string category, std::string message, uint64_t offset);
   void step(const char* what, std::string target, const TraceEvent& e);
+  // BUILD on an object with a state the loaders read apart when its class
+  // has no __setstate__ (which the scan does not know): a loader-difference.
+  void falsy_state(const Graph& g, const TraceEvent& e);
 
   Scanner& s_;
   std::string loc_;
@@ -188,8 +192,25 @@ struct Scanner {
     o.string_encoding = opt.string_encoding;
     o.persistent_ids = PersistentIds::Keep;
     o.trace = &judge;
+    o.unpickler = unpickler;
     return o;
   }
+
+  // Which of CPython's unpicklers this reading follows (DecodeOptions::
+  // unpickler): stream() reads a stream as each one does.
+  Unpickler unpickler = Unpickler::C;
+  // Options::on_stream is told of this scanner's streams (not of the
+  // second reading of a stream, as the pure-Python unpickler reads it).
+  bool tell_streams = true;
+  // How a reading of a stream ended.
+  struct Outcome {
+    size_t pickles = 0;
+    bool failed = false;
+    uint64_t at = 0;  // where it failed
+    std::string error;
+  };
+  void loaders_differ(const std::string& loc, const Outcome& c, const Outcome& py, const Report& py_report,
+                      size_t first_finding, size_t first_step);
 
   // joblib's arrays are read (joblib.load); false: the stream is read as
   // pickle.load reads it, array bytes as opcodes.
@@ -211,10 +232,37 @@ struct Scanner {
                   const Graph& g, NodeId obj, uint64_t next);
   uint64_t object_array(std::span<const uint8_t> d, const std::string& loc);
 
-  // Every pickle of a stream. `expected`: how many pickles the container
-  // holds (the legacy torch format: 5, then raw storages); 0: all of them.
+  // Every pickle of a stream, read as the C unpickler (pickle.loads,
+  // pickle.load) reads it and again as the pure-Python one does
+  // (pickle._Unpickler; joblib.load's NumpyUnpickler): what either reaches
+  // is reported, and where their steps or outcomes part, a
+  // loader-difference. `expected`: how many pickles the container holds
+  // (the legacy torch format: 5, then raw storages, read by torch.load: the
+  // C unpickler only); 0: all of them.
   void stream(std::span<const uint8_t> data, const std::string& loc, bool kept_pids, size_t expected = 0) {
-    if (opt.on_stream) opt.on_stream(data, loc, expected);
+    if (opt.on_stream && tell_streams) opt.on_stream(data, loc, expected);
+    const Unpickler own = unpickler;  // a nested stream of the pure-Python reading is read twice too
+    unpickler = Unpickler::C;
+    const size_t first_finding = report.findings.size(), first_step = report.steps.size();
+    const Outcome c = read_stream(data, loc, kept_pids, expected);
+    unpickler = own;
+    if (expected) return;
+    Report py_report;
+    Scanner py{opt, py_report};
+    py.depth = depth;
+    py.inflated = inflated;  // one budget for both readings
+    py.members = members;
+    py.read_joblib = read_joblib;
+    py.joblib_compat = joblib_compat;
+    py.unpickler = Unpickler::Python;
+    py.tell_streams = false;
+    const Outcome p = py.read_stream(data, loc, kept_pids, expected);
+    inflated = py.inflated;
+    members = py.members;
+    loaders_differ(loc, c, p, py_report, first_finding, first_step);
+  }
+
+  Outcome read_stream(std::span<const uint8_t> data, const std::string& loc, bool kept_pids, size_t expected) {
     Judge judge(*this, loc);
     DecodeOptions o = options(judge);
     Joblib jl;
@@ -226,6 +274,7 @@ struct Scanner {
     MemorySource src(data);
     Decoder dec(src, o);
     size_t n = 0;
+    Outcome outcome;
     // Each pickle's start, and where its loader difference goes among the findings.
     std::vector<std::pair<uint64_t, size_t>> starts;
     bool failed = false;
@@ -242,6 +291,8 @@ struct Scanner {
       } catch (const Error& e) {
         failed = true;
         const uint64_t at = e.offset() >= 0 ? static_cast<uint64_t>(e.offset()) : start;
+        outcome.at = at;
+        outcome.error = e.what();
         if (n == 0) {
           // The first pickle is what pickle.loads reads: it did not load, and
           // what CPython would do after this point is not known.
@@ -284,6 +335,7 @@ struct Scanner {
       other.depth = depth;
       other.inflated = inflated;  // one budget for both readings
       other.members = members;
+      other.tell_streams = tell_streams;
       other.read_joblib = false;
       other.stream(data, loc, kept_pids, expected);
       inflated = other.inflated;
@@ -306,7 +358,9 @@ struct Scanner {
       for (Step& st : plain.steps)
         if (after_from(st.location, st.offset)) report.steps.push_back(std::move(st));
     }
-    if (failed) return;
+    outcome.pickles = n;
+    outcome.failed = failed;
+    if (failed) return outcome;
     if (n > 1 && !expected)
       finding(Verdict::Suspicious, "several-pickles", "",
               "the stream holds " + std::to_string(n) +
@@ -314,6 +368,7 @@ struct Scanner {
               loc, 0);
     if (n == 0) finding(Verdict::Error, "empty", "", "no pickle in the input", loc, 0);
     (void)kept_pids;
+    return outcome;
   }
 
   // .npy: the header, then an object array's pickle (numpy.load(allow_pickle=True)).
@@ -358,6 +413,64 @@ struct Scanner {
   void zip_readers_agree(std::span<const uint8_t> d, const std::string& loc);
   void unwrap(std::span<const uint8_t> d, const std::string& loc, const char* kind);
 };
+
+void Scanner::loaders_differ(const std::string& loc, const Outcome& c, const Outcome& py, const Report& pr,
+                             size_t first_finding, size_t first_step) {
+  auto key = [](const Step& s) { return std::tie(s.what, s.target, s.opcode, s.location, s.offset); };
+  // This stream's own steps in each reading, in order, up to where they part.
+  std::vector<const Step*> cs, ps;
+  for (size_t k = first_step; k < report.steps.size(); ++k)
+    if (report.steps[k].location == loc) cs.push_back(&report.steps[k]);
+  for (const Step& s : pr.steps)
+    if (s.location == loc) ps.push_back(&s);
+  size_t i = 0;
+  while (i < cs.size() && i < ps.size() && key(*cs[i]) == key(*ps[i])) ++i;
+  const bool same_steps = i == cs.size() && i == ps.size();
+  const bool same_end = c.failed == py.failed && c.pickles == py.pickles && (!c.failed || c.at == py.at);
+  // What the pure-Python reading reaches that the C one does not: its
+  // findings (how it ends is told by the difference below) and steps.
+  std::set<std::tuple<std::string, std::string, std::string, uint64_t>> known;
+  for (size_t k = first_finding; k < report.findings.size(); ++k) {
+    const Finding& f = report.findings[k];
+    known.emplace(f.rule, f.message, f.location, f.offset);
+  }
+  const size_t at = first_finding;
+  for (const Finding& f : pr.findings) {
+    const bool how_it_ends = f.location == loc && (f.rule == "load-error" || f.rule == "trailing-data" ||
+                                                   f.rule == "several-pickles" || f.rule == "empty");
+    if (how_it_ends || known.count({f.rule, f.message, f.location, f.offset})) continue;
+    finding(f.severity, f.rule, f.category, "read as the pure-Python unpickler reads it: " + f.message, f.location,
+            f.offset);
+  }
+  std::set<std::tuple<std::string, std::string, std::string, std::string, uint64_t>> seen;
+  for (size_t k = first_step; k < report.steps.size(); ++k) {
+    const Step& s = report.steps[k];
+    seen.emplace(s.what, s.target, s.opcode, s.location, s.offset);
+  }
+  for (const Step& s : pr.steps)
+    if (!seen.count({s.what, s.target, s.opcode, s.location, s.offset})) report.steps.push_back(s);
+  if (same_steps && same_end) return;
+  auto side = [&](const std::vector<const Step*>& steps, const Outcome& o) -> std::string {
+    if (i < steps.size())
+      return "goes on: " + steps[i]->what + " " + steps[i]->target + " (" + steps[i]->opcode + " at offset " +
+             std::to_string(steps[i]->offset) + ")";
+    if (o.failed) return "stops: " + o.error;
+    return "loads " + std::to_string(o.pickles) + (o.pickles == 1 ? " pickle" : " pickles");
+  };
+  uint64_t where = UINT64_MAX;
+  if (i < cs.size()) where = cs[i]->offset;
+  if (i < ps.size()) where = std::min(where, ps[i]->offset);
+  if (where == UINT64_MAX) where = std::min(c.failed ? c.at : UINT64_MAX, py.failed ? py.at : UINT64_MAX);
+  if (where == UINT64_MAX) where = 0;
+  report.verdict = std::max(report.verdict, Verdict::Suspicious);
+  report.findings.insert(
+      report.findings.begin() + static_cast<ptrdiff_t>(at),
+      Finding{Verdict::Suspicious, "loader-difference", "",
+              "CPython's loaders part here" + std::string(i ? " (after " + std::to_string(i) + (i == 1 ? " step" : " steps") + " alike)" : "") +
+                  ": the C unpickler (pickle.loads, pickle.load) " + side(cs, c) +
+                  "; the pure-Python unpickler (pickle._Unpickler, joblib.load) " + side(ps, py),
+              loc, where});
+}
 
 uint32_t le32(const uint8_t* p) { return p[0] | (uint32_t{p[1]} << 8) | (uint32_t{p[2]} << 16) | (uint32_t{p[3]} << 24); }
 uint16_t le16(const uint8_t* p) { return static_cast<uint16_t>(p[0] | (p[1] << 8)); }
@@ -679,9 +792,10 @@ uint64_t Scanner::joblib(std::span<const uint8_t> data, const std::string& loc, 
 // joblib.load reads with pickle.load (the C unpickler, which knows no
 // wrappers) from the same file. -> its length.
 uint64_t Scanner::object_array(std::span<const uint8_t> d, const std::string& loc) {
-  if (opt.on_stream) opt.on_stream(d, loc, 1);
+  if (opt.on_stream && tell_streams) opt.on_stream(d, loc, 1);
   Judge judge(*this, loc);
   DecodeOptions o = options(judge);
+  o.unpickler = Unpickler::C;
   MemorySource src(d);
   Decoder dec(src, o);
   try {
@@ -821,6 +935,39 @@ void Judge::step(const char* what, std::string target, const TraceEvent& e) {
   s_.report.steps.push_back(Step{what, std::move(target), op_name(e.opcode), loc_, e.offset});
 }
 
+void Judge::falsy_state(const Graph& g, const TraceEvent& e) {
+  // Python's truth of a state that is neither a dict nor None: the C
+  // unpickler refuses any ("state is not a dictionary"), the pure-Python one
+  // passes over a falsy one (`if state:`) and goes on.
+  auto falsy = [&](NodeId n) {
+    switch (g.kind(n)) {
+      case Kind::Bool: return !g.as_bool(n);
+      case Kind::Int: return g.int_fits64(n) && g.as_int(n) == 0;
+      case Kind::Float: return g.as_float(n) == 0.0;
+      case Kind::Str: return g.as_str(n).empty();
+      case Kind::Bytes: return g.as_bytes(n).empty();
+      case Kind::List:
+      case Kind::Tuple:
+      case Kind::Set:
+      case Kind::FrozenSet: return g.length(n) == 0;
+      default: return false;
+    }
+  };
+  NodeId state = e.args, slots = kNoNode;
+  if (g.kind(state) == Kind::Tuple && g.length(state) == 2) {
+    slots = g.items(state)[1];
+    state = g.items(state)[0];
+  }
+  const bool slot_none = slots != kNoNode && g.kind(slots) == Kind::None;
+  if (!falsy(state) && !(slots != kNoNode && (falsy(slots) || slot_none))) return;
+  add(Verdict::Suspicious, "loader-difference", "",
+      "BUILD with a " + std::string(slot_none ? "None slot state" : "falsy state that is not a dict") + " on " +
+          describe(g, e.target) +
+          ": if its class has no __setstate__, the C unpickler (pickle.loads, pickle.load) stops here (state is not "
+          "a dictionary) and the pure-Python unpickler (pickle._Unpickler, joblib.load) passes over it and goes on",
+      e.offset);
+}
+
 void Judge::check_global(std::string_view module, std::string_view qualname, uint8_t use, const char* what,
                          const TraceEvent& e, bool scanned) {
   const std::string name = std::string(module) + "." + std::string(qualname);
@@ -925,6 +1072,9 @@ void Judge::on_event(const TraceEvent& e, const Graph& g) {
             e.offset);
       } else if (g.kind(e.target) == Kind::Object) {
         const NodeId m = maker(g, e.target);
+        // An allowlisted class is trusted to take its state (its __setstate__).
+        if (build && (m == kNoNode || !(s_.opt.policy.uses(g.global_data(m).module, g.global_data(m).qualname) & kBuild)))
+          falsy_state(g, e);
         if (m == kNoNode) {
           add(Verdict::Suspicious, "build-on-result", "reflection",
               describe(g, e.target) + " receives " + what + " (an object no allowlisted class made)", e.offset);
