@@ -133,6 +133,7 @@ def libarchive_write(members, fmt, filt=None):
 
 SYSTEM = glob("os", "system") + b"(" + binu(CMD) + b"tR."
 SYSTEM4 = P4 + u("os") + u("system") + b"\x93" + u(CMD) + b"\x85R."
+AFTER = glob("os", "system") + binu(CMD) + b"\x85R."  # the payload after a point where loaders part
 BENIGN = P2 + b"]q\x00(K\x01K\x02e."
 
 # joblib.dump's files, made by joblib itself (python3-joblib and
@@ -298,6 +299,36 @@ SAMPLES = [
      "a FRAME inside an unfinished frame: the pure-Python unpickler refuses it, the C one reads on",
      P4 + b"\x95" + struct.pack("<Q", 30) + u("os") + u("system") + b"\x95" + struct.pack("<Q", 20)
      + b"\x93" + u(CMD) + b"\x85R."),
+    # Where the C unpickler stops and the pure-Python one (joblib.load's) goes on, or the reverse
+    # (oracle/loader_diff.py): the payload after the point where they part.
+    ("loader_reduce_list.pkl", "loaders disagree: REDUCE arguments", "dangerous", True,
+     "str(*['x']) by REDUCE with a list: the C unpickler refuses it, the pure-Python one calls it and goes on",
+     P2 + glob("builtins", "str") + b"]" + binu("x") + b"aR0" + AFTER),
+    ("loader_newobj_list.pkl", "loaders disagree: NEWOBJ arguments", "dangerous", True,
+     "object.__new__(object, *[]) by NEWOBJ with a list: the C unpickler refuses it, the pure-Python one goes on",
+     P2 + glob("builtins", "object") + b"]\x81" + b"0" + AFTER),
+    ("loader_build_falsy.pkl", "loaders disagree: BUILD state", "dangerous", True,
+     "BUILD of 0 on an OrderedDict (no __setstate__): the C unpickler refuses the state, the pure-Python one "
+     "passes over it and goes on",
+     P2 + glob("collections", "OrderedDict") + b")RK\x00b0" + AFTER),
+    ("loader_setitems_odd.pkl", "loaders disagree: SETITEMS count", "dangerous", True,
+     "SETITEMS of three items on os.environ: the pure-Python unpickler sets the first pair before it fails, "
+     "the C one sets none",
+     P2 + glob("os", "environ") + b"(" + binu("PICKLETOOL_SCAN") + binu("1") + binu("x") + b"u."),
+    ("loader_inst_no_mark.pkl", "loaders disagree: INST without MARK", "dangerous", True,
+     "INST with no MARK: the pure-Python unpickler imports os.system before it looks for the MARK",
+     b"ios\nsystem\n."),
+    ("loader_global_at_end.pkl", "loaders disagree: a name line at the end", "dangerous", True,
+     "GLOBAL's name without its newline at the end of the input: the C unpickler refuses it, the pure-Python "
+     "one imports os.system (readline()[:-1] of 'systemX')",
+     b"cos\nsystemX"),
+    ("loader_float_text.pkl", "loaders disagree: FLOAT text", "dangerous", True,
+     "FLOAT ' 1.5 ': the C unpickler refuses the spaces, the pure-Python one (float()) reads it and goes on",
+     b"(F 1.5 \n" + glob("os", "system") + binu(CMD) + b"\x85Rl."),
+    ("loader_appends_empty.pkl", "loaders disagree: APPENDS with no items", "dangerous", True,
+     "APPENDS with no items on a dict: the C unpickler does nothing, the pure-Python one fails "
+     "(no dict.append): the payload after it runs under pickle.load only",
+     P2 + b"}(e0" + AFTER),
     ("fix_imports.pkl", "Python 2 names (fix_imports)", "dangerous", True,
      "__builtin__.eval, mapped to builtins.eval below protocol 3",
      P2 + glob("__builtin__", "eval") + binu("1+1") + b"\x85R."),
