@@ -129,6 +129,31 @@ TEST(Unpickler, FloatReadsPythonsFloatText) {
   EXPECT_EQ(run("F1.0x\n.", Unpickler::Python).back(), "error @0: could not convert string to float: b'1.0x'");
 }
 
+TEST(Unpickler, AFrameLongerThanTheInputHoldsWhatIsLeft) {
+  // FRAME of 9 bytes, 3 follow: C "pickle data was truncated"; pure Python reads what there is.
+  const std::string d = "\x80\x04\x95\x09\x00\x00\x00\x00\x00\x00\x00K\x01."s;
+  EXPECT_EQ(run(d, Unpickler::C).back(), "error @2: pickle data was truncated");
+  EXPECT_EQ(run(d, Unpickler::Python).back(), "ok 1");
+  // Just long enough: the same under both.
+  const std::string exact = "\x80\x04\x95\x03\x00\x00\x00\x00\x00\x00\x00K\x01."s;
+  EXPECT_EQ(run(exact, Unpickler::C), run(exact, Unpickler::Python));
+}
+
+TEST(Unpickler, PersidAtTheEndTakesTheCutLine) {
+  // PERSID "ab" without '\n' at the end: pure Python hands "a" to persistent_load, then EOF.
+  Recorder r;
+  DecodeOptions o;
+  o.trace = &r;
+  o.persistent_ids = PersistentIds::Keep;
+  o.unpickler = Unpickler::Python;
+  EXPECT_THROW(decode("Pab"s, o), Error);
+  EXPECT_EQ(r.lines, (Lines{"0 PERSID other"}));
+  o.unpickler = Unpickler::C;
+  r.lines.clear();
+  EXPECT_THROW(decode("Pab"s, o), Error);
+  EXPECT_EQ(r.lines, (Lines{}));
+}
+
 // ---- the pure-Python unpickler calls before it fails --------------------------
 
 TEST(Unpickler, SetitemsWithAnOddCountSetsTheLeadingPairs) {
@@ -178,6 +203,21 @@ TEST(Unpickler, EmptyAppendsAndAdditemsLookUpTheirMethod) {
   EXPECT_EQ(run(P2 + "](\x90.", Unpickler::C).back(), "ok []");
   EXPECT_EQ(run(P2 + "](\x90.", Unpickler::Python).back(), "error @4: 'list' object has no attribute 'add'");
   EXPECT_EQ(run(P2 + "\x8f(\x90.", Unpickler::Python).back(), "ok <set>");
+}
+
+TEST(Unpickler, IntTextWithANulOrACOctal) {
+  // The C unpickler reads up to a NUL and reads "017" as octal; int() refuses both.
+  EXPECT_EQ(run("I12\x00x\n."s, Unpickler::C).back(), "ok 12");
+  EXPECT_EQ(run("I12\x00x\n."s, Unpickler::Python).back(),
+            "error @0: invalid literal for int(): a NUL in the line (the C unpickler reads up to it)");
+  EXPECT_EQ(run("I017\n.", Unpickler::C).back(), "ok 15");
+  EXPECT_EQ(run("I017\n.", Unpickler::Python).back(), "error @0: invalid literal for int() with base 0: a C octal ('017')");
+  // Just outside: "000" is 0 and "01" True under both; "0x17" is hex under both.
+  for (const char* d : {"I000\n.", "I01\n.", "I0x17\n.", "L017L\n."})
+    EXPECT_EQ(run(d, Unpickler::C), run(d, Unpickler::Python)) << d;
+  EXPECT_EQ(run("K\x01p1\x00\n."s, Unpickler::C).back(), "ok 1");
+  EXPECT_EQ(run("K\x01p1\x00\n."s, Unpickler::Python).back(),
+            "error @2: invalid literal for int(): a NUL in the line (the C unpickler reads up to it)");
 }
 
 // ---- the same under both ------------------------------------------------------------

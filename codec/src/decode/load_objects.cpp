@@ -34,7 +34,7 @@ void Machine::load_extension(uint8_t opcode) {
 // Where the C unpickler's bad_readline stops, the pure-Python one takes
 // readline()[:-1] all the same: an empty line, or the input's last bytes
 // (without '\n': less their last byte), and resolves that name.
-std::string_view Machine::name_line() {
+std::string_view Machine::name_line(bool nonempty) {
   std::string_view line;
   try {
     line = in_.line();
@@ -43,7 +43,7 @@ std::string_view Machine::name_line() {
     const auto left = static_cast<size_t>(in_.limit() - in_.cursor());
     return in_.take_view(left).substr(0, left ? left - 1 : 0);
   }
-  if (line.size() < 2 && !python()) [[unlikely]] fail_truncated();
+  if (line.size() < 2 && nonempty && !python()) [[unlikely]] fail_truncated();
   return line.substr(0, line.size() - 1);
 }
 
@@ -153,7 +153,7 @@ NodeId Machine::persistent_load(NodeId pid, uint8_t via) {
 
 void Machine::load_persid() {
   require_persistent_load();
-  const std::string_view text = text_line();
+  const std::string_view text = name_line(false);
   if (first_non_ascii(text) != std::string_view::npos)
     fail(ErrorCode::BadArgument, "persistent IDs in protocol 0 must be ASCII strings");
   push(persistent_load(g_.str(text), op::PERSID));
@@ -176,7 +176,12 @@ void Machine::load_proto() {
 void Machine::load_frame() {
   const uint64_t n = le(in_.take(kWidth<op::FRAME>), kWidth<op::FRAME>);
   if (n > kSsizeMax) fail_too_large("FRAME length", "of");
-  in_.prefetch(n);
+  try {
+    in_.prefetch(n);
+  } catch (const Error& e) {
+    // The pure-Python unpickler's frame holds what is left (file.read(n)).
+    if (!python() || e.code() != ErrorCode::Truncated) throw;
+  }
 }
 
 Graph Machine::load_stop() {

@@ -8,9 +8,35 @@
 
 namespace pkl::detail {
 
-void Machine::load_int() { push(parse_int_line(g_, in_.line(), opt_.limits.max_int_digits)); }
+void Machine::load_int() {
+  const std::string_view line = in_.line();
+  push(parse_int_line(g_, line, opt_.limits.max_int_digits));
+  if (python()) [[unlikely]] py_int_text(line, true);
+}
 
-void Machine::load_long() { push(parse_long_line(g_, in_.line(), opt_.limits.max_int_digits)); }
+void Machine::load_long() {
+  const std::string_view line = in_.line();
+  push(parse_long_line(g_, line, opt_.limits.max_int_digits));
+  if (python()) [[unlikely]] py_int_text(line, false);
+}
+
+void Machine::py_int_text(std::string_view line, bool c_octal) {
+  const std::string_view s = line.substr(0, line.size() - 1);
+  if (s.find('\0') != std::string_view::npos)
+    fail(ErrorCode::ValueError, "invalid literal for int(): a NUL in the line (the C unpickler reads up to it)");
+  if (!c_octal || s == "00" || s == "01") return;  // INT's False and True, not int()'s
+  auto space = [](char c) { return c == ' ' || (c >= '\t' && c <= '\r'); };
+  size_t i = 0;
+  while (i < s.size() && space(s[i])) ++i;
+  if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+  if (i + 1 >= s.size() || s[i] != '0') return;
+  bool nonzero = false;
+  size_t j = i + 1;
+  for (; j < s.size() && s[j] >= '0' && s[j] <= '7'; ++j) nonzero |= s[j] != '0';
+  while (j < s.size() && space(s[j])) ++j;
+  if (nonzero && j == s.size())
+    fail(ErrorCode::ValueError, "invalid literal for int() with base 0: a C octal ('" + std::string(s) + "')");
+}
 
 void Machine::load_binintx(NumArg a) { push_number(a.kind(), num_bits(a, le(in_.take(a.width), a.width))); }
 
@@ -32,14 +58,11 @@ void Machine::load_counted_long(size_t width) {
 
 void Machine::load_float() {
   const std::string_view line = in_.line();
-  double v;
-  try {
-    v = parse_float_line(line);
-  } catch (...) {
-    if (!python()) throw;
-    v = py_float_of_bytes(line.substr(0, line.size() - 1));  // pure Python: float(line[:-1])
+  if (python()) [[unlikely]] {
+    push(g_.floating(py_float_of_bytes(line.substr(0, line.size() - 1))));  // float(readline()[:-1])
+    return;
   }
-  push(g_.floating(v));
+  push(g_.floating(parse_float_line(line)));
 }
 
 void Machine::load_none() { push(g_.none()); }

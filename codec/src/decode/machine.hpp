@@ -160,8 +160,9 @@ class Machine {
   // (CPython's bad_readline otherwise).
   std::string_view text_line(bool nonempty = false);
   // GLOBAL's and INST's "module\nname\n", each checked by `check` (the
-  // name is valid until the next read); name_line() reads one.
-  std::string_view name_line();
+  // name is valid until the next read); name_line() reads one (and
+  // PERSID's, which may be empty: `nonempty` false).
+  std::string_view name_line(bool nonempty = true);
   std::pair<std::string, std::string_view> global_lines(void (*check)(std::string_view));
   // The readable bytes after `data`, an argument just taken from the reader.
   size_t slack_after(std::string_view data) const noexcept {
@@ -197,6 +198,10 @@ class Machine {
   // A state BUILD passes over without __setstate__: the pure-Python
   // unpickler's `if state:` on a falsy one.
   bool state_skipped(NodeId state) const;
+  // INT, LONG, GET and PUT's line (read by the C unpickler's rules) as the
+  // pure-Python unpickler's int() reads it: a NUL before the '\n' (where
+  // C stops reading) or, for INT, a C octal ("017") is refused.
+  void py_int_text(std::string_view line, bool c_octal);
 
   // ---- inline cores: an opcode's meaning written once, for the handlers
   // and the fast loops (decode/fast_run.cpp), which take an opcode only
