@@ -52,7 +52,7 @@ enum class PersistentIds : uint8_t {
 
 // Which of CPython's unpicklers the decoder reads as, where they disagree
 // (oracle/loader_diff.py finds and counts the differences; docs/conformance.md
-// §8 lists them). Only the error paths of the default look at it.
+// §11 lists them). Only the error paths of the default look at it.
 enum class Unpickler : uint8_t {
   // _pickle.c: pickle.loads, pickle.load, pickle.Unpickler, torch.load.
   C,
@@ -61,12 +61,15 @@ enum class Unpickler : uint8_t {
   // on: REDUCE, NEWOBJ and NEWOBJ_EX take any iterable of arguments (a
   // list's items, a dict's keys: func(*args)); BUILD without __setstate__
   // skips a falsy state or slot state ("if state:"); FLOAT reads Python's
-  // float() text (spaces, underscores). Where it calls before failing, the
-  // decoder calls (trace) and then fails: SETITEMS with an odd count sets
-  // the leading pairs; INST resolves its class before it looks for the
-  // MARK; APPENDS with no items calls extend([]). Where it fails and the C
-  // one goes on, the decoder fails: APPENDS or ADDITEMS with no items on a
-  // value without extend/append or add. FRAME's bounds (the pure-Python
+  // float() text (spaces, underscores); a FRAME longer than the input holds
+  // what is left; GLOBAL, INST and PERSID at the end of the input take the
+  // cut line (readline()[:-1]). Where it calls before failing, the decoder
+  // calls (trace) and then fails: SETITEMS with an odd count sets the
+  // leading pairs; INST resolves its class before it looks for the MARK;
+  // APPENDS with no items calls extend([]). Where it fails and the C one
+  // goes on, the decoder fails: APPENDS or ADDITEMS with no items on a value
+  // without extend/append or add; int()'s text (a NUL where C stops
+  // reading, INT's C octal "017"). FRAME's bounds (the pure-Python
   // unpickler's _Unframer) are not checked here: pkl::scan walks them.
   Python,
 };
