@@ -68,6 +68,22 @@ class TestClassify(unittest.TestCase):
                          "marks-over-max-depth")
         self.assertIsNone(verdict.classify(b"(", "error ResourceLimit: (max_depth)", "rejected: UnpicklingError: x"))
 
+    def test_graph_case_is_the_empty_input(self):
+        # The C++ harness classifies a graph case (both sides dump a graph,
+        # nothing is loaded) as the empty input (docs/harness.md, "Graph cases
+        # and the python-only rows"): a dump's row applies, a load's cannot.
+        refused = "error Unpicklable: Can't pickle <class 's..C'>: import of module 's.' failed"
+        self.assertEqual(verdict.classify(b"", refused, "ok (5 bytes): 80044e2e00"), "empty-component-module-dump")
+        self.assertIsNone(verdict.classify(b"", "error Unpicklable: Can't pickle <class 'm.C'>", "ok (5 bytes)"))
+        self.assertIsNone(verdict.classify(b"", "ok (5 bytes): 00", "ok (5 bytes): 01"))
+        # The same difference on the codec's bytes of a graph holding an
+        # unevaluated codec call would be allowed: why a graph case is not
+        # classified by its bytes.
+        codec_call = divergences.input_bytes(next(e for e in divergences.DIVERGENCES
+                                                  if e["id"] == "codecs-not-evaluated"))
+        self.assertEqual(verdict.classify(codec_call + b"\x00", "ok (5 bytes): 00", "ok (5 bytes): 01"),
+                         "codecs-not-evaluated")
+
     def test_memo_index_limit(self):
         at = b"\x80\x04Nr" + divergences.MAX_MEMO_INDEX.to_bytes(4, "little") + b"."
         over = b"\x80\x04Nr" + (divergences.MAX_MEMO_INDEX + 1).to_bytes(4, "little") + b"."
