@@ -68,7 +68,8 @@ Engine::Engine(const Graph* g, Graph* mg, const EncodeOptions& options, std::str
       bin_(proto_ > 0),
       inline_ok_(!options.persistent_id),
       buf_(out),
-      out_(out) {
+      out_(out),
+      externs_(externs) {
   if (options.protocol > kHighestProtocol)
     fail(ErrorCode::Usage, "pickle protocol must be <= " + std::to_string(kHighestProtocol));
   memo_.assign(g_.size());
@@ -78,7 +79,6 @@ Engine::Engine(const Graph* g, Graph* mg, const EncodeOptions& options, std::str
   // few bytes a node (a float is 9): reserved, not touched, so the output
   // buffer is not copied as it grows.
   out_.reserve((proto_ < 3 ? 2 : 1) * GraphAccess::payload_bytes(g_) + 10 * g_.size() + 4096);
-  out_.set_externs(externs);
   stack_.reserve(64);
 }
 

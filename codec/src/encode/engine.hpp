@@ -369,6 +369,7 @@ class Engine {
   Val empty_tuple_ = kNoVal;
   Val latin1_ = kNoVal;  // the 'latin1' literal of save_bytes
   Val object_new_ = kNoVal;
+  std::vector<Extern>* externs_;  // Out::write_bytes_stable's (last: the hot members keep their places)
 };
 
 // Shared helpers (encode/scalars.cpp).

@@ -57,11 +57,7 @@ class Out {
 
   // Frames are on from protocol 4 (after the PROTO opcode), as dump() does.
   void set_framing(bool on) { framing_ = on; }
-  // Payloads of kExternMin bytes and more that write_bytes is told are
-  // stable are recorded in `externs` instead of copied (Encoder::dump, whose
-  // sink takes the pieces: a recode of 100 MB of blobs mapped from its input
-  // touches no 100 MB output buffer). Null (encode() into a string): copied.
-  void set_externs(std::vector<Extern>* externs) { externs_ = externs; }
+  // The least payload write_bytes_stable records as an Extern.
   static constexpr size_t kExternMin = kFrameSizeTarget;
 
 #define PKL_OUT_HOT __attribute__((always_inline)) inline
@@ -155,9 +151,7 @@ class Out {
 
   // A header and its payload; a payload of 64 KiB or more goes outside any
   // frame (the frame before it is committed, and the next write opens a new one).
-  // `stable`: data stays valid and unchanged until the pickle is written out,
-  // so a large one may be recorded as an Extern rather than copied.
-  void write_bytes(const char* header, size_t header_size, std::string_view data, bool stable = false) {
+  void write_bytes(const char* header, size_t header_size, std::string_view data) {
     if (data.size() <= 64) {
       // A short str or bytes: header and payload with one capacity check.
       if (framing_ && frame_start_ == kNoFrame) open_frame();
@@ -167,18 +161,29 @@ class Out {
       len_ += header_size + data.size();
       return;
     }
-    if (stable && externs_ && data.size() >= kExternMin) [[unlikely]] {
-      static_assert(kExternMin >= kFrameSizeTarget, "an extern payload is outside any frame");
-      commit_frame();
-      const bool framing = framing_;
-      framing_ = false;
-      write(header, header_size);
-      externs_->push_back({len_, data.data(), data.size()});
-      framing_ = framing;
-      return;
-    }
     write_made(header, header_size, data.size(), 0,
                [&](char* p) { std::memcpy(p, data.data(), data.size()); });
+  }
+
+  // write_bytes of a payload of kExternMin bytes or more that stays valid
+  // and unchanged until the pickle is written out: recorded in `externs`
+  // instead of copied (Encoder::dump, whose sink takes the pieces: a recode
+  // of 100 MB of blobs mapped from its input touches no 100 MB output
+  // buffer); copied when `externs` is null (encode() into a string). Out of
+  // line: the hot write_bytes stays as small as it was.
+  [[gnu::noinline]] void write_bytes_stable(const char* header, size_t header_size, std::string_view data,
+                                            std::vector<Extern>* externs) {
+    static_assert(kExternMin >= kFrameSizeTarget, "an extern payload is outside any frame");
+    if (!externs || data.size() < kExternMin) {
+      write_bytes(header, header_size, data);
+      return;
+    }
+    commit_frame();
+    const bool framing = framing_;
+    framing_ = false;
+    write(header, header_size);
+    externs->push_back({len_, data.data(), data.size()});
+    framing_ = framing;
   }
 
   // write_bytes of a header and a payload of `size` bytes that make(p)
@@ -232,7 +237,6 @@ class Out {
   size_t cap_ = 0;
   bool framing_ = false;
   size_t frame_start_ = kNoFrame;
-  std::vector<Extern>* externs_ = nullptr;
 };
 
 }  // namespace pkl::enc

@@ -258,11 +258,10 @@ bool Engine::stable_payload(Val v) const {
   return k == Kind::Str || k == Kind::Bytes;
 }
 
-void Engine::save_str_data(Val v, std::string_view data) {
+void Engine::save_str_data(Val, std::string_view data) {
   if (bin_) {
     char header[9];
-    out_.write_bytes(header, str_header(header, data.size()), data,
-                     data.size() >= Out::kExternMin && stable_payload(v));
+    out_.write_bytes(header, str_header(header, data.size()), data);
   } else {
     const std::string encoded = raw_unicode_escape(data);
     out_.op(op::UNICODE);
@@ -290,7 +289,10 @@ void Engine::save_bytes_data(Val v, std::string_view data) {
   } else {
     too_large_below_protocol_4("bytes object");
   }
-  out_.write_bytes(header, len, data, size >= Out::kExternMin && stable_payload(v));
+  if (size >= Out::kExternMin && stable_payload(v)) [[unlikely]]
+    out_.write_bytes_stable(header, len, data, externs_);
+  else
+    out_.write_bytes(header, len, data);
   memo_put(v);
 }
 
