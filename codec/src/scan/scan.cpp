@@ -209,6 +209,22 @@ struct Scanner {
     uint64_t at = 0;  // where it failed
     std::string error;
   };
+  // Another reading of the same bytes, into `r`, on this scanner's budgets
+  // (one budget for every reading); budget_back() takes back what it used.
+  Scanner again(Report& r) const {
+    Scanner s{opt, r};
+    s.depth = depth;
+    s.inflated = inflated;
+    s.members = members;
+    s.read_joblib = read_joblib;
+    s.joblib_compat = joblib_compat;
+    s.tell_streams = tell_streams;
+    return s;
+  }
+  void budget_back(const Scanner& s) {
+    inflated = s.inflated;
+    members = s.members;
+  }
   void loaders_differ(const std::string& loc, const Outcome& c, const Outcome& py, const Report& py_report,
                       size_t first_finding, size_t first_step);
 
@@ -248,17 +264,11 @@ struct Scanner {
     unpickler = own;
     if (expected) return;
     Report py_report;
-    Scanner py{opt, py_report};
-    py.depth = depth;
-    py.inflated = inflated;  // one budget for both readings
-    py.members = members;
-    py.read_joblib = read_joblib;
-    py.joblib_compat = joblib_compat;
+    Scanner py = again(py_report);
     py.unpickler = Unpickler::Python;
     py.tell_streams = false;
     const Outcome p = py.read_stream(data, loc, kept_pids, expected);
-    inflated = py.inflated;
-    members = py.members;
+    budget_back(py);
     loaders_differ(loc, c, p, py_report, first_finding, first_step);
   }
 
@@ -331,15 +341,10 @@ struct Scanner {
                   " inside this stream, from here on; pickle.load reads those bytes as opcodes",
               loc, from);
       Report plain;
-      Scanner other{opt, plain};
-      other.depth = depth;
-      other.inflated = inflated;  // one budget for both readings
-      other.members = members;
-      other.tell_streams = tell_streams;
+      Scanner other = again(plain);
       other.read_joblib = false;
       other.stream(data, loc, kept_pids, expected);
-      inflated = other.inflated;
-      members = other.members;
+      budget_back(other);
       std::set<std::pair<std::string, std::string>> known;
       for (const Finding& f : report.findings) known.emplace(f.rule, f.message);
       for (Finding& f : plain.findings)
