@@ -170,10 +170,10 @@ std::string encode(const Graph& graph, Int root, const EncodeOptions& options = 
 // each dump() is an independent pickle with its own memo, written once it
 // is whole, then flushed: a dump that fails writes nothing (where CPython's
 // pickle.dump to a file leaves what it wrote), and the pickles before it
-// stay written. The graph's large bytes and strs (64 KiB and more at
-// protocol 3 and up) are not copied into the encoder's buffer: the sink
-// gets them from the graph (a view's from the caller's memory) between the
-// buffer's pieces, so one pickle may be several write() calls.
+// stay written. The graph's large bytes (64 KiB and more, at protocol 3
+// and up) are not copied into the encoder's buffer: the sink gets them from
+// the graph (a view's from the caller's memory) between the buffer's
+// pieces, so one pickle may be several write() calls.
 class Encoder {
  public:
   Encoder(Sink& sink, EncodeOptions options = {}) : sink_(sink), options_(std::move(options)) {}
