@@ -432,6 +432,24 @@ void Scanner::loaders_differ(const std::string& loc, const Outcome& c, const Out
   while (i < cs.size() && i < ps.size() && key(*cs[i]) == key(*ps[i])) ++i;
   const bool same_steps = i == cs.size() && i == ps.size();
   const bool same_end = c.failed == py.failed && c.pickles == py.pickles && (!c.failed || c.at == py.at);
+  const bool differ = !same_steps || !same_end;
+  auto side = [&](const std::vector<const Step*>& steps, const Outcome& o) -> std::string {
+    if (i < steps.size())
+      return "goes on: " + steps[i]->what + " " + steps[i]->target + " (" + steps[i]->opcode + " at offset " +
+             std::to_string(steps[i]->offset) + ")";
+    if (o.failed) return "stops: " + o.error;
+    return "loads " + std::to_string(o.pickles) + (o.pickles == 1 ? " pickle" : " pickles");
+  };
+  uint64_t where = UINT64_MAX;
+  if (i < cs.size()) where = cs[i]->offset;
+  if (i < ps.size()) where = std::min(where, ps[i]->offset);
+  if (where == UINT64_MAX) where = std::min(c.failed ? c.at : UINT64_MAX, py.failed ? py.at : UINT64_MAX);
+  if (where == UINT64_MAX) where = 0;
+  // The message now: `cs` points into report.steps, which grows below.
+  const std::string alike = i ? " (after " + std::to_string(i) + (i == 1 ? " step" : " steps") + " alike)" : "";
+  const std::string message = !differ ? "" :
+      "CPython's loaders part here" + alike + ": the C unpickler (pickle.loads, pickle.load) " + side(cs, c) +
+      "; the pure-Python unpickler (pickle._Unpickler, joblib.load) " + side(ps, py);
   // What the pure-Python reading reaches that the C one does not: its
   // findings (how it ends is told by the difference below) and steps.
   std::set<std::tuple<std::string, std::string, std::string, uint64_t>> known;
@@ -439,7 +457,6 @@ void Scanner::loaders_differ(const std::string& loc, const Outcome& c, const Out
     const Finding& f = report.findings[k];
     known.emplace(f.rule, f.message, f.location, f.offset);
   }
-  const size_t at = first_finding;
   for (const Finding& f : pr.findings) {
     const bool how_it_ends = f.location == loc && (f.rule == "load-error" || f.rule == "trailing-data" ||
                                                    f.rule == "several-pickles" || f.rule == "empty");
@@ -454,27 +471,11 @@ void Scanner::loaders_differ(const std::string& loc, const Outcome& c, const Out
   }
   for (const Step& s : pr.steps)
     if (!seen.count({s.what, s.target, s.opcode, s.location, s.offset})) report.steps.push_back(s);
-  if (same_steps && same_end) return;
-  auto side = [&](const std::vector<const Step*>& steps, const Outcome& o) -> std::string {
-    if (i < steps.size())
-      return "goes on: " + steps[i]->what + " " + steps[i]->target + " (" + steps[i]->opcode + " at offset " +
-             std::to_string(steps[i]->offset) + ")";
-    if (o.failed) return "stops: " + o.error;
-    return "loads " + std::to_string(o.pickles) + (o.pickles == 1 ? " pickle" : " pickles");
-  };
-  uint64_t where = UINT64_MAX;
-  if (i < cs.size()) where = cs[i]->offset;
-  if (i < ps.size()) where = std::min(where, ps[i]->offset);
-  if (where == UINT64_MAX) where = std::min(c.failed ? c.at : UINT64_MAX, py.failed ? py.at : UINT64_MAX);
-  if (where == UINT64_MAX) where = 0;
+  if (!differ) return;
   report.verdict = std::max(report.verdict, Verdict::Suspicious);
   report.findings.insert(
-      report.findings.begin() + static_cast<ptrdiff_t>(at),
-      Finding{Verdict::Suspicious, "loader-difference", "",
-              "CPython's loaders part here" + std::string(i ? " (after " + std::to_string(i) + (i == 1 ? " step" : " steps") + " alike)" : "") +
-                  ": the C unpickler (pickle.loads, pickle.load) " + side(cs, c) +
-                  "; the pure-Python unpickler (pickle._Unpickler, joblib.load) " + side(ps, py),
-              loc, where});
+      report.findings.begin() + static_cast<ptrdiff_t>(first_finding),
+      Finding{Verdict::Suspicious, "loader-difference", "", message, loc, where});
 }
 
 uint32_t le32(const uint8_t* p) { return p[0] | (uint32_t{p[1]} << 8) | (uint32_t{p[2]} << 16) | (uint32_t{p[3]} << 24); }
