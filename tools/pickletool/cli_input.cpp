@@ -1,5 +1,6 @@
 #include "cli_input.hpp"
 
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -32,6 +33,14 @@ Input::Input(const std::string& path) : fd_(path, OpenFd::Read) {
       return;
     }
   }
+  // A pipe holds 64 KiB by default: a read each 64 KiB, and the writer and
+  // this process taking turns as often. Ask for 1 MiB (the default most an
+  // unprivileged process may set); the pipe is ours to read, and a failure
+  // leaves it as it was.
+#ifdef F_SETPIPE_SZ
+  struct stat ps {};
+  if (::fstat(fd_.fd(), &ps) == 0 && S_ISFIFO(ps.st_mode)) ::fcntl(fd_.fd(), F_SETPIPE_SZ, 1 << 20);
+#endif
   source_ = std::make_unique<pkl::FdSource>(fd_.fd(), /*may_read_ahead=*/true);
 }
 
