@@ -4,6 +4,7 @@
 #include "text/utf8.hpp"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -96,13 +97,63 @@ std::string repr_str(std::string_view utf8) {
   return out;
 }
 
+namespace {
+
+// Each byte's text in a bytes repr (up to 4 characters, read as one word)
+// and its length, for each quote and for bytes / bytearray: a large bytes
+// is written a table lookup and a 4-byte store a byte, not a branch each.
+struct ByteEscapes {
+  uint32_t text[256];
+  uint8_t len[256];
+};
+
+const ByteEscapes& byte_escapes(char quote, bool bytearray) {
+  static const auto tables = [] {
+    std::array<ByteEscapes, 4> t{};
+    for (int k = 0; k < 4; ++k) {
+      const char q = (k & 1) ? '"' : '\'';
+      const bool ba = (k & 2) != 0;
+      for (int c = 0; c < 256; ++c) {
+        char buf[4] = {};
+        uint8_t n;
+        if (c == static_cast<uint8_t>(q) || c == '\\' || (ba && c == '\'')) {
+          buf[0] = '\\';
+          buf[1] = static_cast<char>(c);
+          n = 2;
+        } else if (c == '\t' || c == '\n' || c == '\r') {
+          buf[0] = '\\';
+          buf[1] = c == '\t' ? 't' : c == '\n' ? 'n' : 'r';
+          n = 2;
+        } else if (c < 0x20 || c >= 0x7f) {
+          buf[0] = '\\';
+          buf[1] = 'x';
+          buf[2] = kHexDigits[c >> 4];
+          buf[3] = kHexDigits[c & 0xf];
+          n = 4;
+        } else {
+          buf[0] = static_cast<char>(c);
+          n = 1;
+        }
+        std::memcpy(&t[k].text[c], buf, 4);
+        t[k].len[c] = n;
+      }
+    }
+    return t;
+  }();
+  return tables[(quote == '"' ? 1 : 0) | (bytearray ? 2 : 0)];
+}
+
+}  // namespace
+
 std::string repr_bytes(std::string_view data, bool bytearray) {
   // Both pick the quote as str does; bytes escapes the chosen quote only,
   // bytearray always escapes a single quote (CPython's bytearray_repr):
   // repr(bytearray(b"'")) is bytearray(b"\'").
   const char quote = choose_quote(data);
+  const ByteEscapes& esc = byte_escapes(quote, bytearray);
   // Written through a pointer into room for the worst case (4 characters a
-  // byte), then trimmed: a large bytes is mostly \xNN escapes.
+  // byte, and the last store's 3 spare), then trimmed: a large bytes is
+  // mostly \xNN escapes.
   std::string out;
   out.resize(data.size() * 4 + 16);
   char* w = out.data();
@@ -114,25 +165,9 @@ std::string repr_bytes(std::string_view data, bool bytearray) {
   *w++ = 'b';
   *w++ = quote;
   for (char ch : data) {
-    auto c = static_cast<uint8_t>(ch);
-    if (c == static_cast<uint8_t>(quote) || c == '\\' || (bytearray && c == '\'')) {
-      *w++ = '\\';
-      *w++ = ch;
-    } else if (c == '\t') {
-      put("\\t");
-    } else if (c == '\n') {
-      put("\\n");
-    } else if (c == '\r') {
-      put("\\r");
-    } else if (c < 0x20 || c >= 0x7f) {
-      w[0] = '\\';
-      w[1] = 'x';
-      w[2] = kHexDigits[c >> 4];
-      w[3] = kHexDigits[c & 0xf];
-      w += 4;
-    } else {
-      *w++ = ch;
-    }
+    const auto c = static_cast<uint8_t>(ch);
+    std::memcpy(w, &esc.text[c], 4);
+    w += esc.len[c];
   }
   *w++ = quote;
   if (bytearray) *w++ = ')';
