@@ -191,6 +191,21 @@ TEST(MutationGaps, BytesOfAListOfBoolsTakesThemAsInts) {
   EXPECT_EQ(ba.as_bytes(ba.root()), "\x01\x00"s);
 }
 
+// ---- bytes() and bytearray() of a bytearray ----
+// The decoder evaluates bytes(x) and bytearray(x) for a bytearray x by
+// copying its bytes; a mutant that dropped the copy (an empty result) went
+// unnoticed (ci/mutate m8e781c26ac). CPython 3.11: pickle.loads of these
+// gives b'xy' and bytearray(b'xy').
+TEST(MutationGaps, BytesOfABytearrayCopiesItsBytes) {
+  const std::string inner = "cbuiltins\nbytearray\nC\x02xy\x85R\x85R."s;
+  const Graph b = decode("\x80\x03" "cbuiltins\nbytes\n"s + inner);
+  EXPECT_EQ(b.kind(b.root()), Kind::Bytes);
+  EXPECT_EQ(b.as_bytes(b.root()), "xy");
+  const Graph ba = decode("\x80\x03" "cbuiltins\nbytearray\n"s + inner);
+  EXPECT_EQ(ba.kind(ba.root()), Kind::ByteArray);
+  EXPECT_EQ(ba.as_bytes(ba.root()), "xy");
+}
+
 // ---- the scalar UTF-8 validator's four-byte sequences ----
 // text::utf8_valid_scalar is what the decoder has without SSSE3; a mutant reading a four-byte sequence's second byte from before
 // it went unnoticed. Expected: whether CPython's bytes.decode('utf-8')
