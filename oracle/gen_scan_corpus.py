@@ -461,6 +461,10 @@ SAMPLES = [
     ("joblib_sklearn_tree.joblib", "control: joblib", "clean", "joblib",
      "joblib.dump of a fitted DecisionTreeClassifier: its nodes are a structured array (raw bytes)",
      JOBLIB["tree"]),
+    ("joblib_loader_reduce_list.joblib", "loaders disagree: joblib.load", "dangerous", "joblib",
+     "joblib_int.joblib whose STOP is replaced by POP, str(*['x']) (REDUCE with a list) and the payload: "
+     "pickle.load would refuse the REDUCE, joblib.load (a pure-Python unpickler) calls it and goes on",
+     JOBLIB["int"][:-1] + b"0" + glob("builtins", "str") + b"]" + binu("x") + b"aR0" + AFTER),
     ("joblib_int.joblib", "control: joblib", "clean", "joblib",
      "joblib.dump of an int64 array (sklearn and joblib profiles)", JOBLIB["int"]),
     ("joblib_float.joblib", "control: joblib", "clean", "joblib",
