@@ -3,7 +3,9 @@
 // imports, every call it makes and every method it calls on an object that
 // is not a builtin container, each with the byte offset of its opcode. A
 // security scanner (pkl::scan) is built on it: since the decoder reads every
-// pickle as CPython's C unpickler does, the trace is what CPython would run.
+// pickle as CPython's C unpickler does, the trace is what CPython would run
+// (under DecodeOptions::unpickler = Unpickler::Python, what its pure-Python
+// unpickler would run: pkl::scan reads each stream both ways).
 //
 // Events are delivered when the decoder reaches the step, before the step
 // itself is checked further: a load that ends in an error has already told
