@@ -46,6 +46,42 @@ char choose_quote(std::string_view s) {
 
 }  // namespace
 
+namespace {
+
+// U+0080..U+00FF in a str repr: the two UTF-8 bytes of a printable one,
+// else \xNN, as repr_str's general path writes them.
+struct Latin1Escapes {
+  uint32_t text[128];
+  uint8_t len[128];
+};
+
+const Latin1Escapes& latin1_escapes() {
+  static const Latin1Escapes table = [] {
+    Latin1Escapes t{};
+    for (uint32_t cp = 0x80; cp <= 0xff; ++cp) {
+      char buf[4] = {};
+      uint8_t n;
+      if (py_printable(cp)) {
+        buf[0] = static_cast<char>(0xc0 | (cp >> 6));
+        buf[1] = static_cast<char>(0x80 | (cp & 0x3f));
+        n = 2;
+      } else {
+        buf[0] = '\\';
+        buf[1] = 'x';
+        buf[2] = kHexDigits[cp >> 4];
+        buf[3] = kHexDigits[cp & 0xf];
+        n = 4;
+      }
+      std::memcpy(&t.text[cp - 0x80], buf, 4);
+      t.len[cp - 0x80] = n;
+    }
+    return t;
+  }();
+  return table;
+}
+
+}  // namespace
+
 std::string repr_str(std::string_view utf8) {
   const char quote = choose_quote(utf8);
   std::string out;
@@ -64,6 +100,25 @@ std::string repr_str(std::string_view utf8) {
       out.append(utf8.data() + i, j - i);
       i = j;
       if (i == utf8.size()) break;
+    }
+    // A run of U+0080..U+00FF (a latin-1 text's, a protocol-2 bytes'), each
+    // by table through a pointer: its two UTF-8 bytes, or \xNN.
+    const auto* b = reinterpret_cast<const unsigned char*>(utf8.data());
+    size_t k = i;
+    while (k + 1 < utf8.size() && (b[k] == 0xc2 || b[k] == 0xc3)) k += 2;
+    if (k > i) {
+      const Latin1Escapes& t = latin1_escapes();
+      const size_t at = out.size();
+      out.resize(at + 2 * (k - i) + 3);  // at most 4 characters a code point, 3 spare for the last store
+      char* w = out.data() + at;
+      for (size_t p = i; p < k; p += 2) {
+        const unsigned c = ((b[p] & 0x1fu) << 6 | (b[p + 1] & 0x3fu)) - 0x80;
+        std::memcpy(w, &t.text[c], 4);
+        w += t.len[c];
+      }
+      out.resize(static_cast<size_t>(w - out.data()));
+      i = k;
+      continue;
     }
     uint32_t cp = next_code_point(utf8, i);
     if (cp == static_cast<uint32_t>(quote) || cp == '\\') {
