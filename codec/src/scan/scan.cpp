@@ -74,6 +74,12 @@ struct FrameWalk {
   uint64_t p;
   size_t si = 0;  // the first skip not passed
   bool in_frame = false;
+  // Reached the STOP; met an opcode the pure-Python unpickler may read
+  // otherwise when the C one reads it without error (INT, LONG, GET, PUT,
+  // FLOAT's text; APPENDS or ADDITEMS right after their MARK).
+  bool stopped = false;
+  bool python_text = false;
+  bool after_mark = false;
   uint64_t frame_end = 0;
   uint64_t diff_at = 0;
   std::string diff;  // the first difference met, or empty
@@ -131,7 +137,13 @@ struct FrameWalk {
         frame_end = end + arg_len(p + 1, 8);
       }
       p = end;
-      if (c == op::STOP) return p >= to;
+      python_text |= c == op::INT || c == op::LONG || c == op::GET || c == op::PUT || c == op::FLOAT ||
+                     ((c == op::APPENDS || c == op::ADDITEMS) && after_mark);
+      after_mark = c == op::MARK || (after_mark && (c == op::FRAME || c == op::PROTO));
+      if (c == op::STOP) {
+        stopped = true;
+        return p >= to;
+      }
     }
     return p >= to && diff.empty();
   }
@@ -208,6 +220,8 @@ struct Scanner {
     bool failed = false;
     uint64_t at = 0;  // where it failed
     std::string error;
+    // The pure-Python unpickler may read it otherwise (else its reading is this one).
+    bool python_may_differ = false;
   };
   // Another reading of the same bytes, into `r`, on this scanner's budgets
   // (one budget for every reading); budget_back() takes back what it used.
@@ -262,7 +276,7 @@ struct Scanner {
     const size_t first_finding = report.findings.size(), first_step = report.steps.size();
     const Outcome c = read_stream(data, loc, kept_pids, expected);
     unpickler = own;
-    if (expected) return;
+    if (expected || !c.python_may_differ) return;
     Report py_report;
     Scanner py = again(py_report);
     py.unpickler = Unpickler::Python;
@@ -321,10 +335,12 @@ struct Scanner {
       }
     }
     // Loader differences, each before the findings of its pickle.
+    outcome.python_may_differ = failed;
     for (auto it = starts.rbegin(); it != starts.rend(); ++it) {
       if (it->first >= data.size()) continue;
       FrameWalk w(data, jl.skips, it->first);
       w.walk(UINT64_MAX);
+      outcome.python_may_differ |= !w.stopped || w.python_text;
       if (w.diff.empty()) continue;
       report.verdict = std::max(report.verdict, Verdict::Suspicious);
       report.findings.insert(report.findings.begin() + static_cast<ptrdiff_t>(it->second),
