@@ -329,6 +329,9 @@ SAMPLES = [
      "APPENDS with no items on a dict: the C unpickler does nothing, the pure-Python one fails "
      "(no dict.append): the payload after it runs under pickle.load only",
      P2 + b"}(e0" + AFTER),
+    ("loader_int_octal.pkl", "loaders disagree: INT text", "dangerous", True,
+     "INT 017: the C unpickler reads octal 15 and goes on to the payload, the pure-Python one (int()) refuses it",
+     b"(I017\n" + glob("os", "system") + binu(CMD) + b"\x85Rl."),
     ("fix_imports.pkl", "Python 2 names (fix_imports)", "dangerous", True,
      "__builtin__.eval, mapped to builtins.eval below protocol 3",
      P2 + glob("__builtin__", "eval") + binu("1+1") + b"\x85R."),
