@@ -299,6 +299,12 @@ SAMPLES = [
      "a FRAME inside an unfinished frame: the pure-Python unpickler refuses it, the C one reads on",
      P4 + b"\x95" + struct.pack("<Q", 30) + u("os") + u("system") + b"\x95" + struct.pack("<Q", 20)
      + b"\x93" + u(CMD) + b"\x85R."),
+    ("frame_stop_inside.pkl", "FRAME tricks (loaders disagree)", "dangerous", True,
+     "a benign pickle whose STOP is inside a FRAME that goes on; the rest of the frame is a BINBYTES "
+     "swallowing the payload after it: a reader with peek loads that bytes object next, one without "
+     "(io.BytesIO, the pure-Python unpickler) resumes at the frame's end and runs the payload",
+     P4 + b"\x95" + struct.pack("<Q", 8) + b"K\x01." + b"B" + struct.pack("<I", len(SYSTEM4))
+     + SYSTEM4 + b"."),
     # Where the C unpickler stops and the pure-Python one (joblib.load's) goes on, or the reverse
     # (oracle/loader_diff.py): the payload after the point where they part.
     ("loader_reduce_list.pkl", "loaders disagree: REDUCE arguments", "dangerous", True,

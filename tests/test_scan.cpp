@@ -147,6 +147,30 @@ TEST(ScanLimits, NestingJustBelowAndAbove) {
   EXPECT_TRUE(has_rule(r, "nesting"));
 }
 
+// A STOP inside a FRAME that goes on: the stream is read again from the
+// frame's end (io.BytesIO's and the pure-Python unpickler's next pickle),
+// nested like a container. Two such pickles in a chain, then the payload.
+TEST(ScanLimits, ResumeAtFrameEndIsNestedJustBelowAndAbove) {
+  const std::string stop_inside = "\x80\x04\x95\x04\0\0\0\0\0\0\0K\x01.N"s;  // the frame holds K 1 . N
+  const std::string payload = "\x80\x04\x8c\x02os\x8c\x06system\x93\x8c\x04true\x85R."s;
+  const std::string chain = stop_inside + stop_inside + payload;
+  Options o;
+  o.max_nesting = 2;
+  auto r = scan_with(chain, o);
+  EXPECT_EQ(r.verdict, Verdict::Dangerous) << rules(r);
+  EXPECT_FALSE(has_rule(r, "nesting"));
+  EXPECT_TRUE(has_rule(r, "loader-difference"));
+  o.max_nesting = 1;
+  r = scan_with(chain, o);
+  EXPECT_TRUE(has_rule(r, "nesting")) << rules(r);
+  // The reading on after each STOP reaches the payload too, so the verdict
+  // stays dangerous (a dangerous finding outranks an analysis error).
+  EXPECT_EQ(r.verdict, Verdict::Dangerous) << rules(r);
+  // Without the frame going on past the STOP there is one reading only.
+  r = scan_of("\x80\x04\x95\x03\0\0\0\0\0\0\0K\x01."s + payload);
+  EXPECT_FALSE(has_rule(r, "loader-difference")) << rules(r);
+}
+
 // tar_second_member.tar has two members.
 TEST(ScanLimits, MembersJustBelowAndAbove) {
   const std::string tar = corpus_file("tar_second_member.tar");

@@ -336,11 +336,17 @@ struct Scanner {
     }
     // Loader differences, each before the findings of its pickle.
     outcome.python_may_differ = failed;
+    FrameWalk resume(data, jl.skips, 0);  // the first pickle whose STOP is inside a FRAME that goes on
+    size_t resume_pickle = 0;
     for (auto it = starts.rbegin(); it != starts.rend(); ++it) {
       if (it->first >= data.size()) continue;
       FrameWalk w(data, jl.skips, it->first);
       w.walk(UINT64_MAX);
       outcome.python_may_differ |= !w.stopped || w.python_text;
+      if (w.stopped && w.inside_frame() && w.frame_end < data.size()) {
+        resume = w;
+        resume_pickle = static_cast<size_t>(starts.rend() - it);
+      }
       if (w.diff.empty()) continue;
       report.verdict = std::max(report.verdict, Verdict::Suspicious);
       report.findings.insert(report.findings.begin() + static_cast<ptrdiff_t>(it->second),
@@ -379,6 +385,7 @@ struct Scanner {
       for (Step& st : plain.steps)
         if (after_from(st.location, st.offset)) report.steps.push_back(std::move(st));
     }
+    if (resume_pickle && unpickler == Unpickler::C && !expected) resume_at_frame_end(data, loc, kept_pids, resume, resume_pickle);
     outcome.pickles = n;
     outcome.failed = failed;
     if (failed) return outcome;
@@ -390,6 +397,30 @@ struct Scanner {
     if (n == 0) finding(Verdict::Error, "empty", "", "no pickle in the input", loc, 0);
     (void)kept_pids;
     return outcome;
+  }
+
+  // A pickle whose STOP lies inside a FRAME that goes on: pickle.load on a
+  // file that can peek (open()'s) reads the next pickle right after the
+  // STOP (the decoder's reading), while the C unpickler on a file that
+  // cannot (io.BytesIO) and the pure-Python one read the whole frame and
+  // resume at its end. That second reading is scanned too, as the stream
+  // at LOC@END, nested like a container (so chains of them are bounded).
+  void resume_at_frame_end(std::span<const uint8_t> data, const std::string& loc, bool kept_pids,
+                           const FrameWalk& w, size_t pickle) {
+    const std::string at = loc + "@" + std::to_string(w.frame_end);
+    finding(Verdict::Suspicious, "loader-difference", "",
+            "pickle " + std::to_string(pickle) + " ends inside a FRAME that goes on to offset " +
+                std::to_string(w.frame_end) + ": pickle.load on a file that can peek reads on right after the "
+                "STOP, on one that cannot (io.BytesIO) and the pure-Python unpickler from the frame's end (read "
+                "as " + at + ")",
+            loc, w.p - 1);
+    if (depth > opt.max_nesting) {
+      finding(Verdict::Error, "nesting", "", "containers nested deeper than " + std::to_string(opt.max_nesting), at, 0);
+      return;
+    }
+    ++depth;
+    stream(data.subspan(static_cast<size_t>(w.frame_end)), at, kept_pids);
+    --depth;
   }
 
   // .npy: the header, then an object array's pickle (numpy.load(allow_pickle=True)).
