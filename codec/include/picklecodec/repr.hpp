@@ -15,4 +15,8 @@ std::string repr_bytes(std::string_view data, bool bytearray = false);
 // repr(float): the shortest repr that round-trips ('1e+16', 'nan', '-0.0').
 std::string repr_float(double v);
 
+// The same texts, appended to `out` (no string of their own).
+void append_repr_str(std::string& out, std::string_view utf8);
+void append_repr_float(std::string& out, double v);
+
 }  // namespace pkl

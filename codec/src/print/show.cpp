@@ -219,13 +219,27 @@ class Walker {
           emit(n, false, int_literal(le));
         }
         break;
-      case Kind::Float: emit(n, false, repr_float(g_.as_float(n))); break;
-      case Kind::Str:
-        if constexpr (Sink::kMeasures) {
-          if (sink_.beyond(g_.as_str(n).size() / 4)) break;
-        }
-        emit(n, false, repr_str(g_.as_str(n)));
+      case Kind::Float:
+        text_.clear();
+        append_repr_float(text_, g_.as_float(n));
+        emitted(n, false);
         break;
+      case Kind::Str: {
+        const std::string_view s = g_.as_str(n);
+        if constexpr (Sink::kMeasures) {
+          if (sink_.beyond(s.size() / 4)) break;
+          // Printable ASCII with no quote or backslash is its own repr's
+          // width less the two quotes: measured without writing it.
+          if (plain_ascii(s)) {
+            sink_.cols(s.size() + 2);
+            break;
+          }
+        }
+        text_.clear();
+        append_repr_str(text_, s);
+        emitted(n, false);
+        break;
+      }
       case Kind::Bytes:
       case Kind::ByteArray:
         if constexpr (Sink::kMeasures) {
@@ -310,7 +324,7 @@ class Walker {
       case kDictPairs:
       case kObjDict: {
         std::span<const Pair> pairs =
-            f.kind == kDictPairs ? g_.dict_items(f.n) : std::span<const Pair>(g_.object_data(f.n).dictitems);
+            f.kind == kDictPairs ? dict_pairs(f.n) : std::span<const Pair>(g_.object_data(f.n).dictitems);
         if (f.i >= 2 * pairs.size()) {
           close("}", false);
           return;
@@ -371,9 +385,29 @@ class Walker {
 
   void emit(NodeId n, bool callable_position, std::string s) {
     text_ = std::move(s);
+    emitted(n, callable_position);
+  }
+  // text_ holds the text of n, just written there.
+  void emitted(NodeId n, bool callable_position) {
     text_node_ = n;
     text_callable_ = callable_position;
     sink_.text(text_);
+  }
+
+  static bool plain_ascii(std::string_view s) {
+    for (char ch : s) {
+      const auto c = static_cast<unsigned char>(ch);
+      if (c < 0x20 || c >= 0x7f || c == '\\' || c == '\'') return false;
+    }
+    return true;
+  }
+
+  std::span<const Pair> dict_pairs(NodeId n) {
+    if (n != pairs_node_) {
+      pairs_ = g_.dict_items(n);
+      pairs_node_ = n;
+    }
+    return pairs_;
   }
 
   ObjForm object_form(NodeId n) const {
@@ -482,6 +516,8 @@ class Walker {
   std::string text_;  // the text of the last scalar made by emit()
   NodeId text_node_ = kNoNode;
   bool text_callable_ = false;
+  NodeId pairs_node_ = kNoNode;  // the dict whose items pairs_ is
+  std::span<const Pair> pairs_;
 };
 
 // ---- printing ------------------------------------------------------------------------
@@ -608,6 +644,7 @@ class Measurer {
   }
 
   void text(std::string_view s) { sum_ += display_cols(s); }
+  void cols(uint64_t n) { sum_ += n; }
   void open(std::string_view s, bool) { sum_ += display_cols(s); }
   void sep() { sum_ += 2; }
   void close(std::string_view s, bool single_comma) { sum_ += display_cols(s) + (single_comma ? 1 : 0); }

@@ -83,9 +83,14 @@ const Latin1Escapes& latin1_escapes() {
 }  // namespace
 
 std::string repr_str(std::string_view utf8) {
-  const char quote = choose_quote(utf8);
   std::string out;
-  out.reserve(utf8.size() + 2);
+  append_repr_str(out, utf8);
+  return out;
+}
+
+void append_repr_str(std::string& out, std::string_view utf8) {
+  const char quote = choose_quote(utf8);
+  out.reserve(out.size() + utf8.size() + 2);
   out += quote;
   size_t i = 0;
   while (i < utf8.size()) {
@@ -149,7 +154,6 @@ std::string repr_str(std::string_view utf8) {
     }
   }
   out += quote;
-  return out;
 }
 
 namespace {
@@ -234,12 +238,23 @@ std::string repr_bytes(std::string_view data, bool bytearray) {
 // ties to the closest), laid out as CPython's format_float_short with
 // Py_DTSF_ADD_DOT_0: positional when -4 < exponent10 <= 16, else d.ddde+XX.
 std::string repr_float(double v) {
-  if (std::isnan(v)) return "nan";
-  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  std::string out;
+  append_repr_float(out, v);
+  return out;
+}
+
+void append_repr_float(std::string& out, double v) {
+  if (std::isnan(v)) {
+    out += "nan";
+    return;
+  }
+  if (std::isinf(v)) {
+    out += v > 0 ? "inf" : "-inf";
+    return;
+  }
   char buf[64];
   auto res = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific);
   std::string_view sci(buf, static_cast<size_t>(res.ptr - buf));
-  std::string out;
   size_t pos = 0;
   if (!sci.empty() && sci[0] == '-') {
     out += '-';
@@ -247,9 +262,11 @@ std::string repr_float(double v) {
   }
   // sci is now "D[.DDDD]e[+-]XX".
   size_t e = sci.find('e');
-  std::string digits;
+  char dig[32];
+  size_t nd = 0;
   for (size_t k = pos; k < e; ++k)
-    if (sci[k] != '.') digits += sci[k];
+    if (sci[k] != '.') dig[nd++] = sci[k];
+  const std::string_view digits(dig, nd);
   int exp10 = 0;
   std::from_chars(sci.data() + e + 1 + (sci[e + 1] == '+' ? 1 : 0), sci.data() + sci.size(), exp10);
   // Python's decpt: value = 0.DIGITS * 10^decpt.
@@ -282,7 +299,6 @@ std::string repr_float(double v) {
     if (ax < 10) out += '0';
     out += std::to_string(ax);
   }
-  return out;
 }
 
 }  // namespace pkl
