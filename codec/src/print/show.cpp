@@ -10,11 +10,13 @@
 #include "picklecodec/show.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <charconv>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <deque>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -115,11 +117,21 @@ std::vector<uint32_t> count_reach(const Graph& g, NodeId root) {
   return mark;
 }
 
+// Code points in UTF-8 text: its bytes less the continuation bytes
+// (10xxxxxx), counted eight at a time.
 uint64_t display_cols(std::string_view s) {
-  uint64_t n = 0;
-  for (char c : s)
-    if ((static_cast<uint8_t>(c) & 0xc0) != 0x80) ++n;
-  return n;
+  constexpr uint64_t kHigh = 0x8080808080808080ull;
+  const char* p = s.data();
+  size_t left = s.size();
+  uint64_t cont = 0;
+  for (; left >= 8; p += 8, left -= 8) {
+    uint64_t w;
+    std::memcpy(&w, p, 8);
+    cont += static_cast<uint64_t>(std::popcount(w & ~(w << 1) & kHigh));
+  }
+  for (; left > 0; ++p, --left)
+    if ((static_cast<uint8_t>(*p) & 0xc0) == 0x80) ++cont;
+  return s.size() - cont;
 }
 
 enum FrameKind : uint8_t {
@@ -185,7 +197,7 @@ class Walker {
       if (mark_[n] > kShared) {
         *p++ = '*';
         p = std::to_chars(p, buf + sizeof buf, mark_[n] - kShared).ptr;
-        sink_.text(std::string_view(buf, static_cast<size_t>(p - buf)));
+        sink_.ascii(std::string_view(buf, static_cast<size_t>(p - buf)));
         return;
       }
       mark_[n] = kShared + ++last_label;
@@ -193,7 +205,7 @@ class Walker {
       *p++ = '&';
       p = std::to_chars(p, buf + sizeof buf - 1, last_label).ptr;
       *p++ = ' ';
-      sink_.text(std::string_view(buf, static_cast<size_t>(p - buf)));
+      sink_.ascii(std::string_view(buf, static_cast<size_t>(p - buf)));
     }
     // A str reached many times is printed in full each time: its repr is
     // made once.
@@ -202,13 +214,13 @@ class Walker {
       return;
     }
     switch (k) {
-      case Kind::None: sink_.text("None"); break;
-      case Kind::Bool: sink_.text(g_.as_bool(n) ? "True" : "False"); break;
+      case Kind::None: sink_.ascii("None"); break;
+      case Kind::Bool: sink_.ascii(g_.as_bool(n) ? "True" : "False"); break;
       case Kind::Int:
         if (g_.int_fits64(n)) {
           char buf[24];
           char* p = std::to_chars(buf, buf + sizeof buf, g_.as_int(n)).ptr;
-          sink_.text(std::string_view(buf, static_cast<size_t>(p - buf)));
+          sink_.ascii(std::string_view(buf, static_cast<size_t>(p - buf)));
         } else {
           const std::string le = g_.int_le(n);
           if constexpr (Sink::kMeasures) {
@@ -302,7 +314,7 @@ class Walker {
     Frame& f = stack_.back();
     switch (f.kind) {
       case kSeq: {
-        auto items = g_.items(f.n);
+        auto items = seq_items(f.n);
         if (f.i >= items.size()) {
           close(close_text(f.n), g_.kind(f.n) == Kind::Tuple && items.size() == 1);
           return;
@@ -400,6 +412,14 @@ class Walker {
       if (c < 0x20 || c >= 0x7f || c == '\\' || c == '\'') return false;
     }
     return true;
+  }
+
+  std::span<const NodeId> seq_items(NodeId n) {
+    if (n != items_node_) {
+      items_ = g_.items(n);
+      items_node_ = n;
+    }
+    return items_;
   }
 
   std::span<const Pair> dict_pairs(NodeId n) {
@@ -518,6 +538,8 @@ class Walker {
   bool text_callable_ = false;
   NodeId pairs_node_ = kNoNode;  // the dict whose items pairs_ is
   std::span<const Pair> pairs_;
+  NodeId items_node_ = kNoNode;  // the tuple, list or set whose items items_ is
+  std::span<const NodeId> items_;
 };
 
 // ---- printing ------------------------------------------------------------------------
@@ -529,11 +551,17 @@ class Printer {
  public:
   static constexpr bool kMeasures = false;
 
-  Printer(std::ostream& out, const ShowOptions& opt) : out_(out), max_levels_(opt.max_indent_levels) {}
+  Printer(std::ostream& out, const ShowOptions& opt)
+      : out_(out), max_levels_(opt.max_indent_levels), buf_(new char[2 * kChunk]) {}
 
   void text(std::string_view s) {
     put(s);
     col_ += display_cols(s);
+  }
+  // Text known to be ASCII: a column a byte.
+  void ascii(std::string_view s) {
+    put(s);
+    col_ += s.size();
   }
   void open(std::string_view s, bool) {
     const uint64_t before = col_;
@@ -550,10 +578,10 @@ class Printer {
   }
   void sep() {
     if (flat_depth_ > 0) {
-      buf_ += ", ";
+      put(", ");
       col_ += 2;
     } else {
-      buf_ += ',';
+      put(",");
       newline();
     }
   }
@@ -561,11 +589,11 @@ class Printer {
     if (flat_depth_ > 0) {
       --flat_depth_;
       if (single_comma) {
-        buf_ += ',';
+        put(",");
         col_ += 1;
       }
     } else {
-      buf_ += ',';
+      put(",");
       --levels_;
       newline();
     }
@@ -588,11 +616,13 @@ class Printer {
   }
 
   void flush() {
-    out_.write(buf_.data(), static_cast<std::streamsize>(buf_.size()));
-    buf_.clear();
+    out_.write(buf_.get(), static_cast<std::streamsize>(used_));
+    used_ = 0;
   }
 
  private:
+  // Written out once it holds kChunk bytes; it has room for 2 * kChunk, so
+  // anything shorter than kChunk is stored without a check.
   static constexpr size_t kChunk = size_t{1} << 16;
 
   void put(std::string_view s) {
@@ -601,19 +631,28 @@ class Printer {
       out_.write(s.data(), static_cast<std::streamsize>(s.size()));
       return;
     }
-    buf_ += s;
-    if (buf_.size() >= kChunk) flush();
+    std::memcpy(buf_.get() + used_, s.data(), s.size());
+    used_ += s.size();
+    if (used_ >= kChunk) flush();
   }
   void newline() {
-    buf_ += '\n';
-    buf_.append(static_cast<size_t>(2 * levels_), ' ');
-    col_ = static_cast<uint64_t>(2 * levels_);
-    if (buf_.size() >= kChunk) flush();
+    buf_[used_++] = '\n';
+    size_t blanks = static_cast<size_t>(2 * levels_);
+    col_ = blanks;
+    while (blanks > 0) {
+      const size_t n = std::min(blanks, 2 * kChunk - used_);
+      std::memset(buf_.get() + used_, ' ', n);
+      used_ += n;
+      blanks -= n;
+      if (used_ >= kChunk) flush();
+    }
+    if (used_ >= kChunk) flush();
   }
 
   std::ostream& out_;
   const int max_levels_;
-  std::string buf_;
+  std::unique_ptr<char[]> buf_;
+  size_t used_ = 0;
   uint64_t col_ = 0;
   int levels_ = 0;           // broken groups open
   uint64_t flat_depth_ = 0;  // >0 inside a group printed on one line
@@ -644,6 +683,7 @@ class Measurer {
   }
 
   void text(std::string_view s) { sum_ += display_cols(s); }
+  void ascii(std::string_view s) { sum_ += s.size(); }
   void cols(uint64_t n) { sum_ += n; }
   void open(std::string_view s, bool) { sum_ += display_cols(s); }
   void sep() { sum_ += 2; }
