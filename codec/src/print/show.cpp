@@ -10,7 +10,6 @@
 #include "picklecodec/show.hpp"
 
 #include <algorithm>
-#include <bit>
 #include <charconv>
 #include <cstdint>
 #include <cstdio>
@@ -127,7 +126,8 @@ uint64_t display_cols(std::string_view s) {
   for (; left >= 8; p += 8, left -= 8) {
     uint64_t w;
     std::memcpy(&w, p, 8);
-    cont += static_cast<uint64_t>(std::popcount(w & ~(w << 1) & kHigh));
+    // A continuation byte's top bit, moved to its low bit, the bytes summed.
+    cont += (((w & ~(w << 1) & kHigh) >> 7) * 0x0101010101010101ull) >> 56;
   }
   for (; left > 0; ++p, --left)
     if ((static_cast<uint8_t>(*p) & 0xc0) == 0x80) ++cont;
@@ -240,12 +240,12 @@ class Walker {
         const std::string_view s = g_.as_str(n);
         if constexpr (Sink::kMeasures) {
           if (sink_.beyond(s.size() / 4)) break;
-          // Printable ASCII with no quote or backslash is its own repr's
-          // width less the two quotes: measured without writing it.
-          if (plain_ascii(s)) {
-            sink_.cols(s.size() + 2);
-            break;
-          }
+        }
+        // Printable ASCII with no quote or backslash is its own repr less
+        // the two quotes: measured, or written, as it is.
+        if (plain_ascii(s)) {
+          sink_.quoted_ascii(s);
+          break;
         }
         text_.clear();
         append_repr_str(text_, s);
@@ -563,6 +563,22 @@ class Printer {
     put(s);
     col_ += s.size();
   }
+  // 's', for s printable ASCII with no quote or backslash (its repr).
+  void quoted_ascii(std::string_view s) {
+    if (s.size() + 2 >= kChunk) {
+      put("'");
+      put(s);
+      put("'");
+    } else {
+      char* w = buf_.get() + used_;
+      w[0] = '\'';
+      std::memcpy(w + 1, s.data(), s.size());
+      w[s.size() + 1] = '\'';
+      used_ += s.size() + 2;
+      if (used_ >= kChunk) flush();
+    }
+    col_ += s.size() + 2;
+  }
   void open(std::string_view s, bool) {
     const uint64_t before = col_;
     text(s);
@@ -631,8 +647,21 @@ class Printer {
       out_.write(s.data(), static_cast<std::streamsize>(s.size()));
       return;
     }
-    std::memcpy(buf_.get() + used_, s.data(), s.size());
-    used_ += s.size();
+    char* w = buf_.get() + used_;
+    const size_t n = s.size();
+    // Short texts (most of them) by two overlapping word copies, not a call.
+    if (n >= 8 && n <= 16) {
+      std::memcpy(w, s.data(), 8);
+      std::memcpy(w + n - 8, s.data() + n - 8, 8);
+    } else if (n >= 4 && n < 8) {
+      std::memcpy(w, s.data(), 4);
+      std::memcpy(w + n - 4, s.data() + n - 4, 4);
+    } else if (n < 4) {
+      for (size_t k = 0; k < n; ++k) w[k] = s[k];
+    } else {
+      std::memcpy(w, s.data(), n);
+    }
+    used_ += n;
     if (used_ >= kChunk) flush();
   }
   void newline() {
@@ -684,7 +713,7 @@ class Measurer {
 
   void text(std::string_view s) { sum_ += display_cols(s); }
   void ascii(std::string_view s) { sum_ += s.size(); }
-  void cols(uint64_t n) { sum_ += n; }
+  void quoted_ascii(std::string_view s) { sum_ += s.size() + 2; }
   void open(std::string_view s, bool) { sum_ += display_cols(s); }
   void sep() { sum_ += 2; }
   void close(std::string_view s, bool single_comma) { sum_ += display_cols(s) + (single_comma ? 1 : 0); }
