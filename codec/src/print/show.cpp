@@ -97,6 +97,21 @@ constexpr uint32_t kUnreached = 0;
 constexpr uint32_t kOnce = 1;
 constexpr uint32_t kShared = 2;
 
+bool has_children(Kind k) {
+  switch (k) {
+    case Kind::Tuple:
+    case Kind::List:
+    case Kind::Set:
+    case Kind::FrozenSet:
+    case Kind::Dict:
+    case Kind::Object:
+    case Kind::PersId:
+      return true;
+    default:
+      return false;
+  }
+}
+
 std::vector<uint32_t> count_reach(const Graph& g, NodeId root) {
   std::vector<uint32_t> mark(g.size(), kUnreached);
   std::vector<NodeId> todo{root};
@@ -107,7 +122,8 @@ std::vector<uint32_t> count_reach(const Graph& g, NodeId root) {
     for_each_child(g, n, [&](NodeId c) {
       if (mark[c] == kUnreached) {
         mark[c] = kOnce;
-        todo.push_back(c);
+        // A scalar has no children: nothing to visit.
+        if (has_children(g.kind(c))) todo.push_back(c);
       } else {
         mark[c] = kShared;
       }
@@ -668,6 +684,12 @@ class Printer {
     buf_[used_++] = '\n';
     size_t blanks = static_cast<size_t>(2 * levels_);
     col_ = blanks;
+    if (blanks <= 32) {
+      // A fixed-size fill (no call): the buffer has kChunk bytes of room.
+      std::memset(buf_.get() + used_, ' ', 32);
+      used_ += blanks;
+      blanks = 0;
+    }
     while (blanks > 0) {
       const size_t n = std::min(blanks, 2 * kChunk - used_);
       std::memset(buf_.get() + used_, ' ', n);
