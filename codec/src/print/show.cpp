@@ -24,6 +24,7 @@
 #include "base/hex.hpp"
 #include "text/utf8.hpp"
 #include "picklecodec/repr.hpp"
+#include "value/access.hpp"
 
 namespace pkl {
 namespace {
@@ -206,7 +207,8 @@ class Walker {
   // Writes an item: a scalar in full, or a labelled/labelling compound node,
   // opening a group for its contents.
   void visit(NodeId n, bool callable_position) {
-    Kind k = g_.kind(n);
+    // n is the graph's own (the root, checked by the caller, or an edge).
+    Kind k = GraphAccess::kind(g_, n);
     if (is_labelable(k) && mark_[n] >= kShared) {
       char buf[16];
       char* p = buf;
@@ -233,9 +235,9 @@ class Walker {
       case Kind::None: sink_.ascii("None"); break;
       case Kind::Bool: sink_.ascii(g_.as_bool(n) ? "True" : "False"); break;
       case Kind::Int:
-        if (g_.int_fits64(n)) {
+        if (int64_t v; GraphAccess::int64_value(g_, n, v)) {
           char buf[24];
-          char* p = std::to_chars(buf, buf + sizeof buf, g_.as_int(n)).ptr;
+          char* p = std::to_chars(buf, buf + sizeof buf, v).ptr;
           sink_.ascii(std::string_view(buf, static_cast<size_t>(p - buf)));
         } else {
           const std::string le = g_.int_le(n);
