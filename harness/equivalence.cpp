@@ -13,6 +13,13 @@ using pkl::NodeId;
 
 namespace {
 
+// An object made by copyreg.__newobj__(cls, *args).
+bool is_newobj(const Graph& g, const pkl::ObjectData& o) {
+  if (o.callable == kNoNode || g.kind(o.callable) != Kind::Global) return false;
+  const pkl::GlobalData& c = g.global_data(o.callable);
+  return c.module == "copyreg" && c.qualname == "__newobj__";
+}
+
 uint64_t mix(uint64_t h, uint64_t v) {
   h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
   return h * 0xff51afd7ed558ccdULL;
@@ -186,11 +193,9 @@ NodeId Matching::state(const Graph& g, const pkl::ObjectData& o) const {
   if (o.state == kNoNode) return kNoNode;
   if (eq_.none_state_is_no_state && g.kind(o.state) == Kind::None) return kNoNode;
   if (eq_.plain_false_state_is_no_state && !g.truthy(o.state) && o.class_index < 0 && o.listitems.empty() &&
-      o.dictitems.empty() && o.callable != kNoNode && g.kind(o.callable) == Kind::Global && o.args != kNoNode &&
-      g.kind(o.args) == Kind::Tuple && g.length(o.args) == 1 && g.kind(g.items(o.args)[0]) == Kind::Global) {
-    const pkl::GlobalData& c = g.global_data(o.callable);
-    if (c.module == "copyreg" && c.qualname == "__newobj__") return kNoNode;
-  }
+      o.dictitems.empty() && is_newobj(g, o) && o.args != kNoNode && g.kind(o.args) == Kind::Tuple &&
+      g.length(o.args) == 1 && g.kind(g.items(o.args)[0]) == Kind::Global)
+    return kNoNode;
   return o.state;
 }
 
@@ -209,7 +214,10 @@ bool Matching::same_object(NodeId x, NodeId y) {
     return link(state(a_, oa), state(b_, ob), ".state") && link_all(oa.listitems, ob.listitems, "listitems") &&
            link_pairs(oa.dictitems, ob.dictitems, "dictitems");
   }
-  return link(oa.callable, ob.callable, ".callable") && link(oa.args, ob.args, ".args") &&
+  const bool args_by_items = eq_.newobj_args_by_items && is_newobj(a_, oa) && oa.args != kNoNode &&
+                             ob.args != kNoNode && a_.kind(oa.args) == Kind::Tuple && b_.kind(ob.args) == Kind::Tuple;
+  return link(oa.callable, ob.callable, ".callable") &&
+         (args_by_items ? link_all(a_.items(oa.args), b_.items(ob.args), "args") : link(oa.args, ob.args, ".args")) &&
          link(state(a_, oa), state(b_, ob), ".state") && link_all(oa.listitems, ob.listitems, "listitems") &&
          link_pairs(oa.dictitems, ob.dictitems, "dictitems");
 }

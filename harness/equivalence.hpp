@@ -55,6 +55,13 @@ struct Equivalence {
   // an inert object in the second: below protocol 4 pickle writes it as
   // functools.partial(cls.__new__, cls, *args, **kwargs)().
   bool newobj_ex_as_partial = false;
+  // copyreg.__newobj__(cls, *args) gets its arguments unpacked: nothing in
+  // Python holds the tuple itself, and below protocol 2 pickle writes such
+  // an object as copyreg._reconstructor(cls, object, None), without it. The
+  // args tuple is compared by its items, its own identity left unpaired (a
+  // graph may reach it again, as a dict key say, where the other has a new
+  // tuple).
+  bool newobj_args_by_items = false;
   // Registered instances compared by the caller's rule (not owned).
   const InstanceRule* instances = nullptr;
 
@@ -63,7 +70,7 @@ struct Equivalence {
   // decode(encode(g, p)) against g: what pickle cannot carry is relaxed.
   static Equivalence round_trip() {
     Equivalence e;
-    e.atoms_by_value = e.none_state_is_no_state = e.plain_false_state_is_no_state = true;
+    e.atoms_by_value = e.none_state_is_no_state = e.plain_false_state_is_no_state = e.newobj_args_by_items = true;
     return e;
   }
   // round_trip(), set members in any order: a graph against the codec's
@@ -75,7 +82,7 @@ struct Equivalence {
   }
   bool is_strict() const {
     return !atoms_by_value && !none_state_is_no_state && !plain_false_state_is_no_state && !sets_unordered &&
-           !nan_any && !newobj_ex_as_partial && instances == nullptr;
+           !nan_any && !newobj_ex_as_partial && !newobj_args_by_items && instances == nullptr;
   }
 };
 

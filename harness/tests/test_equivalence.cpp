@@ -151,6 +151,34 @@ TEST(Equivalence, PlainFalseStateIsNoState) {
   EXPECT_FALSE(same(newobj(2), newobj(0), eq));
 }
 
+// (copyreg.__newobj__(C), {args: 1}): the call's args tuple reached again
+// as a dict key (shared), or a new tuple there, as decode(encode(g, 0))
+// gives (protocol 0 writes copyreg._reconstructor(C, object, None), without
+// the tuple). Found by fuzz_structured's corpus replay.
+Graph newobj_args_as_key(bool shared) {
+  Graph g;
+  const std::vector<NodeId> cls{g.global("m", "C")};
+  const NodeId args = g.tuple(cls);
+  const NodeId o = g.object(g.global("copyreg", "__newobj__"), args);
+  const NodeId d = g.dict();
+  g.dict_set(d, shared ? args : g.tuple(cls), g.integer(1));
+  const std::vector<NodeId> root{o, d};
+  g.set_root(g.tuple(root));
+  return g;
+}
+
+TEST(Equivalence, NewobjArgsByItems) {
+  const Graph a = newobj_args_as_key(true), b = newobj_args_as_key(false);
+  Equivalence eq = Equivalence::round_trip();
+  EXPECT_TRUE(same(a, b, eq));
+  EXPECT_TRUE(same(b, a, eq));
+  eq.newobj_args_by_items = false;
+  EXPECT_FALSE(same(a, b, eq));
+  EXPECT_EQ(pklharness::difference(a, a.root(), b, b.root(), eq),
+            "at root[0].args: a new node where the original reaches a node again (sharing lost): tuple of length 1");
+  EXPECT_FALSE(same(a, b, Equivalence::strict()));
+}
+
 TEST(Equivalence, NewobjExAsPartial) {
   // copyreg.__newobj_ex__(C, (), {}) against partial(...)() (an object called).
   Graph a, b;
