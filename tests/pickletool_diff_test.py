@@ -5,8 +5,8 @@
     Equivalence::round_trip(): what a pickle keeps), e.g. CPython's pickles
     of one value at protocols 0 and 5;
   - 1 "different at <path>: <what>": the first difference, with the
-    harness's difference() path; sharing counts, set order counts unless
-    --set-order, shared atoms count only under --exact;
+    harness's difference() path; sharing counts, set order only under
+    --ordered-sets or --exact, shared atoms only under --exact;
   - 2 usage (both sides from standard input, a missing operand);
   - 3 an input that cannot be read or decoded (one `pickletool: error:` line).
 
@@ -60,7 +60,7 @@ def main():
         expect("sharing", run(tool, [one, two]), 1,
                "different at root[1]: a new node where the original reaches a node again (sharing lost): "
                "list of length 0\n")
-        expect("sharing, --set-order", run(tool, ["--set-order", one, two]), 1,
+        expect("sharing, --ordered-sets", run(tool, ["--ordered-sets", one, two]), 1,
                "different at root[1]: a new node where the original reaches a node again (sharing lost): "
                "list of length 0\n")
 
@@ -70,9 +70,23 @@ def main():
         s21 = s12.replace(b"K\x01K\x02", b"K\x02K\x01")
         assert pickle.loads(s21) == {1, 2} and s21 != s12
         a, b = file("s12.pkl", s12), file("s21.pkl", s21)
-        expect("set order", run(tool, [a, b]), 1,
+        expect("set order", run(tool, [a, b]), 0, "same\n")
+        expect("set order, --ordered-sets", run(tool, ["--ordered-sets", a, b]), 1,
                "different at root[0]: expected int 1, got int 2\n")
-        expect("set order, --set-order", run(tool, ["--set-order", a, b]), 0, "same\n")
+        expect("set order, --exact", run(tool, ["--exact", a, b]), 1,
+               "different at root[1]: expected int 2, got different content (int 1)\n")
+        # The same set of strs dumped by two processes (their str hashes differ).
+        strs = "import pickle, sys; sys.stdout.buffer.write(pickle.dumps(set('abcdefgh'), 4))"
+        dumps = {subprocess.run([sys.executable, "-c", strs], capture_output=True,
+                                env=dict(os.environ, PYTHONHASHSEED=seed)).stdout for seed in ("1", "2")}
+        assert len(dumps) == 2, "the two hash seeds wrote the same bytes"
+        s1, s2 = (file("strs%d.pkl" % i, d) for i, d in enumerate(sorted(dumps)))
+        expect("a set of strs from two processes", run(tool, [s1, s2]), 0, "same\n")
+        # Not the same set: one member differs.
+        s3 = file("strs_other.pkl", pickle.dumps(set("abcdefgz"), 4))
+        rc, out, err = run(tool, [s1, s3])
+        if rc != 1 or not out.startswith("different at root"):
+            FAILS.append("a different set of strs: rc=%d out=%r" % (rc, out))
 
         # A memoized int shared twice against two ints: the same pickle
         # values; --exact (pkl::isomorphic) tells them apart.
