@@ -10,6 +10,7 @@
 #include "picklecodec/show.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <charconv>
 #include <cstdint>
 #include <cstdio>
@@ -235,9 +236,9 @@ class Walker {
       case Kind::None: sink_.ascii("None"); break;
       case Kind::Bool: sink_.ascii(g_.as_bool(n) ? "True" : "False"); break;
       case Kind::Int:
-        if (int64_t v; GraphAccess::int64_value(g_, n, v)) {
+        if (GraphAccess::int_small(g_, n)) {
           char buf[24];
-          char* p = std::to_chars(buf, buf + sizeof buf, v).ptr;
+          char* p = std::to_chars(buf, buf + sizeof buf, static_cast<int64_t>(GraphAccess::bits(g_, n))).ptr;
           sink_.ascii(std::string_view(buf, static_cast<size_t>(p - buf)));
         } else {
           const std::string le = g_.int_le(n);
@@ -251,11 +252,11 @@ class Walker {
         break;
       case Kind::Float:
         text_.clear();
-        append_repr_float(text_, g_.as_float(n));
+        append_repr_float(text_, std::bit_cast<double>(GraphAccess::bits(g_, n)));
         emitted(n, false);
         break;
       case Kind::Str: {
-        const std::string_view s = g_.as_str(n);
+        const std::string_view s = GraphAccess::str(g_, n);
         if constexpr (Sink::kMeasures) {
           if (sink_.beyond(s.size() / 4)) break;
         }
