@@ -24,12 +24,6 @@ class GraphAccess {
   using Rec = detail::Rec;
 
   static Kind kind(const Graph& g, NodeId n) noexcept { return g.nodes_[n].kind; }
-  // An int node's value, when it fits in int64 (n must be an int).
-  static bool int64_value(const Graph& g, NodeId n, int64_t& v) noexcept {
-    if (Graph::Impl::is_big(g, n)) return false;
-    v = static_cast<int64_t>(g.nodes_[n].bits);
-    return true;
-  }
   static size_t size(const Graph& g) noexcept { return g.nodes_.size(); }
   // Bytes of the arena (strs, bytes, tuples, small containers' items): with
   // size(), what an output estimate needs.
