@@ -35,6 +35,11 @@ def main():
                 continue
             if "    0.weight: float32 [3, 4] " + key not in r.stdout or "  step: 7" not in lines:
                 failures.append("%s: tree not as expected:\n%s" % (name, r.stdout))
+            # The same from a pipe (`cat FILE | pickletool show -`): told by its content too.
+            with open(renamed, "rb") as f:
+                piped = subprocess.run([tool, "show", "-"], input=f.read(), capture_output=True)
+            if (piped.returncode, piped.stdout.decode()) != (0, r.stdout):
+                failures.append("%s from a pipe: exit %d, %r" % (name, piped.returncode, piped.stdout[:200]))
     # an ordinary pickle is shown as before
     r = subprocess.run([tool, "show", "-"], input=b"\x80\x04K\x07.", capture_output=True)
     if r.stdout != b"7\n":

@@ -1,8 +1,8 @@
 // pickletool show FILE|- [--json]: decode each pickle of the stream and print
 // its graph, in the readable notation or as graph JSON, one per line.
+#include <algorithm>
 #include <CLI/CLI.hpp>
 
-#include <fstream>
 #include <iostream>
 #include <memory>
 #include <span>
@@ -26,24 +26,27 @@ struct ShowArgs {
 };
 
 // A PyTorch checkpoint, told by its content (a zip archive, or the legacy
-// format's magic number), is shown as its tree with tensor summaries.
-bool show_torch_checkpoint(const ShowArgs& args) {
-  if (args.file == "-" || args.json) return false;
-  std::ifstream f(args.file, std::ios::binary);
-  uint8_t head[16] = {};
-  f.read(reinterpret_cast<char*>(head), sizeof head);
-  if (!pkl::torch::Checkpoint::looks_like_checkpoint(std::span<const uint8_t>(head, static_cast<size_t>(f.gcount()))))
-    return false;
+// format's magic number), is shown as its tree with tensor summaries: from
+// a file or from a pipe alike (the head is peeked, not consumed).
+bool show_torch_checkpoint(const ShowArgs& args, Input& in) {
+  if (args.json) return false;
+  uint8_t buf[16] = {};
+  const size_t peeked = in.source().peek(buf, sizeof buf);
+  // A mapped file cannot peek (it needs not: its bytes are at hand).
+  const std::span<const uint8_t> head =
+      peeked == pkl::Source::kNoPeek ? in.all().first(std::min(in.all().size(), sizeof buf))
+                                     : std::span<const uint8_t>(buf, peeked);
+  if (!pkl::torch::Checkpoint::looks_like_checkpoint(head)) return false;
   pkl::DecodeOptions options;
   args.decode.apply(options);
-  pkl::torch::Checkpoint::open(args.file, options).show(std::cout);
+  pkl::torch::Checkpoint::from_memory(in.all(), options).show(std::cout);
   std::cout.flush();
   return true;
 }
 
 void run_show(const ShowArgs& args) {
-  if (show_torch_checkpoint(args)) return;
   Input in(args.file);
+  if (show_torch_checkpoint(args, in)) return;
   pkl::DecodeOptions options;
   args.decode.apply(options);
   in.apply(options);
