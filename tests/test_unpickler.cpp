@@ -120,6 +120,10 @@ TEST(Unpickler, BuildSkipsAFalsyStateWithoutSetstate) {
   // '' and 0.0 are falsy too.
   EXPECT_EQ(run(P2 + "]X\x00\x00\x00\x00" "b."s, Unpickler::Python).back(), "ok []");
   EXPECT_EQ(run(P2 + "]G\x00\x00\x00\x00\x00\x00\x00\x00" "b."s, Unpickler::Python).back(), "ok []");
+  // An empty bytearray (bytearray() by REDUCE) is falsy; bytearray(b'x') is not.
+  const std::string ba = "cbuiltins\nbytearray\n";
+  EXPECT_EQ(run(P2 + "]" + ba + ")Rb.", Unpickler::Python).back(), "ok []");
+  EXPECT_EQ(run(P2 + "]" + ba + ")Rb.", Unpickler::C).back(), "error @25: state is not a dictionary");
 }
 
 TEST(Unpickler, FloatReadsPythonsFloatText) {

@@ -778,21 +778,7 @@ void Machine::build(NodeId inst, NodeId state) {
 // ---- where the pure-Python unpickler parts (DecodeOptions::unpickler) --------------
 
 bool Machine::state_skipped(NodeId state) const {
-  if (!python()) return false;
-  switch (g_.kind(state)) {  // Python's truth of the value; an object is true
-    case Kind::None: return true;
-    case Kind::Bool: return !g_.as_bool(state);
-    case Kind::Int: return g_.int_fits64(state) && g_.as_int(state) == 0;
-    case Kind::Float: return g_.as_float(state) == 0.0;
-    case Kind::Str: return g_.as_str(state).empty();
-    case Kind::Bytes: return g_.as_bytes(state).empty();
-    case Kind::List:
-    case Kind::Tuple:
-    case Kind::Set:
-    case Kind::FrozenSet:
-    case Kind::Dict: return g_.length(state) == 0;
-    default: return false;
-  }
+  return python() && !g_.truthy(state);  // `if state:` passes over a falsy state
 }
 
 NodeId Machine::star_args(NodeId args, const char* c_error) {

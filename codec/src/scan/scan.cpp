@@ -992,20 +992,7 @@ void Judge::falsy_state(const Graph& g, const TraceEvent& e) {
   // Python's truth of a state that is neither a dict nor None: the C
   // unpickler refuses any ("state is not a dictionary"), the pure-Python one
   // passes over a falsy one (`if state:`) and goes on.
-  auto falsy = [&](NodeId n) {
-    switch (g.kind(n)) {
-      case Kind::Bool: return !g.as_bool(n);
-      case Kind::Int: return g.int_fits64(n) && g.as_int(n) == 0;
-      case Kind::Float: return g.as_float(n) == 0.0;
-      case Kind::Str: return g.as_str(n).empty();
-      case Kind::Bytes: return g.as_bytes(n).empty();
-      case Kind::List:
-      case Kind::Tuple:
-      case Kind::Set:
-      case Kind::FrozenSet: return g.length(n) == 0;
-      default: return false;
-    }
-  };
+  auto falsy = [&](NodeId n) { return g.kind(n) != Kind::Dict && g.kind(n) != Kind::None && !g.truthy(n); };
   NodeId state = e.args, slots = kNoNode;
   if (g.kind(state) == Kind::Tuple && g.length(state) == 2) {
     slots = g.items(state)[1];
