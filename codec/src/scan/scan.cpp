@@ -399,6 +399,13 @@ struct Scanner {
     return outcome;
   }
 
+  // Whether another level of nesting (a container, a stream read again)
+  // would go past max_nesting: then a nesting error at `loc`, and no read.
+  bool too_deep(const std::string& loc) {
+    if (depth <= opt.max_nesting) return false;
+    finding(Verdict::Error, "nesting", "", "containers nested deeper than " + std::to_string(opt.max_nesting), loc, 0);
+    return true;
+  }
   // A pickle whose STOP lies inside a FRAME that goes on: pickle.load on a
   // file that can peek (open()'s) reads the next pickle right after the
   // STOP (the decoder's reading), while the C unpickler on a file that
@@ -414,10 +421,7 @@ struct Scanner {
                 "STOP, on one that cannot (io.BytesIO) and the pure-Python unpickler from the frame's end (read "
                 "as " + at + ")",
             loc, w.p - 1);
-    if (depth > opt.max_nesting) {
-      finding(Verdict::Error, "nesting", "", "containers nested deeper than " + std::to_string(opt.max_nesting), at, 0);
-      return;
-    }
+    if (too_deep(at)) return;
     ++depth;
     stream(data.subspan(static_cast<size_t>(w.frame_end)), at, kept_pids);
     --depth;
@@ -594,10 +598,7 @@ bool starts_with(std::span<const uint8_t> d, std::string_view magic) {
 }
 
 void Scanner::blob(std::span<const uint8_t> d, const std::string& loc) {
-  if (depth > opt.max_nesting) {
-    finding(Verdict::Error, "nesting", "", "containers nested deeper than " + std::to_string(opt.max_nesting), loc, 0);
-    return;
-  }
+  if (too_deep(loc)) return;
   ++depth;
   if (starts_with(d, "PK\x03\x04") || starts_with(d, "PK\x05\x06")) {
     if (report.container.empty()) report.container = "zip";
