@@ -3,6 +3,7 @@
 // and JSON that python3's json module reads back to the same document.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -221,6 +222,45 @@ TEST(Show, FitsExactlyAndLabelsOnce) {
   EXPECT_EQ(show(g, top), "[[&1 [*1], &2 [9]], *2, *1]");
   EXPECT_EQ(show(g, top, 19), "[\n  [&1 [*1], &2 [9]],\n  *2,\n  *1,\n]");
   EXPECT_EQ(show(g, top, 18), "[\n  [\n    &1 [*1],\n    &2 [9],\n  ],\n  *2,\n  *1,\n]");
+}
+
+// A group that fits is written from the text its measure kept, up to 4096
+// characters after its open; past that it is walked again. Both ways print
+// the same, labels included.
+TEST(Show, WideGroupKeptOrWalked) {
+  for (size_t cols : {4095u, 4096u, 4097u}) {
+    Graph g;
+    NodeId shared = list(g, {g.integer(7)});
+    // After the open: "&1 [7], *1, '" + s + "']", 14 + s.size() characters.
+    const std::string s(cols - 14, 'x');
+    NodeId top = list(g, {shared, shared, g.str(s)});
+    EXPECT_EQ(show(g, top, 100000), "[&1 [7], *1, '" + s + "']") << cols;
+    EXPECT_EQ(show(g, top, static_cast<int>(cols)), "[\n  &1 [7],\n  *1,\n  '" + s + "',\n]") << cols;
+  }
+}
+
+// Float reprs are remembered by node (256 of them): a float met again, and
+// floats whose nodes share a slot, each print their own repr.
+TEST(Show, FloatsRememberedByNode) {
+  Graph g;
+  std::vector<NodeId> items;
+  std::string expected_flat = "[";
+  for (int k = 0; k < 600; ++k) {
+    items.push_back(g.floating(k + 0.25));
+    if (k) expected_flat += ", ";
+    expected_flat += std::to_string(k) + ".25";
+  }
+  items.push_back(items[3]);
+  items.push_back(items[300]);
+  expected_flat += ", 3.25, 300.25]";
+  NodeId top = g.list(items);
+  EXPECT_EQ(show(g, top, 100000), expected_flat);
+  std::string broken = show(g, top, 10);
+  const std::string head = "[\n  0.25,\n  1.25,\n";
+  const std::string tail = "  599.25,\n  3.25,\n  300.25,\n]";
+  EXPECT_EQ(broken.substr(0, head.size()), head);
+  EXPECT_EQ(broken.substr(broken.size() - tail.size()), tail);
+  EXPECT_EQ(std::count(broken.begin(), broken.end(), '\n'), 603);
 }
 
 TEST(Show, MillionDeep) {

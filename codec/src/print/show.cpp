@@ -152,6 +152,23 @@ uint64_t display_cols(std::string_view s) {
   return s.size() - cont;
 }
 
+// Copies s to w. Short texts (most of them) by two overlapping word copies,
+// not a call.
+inline void copy_text(char* w, std::string_view s) {
+  const size_t n = s.size();
+  if (n >= 8 && n <= 16) {
+    std::memcpy(w, s.data(), 8);
+    std::memcpy(w + n - 8, s.data() + n - 8, 8);
+  } else if (n >= 4 && n < 8) {
+    std::memcpy(w, s.data(), 4);
+    std::memcpy(w + n - 4, s.data() + n - 4, 4);
+  } else if (n < 4) {
+    for (size_t k = 0; k < n; ++k) w[k] = s[k];
+  } else {
+    std::memcpy(w, s.data(), n);
+  }
+}
+
 enum FrameKind : uint8_t {
   kSeq,        // tuple / list / set / frozenset items
   kDictPairs,  // dict items
@@ -181,6 +198,35 @@ static_assert(sizeof(Frame) <= 16);
 // references to frames stay valid across pushes.
 using FrameStack = std::deque<Frame>;
 
+// The reprs of recently written floats, by node. A float inside a group is
+// made three times otherwise: measuring its enclosing group, measuring its
+// own, and printing it (an object's state: each float of each object).
+class FloatTexts {
+ public:
+  std::string_view text(NodeId n, double v) {
+    Entry& e = slots_[n % kSlots];
+    if (e.node != n) {
+      scratch_.clear();
+      append_repr_float(scratch_, v);
+      // The longest repr, '-2.2250738585072014e-308', has 24 characters.
+      e.len = static_cast<uint8_t>(std::min(scratch_.size(), sizeof e.text));
+      std::memcpy(e.text, scratch_.data(), e.len);
+      e.node = n;
+    }
+    return {e.text, e.len};
+  }
+
+ private:
+  static constexpr size_t kSlots = 256;
+  struct Entry {
+    NodeId node = kNoNode;
+    uint8_t len = 0;
+    char text[27];
+  };
+  std::unique_ptr<Entry[]> slots_ = std::make_unique<Entry[]>(kSlots);
+  std::string scratch_;
+};
+
 // Produces the notation of a graph as a stream of tokens (text, group open,
 // item separator, group close), one step at a time, into a Sink:
 //   text(s)  open(s, single_comma)  sep()  close(s, single_comma)
@@ -189,7 +235,8 @@ using FrameStack = std::deque<Frame>;
 template <class Sink>
 class Walker {
  public:
-  Walker(const Graph& g, std::vector<uint32_t>& mark, Sink& sink) : g_(g), mark_(mark), sink_(sink) {}
+  Walker(const Graph& g, std::vector<uint32_t>& mark, FloatTexts& floats, Sink& sink)
+      : g_(g), mark_(mark), floats_(floats), sink_(sink) {}
 
   uint32_t last_label = 0;
   // When set, every label given is recorded here (to be taken back).
@@ -202,6 +249,13 @@ class Walker {
   void restart(const Frame& f, uint32_t label) {
     stack_.clear();
     stack_.push_back(f);
+    last_label = label;
+  }
+
+  // The group just opened was written whole by another walker, which gave
+  // labels up to `label`.
+  void skip_group(uint32_t label) {
+    stack_.pop_back();
     last_label = label;
   }
 
@@ -251,9 +305,7 @@ class Walker {
         }
         break;
       case Kind::Float:
-        text_.clear();
-        append_repr_float(text_, std::bit_cast<double>(GraphAccess::bits(g_, n)));
-        emitted(n, false);
+        sink_.ascii(floats_.text(n, std::bit_cast<double>(GraphAccess::bits(g_, n))));
         break;
       case Kind::Str: {
         const std::string_view s = GraphAccess::str(g_, n);
@@ -283,12 +335,13 @@ class Walker {
         if constexpr (Sink::kMeasures) {
           if (sink_.beyond((gd.module.size() + gd.qualname.size()) / 4)) break;
         }
-        std::string s = callable_position ? std::string() : std::string("<global ");
-        s += gd.module;
-        s += '.';
-        s += gd.qualname;
-        if (!callable_position) s += '>';
-        emit(n, callable_position, std::move(s));
+        text_.clear();
+        if (!callable_position) text_ += "<global ";
+        text_ += gd.module;
+        text_ += '.';
+        text_ += gd.qualname;
+        if (!callable_position) text_ += '>';
+        emitted(n, callable_position);
         break;
       }
       case Kind::Buffer: {
@@ -550,6 +603,7 @@ class Walker {
 
   const Graph& g_;
   std::vector<uint32_t>& mark_;
+  FloatTexts& floats_;
   Sink& sink_;
   FrameStack stack_;
   std::string text_;  // the text of the last scalar made by emit()
@@ -640,6 +694,12 @@ class Printer {
   bool undecided() const { return undecided_; }
   uint64_t open_col() const { return open_col_; }
   uint64_t open_cols() const { return open_cols_; }
+  // The group just opened fits, and `rest` is the rest of it on one line.
+  void write_line(std::string_view rest, uint64_t cols) {
+    undecided_ = false;
+    put(rest);
+    col_ += cols;
+  }
   void decide(bool one_line) {
     undecided_ = false;
     if (one_line) {
@@ -666,21 +726,8 @@ class Printer {
       out_.write(s.data(), static_cast<std::streamsize>(s.size()));
       return;
     }
-    char* w = buf_.get() + used_;
-    const size_t n = s.size();
-    // Short texts (most of them) by two overlapping word copies, not a call.
-    if (n >= 8 && n <= 16) {
-      std::memcpy(w, s.data(), 8);
-      std::memcpy(w + n - 8, s.data() + n - 8, 8);
-    } else if (n >= 4 && n < 8) {
-      std::memcpy(w, s.data(), 4);
-      std::memcpy(w + n - 4, s.data() + n - 4, 4);
-    } else if (n < 4) {
-      for (size_t k = 0; k < n; ++k) w[k] = s[k];
-    } else {
-      std::memcpy(w, s.data(), n);
-    }
-    used_ += n;
+    copy_text(buf_.get() + used_, s);
+    used_ += s.size();
     if (used_ >= kChunk) flush();
   }
   void newline() {
@@ -723,8 +770,9 @@ class Measurer {
   static constexpr bool kMeasures = true;
 
   void start(uint64_t used, uint64_t budget) {
-    sum_ = used;
+    start_ = sum_ = used;
     budget_ = budget;
+    used_ = 0;
   }
   bool over() const { return sum_ > budget_; }
   // True (and over) if `min_cols` more columns cannot fit.
@@ -736,16 +784,53 @@ class Measurer {
     return false;
   }
 
-  void text(std::string_view s) { sum_ += display_cols(s); }
-  void ascii(std::string_view s) { sum_ += s.size(); }
-  void quoted_ascii(std::string_view s) { sum_ += s.size() + 2; }
-  void open(std::string_view s, bool) { sum_ += display_cols(s); }
-  void sep() { sum_ += 2; }
-  void close(std::string_view s, bool single_comma) { sum_ += display_cols(s) + (single_comma ? 1 : 0); }
+  void text(std::string_view s) {
+    sum_ += display_cols(s);
+    keep(s);
+  }
+  void ascii(std::string_view s) {
+    sum_ += s.size();
+    keep(s);
+  }
+  void quoted_ascii(std::string_view s) {
+    sum_ += s.size() + 2;
+    keep("'");
+    keep(s);
+    keep("'");
+  }
+  void open(std::string_view s, bool) { text(s); }
+  void sep() { ascii(", "); }
+  void close(std::string_view s, bool single_comma) {
+    if (single_comma) ascii(",");
+    text(s);
+  }
+
+  // What a group that fits writes after its open, as the printer would
+  // write it on one line, and its columns (if kept).
+  bool kept() const { return used_ <= kKeep; }
+  std::string_view line() const { return {line_.get(), used_}; }
+  uint64_t line_cols() const { return sum_ - start_; }
 
  private:
+  // The line is kept while it is short (a very wide --width could make it
+  // as long as the whole output): a group that fits is then written from
+  // here instead of being walked twice.
+  static constexpr size_t kKeep = 4096;
+  [[gnu::always_inline]] void keep(std::string_view s) {
+    if (used_ + s.size() > kKeep) {
+      // Too long, and from here on nothing is kept.
+      used_ = kKeep + 1;
+      return;
+    }
+    copy_text(line_.get() + used_, s);
+    used_ += s.size();
+  }
+
+  uint64_t start_ = 0;
   uint64_t sum_ = 0;
   uint64_t budget_ = 0;
+  std::unique_ptr<char[]> line_ = std::make_unique<char[]>(kKeep);
+  size_t used_ = 0;  // kKeep + 1: not kept
 };
 
 // ---- JSON ---------------------------------------------------------------------------
@@ -791,9 +876,10 @@ void json_string(std::string& out, std::string_view s) {
 void show(const Graph& g, NodeId root, std::ostream& out, const ShowOptions& options) {
   std::vector<uint32_t> mark = count_reach(g, root);
   Printer printer(out, options);
-  Walker<Printer> walk(g, mark, printer);
+  FloatTexts floats;
+  Walker<Printer> walk(g, mark, floats, printer);
   Measurer measurer;
-  Walker<Measurer> look(g, mark, measurer);
+  Walker<Measurer> look(g, mark, floats, measurer);
   std::vector<NodeId> given;
   look.given = &given;
   const uint64_t width = static_cast<uint64_t>(std::max(1, options.width));
@@ -811,6 +897,13 @@ void show(const Graph& g, NodeId root, std::ostream& out, const ShowOptions& opt
       look.restart(walk.top(), walk.last_label);
       while (!look.done() && !measurer.over()) look.step();
       fits = !measurer.over();
+      if (fits && measurer.kept()) {
+        // Measured is written: the labels given stay given.
+        printer.write_line(measurer.line(), measurer.line_cols());
+        walk.skip_group(look.last_label);
+        given.clear();
+        return;
+      }
       // Printing gives these labels again, in the same order.
       for (NodeId n : given) mark[n] = kShared;
       given.clear();
