@@ -70,6 +70,14 @@ TEST(Repr, StrFixed) {
   EXPECT_EQ(pkl::repr_str(utf8(0x1f600)), "'\xf0\x9f\x98\x80'");
   EXPECT_EQ(pkl::repr_str(utf8(0xe0000)), "'\\U000e0000'");
   EXPECT_EQ(pkl::repr_str(utf8(0x10ffff)), "'\\U0010ffff'");
+  // Malformed UTF-8 (which no Graph holds) is U+FFFD a byte; a latin-1 lead
+  // without its continuation byte included.
+  EXPECT_EQ(pkl::repr_str("abcdefgh\xc3"), "'abcdefgh\xef\xbf\xbd'");
+  EXPECT_EQ(pkl::repr_str("\xc3x"), "'\xef\xbf\xbdx'");
+  // Appended after what the string already holds.
+  std::string out = "x=";
+  pkl::append_repr_str(out, "0123456789'\n");
+  EXPECT_EQ(out, "x=\"0123456789'\\n\"");
 }
 
 TEST(Repr, BytesFixed) {
@@ -143,6 +151,27 @@ TEST(Repr, AgreesWithPython) {
       s += utf8(r[0] + static_cast<uint32_t>(rng() % (r[1] - r[0] + 1)));
     }
     if (rng() % 5 == 0) s += (rng() % 2) ? "'" : "\"";
+    cases.emplace_back('s', s);
+  }
+  // Longer strs, mostly ASCII and U+0080..U+00FF (a protocol-2 bytes'
+  // latin-1 text), so that the 8-byte ASCII words and the one-at-a-time
+  // steps after them meet every kind of code point at every offset.
+  for (int i = 0; i < 3000; ++i) {
+    std::string s;
+    int len = 8 + static_cast<int>(rng() % 40);
+    for (int k = 0; k < len; ++k) {
+      const uint32_t pick = static_cast<uint32_t>(rng() % 16);
+      if (pick < 9) {
+        s += static_cast<char>(0x20 + rng() % 0x5f);  // printable ASCII, quotes and backslash included
+      } else if (pick < 13) {
+        s += utf8(0x80 + static_cast<uint32_t>(rng() % 0x80));
+      } else if (pick < 14) {
+        s += static_cast<char>(rng() % 0x20 == 0 ? 0x7f : rng() % 0x20);
+      } else {
+        const auto& r = ranges[rng() % std::size(ranges)];
+        s += utf8(r[0] + static_cast<uint32_t>(rng() % (r[1] - r[0] + 1)));
+      }
+    }
     cases.emplace_back('s', s);
   }
   // Every code point of the BMP and a stride through the rest, in chunks.

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -46,41 +47,6 @@ char choose_quote(std::string_view s) {
 
 }  // namespace
 
-namespace {
-
-// U+0080..U+00FF in a str repr: the two UTF-8 bytes of a printable one,
-// else \xNN, as repr_str's general path writes them.
-struct Latin1Escapes {
-  uint32_t text[128];
-  uint8_t len[128];
-};
-
-const Latin1Escapes& latin1_escapes() {
-  static const Latin1Escapes table = [] {
-    Latin1Escapes t{};
-    for (uint32_t cp = 0x80; cp <= 0xff; ++cp) {
-      char buf[4] = {};
-      uint8_t n;
-      if (py_printable(cp)) {
-        buf[0] = static_cast<char>(0xc0 | (cp >> 6));
-        buf[1] = static_cast<char>(0x80 | (cp & 0x3f));
-        n = 2;
-      } else {
-        buf[0] = '\\';
-        buf[1] = 'x';
-        buf[2] = kHexDigits[cp >> 4];
-        buf[3] = kHexDigits[cp & 0xf];
-        n = 4;
-      }
-      std::memcpy(&t.text[cp - 0x80], buf, 4);
-      t.len[cp - 0x80] = n;
-    }
-    return t;
-  }();
-  return table;
-}
-
-}  // namespace
 
 std::string repr_str(std::string_view utf8) {
   std::string out;
@@ -88,72 +54,145 @@ std::string repr_str(std::string_view utf8) {
   return out;
 }
 
+namespace {
+
+// U+0000..U+00FF in a str repr, for each quote: the character itself (for
+// U+0080 and up, its two UTF-8 bytes), or its escape (\\, \', \t, \xNN...),
+// read as one word.
+struct StrEscapes {
+  uint32_t text[256];
+  uint8_t len[256];
+};
+
+const StrEscapes& str_escapes(char quote) {
+  static const auto tables = [] {
+    std::array<StrEscapes, 2> t{};
+    for (int k = 0; k < 2; ++k) {
+      const char q = k ? '"' : '\'';
+      for (uint32_t c = 0; c < 0x100; ++c) {
+        char buf[4] = {};
+        uint8_t n = 2;
+        buf[0] = '\\';
+        if (c == static_cast<uint32_t>(q) || c == '\\') {
+          buf[1] = static_cast<char>(c);
+        } else if (c == '\t' || c == '\n' || c == '\r') {
+          buf[1] = c == '\t' ? 't' : c == '\n' ? 'n' : 'r';
+        } else if (!py_printable(c)) {
+          buf[1] = 'x';
+          buf[2] = kHexDigits[c >> 4];
+          buf[3] = kHexDigits[c & 0xf];
+          n = 4;
+        } else if (c < 0x80) {
+          buf[0] = static_cast<char>(c);
+          n = 1;
+        } else {
+          buf[0] = static_cast<char>(0xc0 | (c >> 6));
+          buf[1] = static_cast<char>(0x80 | (c & 0x3f));
+        }
+        std::memcpy(&t[k].text[c], buf, 4);
+        t[k].len[c] = n;
+      }
+    }
+    return t;
+  }();
+  return tables[quote == '"' ? 1 : 0];
+}
+
+// A byte's high bit set in the result where the byte of v is not printable
+// ASCII or is the quote or a backslash; exact for the lowest such byte (the
+// tests below only ever flag wrongly above a true hit).
+uint64_t not_plain(uint64_t v, uint64_t quotes) {
+  constexpr uint64_t kOnes = 0x0101010101010101ull;
+  constexpr uint64_t kHigh = 0x8080808080808080ull;
+  auto zero_byte = [](uint64_t x) { return (x - kOnes) & ~x & kHigh; };
+  const uint64_t below_space = (v - 0x20 * kOnes) & ~v & kHigh;
+  const uint64_t from_del = (v | (v + kOnes)) & kHigh;  // >= 0x7f
+  return below_space | from_del | zero_byte(v ^ quotes) | zero_byte(v ^ ('\\' * kOnes));
+}
+
+// A code point past U+00FF (or malformed input's U+FFFD) as repr writes
+// it: itself if printable, else its escape. At most 10 characters.
+char* put_code_point(char* w, uint32_t cp) {
+  if (py_printable(cp)) {
+    auto cont = [](uint32_t bits) { return static_cast<char>(0x80 | (bits & 0x3f)); };
+    if (cp < 0x800) {
+      *w++ = static_cast<char>(0xc0 | (cp >> 6));
+    } else if (cp < 0x10000) {
+      *w++ = static_cast<char>(0xe0 | (cp >> 12));
+      *w++ = cont(cp >> 6);
+    } else {
+      *w++ = static_cast<char>(0xf0 | (cp >> 18));
+      *w++ = cont(cp >> 12);
+      *w++ = cont(cp >> 6);
+    }
+    *w++ = cont(cp);
+    return w;
+  }
+  const int digits = cp <= 0xff ? 2 : cp <= 0xffff ? 4 : 8;
+  *w++ = '\\';
+  *w++ = cp <= 0xff ? 'x' : cp <= 0xffff ? 'u' : 'U';
+  for (int shift = 4 * (digits - 1); shift >= 0; shift -= 4) *w++ = kHexDigits[(cp >> shift) & 0xf];
+  return w;
+}
+
+}  // namespace
+
+// Written through a pointer into room for the worst case, then trimmed: 4
+// characters a byte at most (\xNN for one byte; \uXXXX for two or three,
+// \UXXXXXXXX for four, U+FFFD's three for a malformed one), the quotes, and
+// 3 spare for a table's 4-byte store. Printable ASCII goes 8 bytes at a
+// time; everything else one code point at a time, U+0080..U+00FF (a latin-1
+// text's, a protocol-2 bytes') by table.
 void append_repr_str(std::string& out, std::string_view utf8) {
   const char quote = choose_quote(utf8);
-  out.reserve(out.size() + utf8.size() + 2);
-  out += quote;
+  const StrEscapes& esc = str_escapes(quote);
+  const uint64_t quotes = 0x0101010101010101ull * static_cast<unsigned char>(quote);
+  const auto* b = reinterpret_cast<const unsigned char*>(utf8.data());
+  const size_t n = utf8.size();
+  const size_t at = out.size();
+  out.resize(at + 4 * n + 5);
+  char* w = out.data() + at;
+  *w++ = quote;
   size_t i = 0;
-  while (i < utf8.size()) {
-    // A run of printable ASCII that needs no escape goes in at once.
-    size_t j = i;
-    while (j < utf8.size()) {
-      const auto c = static_cast<unsigned char>(utf8[j]);
-      if (c < 0x20 || c >= 0x7f || c == static_cast<unsigned char>(quote) || c == '\\') break;
-      ++j;
-    }
-    if (j > i) {
-      out.append(utf8.data() + i, j - i);
-      i = j;
-      if (i == utf8.size()) break;
-    }
-    // A run of U+0080..U+00FF (a latin-1 text's, a protocol-2 bytes'), each
-    // by table through a pointer: its two UTF-8 bytes, or \xNN.
-    const auto* b = reinterpret_cast<const unsigned char*>(utf8.data());
-    size_t k = i;
-    while (k + 1 < utf8.size() && (b[k] == 0xc2 || b[k] == 0xc3)) k += 2;
-    if (k > i) {
-      const Latin1Escapes& t = latin1_escapes();
-      const size_t at = out.size();
-      out.resize(at + 2 * (k - i) + 3);  // at most 4 characters a code point, 3 spare for the last store
-      char* w = out.data() + at;
-      for (size_t p = i; p < k; p += 2) {
-        const unsigned c = ((b[p] & 0x1fu) << 6 | (b[p + 1] & 0x3fu)) - 0x80;
-        std::memcpy(w, &t.text[c], 4);
-        w += t.len[c];
+  while (i < n) {
+    if (n - i >= 8) {
+      uint64_t v;
+      std::memcpy(&v, b + i, 8);
+      const uint64_t miss = not_plain(v, quotes);
+      // All 8 stored (there is room: 8 <= 4 * (n - i)), the plain ones kept.
+      std::memcpy(w, b + i, 8);
+      size_t plain = 8;
+      if (miss != 0) {
+        // The lowest flag is the first byte in memory on a little-endian
+        // machine; elsewhere the word is taken a byte at a time.
+        plain = std::endian::native == std::endian::little ? static_cast<size_t>(std::countr_zero(miss)) / 8 : 0;
       }
-      out.resize(static_cast<size_t>(w - out.data()));
-      i = k;
-      continue;
+      w += plain;
+      i += plain;
+      if (plain == 8) continue;
     }
-    uint32_t cp = next_code_point(utf8, i);
-    if (cp == static_cast<uint32_t>(quote) || cp == '\\') {
-      out += '\\';
-      out += static_cast<char>(cp);
-    } else if (cp == '\t') {
-      out += "\\t";
-    } else if (cp == '\n') {
-      out += "\\n";
-    } else if (cp == '\r') {
-      out += "\\r";
-    } else if (cp < 0x20 || cp == 0x7f) {
-      out += "\\x";
-      append_hex(out, cp, 2);
-    } else if (cp < 0x7f) {
-      out += static_cast<char>(cp);
-    } else if (py_printable(cp)) {
-      append_utf8(out, cp);
-    } else if (cp <= 0xff) {
-      out += "\\x";
-      append_hex(out, cp, 2);
-    } else if (cp <= 0xffff) {
-      out += "\\u";
-      append_hex(out, cp, 4);
-    } else {
-      out += "\\U";
-      append_hex(out, cp, 8);
+    // Then up to 16 code points one at a time, with no branch on whether
+    // each is ASCII or U+0080..U+00FF (they alternate in a protocol-2
+    // bytes' latin-1 text).
+    for (int k = 0; k < 16 && i < n; ++k) {
+      const unsigned c = b[i];
+      const unsigned next = i + 1 < n ? b[i + 1] : 0;
+      const unsigned two = c >> 7;
+      const bool latin1 = ((c | 1) == 0xc3) & ((next & 0xc0) == 0x80);
+      if (two & !latin1) {
+        w = put_code_point(w, next_code_point(utf8, i));
+        continue;
+      }
+      // By masks: a compiler's branch here is mispredicted at every change.
+      const unsigned mask = 0u - two;
+      const unsigned cp = (c & ~mask) | ((((c & 1) << 6 | (next & 0x3f)) + 0x80) & mask);
+      std::memcpy(w, &esc.text[cp], 4);
+      w += esc.len[cp];
+      i += 1 + two;
     }
   }
-  out += quote;
+  *w++ = quote;
+  out.resize(static_cast<size_t>(w - out.data()));
 }
 
 namespace {
