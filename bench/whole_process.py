@@ -21,7 +21,8 @@ Rows:
 - per payload file: python3 (pickle.loads then pickle.dumps at protocol 5,
   the real classes importable), pickletool recode -p 5 FILE OUT, show FILE,
   dis FILE, and recode / show from a pipe (`- < pipe`); and, like for like,
-  python3 printing repr(pickle.load(f)) against show and `python3 -m
+  python3 printing repr(pickle.load(f)) against show (objects: also with
+  the classes' repr showing class and state, as show does) and `python3 -m
   pickletools FILE` against dis (one run: pure Python, seconds a MB);
 - per protocol 0..5 (the records and ints S payloads re-dumped at each):
   recode from the file and from a pipe, and the library's Decoder over an
@@ -44,6 +45,13 @@ PY_RECODE = ("import pickle,sys; sys.setrecursionlimit(100000); d=open(sys.argv[
              "open(sys.argv[2],'wb').write(pickle.dumps(pickle.loads(d), 5))")
 # What show and dis do, done by CPython: print repr(load(f)); pickletools.
 PY_SHOW = "import pickle,sys; sys.setrecursionlimit(100000); print(repr(pickle.load(open(sys.argv[1],'rb'))))"
+# The same, with the payload's classes given a repr that shows what show
+# prints of an object (its class and state; the default repr is
+# `<bench_types.Point object at 0x...>`): the objects payload's like for like.
+PY_SHOW_STATE = ("import pickle,sys,bench_types as t; sys.setrecursionlimit(100000)\n"
+                 "for c in (t.Point, t.Account): c.__repr__ = lambda o: "
+                 "f'{type(o).__module__}.{type(o).__qualname__}({o.__getstate__()!r})'\n"
+                 "print(repr(pickle.load(open(sys.argv[1],'rb'))))")
 
 
 GNU_TIME = "/usr/bin/time"
@@ -126,6 +134,8 @@ def payload_rows(bin_dir, payloads, manifest, reps, tmp, only=None):
         r["recode_pipe"] = best(reps, [tool, "recode", "-p", "5", "-", out], pipe_from=path)
         r["show_pipe"] = best(reps, [tool, "show", "-"], pipe_from=path)
         r["python_show"] = best(reps, [sys.executable, "-c", PY_SHOW, path], env=env)
+        if e["payload"] == "objects":
+            r["python_show_state"] = best(reps, [sys.executable, "-c", PY_SHOW_STATE, path], env=env)
         r["python_dis"] = best(1, [sys.executable, "-m", "pickletools", path], env=env)
         print("whole_process: %-16s python %.3f s %6.1f MB | recode %.3f s (%.1fx) %6.1f MB | show %.3f s (%.1fx) "
               "| dis %.3f s (%.1fx) | pipe: recode %.2fx show %.2fx the file" % (
@@ -194,8 +204,9 @@ def tables(res):
     out = []
     rows = ["| payload | proto | size | MB | python3 CPU s | recode CPU s | × | show CPU s | × | dis CPU s | × "
             "| python3 peak MB | recode peak MB | show peak MB | dis peak MB | pipe: recode ÷ file "
-            "| pipe: show ÷ file | python3 repr CPU s | show × | pickletools CPU s | dis × |",
-            "|" + "---|" * 21]
+            "| pipe: show ÷ file | python3 repr CPU s | show × | python3 repr with state CPU s | show × "
+            "| pickletools CPU s | dis × |",
+            "|" + "---|" * 23]
     for r in res["payloads"]:
         py = r["python"]["cpu_s"]
         rows.append(
@@ -207,13 +218,16 @@ def tables(res):
             f"{r['recode_pipe']['cpu_s'] / r['recode']['cpu_s']:.2f} | "
             f"{r['show_pipe']['cpu_s'] / r['show']['cpu_s']:.2f} | "
             f"{r['python_show']['cpu_s']:.3f} | {fmt_x(r['python_show']['cpu_s'], r['show']['cpu_s'])} | "
+            + (f"{r['python_show_state']['cpu_s']:.3f} | {fmt_x(r['python_show_state']['cpu_s'], r['show']['cpu_s'])} | "
+               if "python_show_state" in r else "– | – | ") +
             f"{r['python_dis']['cpu_s']:.2f} | {fmt_x(r['python_dis']['cpu_s'], r['dis']['cpu_s'])} |")
     out.append("Whole processes, CPU seconds (user + system, `wait4`), best of the runs: `python3 -c` "
                "(`pickle.loads` then `pickle.dumps(v, 5)` of the file, interpreter start counted) against "
                "`pickletool recode -p 5 FILE OUT`, `show FILE` and `dis FILE`; peak RSS (`ru_maxrss`); "
                "pipe ÷ file: the same command reading the file's bytes from a pipe on standard input; like for "
-               "like, `python3 -c` printing `repr(pickle.load(f))` against show and `python3 -m pickletools FILE` "
-               "(one run) against dis:\n\n"
+               "like, `python3 -c` printing `repr(pickle.load(f))` against show (for the objects payload also with its "
+               "classes given a repr of their class and state, `bench_types.Point({'x': ...})`, what show prints "
+               "of an object) and `python3 -m pickletools FILE` (one run) against dis:\n\n"
                + "\n".join(rows))
     if res.get("protocols"):
         rows = ["| pickle | proto | MB | recode file CPU s | recode pipe CPU s | pipe ÷ file "
