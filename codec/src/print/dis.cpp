@@ -73,6 +73,13 @@ uint64_t le_unsigned(std::string_view raw) {
   return v;
 }
 
+template <class Int>
+void append_int(std::string& out, Int v) {
+  char buf[24];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, static_cast<size_t>(r.ptr - buf));
+}
+
 // A memo key: pickletools' memo is a dict of Python ints. Most fit int64;
 // a PUT's decimal text may not, and is then kept as its canonical text.
 struct MemoKey {
@@ -144,6 +151,10 @@ class Disassembler {
 
  private:
   [[noreturn]] void fail(ErrorCode code, std::string message, int64_t offset, int opcode) {
+    // A line being written goes out as far as its position, as pickletools
+    // prints it before anything after can raise.
+    if (line_at_ != kNoLine) outbuf_.resize(line_at_);
+    line_at_ = kNoLine;
     flush();
     throw Error(code, std::move(message), offset, opcode);
   }
@@ -178,11 +189,11 @@ class Disassembler {
   std::string_view read_counted(const OpcodeInfo& info);
   std::string_view read_raw(const OpcodeInfo& info);
   std::string stringnl(std::string_view data, bool stripquotes);
-  Arg read_arg(const OpcodeInfo& info);
+  void read_arg(const OpcodeInfo& info, Arg& a);
   // read_arg with a text parser's error located at this opcode.
-  Arg located_arg(const OpcodeInfo& info) {
+  void located_arg(const OpcodeInfo& info, Arg& a) {
     try {
-      return read_arg(info);
+      read_arg(info, a);
     } catch (Error& e) {
       flush();
       e.locate(op_pos_, op_code_);
@@ -191,10 +202,6 @@ class Disassembler {
   }
   // The listing goes out through a buffer (a stream call per line cost a
   // quarter of the time), written out when large, before any error and at the end.
-  void emit(std::string_view text) {
-    outbuf_ += text;
-    if (outbuf_.size() >= kOutChunk) write_out();
-  }
   void emit_line(std::string_view line) {
     outbuf_ += line;
     outbuf_ += '\n';
@@ -230,8 +237,15 @@ class Disassembler {
   Memo memo_;                       // int key -> stack object
   std::vector<int64_t> markstack_;  // positions of the open MARKs
   int maxproto_ = -1;
-  std::string line_;
+  // Where the line being written continues after its position; kNoLine
+  // between lines.
+  static constexpr size_t kNoLine = SIZE_MAX;
+  size_t line_at_ = kNoLine;
   std::string outbuf_;
+  // Each opcode's argument and outcome, their strings' room kept from one
+  // opcode to the next.
+  Arg arg_;
+  Outcome outcome_;
 };
 
 // A count (the table's marker says its width and sign) then that many bytes.
@@ -290,9 +304,13 @@ void long_repr(std::string_view raw, Arg& a) {
 }
 
 // The argument read as pickletools' reader of its type reads it, as repr() shows it.
-Arg Disassembler::read_arg(const OpcodeInfo& info) {
-  Arg a;
-  if (info.arg == ArgType::None) return a;
+void Disassembler::read_arg(const OpcodeInfo& info, Arg& a) {
+  a.present = false;
+  a.repr.clear();
+  a.repr_fails = false;
+  a.key.small = 0;
+  a.key.big.clear();
+  if (info.arg == ArgType::None) return;
   a.present = true;
   const std::string_view raw = read_raw(info);
   switch (info.arg) {
@@ -302,15 +320,15 @@ Arg Disassembler::read_arg(const OpcodeInfo& info) {
     case ArgType::Uint4:
     case ArgType::Uint8:
       a.key.small = static_cast<int64_t>(le_unsigned(raw));  // (a memo key is at most uint4)
-      a.repr = std::to_string(le_unsigned(raw));
+      append_int(a.repr, le_unsigned(raw));
       break;
-    case ArgType::Int4: a.repr = std::to_string(static_cast<int32_t>(le_unsigned(raw))); break;
+    case ArgType::Int4: append_int(a.repr, static_cast<int32_t>(le_unsigned(raw))); break;
     case ArgType::Float8: {
       uint64_t be = 0;  // big-endian on the wire
       for (char c : raw) be = (be << 8) | static_cast<uint8_t>(c);
       double d;
       std::memcpy(&d, &be, sizeof d);
-      a.repr = repr_float(d);
+      append_repr_float(a.repr, d);
       break;
     }
     case ArgType::Stringnl:
@@ -321,7 +339,7 @@ Arg Disassembler::read_arg(const OpcodeInfo& info) {
       break;
     }
     case ArgType::String1:
-    case ArgType::String4: a.repr = repr_str(detail::latin1_to_utf8(raw)); break;
+    case ArgType::String4: append_repr_str(a.repr, detail::latin1_to_utf8(raw)); break;
     case ArgType::Bytes1:
     case ArgType::Bytes4:
     case ArgType::Bytes8:
@@ -331,7 +349,7 @@ Arg Disassembler::read_arg(const OpcodeInfo& info) {
     case ArgType::Unicodestring4:
     case ArgType::Unicodestring8:
       detail::require_utf8(raw, true);  // str(raw, 'utf-8', 'surrogatepass'): raw itself
-      a.repr = repr_str(raw);
+      append_repr_str(a.repr, raw);
       break;
     case ArgType::DecimalnlShort:
       if (raw == "00" || raw == "01") {
@@ -345,11 +363,10 @@ Arg Disassembler::read_arg(const OpcodeInfo& info) {
     case ArgType::DecimalnlLong:
       a.repr = detail::py_int_of_bytes(raw.ends_with('L') ? raw.substr(0, raw.size() - 1) : raw);
       break;
-    case ArgType::Floatnl: a.repr = repr_float(detail::py_float_of_bytes(raw)); break;
+    case ArgType::Floatnl: append_repr_float(a.repr, detail::py_float_of_bytes(raw)); break;
     case ArgType::Long1:
     case ArgType::Long4: long_repr(raw, a); break;
   }
-  return a;
 }
 
 // The opcode column: repr of the opcode byte as a latin-1 str, unquoted,
@@ -413,37 +430,42 @@ bool Disassembler::step() {
          "at position " + std::to_string(op_pos_) + ", opcode " + repr_bytes(std::string_view(&c, 1)) + " unknown",
          op_pos_, code);
   }
-  const Arg arg = located_arg(*info);
+  Arg& arg = arg_;
+  located_arg(*info, arg);
   const Effect eff = effect_of(code);
 
-  // The position goes out first: pickletools prints it before anything below can raise.
-  line_.clear();
-  append_position(line_, op_pos_);
-  emit(line_);
-  line_.clear();
-  line_ += code_column(code);
-  line_.append(markstack_.size() * indent_, ' ');
-  line_ += info->name;
+  // The line is written straight into the output buffer; fail() takes back
+  // all but its position, which pickletools prints before anything below
+  // can raise.
+  append_position(outbuf_, op_pos_);
+  line_at_ = outbuf_.size();
+  outbuf_ += code_column(code);
+  outbuf_.append(markstack_.size() * indent_, ' ');
+  outbuf_ += info->name;
   maxproto_ = std::max(maxproto_, static_cast<int>(info->proto));
 
-  Outcome o;
+  Outcome& o = outcome_;
+  o.markmsg.clear();
+  o.error.reset();
   const size_t numtopop = pop_mark(code, eff, o);
   const uint8_t got = memo_traffic(code, arg, o);
   if (arg.present || !o.markmsg.empty()) {
     size_t namelen = std::strlen(info->name);
-    if (namelen < 10) line_.append(10 - namelen, ' ');
+    if (namelen < 10) outbuf_.append(10 - namelen, ' ');
     if (arg.present) {
       if (arg.repr_fails)
         fail(ErrorCode::ValueError, detail::int_to_str_limit_text(detail::kIntMaxStrDigits), op_pos_, code);
-      line_ += ' ';
-      line_ += arg.repr;
+      outbuf_ += ' ';
+      outbuf_ += arg.repr;
     }
     if (!o.markmsg.empty()) {
-      line_ += ' ';
-      line_ += o.markmsg;
+      outbuf_ += ' ';
+      outbuf_ += o.markmsg;
     }
   }
-  emit_line(line_);
+  outbuf_ += '\n';
+  line_at_ = kNoLine;
+  if (outbuf_.size() >= kOutChunk) write_out();
   if (o.error) fail(o.error->first, o.error->second, op_pos_, code);
 
   if (stack_.size() < numtopop)
@@ -478,7 +500,9 @@ size_t Disassembler::pop_mark(uint8_t code, const Effect& eff, Outcome& o) {
   }
   const int64_t markpos = markstack_.back();
   markstack_.pop_back();
-  o.markmsg = "(MARK at " + std::to_string(markpos) + ")";
+  o.markmsg = "(MARK at ";
+  append_int(o.markmsg, markpos);
+  o.markmsg += ')';
   while (!stack_.empty() && stack_.back() != kMark) stack_.pop_back();
   // pickletools' `stack[-1]` on an emptied list.
   if (stack_.empty()) fail(ErrorCode::StackUnderflow, "list index out of range", op_pos_, code);
@@ -497,7 +521,9 @@ uint8_t Disassembler::memo_traffic(uint8_t code, const Arg& arg, Outcome& o) {
   MemoKey memoize_key;
   if (code == op::MEMOIZE) {
     memoize_key.small = static_cast<int64_t>(memo_.size());
-    o.markmsg = "(as " + std::to_string(memo_.size()) + ")";
+    o.markmsg = "(as ";
+    append_int(o.markmsg, memo_.size());
+    o.markmsg += ')';
   }
   const MemoKey& key = code == op::MEMOIZE ? memoize_key : arg.key;
   if (memo_.find(key)) {
