@@ -20,7 +20,7 @@ child pays is its own reads and parse.
 Rows:
 - per payload file: python3 (pickle.loads then pickle.dumps at protocol 5,
   the real classes importable), pickletool recode -p 5 FILE OUT, show FILE,
-  dis FILE, and recode / show from a pipe (`- < pipe`); and, like for like,
+  dis FILE, and recode / show / dis from a pipe (`- < pipe`); and, like for like,
   python3 printing repr(pickle.load(f)) against show (objects: also with
   the classes' repr showing class and state, as show does) and `python3 -m
   pickletools FILE` against dis (one run: pure Python, seconds a MB);
@@ -133,17 +133,19 @@ def payload_rows(bin_dir, payloads, manifest, reps, tmp, only=None):
         r["dis"] = best(reps, [tool, "dis", path])
         r["recode_pipe"] = best(reps, [tool, "recode", "-p", "5", "-", out], pipe_from=path)
         r["show_pipe"] = best(reps, [tool, "show", "-"], pipe_from=path)
+        r["dis_pipe"] = best(reps, [tool, "dis", "-"], pipe_from=path)
         r["python_show"] = best(reps, [sys.executable, "-c", PY_SHOW, path], env=env)
         if e["payload"] == "objects":
             r["python_show_state"] = best(reps, [sys.executable, "-c", PY_SHOW_STATE, path], env=env)
         r["python_dis"] = best(1, [sys.executable, "-m", "pickletools", path], env=env)
         print("whole_process: %-16s python %.3f s %6.1f MB | recode %.3f s (%.1fx) %6.1f MB | show %.3f s (%.1fx) "
-              "| dis %.3f s (%.1fx) | pipe: recode %.2fx show %.2fx the file" % (
+              "| dis %.3f s (%.1fx) | pipe: recode %.2fx show %.2fx dis %.2fx the file" % (
                   e["file"], r["python"]["cpu_s"], r["python"]["rss_kb"] / 1024, r["recode"]["cpu_s"],
                   r["python"]["cpu_s"] / r["recode"]["cpu_s"], r["recode"]["rss_kb"] / 1024, r["show"]["cpu_s"],
                   r["python"]["cpu_s"] / r["show"]["cpu_s"], r["dis"]["cpu_s"],
                   r["python"]["cpu_s"] / r["dis"]["cpu_s"], r["recode_pipe"]["cpu_s"] / r["recode"]["cpu_s"],
-                  r["show_pipe"]["cpu_s"] / r["show"]["cpu_s"]), file=sys.stderr, flush=True)
+                  r["show_pipe"]["cpu_s"] / r["show"]["cpu_s"], r["dis_pipe"]["cpu_s"] / r["dis"]["cpu_s"]),
+              file=sys.stderr, flush=True)
         rows.append(r)
     return rows
 
@@ -204,9 +206,9 @@ def tables(res):
     out = []
     rows = ["| payload | proto | size | MB | python3 CPU s | recode CPU s | × | show CPU s | × | dis CPU s | × "
             "| python3 peak MB | recode peak MB | show peak MB | dis peak MB | pipe: recode ÷ file "
-            "| pipe: show ÷ file | python3 repr CPU s | show × | python3 repr with state CPU s | show × "
+            "| pipe: show ÷ file | pipe: dis ÷ file | python3 repr CPU s | show × | python3 repr with state CPU s | show × "
             "| pickletools CPU s | dis × |",
-            "|" + "---|" * 23]
+            "|" + "---|" * 24]
     for r in res["payloads"]:
         py = r["python"]["cpu_s"]
         rows.append(
@@ -217,6 +219,7 @@ def tables(res):
             f"{r['show']['rss_kb'] / 1024:.1f} | {r['dis']['rss_kb'] / 1024:.1f} | "
             f"{r['recode_pipe']['cpu_s'] / r['recode']['cpu_s']:.2f} | "
             f"{r['show_pipe']['cpu_s'] / r['show']['cpu_s']:.2f} | "
+            f"{r['dis_pipe']['cpu_s'] / r['dis']['cpu_s']:.2f} | "
             f"{r['python_show']['cpu_s']:.3f} | {fmt_x(r['python_show']['cpu_s'], r['show']['cpu_s'])} | "
             + (f"{r['python_show_state']['cpu_s']:.3f} | {fmt_x(r['python_show_state']['cpu_s'], r['show']['cpu_s'])} | "
                if "python_show_state" in r else "– | – | ") +
