@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "base/opcode_length.hpp"
 #include "fuzz_common.hpp"
 #include "picklecodec/opcodes.hpp"
 
@@ -69,36 +70,19 @@ uint64_t le(std::string_view s, size_t at, int width) {
 // stop_end. Walks the opcodes from the stream's start (a frame may hold
 // several pickles).
 uint64_t read_limit(std::string_view s, uint64_t stop_end) {
+  const std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(s.data()), s.size());
   uint64_t pos = 0, frame_end = 0;
   while (pos < stop_end) {
-    const uint8_t code = static_cast<uint8_t>(s[pos]);
-    const pkl::OpcodeInfo* info = pkl::opcode_info(code);
-    if (!info) return stop_end;
-    uint64_t at = pos + 1;
-    if (code == pkl::op::FRAME) {
-      if (at + 8 > s.size()) return stop_end;
-      // A FRAME inside a frame: the outer one was read whole already.
-      frame_end = std::max<uint64_t>(frame_end, at + 8 + le(s, at, 8));
-      pos = at + 8;
-      continue;
-    }
-    if (info->arg_bytes > 0) {
-      at += static_cast<uint64_t>(info->arg_bytes);
-    } else if (info->arg_bytes == -1) {
-      const int lines = info->arg == pkl::ArgType::StringnlNoescapePair ? 2 : 1;
-      for (int l = 0; l < lines; ++l) {
-        size_t nl = s.find('\n', at);
-        if (nl == std::string_view::npos) return stop_end;
-        at = nl + 1;
-      }
-    } else if (info->arg_bytes < -1) {
-      const int width = info->arg_bytes == -2 ? 1 : info->arg_bytes == -5 ? 8 : 4;
-      if (at + static_cast<uint64_t>(width) > s.size()) return stop_end;
-      uint64_t n = le(s, at, width);
-      if (info->arg_bytes == -3 && (n & 0x80000000u)) return stop_end;  // negative: rejected
-      at += static_cast<uint64_t>(width) + n;
-    }
-    pos = at;
+    const auto code = static_cast<uint8_t>(s[pos]);
+    const pkl::OpcodeLength len = pkl::opcode_length(bytes, pos);
+    // An argument past the stream's end (so past stop_end) ends the walk;
+    // a cut FRAME, an unknown opcode, a line without its newline, a cut or
+    // negative count give stop_end.
+    if (len.status == pkl::OpLenStatus::ArgTruncated && code != pkl::op::FRAME) break;
+    if (!len.ok()) return stop_end;
+    if (code == pkl::op::FRAME)  // a FRAME inside a frame: the outer one was read whole already
+      frame_end = std::max<uint64_t>(frame_end, pos + len.length + le(s, pos + 1, 8));
+    pos += len.length;
   }
   return frame_end > stop_end ? std::min<uint64_t>(frame_end, s.size()) : stop_end;
 }

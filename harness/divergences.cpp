@@ -9,6 +9,7 @@
 #include "picklecodec/encode.hpp"
 #include "picklecodec/error.hpp"
 #include "picklecodec/opcodes.hpp"
+#include "base/opcode_length.hpp"
 
 namespace pklharness {
 
@@ -36,49 +37,26 @@ const Divergence* first_row(Rule rule, Fn&& holds) {
 // Stops at the first byte that is no opcode, or at a truncated argument.
 template <class Fn>
 void for_each_memo_index(std::string_view data, Fn&& fn) {
-  size_t pos = 0;
-  const size_t n = data.size();
-  while (pos < n) {
+  const std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(data.data()), data.size());
+  for (size_t pos = 0; pos < data.size();) {
+    const pkl::OpcodeLength len = pkl::opcode_length(bytes, pos);
+    if (!len.ok()) return;
     const auto code = static_cast<uint8_t>(data[pos]);
-    const pkl::OpcodeInfo* op = pkl::opcode_info(code);
-    if (!op) return;
-    ++pos;
-    size_t size = 0;
-    if (op->arg_bytes >= 0) {
-      size = static_cast<size_t>(op->arg_bytes);
-    } else if (op->arg_bytes == -1) {  // up to a newline; GLOBAL and INST: two lines
-      size_t end = data.find('\n', pos);
-      if (end != std::string_view::npos && (code == pkl::op::GLOBAL || code == pkl::op::INST))
-        end = data.find('\n', end + 1);
-      if (end == std::string_view::npos) return;
-      if (code == pkl::op::PUT) {
-        std::string_view digits = data.substr(pos, end - pos);
-        digits = digits.substr(0, digits.find('\0'));
-        while (!digits.empty() && std::strchr(" \t\r\v\f", digits.front())) digits.remove_prefix(1);
-        while (!digits.empty() && std::strchr(" \t\r\v\f", digits.back())) digits.remove_suffix(1);
-        uint64_t v = 0;
-        bool ok = !digits.empty() && digits.size() <= 19;
-        for (char c : digits) ok = ok && c >= '0' && c <= '9', v = v * 10 + static_cast<uint64_t>(c - '0');
-        if (ok) fn(v);
-      }
-      pos = end + 1;
-      continue;
-    } else {  // a length first: 1, 4 (signed or not) or 8 bytes
-      const size_t width = op->arg_bytes == -2 ? 1 : op->arg_bytes == -5 ? 8 : 4;
-      if (pos + width > n) return;
-      uint64_t len = 0;
-      for (size_t i = 0; i < width; ++i) len |= uint64_t{static_cast<uint8_t>(data[pos + i])} << (8 * i);
-      if (op->arg_bytes == -3 && (len & 0x80000000u)) return;  // a negative length
-      pos += width;
-      size = len > n ? n + 1 : static_cast<size_t>(len);
-    }
-    if ((code == pkl::op::BINPUT || code == pkl::op::LONG_BINPUT) && pos + size <= n) {
+    if (code == pkl::op::PUT) {  // its line, without the newline
+      std::string_view digits = data.substr(pos + 1, len.length - 2);
+      digits = digits.substr(0, digits.find('\0'));
+      while (!digits.empty() && std::strchr(" \t\r\v\f", digits.front())) digits.remove_prefix(1);
+      while (!digits.empty() && std::strchr(" \t\r\v\f", digits.back())) digits.remove_suffix(1);
       uint64_t v = 0;
-      for (size_t i = 0; i < size; ++i) v |= uint64_t{static_cast<uint8_t>(data[pos + i])} << (8 * i);
+      bool ok = !digits.empty() && digits.size() <= 19;
+      for (char c : digits) ok = ok && c >= '0' && c <= '9', v = v * 10 + static_cast<uint64_t>(c - '0');
+      if (ok) fn(v);
+    } else if (code == pkl::op::BINPUT || code == pkl::op::LONG_BINPUT) {  // 1 or 4 bytes, little-endian
+      uint64_t v = 0;
+      for (size_t i = 1; i < len.length; ++i) v |= uint64_t{bytes[pos + i]} << (8 * (i - 1));
       fn(v);
     }
-    if (size > n - pos) return;
-    pos += size;
+    pos += len.length;
   }
 }
 

@@ -61,6 +61,18 @@ TEST(Scan, CallsBeforeALoadErrorAreReported) {
   EXPECT_EQ(scan_of("(K\x01\xff."s).verdict, Verdict::Error);
 }
 
+TEST(Scan, ACountThatWouldWrapTheFrameWalkIsALoadError) {
+  // BINUNICODE8 of 2**64 - 9 bytes: the walk for loader differences added
+  // the count to its position and came back round to the same opcode, for
+  // ever; of 2**64 - 11 bytes after a BININT1, back to that BININT1.
+  auto r = scan_of("\x80\x04\x8d\xf7\xff\xff\xff\xff\xff\xff\xff."s);
+  EXPECT_EQ(r.verdict, Verdict::Error);
+  EXPECT_EQ(rules(r), "error:load-error@2 ");
+  r = scan_of("\x80\x04K\x01\x8d\xf5\xff\xff\xff\xff\xff\xff\xff."s);
+  EXPECT_EQ(r.verdict, Verdict::Error);
+  EXPECT_EQ(rules(r), "error:load-error@4 ");
+}
+
 TEST(Scan, SecondPickleAndTrailingData) {
   const auto two = scan_of("K\x01.cos\nsystem\n)R."s);
   EXPECT_EQ(two.verdict, Verdict::Dangerous);

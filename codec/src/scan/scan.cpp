@@ -23,6 +23,7 @@
 #include "picklecodec/opcodes.hpp"
 #include "picklecodec/torch.hpp"
 #include "picklecodec/trace.hpp"
+#include "base/opcode_length.hpp"
 #include "scan/danger.hpp"
 #include "scan/joblib.hpp"
 
@@ -85,7 +86,7 @@ struct FrameWalk {
   std::string diff;  // the first difference met, or empty
 
   // Walks on until `to` (or STOP); false when the opcodes cannot be walked
-  // (an unknown opcode, the input's end, a difference).
+  // (an unknown opcode, the input's end, a negative count, a difference).
   bool walk(uint64_t to) {
     auto arg_len = [&](uint64_t at, size_t width) -> uint64_t {
       uint64_t n = 0;
@@ -99,26 +100,9 @@ struct FrameWalk {
         continue;
       }
       const uint8_t c = d[p];
-      const OpcodeInfo* info = opcode_info(c);
-      if (!info) return false;
-      uint64_t end = p + 1;
-      switch (info->arg_bytes) {
-        case -1: {  // up to a newline (two lines for GLOBAL and INST)
-          const int lines = (c == op::GLOBAL || c == op::INST) ? 2 : 1;
-          for (int l = 0; l < lines; ++l) {
-            while (end < d.size() && d[end] != '\n') ++end;
-            if (end >= d.size()) return false;
-            ++end;
-          }
-          break;
-        }
-        case -2: if (end + 1 > d.size()) return false; end += 1 + d[end]; break;
-        case -3:
-        case -4: if (end + 4 > d.size()) return false; end += 4 + arg_len(end, 4); break;
-        case -5: if (end + 8 > d.size()) return false; end += 8 + arg_len(end, 8); break;
-        default: end += static_cast<uint64_t>(info->arg_bytes);
-      }
-      if (end > d.size()) return false;
+      const OpcodeLength len = opcode_length(d, p);
+      if (!len.ok()) return false;
+      const uint64_t end = p + len.length;
       if (in_frame && p >= frame_end) in_frame = false;
       if (in_frame && c == op::FRAME) {
         diff_at = p;
