@@ -28,6 +28,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/opcode_length.hpp"
 #include "fuzz_common.hpp"
 #include "picklecodec/opcodes.hpp"
 #include "graph_gen.hpp"
@@ -97,51 +98,31 @@ std::string le(uint64_t v, size_t n) {
   return s;
 }
 
+// The stream as opcodes and their arguments (a count left out: append_op
+// writes it again from the argument's size), as far as each opcode's length
+// can be told (base/opcode_length.hpp); the rest is the tail.
 Program parse(const uint8_t* data, size_t size) {
   Program p;
   size_t pos = 0;
   while (pos < size) {
+    const pkl::OpcodeLength len = pkl::opcode_length({data, size}, pos);
+    if (!len.ok()) break;
     const pkl::OpcodeInfo* info = pkl::opcode_info(data[pos]);
-    if (!info) break;
-    const uint8_t* a = data + pos + 1;
-    const size_t left = size - pos - 1;
+    const char* a = reinterpret_cast<const char*>(data + pos + 1);
+    const size_t used = len.length - 1;
     Op op{data[pos], {}};
-    size_t used = 0;
-    bool ok = true;
-    switch (layout_of(info->arg)) {
+    switch (const Layout l = layout_of(info->arg)) {
       case Layout::None: break;
-      case Layout::Fixed: {
-        size_t n = fixed_size(info->arg);
-        ok = left >= n;
-        if (ok) op.arg.assign(reinterpret_cast<const char*>(a), n), used = n;
-        break;
-      }
-      case Layout::Line: case Layout::LinePair: {
-        int lines = layout_of(info->arg) == Layout::LinePair ? 2 : 1;
-        size_t i = 0;
-        for (int l = 0; l < lines && ok; ++l) {
-          const void* nl = std::memchr(a + i, '\n', left - i);
-          ok = nl != nullptr;
-          if (ok) i = static_cast<size_t>(static_cast<const uint8_t*>(nl) - a) + 1;
-        }
-        if (ok) op.arg.assign(reinterpret_cast<const char*>(a), i - 1), used = i;
-        break;
-      }
+      case Layout::Fixed: op.arg.assign(a, used); break;
+      case Layout::Line: case Layout::LinePair: op.arg.assign(a, used - 1); break;  // less the last newline
       case Layout::Len1: case Layout::Len4: case Layout::Len4Signed: case Layout::Len8: {
-        Layout l = layout_of(info->arg);
-        size_t w = l == Layout::Len1 ? 1 : l == Layout::Len8 ? 8 : 4;
-        ok = left >= w;
-        if (!ok) break;
-        uint64_t n = read_le(a, w);
-        if (l == Layout::Len4Signed && n >= 0x80000000u) ok = false;
-        if (n > left - w) ok = false;
-        if (ok) op.arg.assign(reinterpret_cast<const char*>(a + w), n), used = w + n;
+        const size_t w = l == Layout::Len1 ? 1 : l == Layout::Len8 ? 8 : 4;
+        op.arg.assign(a + w, used - w);
         break;
       }
     }
-    if (!ok) break;
     p.ops.push_back(std::move(op));
-    pos += 1 + used;
+    pos += len.length;
   }
   p.tail.assign(reinterpret_cast<const char*>(data + pos), size - pos);
   return p;
