@@ -6,7 +6,9 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <limits>
 #include <string>
 #include <vector>
@@ -17,6 +19,7 @@
 #include "picklecodec/registry.hpp"
 #include "picklecodec/value.hpp"
 #include "base/hex.hpp"
+#include "value/pages.hpp"
 
 namespace {
 
@@ -1213,6 +1216,57 @@ TEST(LargeGraph, BlockCacheDoesNotChangeResults) {
     }
   }
   pkl::set_block_cache_limit(old);
+}
+
+// set_huge_pages: blocks of 4 MiB and more (not one page less) are mapped
+// with MADV_HUGEPAGE (smaps' VmFlags "hg") while it is on, none while it is
+// off; a graph decoded either way is the same.
+bool vma_has_huge_flag(const void* p) {
+  std::ifstream smaps("/proc/self/smaps");
+  std::string line;
+  bool inside = false;
+  const auto at = reinterpret_cast<uintptr_t>(p);
+  while (std::getline(smaps, line)) {
+    unsigned long lo = 0, hi = 0;
+    if (std::sscanf(line.c_str(), "%lx-%lx ", &lo, &hi) == 2 && line.find(':') > line.find(' ')) {
+      inside = lo <= at && at < hi;
+    } else if (inside && line.rfind("VmFlags:", 0) == 0) {
+      return (line + " ").find(" hg ") != std::string::npos;
+    }
+  }
+  ADD_FAILURE() << "no mapping holds " << p;
+  return false;
+}
+
+TEST(LargeGraph, HugePagesForLargeBlocksWhenAsked) {
+#if defined(__linux__)
+  if (!std::ifstream("/sys/kernel/mm/transparent_hugepage/enabled")) GTEST_SKIP() << "no transparent huge pages";
+  const size_t kMin = size_t{4} << 20;
+  const bool old = pkl::set_huge_pages(false);
+  for (bool on : {true, false}) {
+    EXPECT_EQ(pkl::set_huge_pages(on), !on);  // the previous setting
+    for (size_t want : {kMin - 4096, kMin, kMin + 4096}) {
+      size_t bytes = want;
+      void* p = pkl::detail::page_allocate_zeroed(bytes);
+      EXPECT_EQ(vma_has_huge_flag(p), on && want >= kMin) << want << (on ? " on" : " off");
+      pkl::detail::page_free(p, bytes, 0);
+    }
+  }
+  pkl::set_huge_pages(true);
+  std::vector<int64_t> values;
+  for (int i = 0; i < 600000; ++i) values.push_back(static_cast<int64_t>(i) * 7919 - 300000);
+  const std::string p = int_list_pickle(values);
+  const Graph with = pkl::decode(p);
+  pkl::set_huge_pages(false);
+  const Graph without = pkl::decode(p);
+  pkl::EncodeOptions o;
+  o.protocol = 2;
+  EXPECT_EQ(pkl::encode(with, with.root(), o), p);
+  EXPECT_EQ(pkl::encode(without, without.root(), o), p);
+  pkl::set_huge_pages(old);
+#else
+  GTEST_SKIP() << "Linux only";
+#endif
 }
 
 // A list's items grow from the arena through malloc to page blocks, each

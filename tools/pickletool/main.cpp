@@ -12,6 +12,7 @@
 
 #include "commands.hpp"
 #include "picklecodec/error.hpp"
+#include "picklecodec/memory.hpp"
 
 namespace {
 
@@ -49,6 +50,9 @@ void report(std::string_view what) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // One decode per process: a large graph's first page touches cost less
+  // in huge pages, and there is no next graph to reuse cached pages.
+  pkl::set_huge_pages(true);
   CLI::App app{"pickletool: read, disassemble and rewrite Python pickles; nothing a pickle names is ever run"};
   app.require_subcommand(1);
   add_dis_command(app);

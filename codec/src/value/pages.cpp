@@ -9,11 +9,13 @@
 // heap copies. Here blocks are mapped directly, grow by mremap (no copy), and
 // freed blocks are kept in a bounded process-wide cache for the next graph
 // (pages already faulted in). Nothing here changes the process's allocator
-// settings. (Transparent huge pages were tried: 4-5x cheaper first faults,
-// but the last huge page of every growing block is resident whole, which
-// cost up to 2 MiB of peak memory a block; with the cache, a loop of decodes
-// gains nothing from them.)
+// settings. Transparent huge pages make first faults 4-5x cheaper, but the
+// last huge page of every growing block is resident whole (up to 2 MiB of
+// peak memory a block) and, with the cache, a loop of decodes gains nothing
+// from them: they are off unless asked for (set_huge_pages), as a process
+// that decodes once does (pickletool: a fifth of a large recode was faults).
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -57,13 +59,31 @@ constexpr size_t kSmallPage = 4096;
 
 size_t round_block(size_t bytes) noexcept { return (bytes + kSmallPage - 1) & ~(kSmallPage - 1); }
 
+std::atomic<bool> huge_pages{false};
+
 #if defined(__linux__)
+
+// Blocks this large are asked to be backed by huge pages, when that is on:
+// two huge pages at least, so that the whole-resident last one is at most
+// half the block.
+constexpr size_t kHugeBlockMin = size_t{4} << 20;
+
+void advise(void* p, size_t size) noexcept {
+#ifdef MADV_HUGEPAGE
+  if (size >= kHugeBlockMin && huge_pages.load(std::memory_order_relaxed)) madvise(p, size, MADV_HUGEPAGE);
+#else
+  (void)p;
+  (void)size;
+#endif
+}
 
 // MAP_NORESERVE: a block reserved from an input's length (Machine::run) is
 // address space until its pages are touched.
 void* map_block(size_t size) noexcept {
   void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  return p == MAP_FAILED ? nullptr : p;
+  if (p == MAP_FAILED) return nullptr;
+  advise(p, size);
+  return p;
 }
 
 void unmap_block(void* p, size_t size) noexcept { munmap(p, size); }
@@ -158,6 +178,7 @@ void* page_reallocate(void* p, size_t old_bytes, size_t& bytes) {
   // moved by the kernel (page tables, not bytes).
   void* q = mremap(p, old_bytes, size, MREMAP_MAYMOVE);
   if (q == MAP_FAILED) throw std::bad_alloc();
+  advise(q, size);
   bytes = size;
   return q;
 #else
@@ -251,6 +272,8 @@ size_t block_cache_bytes() noexcept {
   std::lock_guard<std::mutex> lock(c.m);
   return c.total;
 }
+
+bool set_huge_pages(bool on) noexcept { return detail::huge_pages.exchange(on); }
 
 void release_block_cache() noexcept {
   const size_t limit = set_block_cache_limit(0);
