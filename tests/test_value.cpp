@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -1248,8 +1249,23 @@ TEST(LargeGraph, HugePagesForLargeBlocksWhenAsked) {
     for (size_t want : {kMin - 4096, kMin, kMin + 4096}) {
       size_t bytes = want;
       void* p = pkl::detail::page_allocate_zeroed(bytes);
-      EXPECT_EQ(vma_has_huge_flag(p), on && want >= kMin) << want << (on ? " on" : " off");
+      const bool huge = on && want >= kMin;
+      EXPECT_EQ(vma_has_huge_flag(p), huge) << want << (on ? " on" : " off");
+      // A huge block starts on a huge page and is whole huge pages.
+      if (huge) {
+        EXPECT_EQ(reinterpret_cast<uintptr_t>(p) % (size_t{2} << 20), 0u) << want;
+      }
+      EXPECT_EQ(bytes, huge ? (want + (size_t{2} << 20) - 1) / (size_t{2} << 20) * (size_t{2} << 20) : want) << want;
       pkl::detail::page_free(p, bytes, 0);
+    }
+    // A block that outgrows 256 KiB grows to 4 MiB at once (huge pages on).
+    for (size_t from : {(size_t{256} << 10) - 4096, size_t{256} << 10}) {
+      size_t bytes = from;
+      void* p = pkl::detail::page_allocate_zeroed(bytes);
+      size_t grown = 2 * from;
+      p = pkl::detail::page_reallocate(p, bytes, grown);
+      EXPECT_EQ(grown, on && from >= (size_t{256} << 10) ? kMin : 2 * from) << from << (on ? " on" : " off");
+      pkl::detail::page_free(p, grown, 0);
     }
   }
   pkl::set_huge_pages(true);

@@ -57,16 +57,26 @@ namespace {
 
 constexpr size_t kSmallPage = 4096;
 
-size_t round_block(size_t bytes) noexcept { return (bytes + kSmallPage - 1) & ~(kSmallPage - 1); }
-
 std::atomic<bool> huge_pages{false};
 
-#if defined(__linux__)
-
-// Blocks this large are asked to be backed by huge pages, when that is on:
-// two huge pages at least, so that the whole-resident last one is at most
-// half the block.
+// With huge pages on (set_huge_pages): blocks of kHugeBlockMin and more,
+// two huge pages at least so that a whole-resident last one is at most half
+// the block, are mapped on a huge page's boundary, in whole huge pages, and
+// advised MADV_HUGEPAGE; a block that outgrows kHugeGrowFrom grows to
+// kHugeBlockMin at once (page_reallocate).
+constexpr size_t kHugePage = size_t{2} << 20;
 constexpr size_t kHugeBlockMin = size_t{4} << 20;
+constexpr size_t kHugeGrowFrom = size_t{256} << 10;
+
+// Whole small pages; with huge pages on, a large block in whole huge pages
+// (its last one would be small pages otherwise, one fault each).
+size_t round_block(size_t bytes) noexcept {
+  if (bytes >= kHugeBlockMin && huge_pages.load(std::memory_order_relaxed))
+    return (bytes + kHugePage - 1) & ~(kHugePage - 1);
+  return (bytes + kSmallPage - 1) & ~(kSmallPage - 1);
+}
+
+#if defined(__linux__)
 
 void advise(void* p, size_t size) noexcept {
 #ifdef MADV_HUGEPAGE
@@ -80,10 +90,24 @@ void advise(void* p, size_t size) noexcept {
 // MAP_NORESERVE: a block reserved from an input's length (Machine::run) is
 // address space until its pages are touched.
 void* map_block(size_t size) noexcept {
-  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (p == MAP_FAILED) return nullptr;
-  advise(p, size);
-  return p;
+  constexpr int kProt = PROT_READ | PROT_WRITE;
+  constexpr int kFlags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+  if (size >= kHugeBlockMin && huge_pages.load(std::memory_order_relaxed)) {
+    // Starting on a huge page's boundary, so that every whole 2 MiB of the
+    // block can be one (address space is mapped 2 MiB over, then trimmed).
+    void* q = mmap(nullptr, size + kHugePage, kProt, kFlags, -1, 0);
+    if (q != MAP_FAILED) {
+      const auto at = reinterpret_cast<uintptr_t>(q);
+      const uintptr_t start = (at + kHugePage - 1) & ~(kHugePage - 1);
+      if (start > at) munmap(q, start - at);
+      munmap(reinterpret_cast<void*>(start + size), at + kHugePage - start);
+      void* p = reinterpret_cast<void*>(start);
+      advise(p, size);
+      return p;
+    }
+  }
+  void* p = mmap(nullptr, size, kProt, kFlags, -1, 0);
+  return p == MAP_FAILED ? nullptr : p;
 }
 
 void unmap_block(void* p, size_t size) noexcept { munmap(p, size); }
@@ -168,7 +192,15 @@ void* page_allocate_zeroed(size_t& bytes) {
 }
 
 void* page_reallocate(void* p, size_t old_bytes, size_t& bytes) {
-  const size_t size = round_block(bytes);
+  size_t size = round_block(bytes);
+#if defined(__linux__)
+  // With huge pages on, a block that outgrows 256 KiB grows to 4 MiB at
+  // once, so that its growth is in huge pages too (a stream's blocks start
+  // small, as its bytes arrive, where a file's are reserved whole): only
+  // pages touched become resident.
+  if (huge_pages.load(std::memory_order_relaxed) && old_bytes >= kHugeGrowFrom && size < kHugeBlockMin)
+    size = kHugeBlockMin;
+#endif
   if (size <= old_bytes) {
     bytes = old_bytes;
     return p;
