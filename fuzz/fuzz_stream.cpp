@@ -20,7 +20,8 @@
 #include <string>
 #include <vector>
 
-#include "base/opcode_length.hpp"
+#include "decode/opcode_args.hpp"
+#include "decode/opcode_length.hpp"
 #include "fuzz_common.hpp"
 #include "picklecodec/opcodes.hpp"
 
@@ -59,12 +60,6 @@ class ShortReadSource final : public pkl::Source {
   uint32_t state_;
 };
 
-uint64_t le(std::string_view s, size_t at, int width) {
-  uint64_t v = 0;
-  for (int i = width - 1; i >= 0; --i) v = (v << 8) | static_cast<uint8_t>(s[at + static_cast<size_t>(i)]);
-  return v;
-}
-
 // How far a decoder without read-ahead may have read once it returned the
 // pickle ending at `stop_end`: the end of the FRAME holding that STOP, else
 // stop_end. Walks the opcodes from the stream's start (a frame may hold
@@ -81,7 +76,7 @@ uint64_t read_limit(std::string_view s, uint64_t stop_end) {
     if (len.status == pkl::OpLenStatus::ArgTruncated && code != pkl::op::FRAME) break;
     if (!len.ok()) return stop_end;
     if (code == pkl::op::FRAME)  // a FRAME inside a frame: the outer one was read whole already
-      frame_end = std::max<uint64_t>(frame_end, pos + len.length + le(s, pos + 1, 8));
+      frame_end = std::max<uint64_t>(frame_end, pos + len.length + pkl::detail::le(bytes.data() + pos + 1, 8));
     pos += len.length;
   }
   return frame_end > stop_end ? std::min<uint64_t>(frame_end, s.size()) : stop_end;

@@ -28,7 +28,7 @@
 #include <string_view>
 #include <vector>
 
-#include "base/opcode_length.hpp"
+#include "decode/opcode_length.hpp"
 #include "fuzz_common.hpp"
 #include "picklecodec/opcodes.hpp"
 #include "graph_gen.hpp"
@@ -100,7 +100,7 @@ std::string le(uint64_t v, size_t n) {
 
 // The stream as opcodes and their arguments (a count left out: append_op
 // writes it again from the argument's size), as far as each opcode's length
-// can be told (base/opcode_length.hpp); the rest is the tail.
+// can be told (decode/opcode_length.hpp); the rest is the tail.
 Program parse(const uint8_t* data, size_t size) {
   Program p;
   size_t pos = 0;

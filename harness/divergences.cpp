@@ -9,7 +9,7 @@
 #include "picklecodec/encode.hpp"
 #include "picklecodec/error.hpp"
 #include "picklecodec/opcodes.hpp"
-#include "base/opcode_length.hpp"
+#include "decode/opcode_length.hpp"
 
 namespace pklharness {
 

@@ -1,4 +1,4 @@
-// opcode_length (codec/src/base/opcode_length.hpp): the length of every
+// opcode_length (codec/src/decode/opcode_length.hpp): the length of every
 // kind of opcode, and each way it has none, just at and just past the end of
 // the input.
 #include <gtest/gtest.h>
@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "base/opcode_length.hpp"
+#include "decode/opcode_length.hpp"
 #include "picklecodec/opcodes.hpp"
 
 namespace {

@@ -23,7 +23,8 @@
 #include "picklecodec/opcodes.hpp"
 #include "picklecodec/torch.hpp"
 #include "picklecodec/trace.hpp"
-#include "base/opcode_length.hpp"
+#include "decode/opcode_args.hpp"
+#include "decode/opcode_length.hpp"
 #include "scan/danger.hpp"
 #include "scan/joblib.hpp"
 
@@ -88,11 +89,6 @@ struct FrameWalk {
   // Walks on until `to` (or STOP); false when the opcodes cannot be walked
   // (an unknown opcode, the input's end, a negative count, a difference).
   bool walk(uint64_t to) {
-    auto arg_len = [&](uint64_t at, size_t width) -> uint64_t {
-      uint64_t n = 0;
-      for (size_t i = 0; i < width; ++i) n |= uint64_t{d[at + i]} << (8 * i);
-      return n;
-    };
     while (p < to && p < d.size() && diff.empty()) {
       while (si < skips->size() && (*skips)[si].first < p) ++si;  // in order of offset
       if (si < skips->size() && (*skips)[si].first == p) {
@@ -118,7 +114,7 @@ struct FrameWalk {
       }
       if (c == op::FRAME) {
         in_frame = true;
-        frame_end = end + arg_len(p + 1, 8);
+        frame_end = end + pkl::detail::le(d.data() + p + 1, 8);
       }
       p = end;
       python_text |= c == op::INT || c == op::LONG || c == op::GET || c == op::PUT || c == op::FLOAT ||
