@@ -3,6 +3,8 @@
 // expected reprs python3 computes at test time.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -56,6 +58,11 @@ std::string run_python(const std::string& script, const std::string& input) {
 
 TEST(Repr, StrFixed) {
   EXPECT_EQ(pkl::repr_str(""), "''");
+  EXPECT_TRUE(pkl::detail::repr_str_is_plain(""));
+  EXPECT_TRUE(pkl::detail::repr_str_is_plain("abcdefgh ~ 0123"));
+  EXPECT_FALSE(pkl::detail::repr_str_is_plain("abcdefgh'"));   // the quote in the tail
+  EXPECT_FALSE(pkl::detail::repr_str_is_plain("abc\\defgh"));  // a backslash in the first word
+  EXPECT_FALSE(pkl::detail::repr_str_is_plain("abcdefg\x7f"));  // DEL, the word's last byte
   EXPECT_EQ(pkl::repr_str("abc"), "'abc'");
   EXPECT_EQ(pkl::repr_str("it's"), "\"it's\"");
   EXPECT_EQ(pkl::repr_str("say \"hi\""), "'say \"hi\"'");
@@ -231,6 +238,12 @@ TEST(Repr, AgreesWithPython) {
     std::string got;
     if (kind == 's') {
       got = pkl::repr_str(data);
+      // show's shortcut: a plain str's repr is itself in single quotes, and
+      // an ASCII str is plain exactly when it is.
+      const bool ascii = std::all_of(data.begin(), data.end(), [](char c) { return (c & 0x80) == 0; });
+      if (pkl::detail::repr_str_is_plain(data) || ascii) {
+        EXPECT_EQ(pkl::detail::repr_str_is_plain(data), want == "'" + data + "'") << to_hex(data);
+      }
     } else if (kind == 'b' || kind == 'a') {
       got = pkl::repr_bytes(data, kind == 'a');
     } else {

@@ -19,4 +19,11 @@ std::string repr_float(double v);
 void append_repr_str(std::string& out, std::string_view utf8);
 void append_repr_float(std::string& out, double v);
 
+namespace detail {
+// Whether s is printable ASCII with no single quote or backslash, so that
+// repr_str(s) is s itself between single quotes: `show` writes such a str
+// without making its repr.
+bool repr_str_is_plain(std::string_view s) noexcept;
+}  // namespace detail
+
 }  // namespace pkl

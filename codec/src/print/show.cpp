@@ -314,7 +314,7 @@ class Walker {
         }
         // Printable ASCII with no quote or backslash is its own repr less
         // the two quotes: measured, or written, as it is.
-        if (plain_ascii(s)) {
+        if (detail::repr_str_is_plain(s)) {
           sink_.quoted_ascii(s);
           break;
         }
@@ -478,13 +478,6 @@ class Walker {
     sink_.text(text_);
   }
 
-  static bool plain_ascii(std::string_view s) {
-    for (char ch : s) {
-      const auto c = static_cast<unsigned char>(ch);
-      if (c < 0x20 || c >= 0x7f || c == '\\' || c == '\'') return false;
-    }
-    return true;
-  }
 
   std::span<const NodeId> seq_items(NodeId n) {
     if (n != items_node_) {

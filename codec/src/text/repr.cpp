@@ -195,6 +195,22 @@ void append_repr_str(std::string& out, std::string_view utf8) {
   out.resize(static_cast<size_t>(w - out.data()));
 }
 
+namespace detail {
+bool repr_str_is_plain(std::string_view s) noexcept {
+  constexpr uint64_t kQuotes = 0x0101010101010101ull * '\'';
+  const auto* b = reinterpret_cast<const unsigned char*>(s.data());
+  size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    uint64_t v;
+    std::memcpy(&v, b + i, 8);
+    if (not_plain(v, kQuotes)) return false;
+  }
+  uint64_t v = 0x2020202020202020ull;  // the tail, padded with blanks
+  if (i < s.size()) std::memcpy(&v, b + i, s.size() - i);
+  return not_plain(v, kQuotes) == 0;
+}
+}  // namespace detail
+
 namespace {
 
 // Each byte's text in a bytes repr (up to 4 characters, read as one word)
