@@ -186,14 +186,9 @@ class GraphAccess {
     return static_cast<char*>(p);
   }
   // The node of a payload try_payload gave, now filled: as make_rec's paged record.
-  static NodeId payload_node(Graph& g, Kind k, const char* payload, size_t n) {
+  static NodeId payload_node(Graph& g, Kind k, char* payload, size_t n) {
     return detail::guarded([&] {
-      auto* r = static_cast<Rec*>(g.impl_->arena.allocate(sizeof(Rec) + sizeof payload));
-      r->len = n;
-      r->hash = 0;
-      r->hashed = 0;
-      r->external = Rec::kInGraph;
-      std::memcpy(r->inline_chars(), &payload, sizeof payload);
+      Rec* r = Graph::Impl::paged_rec(g, payload, n);
       return g.add(k, 0, static_cast<uint64_t>(reinterpret_cast<uintptr_t>(r)));
     });
   }

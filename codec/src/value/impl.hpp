@@ -553,6 +553,9 @@ struct Graph::Impl {
   // The same for a large str, bytes or bytearray: the payload in page blocks
   // of its own, the record a kInGraph pointer to it.
   static detail::Rec* new_paged_rec(Graph& g, const void* data, size_t bytes, uint64_t units);
+  // The record of a payload already on pages of its own (charged, filled):
+  // a header holding the payload's address.
+  static detail::Rec* paged_rec(Graph& g, char* payload, uint64_t units);
 
   // Grows v's capacity for `extra` more items, charging the growth to the budget.
   template <class V>

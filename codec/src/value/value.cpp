@@ -241,7 +241,11 @@ Rec* Graph::Impl::new_paged_rec(Graph& g, const void* data, size_t bytes, uint64
   size_t size = bytes;
   char* payload = static_cast<char*>(a.allocate_pages(size));
   std::memcpy(payload, data, bytes);
-  auto* r = static_cast<Rec*>(a.allocate(sizeof(Rec) + sizeof payload));
+  return paged_rec(g, payload, units);
+}
+
+Rec* Graph::Impl::paged_rec(Graph& g, char* payload, uint64_t units) {
+  auto* r = static_cast<Rec*>(g.impl_->arena.allocate(sizeof(Rec) + sizeof payload));
   r->len = units;
   r->hash = 0;
   r->hashed = 0;
