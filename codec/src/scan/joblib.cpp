@@ -8,6 +8,9 @@
 #include <unordered_map>
 #include <vector>
 
+#include "picklecodec/error.hpp"
+#include "text/python_text.hpp"
+
 namespace pkl::scan::detail {
 
 namespace {
@@ -274,33 +277,18 @@ ZFile zfile_header(std::span<const uint8_t> d) {
   constexpr size_t kHeader = 2 + 19;  // len(_ZFILE_PREFIX) + _MAX_LEN (len(hex(2**64)))
   z.data_at = std::min(d.size(), kHeader);
   std::string_view f(reinterpret_cast<const char*>(d.data()) + 2, z.data_at - 2);
-  // int(bytes, 16): ASCII whitespace around, a sign, "0x", hex digits with
-  // single underscores between them (and after "0x").
-  auto space = [](char c) { return c == ' ' || (c >= '\t' && c <= '\r'); };
-  while (!f.empty() && space(f.front())) f.remove_prefix(1);
-  while (!f.empty() && space(f.back())) f.remove_suffix(1);
-  bool negative = false;
-  if (!f.empty() && (f[0] == '+' || f[0] == '-')) {
-    negative = f[0] == '-';
-    f.remove_prefix(1);
-  }
-  bool prefixed = f.size() >= 2 && f[0] == '0' && (f[1] == 'x' || f[1] == 'X');
-  if (prefixed) f.remove_prefix(2);
-  bool digit_before = false, ok = !f.empty();
-  for (size_t i = 0; i < f.size() && ok; ++i) {
-    const char c = f[i];
-    if (c == '_') {
-      ok = (digit_before || (prefixed && i == 0)) && i + 1 < f.size() && f[i + 1] != '_';
-      digit_before = false;
-      continue;
+  // int(bytes, 16), read as the decoder reads int(): whitespace, a sign,
+  // "0x", single underscores between digits.
+  bool negative = false, ok = true;
+  try {
+    const pkl::detail::ParsedLong hex = pkl::detail::parse_py_long(f, 16, 0);
+    negative = hex.negative;
+    for (const char c : hex.digits) {
+      const auto v = static_cast<uint64_t>(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+      z.length = z.length > (UINT64_MAX >> 4) ? UINT64_MAX : (z.length << 4) | v;
     }
-    const int v = (c >= '0' && c <= '9') ? c - '0' : (c | 0x20) >= 'a' && (c | 0x20) <= 'f' ? (c | 0x20) - 'a' + 10 : -1;
-    if (v < 0) {
-      ok = false;
-      break;
-    }
-    digit_before = true;
-    z.length = z.length > (UINT64_MAX >> 4) ? UINT64_MAX : (z.length << 4) | static_cast<uint64_t>(v);
+  } catch (const Error&) {
+    ok = false;
   }
   if (!ok) {
     z.problem = "the length is not a hexadecimal number (int(x, 16) refuses it)";
