@@ -25,15 +25,14 @@ void Machine::py_int_text(std::string_view line, bool c_octal) {
   if (s.find('\0') != std::string_view::npos)
     fail(ErrorCode::ValueError, "invalid literal for int(): a NUL in the line (the C unpickler reads up to it)");
   if (!c_octal || s == "00" || s == "01") return;  // INT's False and True, not int()'s
-  auto space = [](char c) { return c == ' ' || (c >= '\t' && c <= '\r'); };
   size_t i = 0;
-  while (i < s.size() && space(s[i])) ++i;
+  while (i < s.size() && py_space(s[i])) ++i;
   if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
   if (i + 1 >= s.size() || s[i] != '0') return;
   bool nonzero = false;
   size_t j = i + 1;
   for (; j < s.size() && s[j] >= '0' && s[j] <= '7'; ++j) nonzero |= s[j] != '0';
-  while (j < s.size() && space(s[j])) ++j;
+  while (j < s.size() && py_space(s[j])) ++j;
   if (nonzero && j == s.size())
     fail(ErrorCode::ValueError, "invalid literal for int() with base 0: a C octal ('" + std::string(s) + "')");
 }

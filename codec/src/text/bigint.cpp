@@ -1,5 +1,6 @@
 #include "text/bigint.hpp"
 #include "base/hex.hpp"
+#include "text/python_text.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -69,9 +70,6 @@ bool le_to_magnitude(std::span<const uint8_t> le, Limbs& mag) {
   return negative;
 }
 
-bool is_space(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
 
 }  // namespace
 
@@ -109,8 +107,8 @@ int64_t le_to_int64(std::span<const uint8_t> le) noexcept {
 
 std::optional<std::string> decimal_to_le(std::string_view text) {
   size_t i = 0, end = text.size();
-  while (i < end && is_space(text[i])) ++i;
-  while (end > i && is_space(text[end - 1])) --end;
+  while (i < end && py_space(text[i])) ++i;
+  while (end > i && py_space(text[end - 1])) --end;
   bool negative = false;
   if (i < end && (text[i] == '+' || text[i] == '-')) {
     negative = text[i] == '-';

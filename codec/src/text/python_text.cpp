@@ -25,9 +25,6 @@ void fail_truncated() { fail(ErrorCode::Truncated, "pickle data was truncated");
 
 namespace {
 
-// Python's Py_ISSPACE (bytes): space, \t, \n, \v, \f, \r.
-bool py_space(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
-
 // _PyLong_DigitValue: 0-9, a-z/A-Z as 10-35, everything else 37.
 int digit_value(char ch) {
   auto c = static_cast<unsigned char>(ch);

@@ -76,6 +76,9 @@ struct ParsedLong {
 ParsedLong parse_py_long(std::string_view text, int base, uint32_t max_digits,
                          Dialect dialect = Dialect::Unpickler);
 
+// Python's Py_ISSPACE (bytes): space, \t, \n, \v, \f, \r.
+inline bool py_space(char c) noexcept { return c == ' ' || (c >= '\t' && c <= '\r'); }
+
 // The parts of a line the C code sees: up to its first NUL (C strings).
 inline std::string_view c_string(std::string_view line) noexcept {
   size_t nul = line.find('\0');
