@@ -210,18 +210,23 @@ TEST(Unpickler, EmptyAppendsAndAdditemsLookUpTheirMethod) {
 }
 
 TEST(Unpickler, IntTextWithANulOrACOctal) {
-  // The C unpickler reads up to a NUL and reads "017" as octal; int() refuses both.
+  // The C unpickler reads up to a NUL and reads "017" as octal; int(bytes,
+  // base) refuses both, in CPython's words (pickle._Unpickler, 3.11).
   EXPECT_EQ(run("I12\x00x\n."s, Unpickler::C).back(), "ok 12");
   EXPECT_EQ(run("I12\x00x\n."s, Unpickler::Python).back(),
-            "error @0: invalid literal for int(): a NUL in the line (the C unpickler reads up to it)");
+            "error @0: invalid literal for int() with base 0: b'12\\x00x\\n'");
+  EXPECT_EQ(run("L12\x00L\n."s, Unpickler::Python).back(),
+            "error @0: invalid literal for int() with base 0: b'12\\x00'");
   EXPECT_EQ(run("I017\n.", Unpickler::C).back(), "ok 15");
-  EXPECT_EQ(run("I017\n.", Unpickler::Python).back(), "error @0: invalid literal for int() with base 0: a C octal ('017')");
+  EXPECT_EQ(run("I017\n.", Unpickler::Python).back(), "error @0: invalid literal for int() with base 0: b'017\\n'");
   // Just outside: "000" is 0 and "01" True under both; "0x17" is hex under both.
   for (const char* d : {"I000\n.", "I01\n.", "I0x17\n.", "L017L\n."})
     EXPECT_EQ(run(d, Unpickler::C), run(d, Unpickler::Python)) << d;
   EXPECT_EQ(run("K\x01p1\x00\n."s, Unpickler::C).back(), "ok 1");
   EXPECT_EQ(run("K\x01p1\x00\n."s, Unpickler::Python).back(),
-            "error @2: invalid literal for int(): a NUL in the line (the C unpickler reads up to it)");
+            "error @2: invalid literal for int() with base 10: b'1\\x00'");
+  EXPECT_EQ(run("K\x01p1\ng1\x00\n."s, Unpickler::Python).back(),
+            "error @5: invalid literal for int() with base 10: b'1\\x00'");
 }
 
 // ---- the same under both ------------------------------------------------------------

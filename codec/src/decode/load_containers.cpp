@@ -97,7 +97,7 @@ void Machine::load_pop_mark() { stack_.resize(marker()); }
 void Machine::load_get() {
   const std::string_view line = in_.line();
   require_line(line);
-  if (python()) [[unlikely]] py_int_text(line, false);
+  if (python()) [[unlikely]] py_int_text(line.substr(0, line.size() - 1), 10);  // int(readline()[:-1])
   op_get(parse_memo_index(line, opt_.limits.max_int_digits));
 }
 
@@ -107,7 +107,7 @@ void Machine::load_put() {
   const std::string_view line = in_.line();
   require_line(line);
   if (top_missing()) underflow();
-  if (python()) [[unlikely]] py_int_text(line, false);
+  if (python()) [[unlikely]] py_int_text(line.substr(0, line.size() - 1), 10);  // int(readline()[:-1])
   const int64_t idx = parse_memo_index(line, opt_.limits.max_int_digits);
   if (idx < 0) fail(ErrorCode::BadArgument, "negative PUT argument");
   op_put(static_cast<uint64_t>(idx));

@@ -11,30 +11,21 @@ namespace pkl::detail {
 void Machine::load_int() {
   const std::string_view line = in_.line();
   push(parse_int_line(g_, line, opt_.limits.max_int_digits));
-  if (python()) [[unlikely]] py_int_text(line, true);
+  if (python() && line != "00\n" && line != "01\n") [[unlikely]] py_int_text(line, 0);  // int(data, 0)
 }
 
 void Machine::load_long() {
   const std::string_view line = in_.line();
   push(parse_long_line(g_, line, opt_.limits.max_int_digits));
-  if (python()) [[unlikely]] py_int_text(line, false);
+  if (python()) [[unlikely]] {
+    std::string_view val = line.substr(0, line.size() - 1);  // int(val, 0), less a trailing 'L'
+    if (val.ends_with('L')) val.remove_suffix(1);
+    py_int_text(val, 0);
+  }
 }
 
-void Machine::py_int_text(std::string_view line, bool c_octal) {
-  const std::string_view s = line.substr(0, line.size() - 1);
-  if (s.find('\0') != std::string_view::npos)
-    fail(ErrorCode::ValueError, "invalid literal for int(): a NUL in the line (the C unpickler reads up to it)");
-  if (!c_octal || s == "00" || s == "01") return;  // INT's False and True, not int()'s
-  size_t i = 0;
-  while (i < s.size() && py_space(s[i])) ++i;
-  if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
-  if (i + 1 >= s.size() || s[i] != '0') return;
-  bool nonzero = false;
-  size_t j = i + 1;
-  for (; j < s.size() && s[j] >= '0' && s[j] <= '7'; ++j) nonzero |= s[j] != '0';
-  while (j < s.size() && py_space(s[j])) ++j;
-  if (nonzero && j == s.size())
-    fail(ErrorCode::ValueError, "invalid literal for int() with base 0: a C octal ('" + std::string(s) + "')");
+void Machine::py_int_text(std::string_view text, int base) {
+  parse_py_long(text, base, opt_.limits.max_int_digits, Dialect::Pickletools);
 }
 
 void Machine::load_binintx(NumArg a) { push_number(a.kind(), num_bits(a, le(in_.take(a.width), a.width))); }

@@ -198,10 +198,10 @@ class Machine {
   // A state BUILD passes over without __setstate__: the pure-Python
   // unpickler's `if state:` on a falsy one.
   bool state_skipped(NodeId state) const;
-  // INT, LONG, GET and PUT's line (read by the C unpickler's rules) as the
-  // pure-Python unpickler's int() reads it: a NUL before the '\n' (where
-  // C stops reading) or, for INT, a C octal ("017") is refused.
-  void py_int_text(std::string_view line, bool c_octal);
+  // INT's, LONG's, GET's and PUT's text (read by the C unpickler's rules)
+  // as the pure-Python unpickler's int(text, base) reads it, in its words:
+  // it refuses a NUL (where C stops reading) and INT's C octal ("017").
+  void py_int_text(std::string_view text, int base);
 
   // ---- inline cores: an opcode's meaning written once, for the handlers
   // and the fast loops (decode/fast_run.cpp), which take an opcode only

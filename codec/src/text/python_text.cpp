@@ -245,7 +245,12 @@ ParsedLong parse_py_long(std::string_view text, int base, uint32_t max_digits, D
   const size_t n = text.size();
   size_t i = 0;
   auto at = [&](size_t k) -> char { return k < n ? text[k] : '\0'; };
-  auto invalid = [&](int shown_base) { fail_invalid_literal(text, shown_base, dialect); };
+  // int(bytes, base) names the base it was given; PyLong_FromString (the
+  // unpickler's str) the one it settled on.
+  const int given_base = base;
+  auto invalid = [&](int shown_base) {
+    fail_invalid_literal(text, dialect == Dialect::Pickletools ? given_base : shown_base, dialect);
+  };
   ParsedLong r;
   while (i < n && py_space(text[i])) ++i;
   if (at(i) == '+') {
