@@ -14,12 +14,17 @@
 #include <string>
 #include <vector>
 
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
 #include "picklecodec/decode.hpp"
 #include "picklecodec/encode.hpp"
 #include "picklecodec/memory.hpp"
 #include "picklecodec/registry.hpp"
 #include "picklecodec/value.hpp"
 #include "base/hex.hpp"
+#include "value/impl.hpp"
 #include "value/pages.hpp"
 
 namespace {
@@ -1279,6 +1284,82 @@ TEST(LargeGraph, HugePagesForLargeBlocksWhenAsked) {
   o.protocol = 2;
   EXPECT_EQ(pkl::encode(with, with.root(), o), p);
   EXPECT_EQ(pkl::encode(without, without.root(), o), p);
+  pkl::set_huge_pages(old);
+#else
+  GTEST_SKIP() << "Linux only";
+#endif
+}
+
+// With huge pages on, storage that grows past 256 KiB grows in huge pages,
+// as a file's storage reserved from its size is (a stream's starts small):
+// a page block regrown to 4 MiB starts on a huge page, contents copied, and
+// grows on from there still on one; a side table's chunks from 256 KiB to
+// 4 MiB are cut from one 8 MiB block; an arena holding 256 KiB takes its
+// next chunk of 4 MiB; a malloc'd buffer of 4 MiB or more is advised for
+// the whole huge pages inside it. With huge pages off, none of it.
+TEST(LargeGraph, GrowthInHugePagesWhenAsked) {
+#if defined(__linux__)
+  if (!std::ifstream("/sys/kernel/mm/transparent_hugepage/enabled")) GTEST_SKIP() << "no transparent huge pages";
+  constexpr size_t kHuge = size_t{2} << 20, kMin = size_t{4} << 20, kFrom = size_t{256} << 10;
+  const bool old = pkl::set_huge_pages(false);
+  const size_t old_limit = pkl::set_block_cache_limit(0);  // every block fresh
+  const auto aligned = [&](const void* p) { return reinterpret_cast<uintptr_t>(p) % kHuge == 0; };
+  for (bool on : {true, false}) {
+    pkl::set_huge_pages(on);
+    const char* mode = on ? "on" : "off";
+    // A page block: kFrom, then twice that, then 6 MiB.
+    size_t bytes = kFrom;
+    auto* b = static_cast<uint8_t*>(pkl::detail::page_allocate_zeroed(bytes));
+    for (size_t i = 0; i < bytes; ++i) b[i] = static_cast<uint8_t>(i * 131 + 7);
+    for (size_t want : {2 * kFrom, 3 * kHuge}) {
+      const size_t had = bytes;
+      bytes = want;
+      b = static_cast<uint8_t*>(pkl::detail::page_reallocate(b, had, bytes));
+      EXPECT_EQ(bytes, on ? std::max(want, kMin) : want) << want << mode;
+      EXPECT_EQ(aligned(b) && vma_has_huge_flag(b), on) << want << mode;
+      size_t bad = 0;
+      for (size_t i = 0; i < kFrom; ++i) bad += b[i] != static_cast<uint8_t>(i * 131 + 7);
+      EXPECT_EQ(bad, 0u) << want << mode;
+    }
+    pkl::detail::page_free(b, bytes, 0);
+
+    // A side table of 8-byte items: chunk 12 (32768 items) is the first of
+    // 256 KiB, chunk 16 (from item 524288) the first of 4 MiB.
+    {
+      pkl::detail::ChunkedTable<uint64_t> t;
+      for (uint64_t i = 0; i <= 524288; ++i) t.push_back(uint64_t{i});
+      size_t bad = 0;
+      for (uint64_t i = 0; i <= 524288; ++i) bad += t[i] != i;
+      EXPECT_EQ(bad, 0u) << mode;
+      EXPECT_EQ(aligned(&t[32768]) && vma_has_huge_flag(&t[32768]), on) << mode;
+      // Chunks 12 to 15 one after the other in their block (with huge pages off,
+      // blocks of their own).
+      EXPECT_EQ(&t[65536] == &t[32768] + 32768 && &t[262144] == &t[32768] + 229376, on) << mode;
+      EXPECT_EQ(aligned(&t[524288]) && vma_has_huge_flag(&t[524288]), on) << mode;
+    }
+
+    // An arena: chunks of 64, 64 and 128 KiB, then 256 KiB or 4 MiB.
+    {
+      pkl::detail::Arena a;
+      void* last = nullptr;
+      while (a.allocated() <= kFrom) last = a.allocate(1000);
+      EXPECT_EQ(a.allocated(), kFrom + (on ? kMin : kFrom)) << mode;
+      EXPECT_EQ(vma_has_huge_flag(last), on) << mode;
+    }
+
+    // Another buffer (mapped here, as malloc maps a large one, so that no
+    // earlier advice lingers on it): advised from 4 MiB on, its whole huge
+    // pages only.
+    for (size_t size : {kMin - 4096, kMin + kHuge}) {
+      void* m = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      ASSERT_NE(m, MAP_FAILED);
+      pkl::detail::advise_huge(m, size);
+      const uintptr_t inside = (reinterpret_cast<uintptr_t>(m) + kHuge - 1) & ~(kHuge - 1);
+      EXPECT_EQ(vma_has_huge_flag(reinterpret_cast<void*>(inside)), on && size >= kMin) << size << mode;
+      munmap(m, size);
+    }
+  }
+  pkl::set_block_cache_limit(old_limit);
   pkl::set_huge_pages(old);
 #else
   GTEST_SKIP() << "Linux only";

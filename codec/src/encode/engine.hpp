@@ -156,6 +156,7 @@ class NodeCells {
     n_ = 0;
     if (!p_) throw std::bad_alloc();
     n_ = n;
+    detail::advise_huge(p_, n * sizeof(uint32_t));
   }
   // Grows to n cells, the new ones zero.
   void resize(size_t n) {
@@ -165,6 +166,7 @@ class NodeCells {
     std::memset(q + n_, 0, (n - n_) * sizeof(uint32_t));
     p_ = q;
     n_ = n;
+    detail::advise_huge(p_, n * sizeof(uint32_t));
   }
   size_t size() const noexcept { return n_; }
   uint32_t& operator[](size_t i) noexcept { return p_[i]; }

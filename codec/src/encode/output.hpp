@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "picklecodec/opcodes.hpp"
+#include "value/pages.hpp"
 
 namespace pkl::enc {
 
@@ -52,6 +53,7 @@ class Out {
     if (n > buf_.capacity()) {
       buf_.reserve(n);
       p_ = buf_.data();
+      detail::advise_huge(p_, buf_.capacity());
     }
   }
 
@@ -223,7 +225,10 @@ class Out {
   // left up to 12% of a large pickle's size in its peak memory.
   void grow(size_t n) {
     const size_t need = len_ + n;
-    if (need > buf_.capacity()) buf_.reserve(std::max(need, buf_.capacity() * 2));
+    if (need > buf_.capacity()) {
+      buf_.reserve(std::max(need, buf_.capacity() * 2));
+      detail::advise_huge(buf_.data(), buf_.capacity());
+    }
     constexpr size_t kStep = size_t{16} << 10;
     const size_t want = n >= kStep ? need : std::min(buf_.capacity(), len_ + kStep);
     buf_.resize(want);

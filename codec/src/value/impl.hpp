@@ -355,7 +355,10 @@ struct DictData : HashedItems<Pair, false, SmallArenaAlloc<Pair>> {
 // reserve_first sized from the input) and chunk c >= 1 of first_ << (c - 1),
 // so that growing never moves (copies, or touches twice) what is there;
 // large chunks are page blocks (value.hpp: page_allocate). Items of chunk 0
-// are reached as in a plain vector.
+// are reached as in a plain vector. With huge pages on, the chunks from
+// kHugeGrowFrom to kHugeBlockMin bytes (less than 2 * kHugeBlockMin in all:
+// each doubles the last) are cut from one block of that size, in huge pages,
+// as the larger chunks are on their own.
 template <class T>
 class ChunkedTable {
   static constexpr unsigned kMaxChunks = 48;
@@ -367,13 +370,17 @@ class ChunkedTable {
   ~ChunkedTable() {
     const size_t high = n_;  // what the cache is told was used
     while (n_) pop_back();
+    size_t region_used = 0;
     for (unsigned c = 0; c < chunks_; ++c) {
-      if (block_[c]) {
+      if (block_[c] == kInRegion) {
+        region_used += used_bytes(c, high);
+      } else if (block_[c]) {
         page_free(chunk_[c], block_[c], used_bytes(c, high));
       } else {
         ::operator delete(chunk_[c]);
       }
     }
+    if (region_) page_free(region_, region_bytes_, region_used);
   }
 
   size_t size() const noexcept { return n_; }
@@ -426,7 +433,20 @@ class ChunkedTable {
     if (items > SIZE_MAX / sizeof(T)) throw std::length_error("table too large");
     size_t bytes = items * sizeof(T);
     void* p;
-    if (bytes >= kPageMin) {
+    if (bytes >= kHugeGrowFrom && bytes < kHugeBlockMin && huge_pages_on()) {
+      if (!region_) {
+        size_t size = 2 * kHugeBlockMin;
+        region_ = static_cast<char*>(page_allocate(size, true));
+        region_bytes_ = size;
+      }
+      if (region_bytes_ - region_at_ >= bytes) {
+        p = region_ + region_at_;
+        region_at_ += bytes;
+        bytes = kInRegion;
+      } else {
+        p = page_allocate(bytes);
+      }
+    } else if (bytes >= kPageMin) {
       p = page_allocate(bytes);
     } else {
       p = ::operator new(bytes);
@@ -440,7 +460,10 @@ class ChunkedTable {
   }
   T* chunk_[kMaxChunks] = {};
   uintptr_t base_[kMaxChunks] = {};  // the address item 0 would have if chunk c began the table
-  size_t block_[kMaxChunks] = {};    // a page block's actual size, 0 for operator new's
+  size_t block_[kMaxChunks] = {};    // a page block's actual size, 0 for operator new's, or:
+  static constexpr size_t kInRegion = SIZE_MAX;  // cut from region_
+  char* region_ = nullptr;  // with huge pages on: the block the middle-sized chunks share
+  size_t region_bytes_ = 0, region_at_ = 0;
   size_t first_ = 16;
   unsigned first_shift_ = 4;
   unsigned chunks_ = 0;

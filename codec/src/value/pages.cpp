@@ -65,8 +65,6 @@ std::atomic<bool> huge_pages{false};
 // advised MADV_HUGEPAGE; a block that outgrows kHugeGrowFrom grows to
 // kHugeBlockMin at once (page_reallocate).
 constexpr size_t kHugePage = size_t{2} << 20;
-constexpr size_t kHugeBlockMin = size_t{4} << 20;
-constexpr size_t kHugeGrowFrom = size_t{256} << 10;
 
 // Whole small pages; with huge pages on, a large block in whole huge pages
 // (its last one would be small pages otherwise, one fault each).
@@ -194,23 +192,39 @@ void* page_allocate_zeroed(size_t& bytes) {
 void* page_reallocate(void* p, size_t old_bytes, size_t& bytes) {
   size_t size = round_block(bytes);
 #if defined(__linux__)
-  // With huge pages on, a block that outgrows 256 KiB grows to 4 MiB at
-  // once, so that its growth is in huge pages too (a stream's blocks start
-  // small, as its bytes arrive, where a file's are reserved whole): only
-  // pages touched become resident.
-  if (huge_pages.load(std::memory_order_relaxed) && old_bytes >= kHugeGrowFrom && size < kHugeBlockMin)
-    size = kHugeBlockMin;
+  const bool huge = huge_pages.load(std::memory_order_relaxed);
+  // With huge pages on, a block that outgrows kHugeGrowFrom grows to
+  // kHugeBlockMin at once, so that its growth is in huge pages too (a
+  // stream's blocks start small, as its bytes arrive, where a file's are
+  // reserved whole): only pages touched become resident.
+  if (huge && old_bytes >= kHugeGrowFrom && size < kHugeBlockMin) size = kHugeBlockMin;
 #endif
   if (size <= old_bytes) {
     bytes = old_bytes;
     return p;
   }
 #if defined(__linux__)
+  if (huge && size >= kHugeBlockMin) {
+    void* q = map_block(size);  // on a huge page's boundary
+    if (!q) throw std::bad_alloc();
+    if (old_bytes < kHugeBlockMin) {
+      // Copied: remapped, the small pages already touched would keep the
+      // first huge page from being one.
+      std::memcpy(q, p, old_bytes);
+      unmap_block(p, old_bytes);
+    } else if (mremap(p, old_bytes, size, MREMAP_MAYMOVE | MREMAP_FIXED, q) == MAP_FAILED) {
+      unmap_block(q, size);
+      throw std::bad_alloc();
+    } else {
+      advise(q, size);
+    }
+    bytes = size;
+    return q;
+  }
   // Remapped: in place when the address space after the block is free, else
   // moved by the kernel (page tables, not bytes).
   void* q = mremap(p, old_bytes, size, MREMAP_MAYMOVE);
   if (q == MAP_FAILED) throw std::bad_alloc();
-  advise(q, size);
   bytes = size;
   return q;
 #else
@@ -306,6 +320,25 @@ size_t block_cache_bytes() noexcept {
 }
 
 bool set_huge_pages(bool on) noexcept { return detail::huge_pages.exchange(on); }
+
+namespace detail {
+
+bool huge_pages_on() noexcept { return huge_pages.load(std::memory_order_relaxed); }
+
+void advise_huge(void* p, size_t bytes) noexcept {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  if (bytes < kHugeBlockMin || !huge_pages_on()) return;
+  const auto at = reinterpret_cast<uintptr_t>(p);
+  const uintptr_t start = (at + kHugePage - 1) & ~(kHugePage - 1);
+  const uintptr_t end = (at + bytes) & ~(kHugePage - 1);
+  if (end > start) madvise(reinterpret_cast<void*>(start), end - start, MADV_HUGEPAGE);
+#else
+  (void)p;
+  (void)bytes;
+#endif
+}
+
+}  // namespace detail
 
 void release_block_cache() noexcept {
   const size_t limit = set_block_cache_limit(0);

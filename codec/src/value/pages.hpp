@@ -25,4 +25,17 @@ void* page_allocate_growable(size_t& bytes);
 void* page_grow(void* p, size_t old_bytes, size_t used, size_t& bytes);
 void page_free_growable(void* p, size_t bytes, size_t used) noexcept;
 
+// With huge pages on (set_huge_pages): blocks of kHugeBlockMin bytes and
+// more are mapped in whole huge pages, and what grows past kHugeGrowFrom
+// (a block, an arena, a side table) grows to kHugeBlockMin at once, so that
+// a stream's storage, which starts small and grows as its bytes arrive,
+// faults in huge pages as a file's (reserved from its size) does.
+inline constexpr size_t kHugeBlockMin = size_t{4} << 20;
+inline constexpr size_t kHugeGrowFrom = size_t{256} << 10;
+bool huge_pages_on() noexcept;
+// For a large buffer that is not a page block (malloc's): asks for huge
+// pages for the whole 2 MiB pages inside it, when huge pages are on and it
+// is kHugeBlockMin bytes or more.
+void advise_huge(void* p, size_t bytes) noexcept;
+
 }  // namespace pkl::detail

@@ -82,6 +82,8 @@ void* Arena::allocate_slow(size_t bytes) {
   }
   if (bytes > left_) {
     size_t size = std::clamp(allocated_, kChunk, kMaxChunk);
+    // With huge pages on, from kHugeGrowFrom held on, chunks in huge pages.
+    if (size >= kHugeGrowFrom && size < kHugeBlockMin && huge_pages_on()) size = kHugeBlockMin;
     chunks_.reserve(chunks_.size() + 1);
     void* p;
     if (size >= kPageMin) {
