@@ -33,6 +33,7 @@ import argparse
 import json
 import os
 import pickle
+import random
 import subprocess
 import sys
 import tempfile
@@ -111,9 +112,26 @@ def measure(cmd, pipe_from=None, env=None, guard=900):
 
 
 def best(reps, cmd, **kw):
-    runs = [measure(cmd, **kw) for _ in range(reps)]
-    return {"cpu_s": min(r[0] for r in runs), "wall_s": min(r[1] for r in runs),
-            "rss_kb": min(r[2] for r in runs)}
+    return best_of_each(reps, {"one": (cmd, kw)})["one"]
+
+
+def best_of_each(reps, commands):
+    """{name: best of reps} for {name: (cmd, measure's keywords)}, run in
+    turn, each round in another order (seeded: the same from run to run):
+    the machine's busy spells, which last seconds, then slow every command
+    alike instead of whichever ran during them, no command always runs
+    right after the same other one, and the ratios between them (pipe to
+    file) hold."""
+    runs = {name: [] for name in commands}
+    order = list(commands)
+    shuffle = random.Random(len(order) * 1000 + reps).shuffle
+    for _ in range(reps):
+        for name in order:
+            cmd, kw = commands[name]
+            runs[name].append(measure(cmd, **kw))
+        shuffle(order)
+    return {name: {"cpu_s": min(r[0] for r in rs), "wall_s": min(r[1] for r in rs),
+                   "rss_kb": min(r[2] for r in rs)} for name, rs in runs.items()}
 
 
 def payload_rows(bin_dir, payloads, manifest, reps, tmp, only=None):
@@ -127,16 +145,19 @@ def payload_rows(bin_dir, payloads, manifest, reps, tmp, only=None):
             continue
         r = {"file": e["file"], "payload": e["payload"], "protocol": e["protocol"], "size": e["size"],
              "bytes": e["bytes"]}
-        r["python"] = best(reps, [sys.executable, "-c", PY_RECODE, path, out], env=env)
-        r["recode"] = best(reps, [tool, "recode", "-p", "5", path, out])
-        r["show"] = best(reps, [tool, "show", path])
-        r["dis"] = best(reps, [tool, "dis", path])
-        r["recode_pipe"] = best(reps, [tool, "recode", "-p", "5", "-", out], pipe_from=path)
-        r["show_pipe"] = best(reps, [tool, "show", "-"], pipe_from=path)
-        r["dis_pipe"] = best(reps, [tool, "dis", "-"], pipe_from=path)
-        r["python_show"] = best(reps, [sys.executable, "-c", PY_SHOW, path], env=env)
+        commands = {
+            "python": ([sys.executable, "-c", PY_RECODE, path, out], {"env": env}),
+            "recode": ([tool, "recode", "-p", "5", path, out], {}),
+            "recode_pipe": ([tool, "recode", "-p", "5", "-", out], {"pipe_from": path}),
+            "show": ([tool, "show", path], {}),
+            "show_pipe": ([tool, "show", "-"], {"pipe_from": path}),
+            "dis": ([tool, "dis", path], {}),
+            "dis_pipe": ([tool, "dis", "-"], {"pipe_from": path}),
+            "python_show": ([sys.executable, "-c", PY_SHOW, path], {"env": env}),
+        }
         if e["payload"] == "objects":
-            r["python_show_state"] = best(reps, [sys.executable, "-c", PY_SHOW_STATE, path], env=env)
+            commands["python_show_state"] = ([sys.executable, "-c", PY_SHOW_STATE, path], {"env": env})
+        r.update(best_of_each(reps, commands))
         r["python_dis"] = best(1, [sys.executable, "-m", "pickletools", path], env=env)
         print("whole_process: %-16s python %.3f s %6.1f MB | recode %.3f s (%.1fx) %6.1f MB | show %.3f s (%.1fx) "
               "| dis %.3f s (%.1fx) | pipe: recode %.2fx show %.2fx dis %.2fx the file" % (
@@ -173,11 +194,14 @@ def protocol_rows(bin_dir, payloads, reps, tmp, sources=("records-p2-S.pkl", "in
             with open(path, "wb") as f:
                 f.write(pickle.dumps(value, q))
             r = {"source": src, "protocol": q, "bytes": os.path.getsize(path)}
-            r["recode"] = best(reps, [tool, "recode", "-p", "5", path, out])
-            r["recode_pipe"] = best(reps, [tool, "recode", "-p", "5", "-", out], pipe_from=path)
+            commands = {
+                "recode": ([tool, "recode", "-p", "5", path, out], {}),
+                "recode_pipe": ([tool, "recode", "-p", "5", "-", out], {"pipe_from": path}),
+            }
             if os.access(bench, os.X_OK):
-                r["fd_file"] = best(reps, [bench, "--fd-decode=exact", path])
-                r["fd_pipe"] = best(reps, [bench, "--fd-decode=exact", "-"], pipe_from=path)
+                commands["fd_file"] = ([bench, "--fd-decode=exact", path], {})
+                commands["fd_pipe"] = ([bench, "--fd-decode=exact", "-"], {"pipe_from": path})
+            r.update(best_of_each(reps, commands))
             print("whole_process: %s at protocol %d (%.1f MB): recode pipe/file %.3f/%.3f s = %.2fx%s" % (
                 src, q, r["bytes"] / 1e6, r["recode_pipe"]["cpu_s"], r["recode"]["cpu_s"],
                 r["recode_pipe"]["cpu_s"] / r["recode"]["cpu_s"],
