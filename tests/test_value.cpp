@@ -1295,12 +1295,13 @@ TEST(LargeGraph, HugePagesForLargeBlocksWhenAsked) {
 // a page block regrown to 4 MiB starts on a huge page, contents copied, and
 // grows on from there still on one; a side table's chunks from 256 KiB to
 // 4 MiB are cut from one 8 MiB block; an arena holding 256 KiB takes its
-// next chunk of 4 MiB; a malloc'd buffer of 2 MiB or more is advised for
-// its huge pages. With huge pages off, none of it.
+// next chunk of 4 MiB; a malloc'd buffer of 4 MiB or more is advised for the
+// whole huge pages inside it. With huge pages off, none of it.
 TEST(LargeGraph, GrowthInHugePagesWhenAsked) {
 #if defined(__linux__)
   if (!std::ifstream("/sys/kernel/mm/transparent_hugepage/enabled")) GTEST_SKIP() << "no transparent huge pages";
   constexpr size_t kHuge = size_t{2} << 20, kMin = size_t{4} << 20, kFrom = size_t{256} << 10;
+  static_assert(kFrom == pkl::detail::kHugeGrowFrom && kMin == pkl::detail::kHugeBlockMin);
   const bool old = pkl::set_huge_pages(false);
   const size_t old_limit = pkl::set_block_cache_limit(0);  // every block fresh
   const auto aligned = [&](const void* p) { return reinterpret_cast<uintptr_t>(p) % kHuge == 0; };
@@ -1323,8 +1324,8 @@ TEST(LargeGraph, GrowthInHugePagesWhenAsked) {
     }
     pkl::detail::page_free(b, bytes, 0);
 
-    // A side table of 8-byte items: chunk 12 (32768 items) is the first of
-    // 256 KiB, chunk 16 (from item 524288) the first of 4 MiB.
+    // A side table of 8-byte items: chunk 12 (from item 32768) is the first
+    // of 256 KiB, chunk 16 (from item 524288) the first of 4 MiB.
     {
       pkl::detail::ChunkedTable<uint64_t> t;
       for (uint64_t i = 0; i <= 524288; ++i) t.push_back(uint64_t{i});
@@ -1332,10 +1333,18 @@ TEST(LargeGraph, GrowthInHugePagesWhenAsked) {
       for (uint64_t i = 0; i <= 524288; ++i) bad += t[i] != i;
       EXPECT_EQ(bad, 0u) << mode;
       EXPECT_EQ(aligned(&t[32768]) && vma_has_huge_flag(&t[32768]), on) << mode;
-      // Chunks 12 to 15 one after the other in their block (with huge pages off,
-      // blocks of their own).
+      // Chunks 12 to 15 one after the other in their block (with huge pages
+      // off, each a block of its own).
       EXPECT_EQ(&t[65536] == &t[32768] + 32768 && &t[262144] == &t[32768] + 229376, on) << mode;
       EXPECT_EQ(aligned(&t[524288]) && vma_has_huge_flag(&t[524288]), on) << mode;
+    }
+    // A table whose first chunk is reserved (from an input's size): that
+    // chunk is not cut from the shared block, even of the sizes that are.
+    {
+      pkl::detail::ChunkedTable<uint64_t> t;
+      t.reserve_first(32768);
+      t.push_back(uint64_t{1});
+      EXPECT_FALSE(vma_has_huge_flag(&t[0])) << mode;
     }
 
     // An arena: chunks of 64, 64 and 128 KiB, then 256 KiB or 4 MiB.
@@ -1348,37 +1357,15 @@ TEST(LargeGraph, GrowthInHugePagesWhenAsked) {
     }
 
     // Another buffer (mapped here, as malloc maps a large one, so that no
-    // earlier advice lingers on it): advised from 2 MiB on, for the whole
-    // huge pages inside it.
-    for (size_t size : {kHuge - 4096, kMin + kHuge}) {
+    // earlier advice lingers on it): advised from 4 MiB on, its whole huge
+    // pages only.
+    for (size_t size : {kMin - 4096, kMin + kHuge}) {
       void* m = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
       ASSERT_NE(m, MAP_FAILED);
       pkl::detail::advise_huge(m, size);
       const uintptr_t inside = (reinterpret_cast<uintptr_t>(m) + kHuge - 1) & ~(kHuge - 1);
-      if (inside + kHuge <= reinterpret_cast<uintptr_t>(m) + size) {
-        EXPECT_EQ(vma_has_huge_flag(reinterpret_cast<void*>(inside)), on) << size << mode;
-      } else {
-        EXPECT_FALSE(vma_has_huge_flag(m)) << size << mode;
-      }
+      EXPECT_EQ(vma_has_huge_flag(reinterpret_cast<void*>(inside)), on && size >= kMin) << size << mode;
       munmap(m, size);
-    }
-    // A buffer that starts 16 bytes into a huge page and ends 4,080 bytes
-    // short of the next but one (malloc's block of huge_capacity bytes on a
-    // mapping the kernel placed on a 2 MiB boundary): both huge pages, the
-    // one it starts in too.
-    EXPECT_EQ(pkl::detail::huge_capacity(kHuge - 1), kHuge - 1) << mode;
-    EXPECT_EQ(pkl::detail::huge_capacity(kHuge), on ? 2 * kHuge - 4096 : kHuge) << mode;
-    EXPECT_EQ(pkl::detail::huge_capacity(3 * kHuge - 4096), 3 * kHuge - 4096) << mode;
-    EXPECT_EQ(pkl::detail::huge_capacity(3 * kHuge - 4095), on ? 4 * kHuge - 4096 : 3 * kHuge - 4095) << mode;
-    {
-      void* m = mmap(nullptr, 4 * kHuge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-      ASSERT_NE(m, MAP_FAILED);
-      auto* a = reinterpret_cast<char*>((reinterpret_cast<uintptr_t>(m) + kHuge - 1) & ~(kHuge - 1));
-      pkl::detail::advise_huge(a + 16, 2 * kHuge - 4096);
-      EXPECT_EQ(vma_has_huge_flag(a), on) << mode;
-      EXPECT_EQ(vma_has_huge_flag(a + 2 * kHuge - 1), on) << mode;
-      EXPECT_FALSE(vma_has_huge_flag(a + 2 * kHuge)) << mode;
-      munmap(m, 4 * kHuge);
     }
   }
   pkl::set_block_cache_limit(old_limit);

@@ -21,9 +21,10 @@ size_t block_cache_bytes() noexcept;
 
 // Whether the library's large storage is in transparent huge pages (Linux,
 // in `madvise` or `always` mode): blocks of 4 MiB and more are mapped with
-// MADV_HUGEPAGE, storage that grows past 256 KiB (a block, the arena, a side
-// table) grows to 4 MiB at once, and the encoder's buffers of 4 MiB and more
-// are advised too, so that a pickle read from a pipe, whose storage grows as
+// MADV_HUGEPAGE, storage that grows past 256 KiB (a block, the arena, a
+// side table) grows to 4 MiB at once, and the encoder's per-node cells of
+// 1 MiB and more and output buffer of 4 MiB and more are in huge pages too,
+// so that a pickle read from a pipe, whose storage grows as
 // its bytes arrive, faults in as few pages as one read from a file, whose
 // storage is reserved from its size. The first touch of a graph's memory
 // then faults once per 2 MiB instead of once per 4 KiB (a fifth of a

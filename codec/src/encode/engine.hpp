@@ -33,6 +33,7 @@
 #include "picklecodec/encode.hpp"
 #include "picklecodec/error.hpp"
 #include "value/access.hpp"
+#include "value/pages.hpp"
 
 namespace pkl::enc {
 
@@ -144,43 +145,66 @@ struct Frame {
 
 // Per-node cells (memo index + 1, recursion marks), zero when unused. The
 // array comes from calloc, so the pages of nodes that are never memoized
-// (ints, floats, most of a large graph) are never written or made resident;
-// with huge pages on (memory.hpp), a large one is in huge pages (2 MiB
-// resident at a time, a fault each instead of two per 4 KiB: a read of a
-// zero page, then the write).
+// (ints, floats, most of a large graph) are never written or made resident.
+// With huge pages on (memory.hpp), one of 1 MiB or more is a block of fresh
+// zero pages of 4 MiB or more, in huge pages: a fault per 2 MiB, where each
+// 4 KiB took two (the read of a zero page, then the write).
 class NodeCells {
  public:
   NodeCells() = default;
   NodeCells(const NodeCells&) = delete;
   NodeCells& operator=(const NodeCells&) = delete;
-  ~NodeCells() { std::free(p_); }
+  ~NodeCells() { release(); }
   void assign(size_t n) {
-    std::free(p_);
-    n = detail::huge_capacity(std::max<size_t>(n, 1) * sizeof(uint32_t)) / sizeof(uint32_t);
+    release();
+    n = std::max<size_t>(n, 1);
+    if (n * sizeof(uint32_t) >= kHugeFrom && detail::huge_pages_on()) {
+      size_t bytes = std::max(n * sizeof(uint32_t), detail::kHugeBlockMin);
+      p_ = static_cast<uint32_t*>(detail::page_allocate_zeroed(bytes));
+      block_ = bytes;
+      n_ = bytes / sizeof(uint32_t);
+      return;
+    }
     p_ = static_cast<uint32_t*>(std::calloc(n, sizeof(uint32_t)));
-    n_ = 0;
     if (!p_) throw std::bad_alloc();
     n_ = n;
-    detail::advise_huge(p_, n * sizeof(uint32_t));
   }
   // Grows to n cells, the new ones zero.
   void resize(size_t n) {
     if (n <= n_) return;
-    n = detail::huge_capacity(n * sizeof(uint32_t)) / sizeof(uint32_t);
+    if (block_) {
+      size_t bytes = n * sizeof(uint32_t);  // grown pages are fresh: zero
+      p_ = static_cast<uint32_t*>(detail::page_reallocate(p_, block_, bytes));
+      block_ = bytes;
+      n_ = bytes / sizeof(uint32_t);
+      return;
+    }
     auto* q = static_cast<uint32_t*>(std::realloc(p_, n * sizeof(uint32_t)));
     if (!q) throw std::bad_alloc();
     std::memset(q + n_, 0, (n - n_) * sizeof(uint32_t));
     p_ = q;
     n_ = n;
-    detail::advise_huge(p_, n * sizeof(uint32_t));
   }
   size_t size() const noexcept { return n_; }
   uint32_t& operator[](size_t i) noexcept { return p_[i]; }
   uint32_t operator[](size_t i) const noexcept { return p_[i]; }
 
  private:
+  void release() noexcept {
+    if (block_) {
+      detail::page_free(p_, block_);
+    } else {
+      std::free(p_);
+    }
+    p_ = nullptr;
+    n_ = block_ = 0;
+  }
+  // From 262,144 nodes: a smaller graph's cells would be mostly one huge
+  // page, resident whole, to save a few hundred faults.
+  static constexpr size_t kHugeFrom = size_t{1} << 20;
   uint32_t* p_ = nullptr;
   size_t n_ = 0;
+  size_t block_ = 0;  // a page block's size, or 0 for calloc's
 };
 
 class Engine {

@@ -51,7 +51,7 @@ class Out {
   // is not touched), so a generous estimate costs address space, not memory.
   void reserve(size_t n) {
     if (n > buf_.capacity()) {
-      buf_.reserve(detail::huge_capacity(n));
+      buf_.reserve(n);
       p_ = buf_.data();
       detail::advise_huge(p_, buf_.capacity());
     }
@@ -226,7 +226,7 @@ class Out {
   void grow(size_t n) {
     const size_t need = len_ + n;
     if (need > buf_.capacity()) {
-      buf_.reserve(detail::huge_capacity(std::max(need, buf_.capacity() * 2)));
+      buf_.reserve(std::max(need, buf_.capacity() * 2));
       detail::advise_huge(buf_.data(), buf_.capacity());
     }
     constexpr size_t kStep = size_t{16} << 10;

@@ -350,15 +350,16 @@ struct DictData : HashedItems<Pair, false, SmallArenaAlloc<Pair>> {
   }
 };
 
-// The side tables of lists, dicts and sets: a vector whose storage is a
+// The side tables of lists, dicts, sets and objects: a vector whose storage is a
 // series of chunks, chunk 0 of first_ items (a power of two: 16, or what
 // reserve_first sized from the input) and chunk c >= 1 of first_ << (c - 1),
 // so that growing never moves (copies, or touches twice) what is there;
 // large chunks are page blocks (value.hpp: page_allocate). Items of chunk 0
-// are reached as in a plain vector. With huge pages on, the chunks from
-// kHugeGrowFrom to kHugeBlockMin bytes (less than 2 * kHugeBlockMin in all:
-// each doubles the last) are cut from one block of that size, in huge pages,
-// as the larger chunks are on their own.
+// are reached as in a plain vector. With huge pages on, the chunks after
+// the first from kHugeGrowFrom to kHugeBlockMin bytes (less than
+// 2 * kHugeBlockMin in all: each doubles the last) are cut from one block of
+// that size, in huge pages, as the larger chunks are on their own (chunk 0,
+// address space reserved from the input, is touched as items are made).
 template <class T>
 class ChunkedTable {
   static constexpr unsigned kMaxChunks = 48;
@@ -433,7 +434,7 @@ class ChunkedTable {
     if (items > SIZE_MAX / sizeof(T)) throw std::length_error("table too large");
     size_t bytes = items * sizeof(T);
     void* p;
-    if (bytes >= kHugeGrowFrom && bytes < kHugeBlockMin && huge_pages_on()) {
+    if (chunks_ > 0 && bytes >= kHugeGrowFrom && bytes < kHugeBlockMin && huge_pages_on()) {
       if (!region_) {
         size_t size = 2 * kHugeBlockMin;
         region_ = static_cast<char*>(page_allocate(size, true));
@@ -492,7 +493,7 @@ struct Graph::Impl {
   detail::ChunkedTable<detail::DictData> dicts;
   detail::ChunkedTable<detail::SetData> sets;
   std::deque<GlobalData> globals;
-  std::deque<ObjectData> objects;
+  detail::ChunkedTable<ObjectData> objects;  // not a deque: its 512-byte blocks, from the heap, faulted a page at a time
   std::deque<BufferData> buffers;
   struct KeyedStrHash {
     Impl* impl;

@@ -65,11 +65,6 @@ std::atomic<bool> huge_pages{false};
 // advised MADV_HUGEPAGE; a block that outgrows kHugeGrowFrom grows to
 // kHugeBlockMin at once (page_reallocate).
 constexpr size_t kHugePage = size_t{2} << 20;
-#ifdef MADV_COLLAPSE
-constexpr int kMadvCollapse = MADV_COLLAPSE;
-#else
-constexpr int kMadvCollapse = 25;  // Linux's value; glibc 2.36 does not name it
-#endif
 
 // Whole small pages; with huge pages on, a large block in whole huge pages
 // (its last one would be small pages otherwise, one fault each).
@@ -332,29 +327,15 @@ bool huge_pages_on() noexcept { return huge_pages.load(std::memory_order_relaxed
 
 void advise_huge(void* p, size_t bytes) noexcept {
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
-  if (bytes < kHugePage || !huge_pages_on()) return;
-  // The pages the buffer starts and ends in are its own mapping's: advised
-  // whole when that makes the huge page they are in one (huge_capacity).
-  const auto at = reinterpret_cast<uintptr_t>(p), to = at + bytes;
-  const uintptr_t down = at & ~(kHugePage - 1);
-  const uintptr_t start = at - down < kSmallPage ? down : down + kHugePage;
-  const uintptr_t up = (to + kHugePage - 1) & ~(kHugePage - 1);
-  const uintptr_t end = up - to < kSmallPage ? up : up - kHugePage;
-  if (end <= start) return;
-  madvise(reinterpret_cast<void*>(start), end - start, MADV_HUGEPAGE);
-  // malloc wrote its header in the first small page before the advice,
-  // which keeps that huge page in small pages: made one now (Linux 6.1 and
-  // later; an older kernel refuses and nothing changes).
-  if (start == down) madvise(reinterpret_cast<void*>(start), kHugePage, kMadvCollapse);
+  if (bytes < kHugeBlockMin || !huge_pages_on()) return;
+  const auto at = reinterpret_cast<uintptr_t>(p);
+  const uintptr_t start = (at + kHugePage - 1) & ~(kHugePage - 1);
+  const uintptr_t end = (at + bytes) & ~(kHugePage - 1);
+  if (end > start) madvise(reinterpret_cast<void*>(start), end - start, MADV_HUGEPAGE);
 #else
   (void)p;
   (void)bytes;
 #endif
-}
-
-size_t huge_capacity(size_t n) noexcept {
-  if (n < kHugePage || !huge_pages_on() || n > SIZE_MAX - 2 * kHugePage) return n;
-  return ((n + kSmallPage + kHugePage - 1) & ~(kHugePage - 1)) - kSmallPage;
 }
 
 }  // namespace detail

@@ -33,14 +33,9 @@ void page_free_growable(void* p, size_t bytes, size_t used) noexcept;
 inline constexpr size_t kHugeBlockMin = size_t{4} << 20;
 inline constexpr size_t kHugeGrowFrom = size_t{256} << 10;
 bool huge_pages_on() noexcept;
-// For a buffer that is not a page block (malloc's) of 2 MiB or more, with
-// huge pages on: asks for huge pages for the whole 2 MiB pages inside it,
-// and for the ones it starts or ends in when it takes all of them but the
-// small page malloc's header is in (huge_capacity).
+// For a large buffer that is not a page block (malloc's): asks for huge
+// pages for the whole 2 MiB pages inside it, when huge pages are on and it
+// is kHugeBlockMin bytes or more.
 void advise_huge(void* p, size_t bytes) noexcept;
-// A capacity of at least n for such a buffer: with huge pages on, from 2 MiB
-// on, a small page short of whole 2 MiB pages, so that malloc maps it as
-// whole 2 MiB pages, which the kernel places on a 2 MiB boundary.
-size_t huge_capacity(size_t n) noexcept;
 
 }  // namespace pkl::detail
