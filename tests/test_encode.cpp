@@ -12,6 +12,7 @@
 #include "picklecodec/decode.hpp"
 #include "picklecodec/encode.hpp"
 #include "picklecodec/error.hpp"
+#include "picklecodec/memory.hpp"
 #include "picklecodec/opcodes.hpp"
 #include "test_encode_util.hpp"
 
@@ -397,6 +398,44 @@ TEST(Encode, RegisteredInstancesNeedTheRegistryAndAMutableGraph) {
   std::string m;
   EXPECT_EQ(code_of([&] { pkl::encode(cg, n, o); }, &m), ErrorCode::Usage);
   EXPECT_NE(m.find("mutable Graph"), std::string::npos);
+}
+
+// The encoder's per-node cells of a large graph (with huge pages on, a page
+// block from 262,144 nodes) grow when a hook adds nodes during the dump:
+// here past the block's 4 MiB (1,048,576 cells), so that the block itself
+// is regrown. The pickle is the same with huge pages on and off.
+TEST(Encode, CellsGrowWhenAHookAddsNodesToALargeGraph) {
+  pkl::ClassRegistry reg;
+  pkl::ClassHooks h;
+  h.module = "m";
+  h.qualname = "Big";
+  h.create = [](const pkl::Graph&, NodeId, NodeId) { return std::any(0); };
+  h.get_state = [](const std::any&, pkl::Graph& g) -> NodeId {
+    std::vector<NodeId> items;
+    for (int i = 0; i < 800000; ++i) items.push_back(g.integer(i % 1000));
+    return g.list(items);
+  };
+  const int ci = reg.add(h);
+  std::string with[2];
+  for (bool huge : {true, false}) {
+    const bool old = pkl::set_huge_pages(huge);
+    pkl::Graph g;
+    std::vector<NodeId> items;
+    for (int i = 0; i < 300000; ++i) items.push_back(g.integer(i % 1000));
+    items.push_back(reg.instance(g, ci, 0));
+    items.push_back(g.list());  // memoized after the hook's nodes: cells past the growth
+    const NodeId root = g.list(items);
+    pkl::EncodeOptions o = proto(2);
+    o.registry = &reg;
+    with[huge] = pkl::encode(g, root, o);
+    pkl::set_huge_pages(old);
+    const pkl::Graph back = pkl::decode(with[huge]);
+    const auto top = back.items(back.root());
+    ASSERT_EQ(top.size(), 300002u);
+    EXPECT_EQ(back.as_int(top[299999]), 999);
+    EXPECT_EQ(back.kind(top[300001]), pkl::Kind::List);
+  }
+  EXPECT_EQ(with[0], with[1]);
 }
 
 TEST(Encode, HookExceptionsBecomeCodecErrors) {
