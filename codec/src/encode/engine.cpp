@@ -3,6 +3,7 @@
 // batch_dict_exact, save_set, save_frozenset and save_tuple, step by step.
 #include "encode/engine.hpp"
 #include "text/latin1.hpp"
+#include "text/utf8.hpp"
 
 #include <bit>
 #include <cstring>
@@ -157,18 +158,8 @@ Val Engine::s_named_str(char cat, std::string_view utf8) {
 Val Engine::s_latin1_char(unsigned code) {
   Synth s{SKind::Latin1Char};
   s.a = code;
-  char buf[2];
-  size_t len;
-  if (code == kEmptyStr) {
-    len = 0;
-  } else if (code < 0x80) {
-    buf[0] = static_cast<char>(code);
-    len = 1;
-  } else {
-    buf[0] = static_cast<char>(0xc0 | (code >> 6));
-    buf[1] = static_cast<char>(0x80 | (code & 0x3f));
-    len = 2;
-  }
+  char buf[4];
+  const size_t len = code == kEmptyStr ? 0 : static_cast<size_t>(put_utf8(buf, code) - buf);
   s.t = add_text(std::string_view(buf, len));
   s.tn = len;
   return add_synth(s);

@@ -478,7 +478,6 @@ class Walker {
     sink_.text(text_);
   }
 
-
   std::span<const NodeId> seq_items(NodeId n) {
     if (n != items_node_) {
       items_ = g_.items(n);

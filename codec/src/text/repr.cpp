@@ -82,12 +82,8 @@ const StrEscapes& str_escapes(char quote) {
           buf[2] = kHexDigits[c >> 4];
           buf[3] = kHexDigits[c & 0xf];
           n = 4;
-        } else if (c < 0x80) {
-          buf[0] = static_cast<char>(c);
-          n = 1;
         } else {
-          buf[0] = static_cast<char>(0xc0 | (c >> 6));
-          buf[1] = static_cast<char>(0x80 | (c & 0x3f));
+          n = static_cast<uint8_t>(put_utf8(buf, c) - buf);
         }
         std::memcpy(&t[k].text[c], buf, 4);
         t[k].len[c] = n;
@@ -113,21 +109,7 @@ uint64_t not_plain(uint64_t v, uint64_t quotes) {
 // A code point past U+00FF (or malformed input's U+FFFD) as repr writes
 // it: itself if printable, else its escape. At most 10 characters.
 char* put_code_point(char* w, uint32_t cp) {
-  if (py_printable(cp)) {
-    auto cont = [](uint32_t bits) { return static_cast<char>(0x80 | (bits & 0x3f)); };
-    if (cp < 0x800) {
-      *w++ = static_cast<char>(0xc0 | (cp >> 6));
-    } else if (cp < 0x10000) {
-      *w++ = static_cast<char>(0xe0 | (cp >> 12));
-      *w++ = cont(cp >> 6);
-    } else {
-      *w++ = static_cast<char>(0xf0 | (cp >> 18));
-      *w++ = cont(cp >> 12);
-      *w++ = cont(cp >> 6);
-    }
-    *w++ = cont(cp);
-    return w;
-  }
+  if (py_printable(cp)) return put_utf8(w, cp);
   const int digits = cp <= 0xff ? 2 : cp <= 0xffff ? 4 : 8;
   *w++ = '\\';
   *w++ = cp <= 0xff ? 'x' : cp <= 0xffff ? 'u' : 'U';

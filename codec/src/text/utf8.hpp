@@ -10,22 +10,30 @@
 
 namespace pkl {
 
-inline void append_utf8(std::string& out, uint32_t cp) {
+// Writes cp's 1 to 4 bytes at w; returns the end.
+inline char* put_utf8(char* w, uint32_t cp) noexcept {
+  auto cont = [](uint32_t bits) { return static_cast<char>(0x80 | (bits & 0x3f)); };
   if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xc0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3f));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xe0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-    out += static_cast<char>(0x80 | (cp & 0x3f));
-  } else {
-    out += static_cast<char>(0xf0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3f));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-    out += static_cast<char>(0x80 | (cp & 0x3f));
+    *w++ = static_cast<char>(cp);
+    return w;
   }
+  if (cp < 0x800) {
+    *w++ = static_cast<char>(0xc0 | (cp >> 6));
+  } else if (cp < 0x10000) {
+    *w++ = static_cast<char>(0xe0 | (cp >> 12));
+    *w++ = cont(cp >> 6);
+  } else {
+    *w++ = static_cast<char>(0xf0 | (cp >> 18));
+    *w++ = cont(cp >> 12);
+    *w++ = cont(cp >> 6);
+  }
+  *w++ = cont(cp);
+  return w;
+}
+
+inline void append_utf8(std::string& out, uint32_t cp) {
+  char buf[4];
+  out.append(buf, static_cast<size_t>(put_utf8(buf, cp) - buf));
 }
 
 inline std::string utf8_of(uint32_t cp) {
