@@ -140,6 +140,14 @@ struct Arg {
   std::string repr;          // repr(arg)
   bool repr_fails = false;   // repr(arg) raises (an int over the digit limit)
   MemoKey key;               // for PUT/GET family: the int key
+  // As a fresh Arg, keeping the strings' room for the next opcode's.
+  void clear() {
+    present = false;
+    repr.clear();
+    repr_fails = false;
+    key.small = 0;
+    key.big.clear();
+  }
 };
 
 class Disassembler {
@@ -305,11 +313,7 @@ void long_repr(std::string_view raw, Arg& a) {
 
 // The argument read as pickletools' reader of its type reads it, as repr() shows it.
 void Disassembler::read_arg(const OpcodeInfo& info, Arg& a) {
-  a.present = false;
-  a.repr.clear();
-  a.repr_fails = false;
-  a.key.small = 0;
-  a.key.big.clear();
+  a.clear();
   if (info.arg == ArgType::None) return;
   a.present = true;
   const std::string_view raw = read_raw(info);
