@@ -229,10 +229,11 @@ def tables(res):
     """Markdown: the whole-process table and the pipe-against-file table."""
     out = []
     rows = ["| payload | proto | size | MB | python3 CPU s | recode CPU s | × | show CPU s | × | dis CPU s | × "
-            "| python3 peak MB | recode peak MB | show peak MB | dis peak MB | pipe: recode ÷ file "
+            "| python3 peak MB | recode peak MB | show peak MB | dis peak MB "
+            "| pipe: recode / show / dis peak MB | pipe: recode ÷ file "
             "| pipe: show ÷ file | pipe: dis ÷ file | python3 repr CPU s | show × | python3 repr with state CPU s | show × "
             "| pickletools CPU s | dis × |",
-            "|" + "---|" * 24]
+            "|" + "---|" * 25]
     for r in res["payloads"]:
         py = r["python"]["cpu_s"]
         rows.append(
@@ -241,6 +242,8 @@ def tables(res):
             f"{fmt_x(py, r['show']['cpu_s'])} | {r['dis']['cpu_s']:.3f} | {fmt_x(py, r['dis']['cpu_s'])} | "
             f"{r['python']['rss_kb'] / 1024:.1f} | {r['recode']['rss_kb'] / 1024:.1f} | "
             f"{r['show']['rss_kb'] / 1024:.1f} | {r['dis']['rss_kb'] / 1024:.1f} | "
+            f"{r['recode_pipe']['rss_kb'] / 1024:.1f} / {r['show_pipe']['rss_kb'] / 1024:.1f} / "
+            f"{r['dis_pipe']['rss_kb'] / 1024:.1f} | "
             f"{r['recode_pipe']['cpu_s'] / r['recode']['cpu_s']:.2f} | "
             f"{r['show_pipe']['cpu_s'] / r['show']['cpu_s']:.2f} | "
             f"{r['dis_pipe']['cpu_s'] / r['dis']['cpu_s']:.2f} | "
@@ -250,8 +253,8 @@ def tables(res):
             f"{r['python_dis']['cpu_s']:.2f} | {fmt_x(r['python_dis']['cpu_s'], r['dis']['cpu_s'])} |")
     out.append("Whole processes, CPU seconds (user + system, `wait4`), best of the runs: `python3 -c` "
                "(`pickle.loads` then `pickle.dumps(v, 5)` of the file, interpreter start counted) against "
-               "`pickletool recode -p 5 FILE OUT`, `show FILE` and `dis FILE`; peak RSS (`ru_maxrss`); "
-               "pipe ÷ file: the same command reading the file's bytes from a pipe on standard input; like for "
+               "`pickletool recode -p 5 FILE OUT`, `show FILE` and `dis FILE`; peak RSS (GNU time's `%M`); "
+               "pipe: the same command reading the file's bytes from a pipe on standard input; like for "
                "like, `python3 -c` printing `repr(pickle.load(f))` against show (for the objects payload also with its "
                "classes given a repr of their class and state, `bench_types.Point({'x': ...})`, what show prints "
                "of an object) and `python3 -m pickletools FILE` (one run) against dis:\n\n"
@@ -274,12 +277,19 @@ def tables(res):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--bin", required=True)
-    ap.add_argument("--payloads", required=True)
+    ap.add_argument("--bin")
+    ap.add_argument("--payloads")
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--only", help="payload files whose name holds this")
     ap.add_argument("--json", help="write the raw figures here")
+    ap.add_argument("--tables-from", metavar="JSON", help="print the tables of figures --json wrote, running nothing")
     args = ap.parse_args()
+    if args.tables_from:
+        with open(args.tables_from) as f:
+            print(tables(json.load(f)))
+        return
+    if not args.bin or not args.payloads:
+        ap.error("--bin and --payloads are required (or --tables-from)")
     res = run(args.bin, args.payloads, args.reps, args.only)
     if args.json:
         with open(args.json, "w") as f:
