@@ -18,6 +18,7 @@ import argparse
 import csv
 import json
 import os
+import pty
 import subprocess
 import sys
 
@@ -197,6 +198,31 @@ def test_cli(bin_dir):
         got = rc(*args).returncode
         if got != want:
             failures.append(f"scan {' '.join(args)}: exit {got}, expected {want}")
+    # Progress (several files, no --quiet) on a terminal only: a log or a
+    # pipe gets no carriage returns and escapes.
+    piped = subprocess.run([tool, "scan", benign, evil], capture_output=True)
+    if piped.stderr:
+        failures.append(f"scan of 2 files into a pipe wrote progress to stderr: {piped.stderr!r}")
+    primary, secondary = pty.openpty()
+    try:
+        subprocess.run([tool, "scan", benign, evil], stdout=subprocess.DEVNULL, stderr=secondary)
+        os.close(secondary)
+        secondary = -1
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(primary, 4096)
+            except OSError:  # the terminal's other end closed
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        if secondary >= 0:
+            os.close(secondary)
+        os.close(primary)
+    if seen != b"\rscan: 1/2 " + benign.encode() + b"\x1b[K\rscan: 2/2 " + evil.encode() + b"\x1b[K\rscan: 2 files\x1b[K\r\n":
+        failures.append(f"scan of 2 files on a terminal: progress {seen!r}")
     allow = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"scan_test_allow_{os.getpid()}.txt")
     with open(allow, "w") as f:
         f.write("# OrderedDict called and built\ncollections OrderedDict icb\n")

@@ -4,6 +4,7 @@
 // Exit status: 0 when every verdict is below --fail-on, 1 at or above it,
 // 2 usage, 3 when a file could not be analysed (verdict error).
 #include <CLI/CLI.hpp>
+#include <unistd.h>
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
@@ -136,7 +137,9 @@ void run_scan(const ScanArgs& args) {
   for (const auto& f : args.allow) o.policy.load_file(f);
   std::vector<Report> reports;
   bool failed = false, error = false;
-  const bool progress = args.files.size() > 1 && !args.quiet;
+  // A terminal's line, rewritten in place: into a log or a pipe its
+  // carriage returns and escapes would be litter.
+  const bool progress = args.files.size() > 1 && !args.quiet && ::isatty(STDERR_FILENO);
   size_t i = 0;
   for (const auto& f : args.files) {
     ++i;
